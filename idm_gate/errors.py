@@ -1,0 +1,36 @@
+"""The errors idm-gate raises on purpose.
+
+Each one's ``str()`` is the single line a user reads: the file, the place in it, what is wrong and
+what would be valid. ``cli.main`` maps them to exit codes; anything else is a crash (exit 3).
+"""
+
+from __future__ import annotations
+
+
+class IdmError(Exception):
+    """Base of every error idm-gate raises deliberately."""
+
+    exit_code = 3
+
+
+class InputError(IdmError):
+    """Bad input from the user: a manifest, a results file, a weight file, a flag. Exit 2."""
+
+    exit_code = 2
+
+
+class StoreError(IdmError):
+    """The baseline store could not be read or written (nothing was lost; retry). Exit 3."""
+
+    exit_code = 3
+
+
+class RemoteError(IdmError):
+    """A remote service (Hugging Face Hub, GitHub) failed in a way that is not the user's input."""
+
+    exit_code = 3
+
+
+def where(file: str, field: str | None = None) -> str:
+    """Format the ``file: field`` prefix every message starts with."""
+    return f"{file}: {field}" if field else file
