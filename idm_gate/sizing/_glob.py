@@ -1,0 +1,164 @@
+"""Lazy, capped glob over a directory, and the same glob semantics for remote path lists.
+
+Semantics follow ``glob.glob(recursive=True)``: ``*``, ``?`` and ``[...]`` match within one path
+component, ``**`` as a whole component matches zero or more directories, names starting with ``.``
+match only a component that starts with ``.``. Differences, on purpose: ``**`` does not descend into
+symlinked directories (no loops, no wandering out of the repository), and a trailing ``**`` yields
+the files below a folder, not the folders themselves.
+
+The walk is a generator over ``os.scandir`` so a caller can stop at a match cap without the whole
+list being built, and it raises once it has looked at ``scan_cap`` directory entries.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Callable, Iterator
+
+_MAGIC = re.compile(r"[*?[]")
+
+
+def has_magic(pattern: str) -> bool:
+    return _MAGIC.search(pattern) is not None
+
+
+def split(pattern: str) -> list[str]:
+    """Pattern components, without empty and ``.`` parts, with repeated ``**`` collapsed."""
+    parts: list[str] = []
+    for p in pattern.split("/"):
+        if p in ("", "."):
+            continue
+        if p == "**" and parts and parts[-1] == "**":
+            continue
+        parts.append(p)
+    return parts
+
+
+def _hidden_ok(component: str, name: str) -> bool:
+    return not name.startswith(".") or component.startswith(".")
+
+
+class _Scanner:
+    def __init__(self, base: str, scan_cap: int, on_cap: Callable[[int], Exception]) -> None:
+        self.base, self.scan_cap, self.on_cap, self.seen = base, scan_cap, on_cap, 0
+
+    def entries(self, rel: str) -> Iterator[os.DirEntry]:
+        try:
+            it = os.scandir(os.path.join(self.base, rel) if rel else self.base)
+        except OSError:
+            return
+        with it:
+            for e in it:
+                self.seen += 1
+                if self.seen > self.scan_cap:
+                    raise self.on_cap(self.scan_cap)
+                yield e
+
+    def tree(self, rel: str, dirs: bool) -> Iterator[str]:
+        """Everything below ``rel`` (not following symlinked folders, skipping hidden names):
+        the folders when ``dirs``, else the non-folders."""
+        stack = [rel]
+        while stack:
+            cur = stack.pop()
+            for e in self.entries(cur):
+                if e.name.startswith("."):
+                    continue
+                child = f"{cur}/{e.name}" if cur else e.name
+                try:
+                    is_dir = e.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    stack.append(child)
+                    if dirs:
+                        yield child
+                elif not dirs:
+                    yield child
+
+
+def iter_glob(base: str, pattern: str, scan_cap: int,
+              on_cap: Callable[[int], Exception]) -> Iterator[str]:
+    """Paths (relative to ``base``, ``/``-separated) matching ``pattern``, lazily."""
+    parts = split(pattern)
+    if not parts:
+        return
+    sc = _Scanner(base, scan_cap, on_cap)
+
+    def walk(rel: str, i: int) -> Iterator[str]:
+        part, last = parts[i], i == len(parts) - 1
+        if part == "**":
+            if last:
+                yield from sc.tree(rel, dirs=False)
+                return
+            yield from walk(rel, i + 1)
+            for d in sc.tree(rel, dirs=True):
+                yield from walk(d, i + 1)
+        elif has_magic(part):
+            for e in sc.entries(rel):
+                if not fnmatch.fnmatchcase(e.name, part) or not _hidden_ok(part, e.name):
+                    continue
+                child = f"{rel}/{e.name}" if rel else e.name
+                if last:
+                    yield child
+                else:
+                    try:
+                        if e.is_dir():
+                            yield from walk(child, i + 1)
+                    except OSError:
+                        continue
+        else:
+            child = f"{rel}/{part}" if rel else part
+            full = os.path.join(base, child)
+            if last:
+                if os.path.lexists(full):
+                    yield child
+            elif os.path.isdir(full):
+                yield from walk(child, i + 1)
+
+    yield from walk("", 0)
+
+
+def _component_regex(part: str) -> str:
+    out, i, n = [], 0, len(part)
+    while i < n:
+        c = part[i]
+        i += 1
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = i
+            if j < n and part[j] in "!^":
+                j += 1
+            if j < n and part[j] == "]":
+                j += 1
+            while j < n and part[j] != "]":
+                j += 1
+            if j >= n:
+                out.append(re.escape(c))
+                continue
+            body = part[i:j].replace("\\", "\\\\")
+            i = j + 1
+            if body[:1] in "!^" and body:
+                body = "^" + body[1:]
+            out.append(f"(?!/)[{body}]")
+        else:
+            out.append(re.escape(c))
+    return "".join(out)
+
+
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """A regex matching ``/``-separated paths the way ``iter_glob`` matches files."""
+    parts = split(pattern)
+    rx = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            rx.append(r"(?:[^/.][^/]*/)*[^/.][^/]*" if last else r"(?:[^/.][^/]*/)*")
+        else:
+            hidden = "" if part.startswith(".") else r"(?!\.)"
+            rx.append(hidden + _component_regex(part) + ("" if last else "/"))
+    return re.compile("".join(rx) if parts else r"(?!)")

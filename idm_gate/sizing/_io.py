@@ -1,0 +1,134 @@
+"""A bounded, non-blocking reader for weight-file headers.
+
+Header readers never read tensor data: they parse a prefix of the file and skip the rest with
+``lseek``. ``HeaderReader`` enforces that: a cap on the bytes actually read, a wall-clock deadline,
+and EOF reported as an ``InputError`` that names the file. The file is opened with ``O_NONBLOCK``
+and re-checked with ``fstat`` so a path swapped for a FIFO after the caller's ``stat`` cannot hang us.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+import time
+from pathlib import Path
+
+from ..errors import InputError
+
+DEFAULT_READ_CAP = 256 * 1024 * 1024
+DEFAULT_DEADLINE_S = 30.0
+_CHUNK = 1 << 20
+
+
+class HeaderReader:
+    """Sequential little-endian reader over one regular file, with caps.
+
+    Use as a context manager. ``size`` is the file size from ``fstat``; ``pos`` the current offset.
+    """
+
+    def __init__(self, path: Path, what: str, shown: str, *, cap: int = DEFAULT_READ_CAP,
+                 deadline_s: float = DEFAULT_DEADLINE_S) -> None:
+        self.what, self.shown, self.cap = what, shown, cap
+        self._deadline = time.monotonic() + deadline_s
+        try:
+            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError as e:
+            raise InputError(f"{what}: {shown!r} cannot be opened ({e.strerror})") from None
+        st = os.fstat(self._fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(self._fd)
+            raise InputError(f"{what}: {shown!r} is not a regular file (device, FIFO or socket); name a file")
+        self.size = st.st_size
+        self._buf = b""
+        self._buf_start = 0  # file offset of _buf[0]
+        self.pos = 0
+        self.bytes_read = 0
+
+    def __enter__(self) -> HeaderReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)
+
+    def fail(self, msg: str) -> InputError:
+        """An ``InputError`` for this file: ``<what>: '<file>': <msg>``."""
+        return InputError(f"{self.what}: {self.shown!r}: {msg}")
+
+    @property
+    def remaining(self) -> int:
+        return self.size - self.pos
+
+    def check_time(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise self.fail("header took too long to parse (over the time limit); the file is likely "
+                            "malformed or adversarial")
+
+    def read(self, n: int, what: str = "data") -> bytes:
+        """Exactly ``n`` bytes at the current position, or an error naming what was being read."""
+        if n < 0 or n > self.remaining:
+            raise self.fail(f"truncated: {what} at byte {self.pos} needs {n:,} bytes but the file "
+                            f"ends at byte {self.size:,}; re-export or re-download the file")
+        off = self.pos - self._buf_start
+        if 0 <= off and off + n <= len(self._buf):
+            self.pos += n
+            return self._buf[off:off + n]
+        if self.bytes_read + max(n, 1) > self.cap:
+            raise self.fail(f"header is over the {self.cap:,}-byte read limit; this reader only "
+                            "parses headers")
+        self.check_time()
+        want = min(max(n, _CHUNK), self.cap - self.bytes_read, self.remaining)
+        os.lseek(self._fd, self.pos, os.SEEK_SET)
+        parts, got = [], 0
+        while got < want:
+            b = os.read(self._fd, want - got)
+            if not b:
+                break
+            parts.append(b)
+            got += len(b)
+        self.bytes_read += got
+        self._buf, self._buf_start = b"".join(parts), self.pos
+        if got < n:  # the file shrank under us
+            raise self.fail(f"truncated: file ended at byte {self.pos + got:,} while reading {what}")
+        self.pos += n
+        return self._buf[:n]
+
+    def skip(self, n: int, what: str = "data") -> None:
+        """Move forward ``n`` bytes without reading them (must stay within the file)."""
+        if n < 0 or n > self.remaining:
+            raise self.fail(f"truncated: {what} at byte {self.pos} needs {n:,} bytes but the file "
+                            f"ends at byte {self.size:,}; re-export or re-download the file")
+        self.pos += n
+
+    def u32(self, what: str) -> int:
+        return struct.unpack("<I", self.read(4, what))[0]
+
+    def u64(self, what: str) -> int:
+        return struct.unpack("<Q", self.read(8, what))[0]
+
+
+def read_prefix(path: Path, n: int, what: str, shown: str) -> tuple[bytes, int]:
+    """The first ``n`` bytes (fewer if the file is shorter) and the file size."""
+    with HeaderReader(path, what, shown, cap=max(n, 1)) as r:
+        k = min(n, r.size)
+        return (r.read(k, "prefix") if k else b""), r.size
+
+
+def format_from_name(name: str) -> str | None:
+    """The weight format a file name implies by extension, or None."""
+    low = name.lower()
+    for ext, fmt in EXTENSIONS.items():
+        if low.endswith(ext):
+            return fmt
+    return None
+
+
+EXTENSIONS = {
+    ".safetensors": "safetensors",
+    ".gguf": "gguf",
+    ".onnx": "onnx",
+    ".pt": "pytorch",
+    ".pth": "pytorch",
+    ".bin": "pytorch",
+    ".ckpt": "pytorch",
+}

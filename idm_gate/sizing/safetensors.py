@@ -1,0 +1,101 @@
+"""Safetensors: parameter count and dtype bit widths from the JSON header, without the tensor data.
+
+Layout: an 8-byte little-endian u64 ``N``, then ``N`` bytes of UTF-8 JSON mapping each tensor name to
+``{"dtype", "shape", "data_offsets": [begin, end]}`` (offsets relative to the data section that starts
+at ``8 + N``), plus an optional ``__metadata__`` string map. We check what a loader would: the header
+fits in the file and under ``HEADER_CAP``, each tensor's byte range matches ``prod(shape) * bits / 8``,
+lies inside the data section and overlaps no other tensor.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..data import ArtifactSize
+from ..paths import HEADER_CAP
+from ._io import HeaderReader
+
+# Bit width of every dtype the safetensors format defines (Rust crate ``Dtype``).
+DTYPE_BITS = {
+    "BOOL": 8,
+    "F4": 4,
+    "F6_E2M3": 6, "F6_E3M2": 6,
+    "U8": 8, "I8": 8,
+    "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8,
+    "I16": 16, "U16": 16, "F16": 16, "BF16": 16,
+    "I32": 32, "U32": 32, "F32": 32,
+    "C64": 64, "F64": 64, "I64": 64, "U64": 64,
+}
+_MAX_DIMS = 64
+
+
+def measure(path: Path, shown: str, what: str) -> ArtifactSize:
+    """Size, parameter count and bits per parameter of one ``.safetensors`` file."""
+    with HeaderReader(path, what, shown, cap=HEADER_CAP + 8) as r:
+        if r.size < 8:
+            raise r.fail(f"is {r.size} bytes, too short for a safetensors file (8-byte header length "
+                         "first); re-export it with safetensors.save_file")
+        n = r.u64("header length")
+        if n > HEADER_CAP:
+            raise r.fail(f"safetensors header length {n:,} is over the {HEADER_CAP:,}-byte limit; "
+                         "the file is corrupt or not safetensors")
+        if n + 8 > r.size:
+            raise r.fail(f"safetensors header length {n:,} runs past the end of the file "
+                         f"({r.size:,} bytes); the file is truncated or not safetensors")
+        raw = r.read(n, "safetensors header")
+        size = r.size
+    data_len = size - 8 - n
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise r.fail("safetensors header is not valid UTF-8 JSON; the file is corrupt or not "
+                     "safetensors") from None
+    if not isinstance(header, dict):
+        raise r.fail("safetensors header is not a JSON object of tensors; the file is corrupt")
+
+    params, bits_total = 0, 0
+    ranges: list[tuple[int, int, str]] = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        t = f"tensor {name[:200]!r}"
+        if not isinstance(info, dict):
+            raise r.fail(f"{t} is not an object with dtype, shape and data_offsets")
+        dtype, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
+            shown_dtype = dtype[:40] if isinstance(dtype, str) else type(dtype).__name__
+            raise r.fail(f"{t} has unknown dtype {shown_dtype!r}; valid: {', '.join(DTYPE_BITS)}")
+        if (not isinstance(shape, list) or len(shape) > _MAX_DIMS
+                or not all(type(d) is int and d >= 0 for d in shape)):
+            raise r.fail(f"{t} shape must be a list of at most {_MAX_DIMS} non-negative integers")
+        if (not isinstance(offs, list) or len(offs) != 2
+                or not all(type(o) is int and o >= 0 for o in offs) or offs[0] > offs[1]):
+            raise r.fail(f"{t} data_offsets must be [begin, end] with 0 <= begin <= end")
+        count = math.prod(shape)
+        nbits = count * DTYPE_BITS[dtype]
+        if nbits % 8:
+            raise r.fail(f"{t} has {count:,} {dtype} elements, which do not fill whole bytes")
+        begin, end = offs
+        if end - begin != nbits // 8:
+            raise r.fail(f"{t} data_offsets span {end - begin:,} bytes but {dtype} {shape} needs "
+                         f"{nbits // 8:,}; the header does not match the data")
+        if end > data_len:
+            raise r.fail(f"{t} data_offsets end at {end:,}, past the {data_len:,}-byte data "
+                         "section; the file is truncated")
+        ranges.append((begin, end, name))
+        params += count
+        bits_total += nbits
+    ranges.sort()
+    max_end, max_name = 0, ""
+    for begin, end, name in ranges:
+        if begin < max_end and begin < end:  # empty tensors overlap nothing
+            raise r.fail(f"tensors {max_name[:200]!r} and {name[:200]!r} overlap in the data "
+                         f"section (bytes {begin:,}..{min(end, max_end):,}); the file is corrupt")
+        if end > max_end:
+            max_end, max_name = end, name
+    return ArtifactSize(
+        path=shown, size_bytes=size, source="stat", format="safetensors", params=params,
+        bits_per_param=(bits_total / params) if params else None,
+    )
