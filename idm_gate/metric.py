@@ -1,0 +1,130 @@
+"""Intelligence density, the pure math. No I/O.
+
+The published definition (PrismML, 1-bit Bonsai models): ``D = -ln(Pe) / size_GB`` where ``Pe`` is the
+model's average error rate over its benchmarks (``1 - mean score``, scores as fractions) and
+``size_GB = bytes / 1e9``. Their later whitepaper uses ``log2`` ("bits per GB"); ``log_base`` selects.
+It is the log of the *mean* error, never a mean of per-task logs.
+
+Departure (opt-in): per-task ``weights`` give a weighted mean error.
+
+Uncertainty: with independent per-task standard errors ``s_i`` and weights ``w_i`` (``W = sum w``),
+``sd(Pe) = sqrt(sum((w_i / W)^2 s_i^2))`` over the tasks that carry one, and by the delta method
+``sd(D) = sd(Pe) / (Pe * size_GB * ln(base))``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+BYTES_PER_GB = 1e9
+
+
+class MetricError(ValueError):
+    """A value the formula cannot take; the caller turns it into an InputError naming the model."""
+
+
+def log_factor(log_base: str) -> float:
+    """``ln(base)``: divide natural logs by this to get logs in ``base``."""
+    if log_base == "e":
+        return 1.0
+    if log_base == "2":
+        return math.log(2.0)
+    raise MetricError(f"log_base must be 'e' or '2', not {log_base!r}")
+
+
+def unit(log_base: str) -> str:
+    return "nats/GB" if log_base == "e" else "bits/GB"
+
+
+@dataclass(frozen=True)
+class ErrorAggregate:
+    error_rate: float              # Pe actually used (after any min_error clamp)
+    raw_error_rate: float          # Pe before clamping
+    error_stderr: float | None     # sd(Pe), None when no task carried a stderr
+    tasks_with_stderr: int
+    clamped: bool
+
+
+def aggregate_error(
+    errors: Sequence[float],
+    stderrs: Sequence[float | None],
+    weights: Sequence[float] | None = None,
+    min_error: float | None = None,
+) -> ErrorAggregate:
+    """Mean error (weighted when ``weights`` is given) and its propagated standard error."""
+    if not errors:
+        raise MetricError("no tasks to average")
+    w = list(weights) if weights is not None else [1.0] * len(errors)
+    if len(w) != len(errors) or len(stderrs) != len(errors):
+        raise MetricError("errors, stderrs and weights differ in length")
+    for e in errors:
+        if not math.isfinite(e):
+            raise MetricError(f"an error rate is not a finite number ({e})")
+        if not 0.0 <= e <= 1.0:
+            raise MetricError(f"an error rate is outside [0, 1] ({e})")
+    for x in w:
+        if not math.isfinite(x) or x <= 0:
+            raise MetricError(f"a task weight must be a positive number, not {x}")
+    total = math.fsum(w)
+    pe = math.fsum(wi * ei for wi, ei in zip(w, errors)) / total
+    var, n_se = 0.0, 0
+    for wi, si in zip(w, stderrs):
+        if si is None or not math.isfinite(si):
+            continue
+        n_se += 1
+        var += (wi / total) ** 2 * si * si
+    sd = math.sqrt(var) if n_se else None
+    clamped = False
+    used = pe
+    if pe <= 0.0:
+        if min_error is None:
+            raise MetricError(
+                "the mean error rate is 0, so -log(error) is infinite; set min_error (e.g. 0.001) "
+                "to clamp it"
+            )
+        used, clamped = min_error, True
+    elif min_error is not None and pe < min_error:
+        used, clamped = min_error, True
+    return ErrorAggregate(used, pe, sd, n_se, clamped)
+
+
+def density(error_rate: float, size_bytes: int, log_base: str = "e") -> float:
+    """``-log_base(Pe) / size_GB``. Pe >= 1 gives a density <= 0 (the caller warns)."""
+    if size_bytes <= 0:
+        raise MetricError(f"size must be positive, not {size_bytes} bytes")
+    if not (math.isfinite(error_rate) and 0.0 < error_rate):
+        raise MetricError(f"error rate must be in (0, 1], not {error_rate}")
+    return -math.log(error_rate) / log_factor(log_base) / (size_bytes / BYTES_PER_GB)
+
+
+def density_stderr(error_rate: float, error_stderr: float | None, size_bytes: int, log_base: str = "e"):
+    """Delta-method standard error of the density; None when the error rate has none."""
+    if error_stderr is None:
+        return None
+    return error_stderr / (error_rate * (size_bytes / BYTES_PER_GB) * log_factor(log_base))
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """``Δln D = Δln(-ln Pe) - Δln size``: how much of a change came from accuracy, how much from size."""
+
+    total: float          # ln(D_new / D_old)
+    accuracy: float       # ln(-ln Pe_new / -ln Pe_old)
+    size: float           # -ln(size_new / size_old)
+    break_even_bytes: float | None  # size at which Pe_new would keep D_old; None when undefined
+
+
+def decompose(pe_old: float, bytes_old: int, pe_new: float, bytes_new: int, log_base: str = "e"):
+    """Split a density change into its accuracy part and its size part.
+
+    Undefined (None) when either error rate is >= 1 (``-ln Pe <= 0`` has no logarithm).
+    """
+    if pe_old >= 1.0 or pe_new >= 1.0:
+        return None
+    acc = math.log(-math.log(pe_new)) - math.log(-math.log(pe_old))
+    size = -(math.log(bytes_new) - math.log(bytes_old))
+    d_old = density(pe_old, bytes_old, log_base)
+    be = (-math.log(pe_new) / log_factor(log_base)) / d_old * BYTES_PER_GB if d_old > 0 else None
+    return Decomposition(acc + size, acc, size, be)
