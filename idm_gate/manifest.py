@@ -1,0 +1,235 @@
+"""Load ``idm.yaml``: size-capped, strict YAML, validated against the packaged JSON Schema.
+
+Returns frozen dataclasses; every problem is one ``InputError`` line naming the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .data import EvalSource
+from .errors import InputError
+from .paths import MANIFEST_CAP, read_capped
+from .yamlsafe import load_yaml
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Gate settings; None means "not set here" so layers can be merged."""
+
+    max_drop: float | None = None
+    warn_drop: float | None = None
+    min_density: float | None = None
+    max_size_gb: float | None = None
+    max_error_rate: float | None = None
+    significance: bool | None = None
+    z: float | None = None
+
+    def over(self, other: "Policy") -> "Policy":
+        """This policy's values where set, ``other``'s elsewhere."""
+        return Policy(**{k: (v if v is not None else getattr(other, k)) for k, v in self.__dict__.items()})
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    index: int
+    artifacts: tuple[str, ...] = ()
+    size_gb: float | None = None
+    size_bytes: int | None = None
+    evals: tuple[EvalSource, ...] = ()
+    tasks: tuple[str, ...] | None = None
+    metrics: dict | None = None
+    weights: dict | None = None
+    min_error: float | None = None
+    gate: Policy = Policy()
+
+    @property
+    def field(self) -> str:
+        return f"models[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path          # absolute path of the file
+    shown: str          # how messages name it
+    digest: str         # sha256 of the bytes
+    log_base: str       # "e" | "2"
+    min_error: float | None
+    gate: Policy
+    models: tuple[ModelSpec, ...]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+@lru_cache(maxsize=None)
+def schema_text(name: str = "manifest") -> str:
+    return resources.files("idm_gate.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+
+
+def schema(name: str = "manifest") -> dict:
+    return json.loads(schema_text(name))
+
+
+def _field_path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _short(v: Any) -> str:
+    r = json.dumps(v, default=str) if not isinstance(v, str) else repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+_TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "an integer", "object": "a mapping",
+               "array": "a list", "boolean": "true or false"}
+
+
+def describe_schema_error(err, root_schema: dict) -> str:
+    """One readable clause for a jsonschema ValidationError: '<field>: <what>; <what is valid>'."""
+    field = _field_path(err.absolute_path) or "(top level)"
+    v, inst = err.validator, err.instance
+    if err.absolute_path and err.absolute_path[-1] in ("max_drop", "warn_drop"):
+        return f"{field}: {_short(inst)} is not valid; write a percentage such as '5%' or a fraction in [0, 1]"
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(inst) - set(allowed)) if isinstance(inst, dict) else []
+        if allowed:
+            return f"{field}: unknown field {_short(extra[0]) if extra else ''}; valid fields are {', '.join(allowed)}"
+        return f"{field}: {err.message}"
+    if v == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        return f"{field}: missing required field {missing!r}"
+    if v == "type":
+        want = err.validator_value
+        want = " or ".join(_TYPE_NAMES.get(t, t) for t in (want if isinstance(want, list) else [want]))
+        return f"{field}: expected {want}, got {_short(inst)}"
+    if v == "enum":
+        return f"{field}: {_short(inst)} is not valid; use one of {', '.join(_short(x) for x in err.validator_value)}"
+    if v == "const":
+        return f"{field}: {_short(inst)} is not supported; use {_short(err.validator_value)}"
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        rel = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
+        return f"{field}: {_short(inst)} is out of range; it must be {rel} {err.validator_value}"
+    if v in ("minItems", "minProperties", "minLength"):
+        return f"{field}: must not be empty"
+    if v in ("maxItems", "maxLength", "maxProperties"):
+        return f"{field}: too long (at most {err.validator_value})"
+    if v == "uniqueItems":
+        return f"{field}: lists the same entry twice; list each once"
+    if v == "anyOf" and err.schema is root_schema["$defs"]["model"]:
+        return f"{field}: no size given; add artifacts, size_gb or size_bytes"
+    if v == "oneOf" and "path" in err.schema.get("properties", {}):
+        return f"{field}: give exactly one of path (a results file) or scores (inline)"
+    return f"{field}: {err.message[:200]}"
+
+
+def parse_relative(value: Any) -> float | None:
+    """'5%' -> 0.05; 0.05 -> 0.05 (already validated by the schema)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return float(value.strip().rstrip("%").strip()) / 100.0
+    return float(value)
+
+
+def _policy(d: dict | None) -> Policy:
+    if not d:
+        return Policy()
+    sig = d.get("significance")
+    return Policy(
+        max_drop=parse_relative(d.get("max_drop")),
+        warn_drop=parse_relative(d.get("warn_drop")),
+        min_density=d.get("min_density"),
+        max_size_gb=d.get("max_size_gb"),
+        max_error_rate=d.get("max_error_rate"),
+        significance=None if sig is None else sig in (True, "on"),
+        z=d.get("z"),
+    )
+
+
+def _finite_numbers(obj, shown: str, parts=()):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise InputError(f"{shown}: {_field_path(parts)}: {obj} is not a finite number")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise InputError(f"{shown}: {_field_path(parts) or '(top level)'}: key {_short(k)} must be a string")
+            _finite_numbers(v, shown, parts + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _finite_numbers(v, shown, parts + (i,))
+
+
+_NAME_OK = re.compile(r"^[^\x00-\x1f\x7f]+$")
+
+
+def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
+    """Validate already-read manifest bytes (also used for the base commit's manifest from git)."""
+    if len(data) > MANIFEST_CAP:
+        raise InputError(f"{shown}: {len(data):,} bytes, over the {MANIFEST_CAP:,}-byte manifest limit")
+    doc = load_yaml(data, shown)
+    if not isinstance(doc, dict):
+        raise InputError(f"{shown}: the manifest must be a mapping with 'version: 1' and 'models:', "
+                         f"not {type(doc).__name__ if doc is not None else 'an empty document'}")
+    _finite_numbers(doc, shown)
+    import jsonschema  # heavy; only when a manifest is actually read
+
+    sch = schema()
+    validator = jsonschema.Draft202012Validator(sch)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    if errors:
+        # The deepest error is the most specific; oneOf/anyOf wrappers come after their children.
+        best = jsonschema.exceptions.best_match(errors)
+        raise InputError(f"{shown}: {describe_schema_error(best, sch)}")
+
+    log_base = str(doc.get("log_base", "e"))
+    models, seen = [], {}
+    for i, m in enumerate(doc["models"]):
+        name = m["name"]
+        if not _NAME_OK.match(name):
+            raise InputError(f"{shown}: models[{i}].name: contains control characters; use printable text")
+        if name in seen:
+            raise InputError(f"{shown}: models[{i}].name: {name!r} is already used by models[{seen[name]}]; names must be unique")
+        seen[name] = i
+        evals = tuple(
+            EvalSource(path=e.get("path"), scores=e.get("scores"), scale=e.get("scale"),
+                       format=e.get("format"), field=f"models[{i}].evals[{j}]")
+            for j, e in enumerate(m["evals"])
+        )
+        tasks = tuple(m["tasks"]) if "tasks" in m else None
+        weights = m.get("weights")
+        if weights and tasks is not None:
+            for t in weights:
+                if t not in tasks:
+                    raise InputError(f"{shown}: models[{i}].weights: {t!r} is not in tasks; weight only tasks that count")
+        models.append(ModelSpec(
+            name=name, index=i, artifacts=tuple(m.get("artifacts", ())),
+            size_gb=m.get("size_gb"), size_bytes=m.get("size_bytes"), evals=evals, tasks=tasks,
+            metrics=m.get("metrics"), weights=weights, min_error=m.get("min_error"), gate=_policy(m.get("gate")),
+        ))
+    return Manifest(
+        path=path, shown=shown, digest=hashlib.sha256(data).hexdigest(), log_base=log_base,
+        min_error=doc.get("min_error"), gate=_policy(doc.get("gate")), models=tuple(models),
+    )
+
+
+def load_manifest(path: Path, shown: str | None = None) -> Manifest:
+    shown = shown or str(path)
+    data = read_capped(path, MANIFEST_CAP, shown, str(path))
+    return parse_manifest(data, path.resolve(), shown)

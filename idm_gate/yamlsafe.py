@@ -1,0 +1,100 @@
+"""YAML loading that refuses what PyYAML's ``safe_load`` lets through.
+
+- duplicate mapping keys (PyYAML silently keeps the last one);
+- alias bombs ("billion laughs"): the document's size with every alias expanded is capped;
+- any tag outside the safe set (``!!python/object`` ...), as ``safe_load`` does;
+- text that is not UTF-8.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from .errors import InputError
+
+MAX_EXPANDED_NODES = 100_000
+
+
+class _StrictLoader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value", key_node.start_mark
+                ) from None
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f"duplicate key {key!r} (first at line {seen[key] + 1}); each key may appear once",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node, memo: dict, depth: int = 0) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if depth > 200:
+        raise _TooDeep()
+    memo[key] = 1  # break cycles (recursive aliases) conservatively
+    if isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_expanded_size(c, memo, depth + 1) for c in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_expanded_size(k, memo, depth + 1) + _expanded_size(v, memo, depth + 1)
+                    for k, v in node.value)
+    else:
+        n = 1
+    memo[key] = n
+    return n
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _mark(e: yaml.YAMLError) -> str:
+    m = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    return f"line {m.line + 1}, column {m.column + 1}: " if m is not None else ""
+
+
+def load_yaml(data: bytes, shown: str):
+    """Parse one YAML document strictly. ``shown`` names the file in messages."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{shown}: not UTF-8 text (bad byte at offset {e.start}); save it as UTF-8 YAML") from None
+    if "\x00" in text:
+        raise InputError(f"{shown}: contains NUL bytes, so it is not a YAML text file")
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            size = _expanded_size(node, {})
+        except _TooDeep:
+            raise InputError(f"{shown}: nested more than 200 levels deep; a manifest is a shallow document") from None
+        if size > MAX_EXPANDED_NODES:
+            raise InputError(
+                f"{shown}: expands to over {MAX_EXPANDED_NODES:,} YAML nodes through aliases "
+                "(an alias bomb?); write the values out instead of nesting aliases"
+            )
+        return loader.construct_document(node)
+    except yaml.constructor.ConstructorError as e:
+        prob = e.problem or "cannot be constructed"
+        if "could not determine a constructor" in prob:
+            prob = f"tag {e.problem.split('tag ')[-1].split()[0] if 'tag ' in prob else ''} is not allowed; only plain YAML values are"
+        raise InputError(f"{shown}: {_mark(e)}{prob}") from None
+    except yaml.YAMLError as e:
+        prob = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(f"{shown}: {_mark(e)}invalid YAML ({prob})") from None
+    except RecursionError:
+        raise InputError(f"{shown}: nested too deeply to parse; a manifest is a shallow document") from None
+    finally:
+        loader.dispose()
