@@ -1,0 +1,416 @@
+"""The GitHub REST client: ghapi's ``GhApi`` behind one retry policy and one error type.
+
+Every call goes through ghapi (its generated operations, or its transport for ``Link`` URLs) and
+through ``GitHubClient._call``, which is the only retry loop:
+
+* connection errors, timeouts and 5xx: retried with exponential backoff (``backoff`` s, doubling),
+  at most ``attempts`` tries and ``total_wait`` seconds of sleeping in all;
+* 429, and 403 that is a rate limit: wait what GitHub asks (``Retry-After``, else
+  ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0); a secondary rate limit without
+  ``Retry-After`` waits a minute, as GitHub's docs ask. A wait longer than ``max_wait`` is not
+  attempted: the call fails at once and says when the limit resets, rather than burning CI minutes;
+* every other 4xx: raised at once.
+
+A POST that creates something (a comment) is not repeated after an answer that may mean it was
+done (a read timeout, a reset connection, a 5xx): the error comes back with ``ambiguous=True`` and
+the caller checks before trying again, so a flaky network never leaves two sticky comments.
+
+ghapi (2.1.4) notes, for whoever upgrades it:
+
+* ``import ghapi.all`` (through ``ghapi.actions``) sets ``CONTEXT_GITHUB``, ``CONTEXT_NEEDS`` and
+  ``GITHUB_REPOSITORY=octocat/Hello-World`` in ``os.environ`` when unset. We import only
+  ``ghapi.core`` and still restore the environment if an import changed it.
+* ``GhApi(token=None)`` falls back to ``GITHUB_TOKEN`` and ``GITHUB_JWT_TOKEN`` (the JWT even wins
+  over an explicit token). We build it with ``authenticate=False`` and set the header ourselves.
+* Generated operations raise ``fasttransport.errors.APIError`` (``status_code``, ``response`` for
+  HTTP errors; ``raw`` holds the ``httpx2.RequestError`` for network errors). The transport
+  itself raises ``httpx2.HTTPStatusError`` / ``httpx2.RequestError``. Its own retry of connect
+  errors (``transport.retries``, 0.5 s then 1 s) is switched off so ours is the only one.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from idm_gate.errors import InputError, RemoteError
+
+log = logging.getLogger("idm_gate.github")
+T = TypeVar("T")
+
+STATUS_STATES = ("error", "failure", "pending", "success")
+STATUS_DESCRIPTION_LIMIT = 140
+
+
+class GitHubAPIError(RemoteError):
+    """A GitHub API call failed: ``status`` is the HTTP status, or None when no answer came.
+
+    ``str()`` is one line, never holding the token. ``ambiguous`` is set when a create may have
+    happened anyway (timeout or 5xx after the request was sent).
+    """
+
+    def __init__(self, status: int | None, message: str, *, method: str = "", path: str = "",
+                 ambiguous: bool = False, reset_in: float | None = None):
+        self.status = status
+        self.message = " ".join(str(message).split())
+        self.method = method
+        self.path = path
+        self.ambiguous = ambiguous
+        self.reset_in = reset_in
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}".strip()
+        code = str(self.status) if self.status is not None else "no response"
+        return f"GitHub API {where}: {code}: {self.message}" if where else f"GitHub API: {code}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard one call tries. Environment overrides (for tests and impatient users) below."""
+
+    attempts: int = 4          # tries per call, the first included
+    backoff: float = 1.0       # first wait after a 5xx / network error; doubles each time
+    max_wait: float = 60.0     # longest single wait; a rate limit asking for more fails at once
+    total_wait: float = 180.0  # sleeping allowed per call, all waits together
+    timeout: float = 30.0      # seconds per request (connect and read)
+    secondary_wait: float = 60.0  # a secondary rate limit without Retry-After
+
+    ENV = {
+        "attempts": "IDM_GATE_GH_ATTEMPTS",
+        "backoff": "IDM_GATE_GH_BACKOFF",
+        "max_wait": "IDM_GATE_GH_MAX_WAIT",
+        "total_wait": "IDM_GATE_GH_TOTAL_WAIT",
+        "timeout": "IDM_GATE_GH_TIMEOUT",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "RetryPolicy":
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field_name, var in cls.ENV.items():
+            raw = env.get(var, "").strip()
+            if not raw:
+                continue
+            try:
+                value = int(raw) if field_name == "attempts" else float(raw)
+            except ValueError:
+                raise InputError(f"{var}: {raw!r} is not a number") from None
+            if value < (1 if field_name == "attempts" else 0):
+                raise InputError(f"{var}: {raw!r} must be {'at least 1' if field_name == 'attempts' else '>= 0'}")
+            values[field_name] = value
+        values.update(overrides)
+        return cls(**values)
+
+
+def _import_ghapi():
+    """``ghapi.core.GhApi``, imported so that the process environment is left as it was."""
+    saved = dict(os.environ)
+    try:
+        from ghapi.core import GhApi
+    finally:
+        if dict(os.environ) != saved:
+            for key in set(os.environ) - set(saved):
+                del os.environ[key]
+            os.environ.update(saved)
+    return GhApi
+
+
+def make_client(token: str | None, api_url: str = "https://api.github.com", *,
+                policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                clock: Callable[[], float] = time.time) -> "GitHubClient":
+    """A client for ``api_url`` (github.com or a GHES ``https://host/api/v3``).
+
+    The token is used only as given: never read from ``GITHUB_TOKEN`` behind the caller's back.
+    Without one, calls go out unauthenticated (reads of public data only).
+    """
+    GhApi = _import_ghapi()
+    policy = policy or RetryPolicy.from_env()
+    api_url = api_url.rstrip("/")
+    api = GhApi(gh_host=api_url, sync=True, authenticate=False, timeout=policy.timeout)
+    api.transport.retries = 0  # one retry policy: ours
+    if token:
+        api.transport.base_headers["Authorization"] = f"Bearer {token}"
+    api.transport.base_headers["X-GitHub-Api-Version"] = "2022-11-28"
+    return GitHubClient(api, token=token, api_url=api_url, policy=policy, sleep=sleep, clock=clock)
+
+
+def _parse_links(header: str | None) -> dict[str, str]:
+    links = {}
+    for part in (header or "").split(","):
+        m = re.match(r'\s*<([^>]*)>\s*;(.*)', part)
+        if m:
+            rel = re.search(r'rel="?([^";]+)"?', m.group(2))
+            if rel:
+                for name in rel.group(1).split():
+                    links[name] = m.group(1)
+    return links
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
+class GitHubClient:
+    """The calls idm-gate makes, each through the retry policy. ``requests`` counts HTTP attempts."""
+
+    def __init__(self, api, *, token: str | None, api_url: str, policy: RetryPolicy,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
+        self._api = api
+        self._token = token
+        self.api_url = api_url
+        self.policy = policy
+        self._sleep = sleep
+        self._clock = clock
+        self.requests = 0
+        self.request_log: list[tuple[str, str]] = []  # (method, path) of every attempt
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _redact(self, text: object) -> str:
+        text = str(text)
+        if self._token:
+            text = text.replace(self._token, "***")
+        return re.sub(r"(?i)\b(bearer|token)\s+[A-Za-z0-9_.\-]{8,}", r"\1 ***", text)
+
+    def _fail(self, status, message, method, path, **kw) -> GitHubAPIError:
+        return GitHubAPIError(status, self._redact(message), method=method, path=path, **kw)
+
+    @staticmethod
+    def _error_parts(exc: BaseException):
+        """(response or None, request error or None) from whatever ghapi's layers raised."""
+        import httpx2
+        from fasttransport.errors import APIError
+
+        if isinstance(exc, APIError):
+            if exc.response is not None:
+                return exc.response, None
+            if isinstance(exc.raw, httpx2.RequestError):
+                return None, exc.raw
+            return None, exc
+        if isinstance(exc, httpx2.HTTPStatusError):
+            return exc.response, None
+        if isinstance(exc, httpx2.RequestError):
+            return None, exc
+        return None, None
+
+    @staticmethod
+    def _message(resp) -> str:
+        try:
+            data = resp.json()
+        except Exception:
+            return (resp.text or resp.reason_phrase or "").strip()[:300]
+        if not isinstance(data, dict):
+            return str(data)[:300]
+        parts = [str(data.get("message") or "")]
+        for err in data.get("errors") or []:
+            if isinstance(err, dict):
+                detail = err.get("message") or " ".join(str(err.get(k)) for k in ("field", "code") if err.get(k))
+                if detail:
+                    parts.append(str(detail))
+            elif err:
+                parts.append(str(err))
+        return "; ".join(p for p in parts if p) or resp.reason_phrase
+
+    def _rate_limit_wait(self, resp, message: str, attempt: int) -> float | None:
+        """Seconds GitHub asks us to wait, or None when ``resp`` is not a rate limit."""
+        status, headers = resp.status_code, resp.headers
+        now = self._clock()
+        retry_after = _retry_after(headers.get("retry-after"), now)
+        remaining = headers.get("x-ratelimit-remaining")
+        lowered = message.lower()
+        if status not in (403, 429):
+            return None
+        if retry_after is not None:
+            return retry_after
+        if remaining == "0" and headers.get("x-ratelimit-reset"):
+            try:
+                return max(float(headers["x-ratelimit-reset"]) - now, 0.0) + 1.0
+            except ValueError:
+                pass
+        if "secondary rate limit" in lowered or "abuse" in lowered:
+            return min(self.policy.secondary_wait * 2 ** (attempt - 1), self.policy.max_wait)
+        if status == 429 or "rate limit" in lowered:
+            return min(self.policy.backoff * 2 ** (attempt - 1), self.policy.max_wait)
+        return None
+
+    def _call(self, method: str, path: str, send: Callable[[], Any], *, creates: bool = False):
+        """Run ``send`` (one ghapi request returning an ``httpx2.Response``) under the policy."""
+        import httpx2
+
+        policy = self.policy
+        slept = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests += 1
+            self.request_log.append((method, path))
+            try:
+                return send()
+            except Exception as exc:  # noqa: BLE001 - sorted out right below
+                resp, neterr = self._error_parts(exc)
+                if resp is None and neterr is None:
+                    raise
+            if resp is not None:
+                status = resp.status_code
+                message = self._message(resp)
+                wait = self._rate_limit_wait(resp, message, attempt)
+                if wait is not None:
+                    if wait > policy.max_wait:
+                        raise self._fail(status, f"rate limited ({message}); GitHub asks to wait "
+                                         f"{wait:.0f}s, more than the {policy.max_wait:g}s this run "
+                                         "waits (IDM_GATE_GH_MAX_WAIT)", method, path, reset_in=wait)
+                    retry = True
+                elif status >= 500:
+                    retry = not creates
+                    wait = min(policy.backoff * 2 ** (attempt - 1), policy.max_wait)
+                else:
+                    raise self._fail(status, message, method, path)
+                error = self._fail(status, message, method, path, ambiguous=creates and status >= 500)
+            else:
+                never_sent = isinstance(neterr, (httpx2.ConnectError, httpx2.ConnectTimeout,
+                                                 httpx2.PoolTimeout))
+                kind = type(neterr).__name__
+                detail = str(neterr) or kind
+                message = detail if detail.startswith(kind) else f"{kind}: {detail}"
+                retry = never_sent or not creates
+                wait = min(policy.backoff * 2 ** (attempt - 1), policy.max_wait)
+                error = self._fail(None, message, method, path, ambiguous=creates and not never_sent)
+            if not retry:
+                raise error
+            if attempt >= policy.attempts or slept + wait > policy.total_wait:
+                error.message += f" (gave up after {attempt} attempt{'s' if attempt > 1 else ''})"
+                raise error
+            log.warning("%s; retrying in %.1fs (attempt %d of %d)", error, wait, attempt + 1,
+                        policy.attempts)
+            self._sleep(wait)
+            slept += wait
+
+    def _op(self, key: str, method: str, path: str, *, creates: bool = False, **params):
+        op = self._api.func_dict[key]
+        resp = self._call(method, path, lambda: op(raw_=True, **params), creates=creates)
+        return resp.json() if resp.content else None
+
+    def _get_url(self, url: str):
+        """GET a full URL from a ``Link`` header, through ghapi's transport."""
+        here, there = urlsplit(self.api_url), urlsplit(url)
+        if (here.scheme, here.netloc) != (there.scheme, there.netloc):
+            raise GitHubAPIError(None, f"refusing to follow a pagination link to {there.scheme}://"
+                                 f"{there.netloc}, which is not {self.api_url}", method="GET",
+                                 path=there.path)
+        transport = self._api.transport
+        return self._call("GET", there.path, lambda: transport.request("GET", url, raw=True))
+
+    def _paginate(self, key: str, path: str, **params) -> list:
+        op = self._api.func_dict[key]
+        resp = self._call("GET", path, lambda: op(raw_=True, per_page=100, **params))
+        items: list = []
+        seen = set()
+        while True:
+            page = resp.json() if resp.content else []
+            if not isinstance(page, list):
+                raise GitHubAPIError(resp.status_code, f"expected a list, got {type(page).__name__}",
+                                     method="GET", path=path)
+            items.extend(page)
+            nxt = _parse_links(resp.headers.get("link")).get("next")
+            if not nxt or nxt in seen or len(seen) > 1000:
+                return items
+            seen.add(nxt)
+            resp = self._get_url(nxt)
+
+    # -- the calls ------------------------------------------------------------------------------
+
+    def get_authenticated_login(self) -> str | None:
+        """The token's own login; None without a token or for an Actions ``GITHUB_TOKEN`` (403)."""
+        if not self._token:
+            return None
+        try:
+            user = self._op("/user:GET", "GET", "/user")
+        except GitHubAPIError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        return (user or {}).get("login")
+
+    def list_issue_comments(self, owner: str, repo: str, number: int) -> list[dict]:
+        """Every comment on issue or PR ``number``, all pages, oldest first."""
+        return self._paginate("/repos/{owner}/{repo}/issues/{issue_number}/comments:GET",
+                              f"/repos/{owner}/{repo}/issues/{number}/comments",
+                              owner=owner, repo=repo, issue_number=number)
+
+    def create_comment(self, owner: str, repo: str, number: int, body: str) -> dict:
+        return self._op("/repos/{owner}/{repo}/issues/{issue_number}/comments:POST", "POST",
+                        f"/repos/{owner}/{repo}/issues/{number}/comments", creates=True,
+                        owner=owner, repo=repo, issue_number=number, body=body)
+
+    def update_comment(self, owner: str, repo: str, comment_id: int, body: str) -> dict:
+        return self._op("/repos/{owner}/{repo}/issues/comments/{comment_id}:PATCH", "PATCH",
+                        f"/repos/{owner}/{repo}/issues/comments/{comment_id}",
+                        owner=owner, repo=repo, comment_id=comment_id, body=body)
+
+    def create_status(self, owner: str, repo: str, sha: str, state: str, context: str,
+                      description: str, target_url: str | None = None) -> dict:
+        """A commit status; ``description`` is cut to GitHub's 140 characters."""
+        if state not in STATUS_STATES:
+            raise ValueError(f"status state {state!r}: use one of {', '.join(STATUS_STATES)}")
+        params = dict(owner=owner, repo=repo, sha=sha, state=state, context=context,
+                      description=truncate(description, STATUS_DESCRIPTION_LIMIT))
+        if target_url:
+            params["target_url"] = target_url
+        return self._op("/repos/{owner}/{repo}/statuses/{sha}:POST", "POST",
+                        f"/repos/{owner}/{repo}/statuses/{sha}", **params)
+
+    def pulls_for_commit(self, owner: str, repo: str, sha: str) -> list[dict]:
+        """Pull requests whose head (or merge) is commit ``sha``."""
+        return self._paginate("/repos/{owner}/{repo}/commits/{commit_sha}/pulls:GET",
+                              f"/repos/{owner}/{repo}/commits/{sha}/pulls",
+                              owner=owner, repo=repo, commit_sha=sha)
+
+    def get_pull(self, owner: str, repo: str, number: int) -> dict:
+        return self._op("/repos/{owner}/{repo}/pulls/{pull_number}:GET", "GET",
+                        f"/repos/{owner}/{repo}/pulls/{number}",
+                        owner=owner, repo=repo, pull_number=number)
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def try_write(fn: Callable[[], T], warn: Callable[[str], None], what: str = "GitHub write") -> T | None:
+    """Run a GitHub write; on ``GitHubAPIError`` call ``warn`` with one line and return None.
+
+    Comments and statuses are reports of the verdict, not part of it: the verdict and the exit
+    code never depend on whether they could be written. A pull request from a fork runs with a
+    read-only token, so its 403 is expected and the hint says so.
+    """
+    try:
+        return fn()
+    except GitHubAPIError as exc:
+        hint = ""
+        if exc.status == 403:
+            hint = (" (the token cannot write here: a pull request from a fork gets a read-only "
+                    "GITHUB_TOKEN; give the job 'pull-requests: write' and 'statuses: write', or "
+                    "post from a workflow_run workflow)")
+        elif exc.status == 401:
+            hint = " (the token was refused: check the github-token input)"
+        warn(f"{what} skipped: {exc}{hint}")
+        return None
