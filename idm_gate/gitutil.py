@@ -1,0 +1,152 @@
+"""A thin wrapper around the ``git`` command line, run in one repository folder.
+
+Every failure becomes a one-line error that names the git command, the folder and git's own first
+line of complaint: ``StoreError`` for git failing (the store could not be read or written) and
+``InputError`` for a ref the user named that git cannot resolve. Nothing here parses porcelain output
+meant for humans; only plumbing and ``rev-parse``-style answers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from .errors import InputError, StoreError
+
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
+def is_full_sha(s: str) -> bool:
+    """True for a full lower-case SHA-1 (40 hex) or SHA-256 (64 hex) object name."""
+    return bool(_FULL_SHA.match(s))
+
+
+def first_error_line(stderr: str) -> str:
+    """The line of git's stderr a user should read: the first ``fatal:``/``error:``, else the first."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith(("fatal:", "error:", "! ", "remote: error")):
+            return ln
+    return lines[0] if lines else "(git printed nothing)"
+
+
+class Git:
+    """Runs git in ``cwd``. ``env`` entries are added to the environment of every call."""
+
+    def __init__(self, cwd: Path, env: dict[str, str] | None = None):
+        self.cwd = Path(cwd)
+        self.env = dict(env or {})
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def exec(
+        self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run ``git *args`` and return the completed process (bytes out, never raises on status)."""
+        full_env = {**os.environ, **self.env, **(env or {})}
+        try:
+            return subprocess.run(
+                ["git", *args],
+                cwd=self.cwd,
+                input=input,
+                capture_output=True,
+                env=full_env,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise StoreError("git: the git executable was not found on PATH; install git 2.30 or newer") from None
+        except NotADirectoryError:
+            raise StoreError(f"git: {self.cwd} is not a folder; run idm-gate inside the repository") from None
+
+    def fail_message(self, args: tuple[str, ...], proc: subprocess.CompletedProcess[bytes]) -> str:
+        err = first_error_line(proc.stderr.decode("utf-8", "replace"))
+        return f"git {args[0] if args else ''} failed in {self.cwd} (exit {proc.returncode}): {err}"
+
+    def run_bytes(
+        self, *args: str, input: bytes | None = None, check: bool = True, env: dict[str, str] | None = None
+    ) -> bytes:
+        """Like :meth:`run` but returns stdout as bytes (for blobs and ``cat-file --batch``)."""
+        proc = self.exec(*args, input=input, env=env)
+        if check and proc.returncode != 0:
+            raise StoreError(self.fail_message(args, proc))
+        return proc.stdout
+
+    def run(
+        self, *args: str, input: bytes | None = None, check: bool = True, env: dict[str, str] | None = None
+    ) -> str:
+        """Run ``git *args``; return stdout decoded and stripped of its trailing newline.
+
+        With ``check`` (default) a non-zero exit raises ``StoreError`` naming git's first error line.
+        """
+        out = self.run_bytes(*args, input=input, check=check, env=env)
+        return out.decode("utf-8", "replace").rstrip("\n")
+
+    # -- questions -------------------------------------------------------------------------------
+
+    def toplevel(self) -> Path | None:
+        """The repository's top folder, or None when ``cwd`` is not inside a work tree."""
+        proc = self.exec("rev-parse", "--show-toplevel")
+        if proc.returncode != 0:
+            return None
+        out = proc.stdout.decode("utf-8", "replace").strip()
+        return Path(out) if out else None
+
+    def rev_parse(self, ref: str) -> str:
+        """The full commit SHA ``ref`` names; ``InputError`` when git cannot resolve it to a commit."""
+        if not ref or ref.startswith("-") or "\x00" in ref:
+            raise InputError(f"git ref {ref!r}: not a valid ref name; name a branch, tag or commit SHA")
+        proc = self.exec("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        out = proc.stdout.decode("utf-8", "replace").strip()
+        if proc.returncode != 0 or not out:
+            raise InputError(
+                f"git ref {ref!r}: unknown ref in {self.cwd}; fetch it first "
+                f"(git fetch origin {ref}) or check the name"
+            )
+        return out
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of ``a`` and ``b``; None when they share no (fetched) history."""
+        proc = self.exec("merge-base", a, b)
+        if proc.returncode == 1:
+            return None
+        if proc.returncode != 0:
+            raise StoreError(self.fail_message(("merge-base",), proc))
+        return proc.stdout.decode().split()[0] if proc.stdout.strip() else None
+
+    def first_parent_ancestors(self, sha: str, limit: int) -> list[str]:
+        """``sha`` and its first-parent ancestors, nearest first, at most ``limit`` of them.
+
+        In a shallow clone the list stops at the shallow boundary (see ``store.ensure_history``).
+        """
+        if limit <= 0:
+            return []
+        out = self.run("rev-list", "--first-parent", f"--max-count={limit}", sha, "--")
+        return out.split()
+
+    def show_file(self, rev: str, path: str) -> bytes | None:
+        """The bytes of ``path`` as committed in ``rev`` (``git show rev:path``); None when absent.
+
+        ``path`` is relative to the repository's top folder. Never reads the working tree.
+        """
+        out = self.run_bytes("cat-file", "--batch", input=f"{rev}:{path}\n".encode())
+        header, _, rest = out.partition(b"\n")
+        parts = header.split()
+        if len(parts) != 3 or parts[1] != b"blob":
+            return None  # "<name> missing", "ambiguous", or a tree/commit at that path
+        size = int(parts[2])
+        return rest[:size]
+
+    def is_shallow(self) -> bool:
+        """True in a shallow clone (``actions/checkout`` makes one by default, fetch-depth 1)."""
+        return self.run("rev-parse", "--is-shallow-repository") == "true"
+
+    def has_remote(self, name: str) -> bool:
+        """True when a remote called ``name`` is configured."""
+        return self.exec("config", "--get", f"remote.{name}.url").returncode == 0
+
+    def config_get(self, key: str) -> str | None:
+        """The value of git config ``key``, or None when it is not set."""
+        proc = self.exec("config", "--get", key)
+        return proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else None
