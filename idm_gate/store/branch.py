@@ -1,0 +1,245 @@
+"""Baselines on a dedicated git branch (default ``idm-baselines``) of the ``origin`` remote.
+
+Layout: one file per measured commit, ``records/<sha[:2]>/<sha>.json``, canonical JSON (sorted keys,
+indent 1). The two-character fan-out keeps every tree small, so reading one record and adding one
+costs the same with ten records or a hundred thousand.
+
+Reading fetches ``+refs/heads/<branch>`` into the private ref ``refs/idm-gate/<branch>`` (never one of
+the user's branches or remote-tracking refs), once per process, then asks one
+``git cat-file --batch`` for every candidate SHA at once. A remote without the branch means "no
+baselines yet", not an error. In a shallow clone the fetch is ``--depth=1`` (only the tip's tree is
+needed); in a full clone it is a normal incremental fetch so the repository does not become shallow.
+
+Writing never touches the working tree, ``HEAD`` or the user's index: the blob is written with
+``hash-object -w``, the tree is built in a temporary index (``GIT_INDEX_FILE`` in a temp folder),
+the commit with ``commit-tree`` on top of the fetched tip (or as a parentless orphan when the branch
+does not exist yet, so the first record creates it), and it is pushed as a fast-forward, never forced.
+When another recorder pushed first, the push is rejected; we fetch the new tip, rebuild on it and push
+again, with exponential backoff and jitter (``RetryPolicy``). Recording a commit whose identical
+record is already there is a no-op; a different record for the same commit replaces the old one (the
+old one stays in the branch's history).
+
+Without the remote (a laptop repository with no ``origin``) the store uses the local branch
+``refs/heads/<branch>``: reads come from it and writes move it with ``git update-ref <new> <old>``,
+a compare-and-swap that fails, and is retried the same way, when someone else moved it first.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError, StoreError
+from ..gitutil import Git, first_error_line, is_full_sha
+from .records import Warn, canonical_json, parse_record
+
+IDENTITY_NAME = "idm-gate"
+IDENTITY_EMAIL = "idm-gate@localhost"
+
+# Push failures that retrying cannot fix: no point waiting 20 s to report them.
+_PERMANENT = ("permission", "denied", "403", "authentication", "could not read username", "not found")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries for a write that lost a race: exponential backoff with jitter.
+
+    Attempt ``n`` (from 1) that fails waits ``uniform(d/2, d)`` with ``d = min(base * 2**(n-1), cap)``
+    seconds before attempt ``n+1``; no wait starts once ``deadline`` seconds have passed. Defaults:
+    8 attempts, waits of at most 0.25, 0.5, 1, 2, 4, 8, 8 s, deadline 25 s.
+    """
+
+    attempts: int = 8
+    base: float = 0.25
+    cap: float = 8.0
+    deadline: float = 25.0
+
+    def delay(self, failed_attempt: int) -> float:
+        d = min(self.base * 2 ** (failed_attempt - 1), self.cap)
+        return random.uniform(d / 2, d)
+
+
+def record_path(sha: str) -> str:
+    """Where the record for ``sha`` lives in the branch's tree."""
+    return f"records/{sha[:2]}/{sha}.json"
+
+
+class BranchStore:
+    """The ``branch`` store. See the module docstring for the layout and the write protocol."""
+
+    def __init__(
+        self,
+        git: Git,
+        *,
+        remote: str = "origin",
+        branch: str = "idm-baselines",
+        warn: Warn,
+        retry: RetryPolicy | None = None,
+    ):
+        self.git = git
+        self.remote = remote
+        self.branch = branch
+        self.warn = warn
+        self.retry = retry or RetryPolicy()
+        self.use_remote = git.has_remote(remote)
+        if self.use_remote:
+            self.ref = f"refs/idm-gate/{branch}"
+            self.description = f"branch {branch!r} on remote {remote!r}"
+        else:
+            self.ref = f"refs/heads/{branch}"
+            self.description = f"local branch {branch!r} (no remote {remote!r} configured)"
+        self._fetched = False
+        self._shallow: bool | None = None
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def fetch(self) -> None:
+        """Bring the remote branch into the private ref (a missing remote branch deletes it)."""
+        if not self.use_remote:
+            return
+        if self._shallow is None:
+            self._shallow = self.git.is_shallow()
+        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"]
+        if self._shallow:
+            args.append("--depth=1")
+        proc = self.git.exec(*args, self.remote, f"+refs/heads/{self.branch}:{self.ref}")
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace")
+            if "couldn't find remote ref" not in err:
+                raise StoreError(
+                    f"{self.description}: fetching the baselines failed: {first_error_line(err)}; "
+                    f"check that {self.remote!r} is reachable and retry"
+                )
+            # No baselines yet. Drop a stale private ref left from when the branch existed.
+            self.git.exec("update-ref", "-d", self.ref)
+        self._fetched = True
+
+    def _ensure_fetched(self) -> None:
+        if not self._fetched:
+            self.fetch()
+
+    def tip(self) -> str | None:
+        """The branch's commit as last fetched (or the local branch), None when there is none."""
+        proc = self.git.exec("rev-parse", "--verify", "--quiet", f"{self.ref}^{{commit}}")
+        out = proc.stdout.decode().strip()
+        return out if proc.returncode == 0 and out else None
+
+    def get_many(self, shas: list[str]) -> dict[str, dict]:
+        """The records stored for any of ``shas``, by SHA; one ``git cat-file --batch`` call."""
+        self._ensure_fetched()
+        wanted = list(dict.fromkeys(s for s in shas if is_full_sha(s)))
+        if not wanted:
+            return {}
+        query = "".join(f"{self.ref}:{record_path(s)}\n" for s in wanted).encode()
+        out = self.git.run_bytes("cat-file", "--batch", input=query)
+        found: dict[str, dict] = {}
+        pos = 0
+        for sha in wanted:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) != 3:  # "<name> missing" (or ambiguous): no record for this commit
+                continue
+            size = int(header[2])
+            data = out[pos : pos + size]
+            pos += size + 1  # the content is followed by a newline
+            if header[1] != b"blob":
+                self.warn(f"{self.description}: {record_path(sha)} is not a file; ignoring it")
+                continue
+            record = parse_record(sha, data, f"{self.description}: {record_path(sha)}", self.warn)
+            if record is not None:
+                found[sha] = record
+        return found
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _identity_env(self) -> dict[str, str]:
+        """Author/committer variables for ``commit-tree`` where the user has no identity set."""
+        env: dict[str, str] = {}
+        if self.git.config_get("user.name") is None:
+            env.update(GIT_AUTHOR_NAME=IDENTITY_NAME, GIT_COMMITTER_NAME=IDENTITY_NAME)
+        if self.git.config_get("user.email") is None:
+            env.update(GIT_AUTHOR_EMAIL=IDENTITY_EMAIL, GIT_COMMITTER_EMAIL=IDENTITY_EMAIL)
+        # Variables the caller set explicitly win over our fallback.
+        return {k: v for k, v in env.items() if not os.environ.get(k) and not self.git.env.get(k)}
+
+    def _build_commit(self, sha: str, blob: str, tip: str | None, env: dict[str, str]) -> str:
+        """A commit whose tree is ``tip``'s plus ``blob`` at the record's path; no index touched."""
+        with tempfile.TemporaryDirectory(prefix="idm-gate-index-") as tmp:
+            ienv = {**env, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if tip:
+                self.git.run("read-tree", tip, env=ienv)
+            self.git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{record_path(sha)}", env=ienv)
+            tree = self.git.run("write-tree", env=ienv)
+        parents = ["-p", tip] if tip else []
+        message = f"idm-gate: baseline for {sha}\n".encode()
+        return self.git.run("commit-tree", tree, *parents, input=message, env=env).strip()
+
+    def _publish(self, new: str, old: str | None) -> str | None:
+        """Move the branch from ``old`` to ``new``; None on success, else why it failed."""
+        if not self.use_remote:
+            zero = "0" * len(new)
+            proc = self.git.exec(
+                "update-ref", "-m", "idm-gate: record baseline", self.ref, new, old or zero
+            )
+            return None if proc.returncode == 0 else first_error_line(proc.stderr.decode("utf-8", "replace"))
+        # --no-verify: the user's pre-push hooks are about their code, not this data branch.
+        proc = self.git.exec(
+            "push", "--quiet", "--no-verify", "--porcelain", self.remote, f"{new}:refs/heads/{self.branch}"
+        )
+        if proc.returncode == 0:
+            self.git.exec("update-ref", self.ref, new)
+            return None
+        text = proc.stdout.decode("utf-8", "replace") + "\n" + proc.stderr.decode("utf-8", "replace")
+        rejected = [ln.strip() for ln in text.splitlines() if ln.startswith("!")]
+        reason = rejected[0] if rejected else first_error_line(proc.stderr.decode("utf-8", "replace"))
+        if not rejected and any(p in reason.lower() for p in _PERMANENT):
+            raise StoreError(
+                f"{self.description}: pushing the baseline was refused: {reason}; the job needs "
+                f"permission to push to {self.remote!r} (in GitHub Actions: permissions: contents: write)"
+            )
+        return reason
+
+    def _blob_at(self, tip: str, sha: str) -> str | None:
+        proc = self.git.exec("rev-parse", "--verify", "--quiet", f"{tip}:{record_path(sha)}")
+        return proc.stdout.decode().strip() or None
+
+    def put(self, sha: str, record: dict) -> None:
+        """Store ``record`` for ``sha`` (a full commit SHA); replaces a different record, else no-op."""
+        if not is_full_sha(sha):
+            raise InputError(f"baseline record: {sha!r} is not a full commit SHA; pass the 40-hex SHA")
+        if not isinstance(record, dict) or record.get("commit") != sha:
+            got = record.get("commit") if isinstance(record, dict) else type(record).__name__
+            raise InputError(f"baseline record for {sha[:12]}: its 'commit' field is {got!r}; it must be {sha}")
+        data = canonical_json(record, f"baseline record for {sha[:12]}")
+        blob = self.git.run("hash-object", "-w", "--stdin", input=data).strip()
+        env = self._identity_env()
+        started = time.monotonic()
+        reason = ""
+        attempt = 0
+        for attempt in range(1, self.retry.attempts + 1):
+            self.fetch()  # always start from the newest tip: fewer lost races
+            tip = self.tip()
+            if tip and self._blob_at(tip, sha) == blob:
+                return  # the identical record is already there
+            new = self._build_commit(sha, blob, tip, env)
+            failure = self._publish(new, tip)
+            if failure is None:
+                return
+            reason = failure
+            if attempt == self.retry.attempts:
+                break
+            wait = self.retry.delay(attempt)
+            if time.monotonic() - started + wait > self.retry.deadline:
+                break
+            time.sleep(wait)
+        elapsed = time.monotonic() - started
+        raise StoreError(
+            f"{self.description}: could not record the baseline for {sha[:12]} after {attempt} "
+            f"attempt(s) in {elapsed:.1f}s (last: {reason}); nothing was lost, the branch holds every "
+            f"record written so far; run the record step again to retry"
+        )
