@@ -1,0 +1,189 @@
+"""Pieces every reader shares: safe JSON and text decoding, numbers, scales, building a TaskScore."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..data import EvalResult, TaskScore
+from ..errors import InputError
+from . import rates
+
+FRACTION = "fraction"
+PERCENT = "percent"
+SCALES = (FRACTION, PERCENT)
+
+
+@dataclass(frozen=True)
+class EvalReadResult(EvalResult):
+    """An :class:`EvalResult` that also lists the tasks the reader saw but could not count.
+
+    ``skipped`` holds ``(task, reason)`` pairs, e.g. ``("wikitext", "no rate metric: ...")``, so a
+    caller can turn "the manifest asks for wikitext" into an error that says why. Each pair also
+    appears in ``notices`` as ``"<file>: <task>: skipped: <reason>"``.
+    """
+
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+def fail(file: str, place: str | None, what: str, valid: str | None = None) -> InputError:
+    """Build the one-line error: ``<file>: <place>: <what is wrong>; <what would be valid>``."""
+    msg = f"{file}: {place}: {what}" if place else f"{file}: {what}"
+    if valid:
+        msg += f"; {valid}"
+    return InputError(one_line(msg))
+
+
+_BREAKS = {c: c.encode("unicode_escape").decode("ascii") for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(s: str) -> str:
+    """Escape every line break ``str.splitlines`` knows, so a message or notice stays on one line."""
+    return s.translate(str.maketrans(_BREAKS))
+
+
+def show(value: Any, limit: int = 40) -> str:
+    """A short, single-line rendering of a value taken from a user's file."""
+    try:
+        s = repr(value)
+    except Exception:  # noqa: BLE001 - repr of a parsed value cannot really fail; be safe
+        s = f"<{type(value).__name__}>"
+    if len(s) > limit:
+        s = s[: limit - 3] + "..."
+    return one_line(s)
+
+
+def decode_text(data: bytes, file: str) -> str:
+    """UTF-8 (a leading BOM is dropped); an error names the byte offset otherwise."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise fail(file, f"byte {e.start}", "not UTF-8 text (binary file?)",
+                   "eval results must be UTF-8 JSON, CSV or Markdown") from None
+    if "\x00" in text:
+        raise fail(file, f"character {text.index(chr(0))}", "contains a NUL character (binary file?)",
+                   "eval results must be UTF-8 text")
+    return text
+
+
+def _no_duplicates(file: str):
+    def hook(pairs: list[tuple[str, Any]]) -> dict:
+        out: dict = {}
+        for k, v in pairs:
+            if k in out:
+                raise fail(file, f"key {show(k)}", "appears twice in one JSON object",
+                           "each key may appear once; remove or rename the duplicate")
+            out[k] = v
+        return out
+
+    return hook
+
+
+def load_json(data: bytes, file: str) -> Any:
+    """Parse JSON strictly: no duplicate keys, bounded nesting, errors with line and column.
+
+    ``NaN``, ``Infinity`` and ``-Infinity`` are accepted as Python's json does (lm-eval writes them);
+    the readers decide what a non-finite value means where it appears.
+    """
+    text = decode_text(data, file)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates(file))
+    except json.JSONDecodeError as e:
+        what = "the file ends before the JSON does (truncated?)" if e.pos >= len(text) else (
+            f"invalid JSON ({e.msg})")
+        raise fail(file, f"line {e.lineno} column {e.colno}", what, "fix the file or re-export it") from None
+    except RecursionError:
+        raise fail(file, None, "JSON nested too deeply to read",
+                   "eval results are a few levels deep; this is not a results file") from None
+    except ValueError as e:  # e.g. an integer literal with more digits than Python converts
+        raise fail(file, None, f"JSON holds a number that cannot be read ({str(e)[:80]})",
+                   "write scores as ordinary decimal numbers") from None
+
+
+def number(value: Any) -> float | None:
+    """The value as a float when it is a JSON/YAML number (not a bool); None otherwise.
+
+    Non-finite results (NaN, infinities, integers too large for a float) come back as NaN so the
+    caller can tell "not a number at all" (None) from "a number that is not finite" (NaN).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        f = float(value)
+    except OverflowError:
+        return math.nan
+    return f if math.isfinite(f) else math.nan
+
+
+def check_scale(scale: str | None, file: str, field: str) -> None:
+    if scale is not None and scale not in SCALES:
+        raise fail(file, f"{field}.scale", f"unknown scale {show(scale)}", "use fraction or percent")
+
+
+def to_fraction(value: float, scale: str, file: str, place: str, *, what: str = "score") -> float:
+    """Check a finite value against its scale's range and return it as a fraction."""
+    if scale == FRACTION:
+        if 0.0 <= value <= 1.0:
+            return value
+        valid = "a fraction is between 0 and 1"
+        if 1.0 < value <= 100.0:
+            valid += "; if the values are percentages, set scale: percent for this source"
+        raise fail(file, place, f"{what} {value:g} is outside 0..1 on the fraction scale", valid)
+    if 0.0 <= value <= 100.0:
+        return value / 100.0
+    raise fail(file, place, f"{what} {value:g} is outside 0..100 on the percent scale",
+               "a percentage is between 0 and 100")
+
+
+def stderr_fraction(value: Any, scale: str, file: str, place: str) -> float | None:
+    """A standard error on the fraction scale; None when unknown ("N/A", NaN, absent, not a number)."""
+    f = number(value)
+    if f is None or math.isnan(f):
+        return None
+    if f < 0:
+        raise fail(file, place, f"standard error {f:g} is negative", "a standard error is 0 or more")
+    return f / 100.0 if scale == PERCENT else f
+
+
+def task_score(task: str, metric: str, value: float, direction: str, stderr: float | None, *,
+               source: str, scale: str, scale_inferred: bool, file: str, place: str) -> TaskScore:
+    """Build a TaskScore from a finite value on ``scale`` pointing ``direction`` (HIGHER/LOWER)."""
+    frac = to_fraction(value, scale, file, place,
+                       what="score" if direction == rates.HIGHER else "error rate")
+    error = 1.0 - frac if direction == rates.HIGHER else frac
+    error = min(1.0, max(0.0, error))
+    return TaskScore(task=task, metric=metric, score=value, error=error, stderr=stderr, source=source,
+                     scale=scale, scale_inferred=scale_inferred)
+
+
+def require_mapping(value: Any, file: str, place: str, expected: str) -> Mapping:
+    if not isinstance(value, dict):
+        raise fail(file, place, f"is {_kind(value)}, expected {expected}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {show(value)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def kind_of(value: Any) -> str:
+    """How a value reads in a message: ``null``, ``a list``, ``the text 'N/A'``."""
+    return _kind(value)
+
+
+def skipped_notice(file: str, task: str, reason: str) -> str:
+    return one_line(f"{file}: {task}: skipped: {reason}")

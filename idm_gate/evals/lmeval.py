@@ -1,0 +1,259 @@
+"""Read an lm-evaluation-harness results file (``results_<date>.json``, v0.3 and v0.4.x).
+
+What is read
+    ``results`` (task -> metrics), ``groups`` (group aggregates, v0.4), ``group_subtasks`` (group ->
+    its subtasks) and ``higher_is_better`` (task -> metric -> bool). Everything else (``configs``,
+    ``versions``, ``n-shot``, ``n-samples``, ``config``, ...) is ignored. Metric keys are
+    ``"<metric>,<filter>"`` in v0.4 (``"acc,none"``, ``"exact_match,strict-match"``) and ``"<metric>"``
+    in v0.3; the standard error sits beside them as ``"<metric>_stderr,<filter>"``. A task is named by
+    its key in ``results``; the display ``alias`` (``" - humanities"``) is ignored.
+
+Primary metric (one rule, see :mod:`idm_gate.evals.rates`)
+    Among the task's rate metrics, the first in the order ``acc_norm``, ``acc``, ``accuracy``,
+    ``mc2``, ``exact_match``, ``em``, ``prompt_level_strict_acc``, ``inst_level_strict_acc``,
+    ``pass@1``, ``f1``, ``mc1``, then other rates alphabetically, then error rates; among filters of
+    that metric ``none``, then ``strict-match``, then alphabetical. The manifest can name another
+    metric for a task (``acc`` or the full key ``exact_match,flexible-extract``); a metric the task
+    lacks, or one that is not a rate, is an error.
+
+Groups
+    A group is counted once, never together with its subtasks: when the group's own entry (in
+    ``results`` or ``groups``) has a rate metric, the aggregate is counted and its subtasks are not
+    (``mmlu`` and its 57 subjects count once, as ``mmlu``); when it has none (a tag-like group with
+    only an ``alias``), its subtasks are counted instead, applying the same rule to subgroups. A task
+    listed under two groups is counted once.
+
+Direction
+    ``higher_is_better[task][metric]`` when the file gives it; the metric name's rule otherwise.
+
+Values
+    Fractions by the harness's convention (``scale_inferred`` is True unless the manifest declares a
+    scale); a value above 1 on the fraction scale is an error. A standard error of ``"N/A"``, NaN or
+    ±Infinity is unknown. A non-finite value of a metric that is not chosen is ignored; of the chosen
+    metric it is an error. A task whose metrics are all non-rates (``wikitext``: perplexities, bits
+    per byte) is skipped with a notice and listed in ``EvalReadResult.skipped``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..data import TaskScore
+from . import rates
+from ._common import (FRACTION, EvalReadResult, fail, kind_of, load_json, number, one_line,
+                      require_mapping, show, skipped_notice, stderr_fraction, task_score)
+
+
+@dataclass(frozen=True)
+class _Metric:
+    key: str            # as written: "acc_norm,none"
+    name: str           # "acc_norm"
+    filter: str | None  # "none", "strict-match", or None (v0.3)
+    value: Any
+
+
+def looks_like_lmeval(doc: Any) -> bool:
+    """True for a parsed JSON document with a top-level ``results`` object (format detection)."""
+    return isinstance(doc, dict) and isinstance(doc.get("results"), dict)
+
+
+def read(data: bytes, *, file: str, source: str, scale: str | None,
+         overrides: Mapping[str, str]) -> EvalReadResult:
+    doc = load_json(data, file)
+    return read_doc(doc, file=file, source=source, scale=scale, overrides=overrides)
+
+
+def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
+             overrides: Mapping[str, str]) -> EvalReadResult:
+    require_mapping(doc, file, "top level", "an object with a 'results' object (lm-eval results)")
+    if "results" not in doc:
+        raise fail(file, "results", "missing", "an lm-eval results file has a top-level 'results' object")
+    results = require_mapping(doc["results"], file, "results", "an object of task -> metrics")
+    groups = doc.get("groups")
+    groups = {} if groups is None else require_mapping(groups, file, "groups", "an object of group -> metrics")
+    entries: dict[str, Mapping] = {}
+    for section, table in (("results", results), ("groups", groups)):
+        for task, entry in table.items():
+            require_mapping(entry, file, f"{section}.{task}", "an object of metric -> value")
+            entries.setdefault(task, entry)  # v0.4 repeats group aggregates in both; results wins
+    children = _group_subtasks(doc.get("group_subtasks"), file)
+    hib = _higher_is_better(doc.get("higher_is_better"), file)
+    _refuse_cycles(children, file)
+
+    if scale is None:
+        scale_used, inferred = FRACTION, True
+    else:
+        scale_used, inferred = scale, False
+
+    listed_children = {c for subs in children.values() for c in subs}
+    order: list[str] = []
+    seen_order: set[str] = set()
+    for name in list(entries) + list(children):
+        if name not in listed_children and name not in seen_order:
+            seen_order.add(name)
+            order.append(name)
+
+    tasks: list[TaskScore] = []
+    notices: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    visited: set[str] = set()
+    stack = list(reversed(order))
+    while stack:
+        name = stack.pop()
+        if name in visited:
+            continue
+        visited.add(name)
+        entry = entries.get(name)
+        subs = children.get(name, [])
+        if entry is None:
+            if subs:
+                stack.extend(reversed(subs))
+            else:
+                reason = "listed in group_subtasks but has no entry in results"
+                skipped.append((name, reason))
+                notices.append(skipped_notice(file, name, reason))
+            continue
+        picked = _pick(name, entry, hib.get(name, {}), overrides.get(name), file, is_group=bool(subs))
+        if isinstance(picked, str):  # no rate metric
+            if subs:
+                stack.extend(reversed(subs))
+                continue
+            skipped.append((name, picked))
+            notices.append(skipped_notice(file, name, picked))
+            continue
+        metric, direction, passed_over = picked
+        place = f"results.{name}[{show(metric.key, 60)}]"
+        value = number(metric.value)
+        if value is None:
+            raise fail(file, place, f"the value is {kind_of(metric.value)}, not a number",
+                       "re-run the task, or name another metric for it in the manifest")
+        if math.isnan(value):
+            raise fail(file, place, f"the value is not finite ({show(metric.value)})",
+                       "re-run the task, or name another metric for it in the manifest")
+        stderr_key = f"{metric.name}{rates.STDERR_SUFFIX}" + (
+            f",{metric.filter}" if metric.filter is not None else "")
+        stderr = stderr_fraction(entry.get(stderr_key), scale_used, file, f"results.{name}[{show(stderr_key, 60)}]")
+        tasks.append(task_score(name, metric.key, value, direction, stderr, source=source, scale=scale_used,
+                                scale_inferred=inferred, file=file, place=place))
+        if passed_over:
+            notices.append(one_line(f"{file}: {name}: counted {metric.key}; passed over " + "; ".join(
+                f"{k} ({why})" for k, why in passed_over)))
+    return EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped))
+
+
+def _metrics(entry: Mapping) -> list[_Metric]:
+    out = []
+    for key, value in entry.items():
+        if not isinstance(key, str):
+            continue
+        name, comma, filt = key.partition(",")
+        if name in rates.BOOKKEEPING or name.endswith(rates.STDERR_SUFFIX):
+            continue
+        out.append(_Metric(key=key, name=name, filter=filt if comma else None, value=value))
+    return out
+
+
+def _direction(metric: _Metric, hib: Mapping[str, Any]) -> str | None:
+    declared = hib.get(metric.name)
+    if isinstance(declared, bool):
+        return rates.HIGHER if declared else rates.LOWER
+    return rates.default_direction(metric.name)
+
+
+def _pick(task: str, entry: Mapping, hib: Mapping[str, Any], override: str | None, file: str, *,
+          is_group: bool):
+    """Return (metric, direction, passed_over) or, when the task has no rate metric, the reason."""
+    metrics = _metrics(entry)
+    place = f"results.{task}"
+    if override is not None:
+        if "," in override:
+            matches = [m for m in metrics if m.key == override]
+        else:
+            matches = [m for m in metrics if m.name == override or rates.normalize(m.name) == rates.normalize(override)]
+        if not matches:
+            have = ", ".join(m.key for m in metrics) or "none"
+            what = f"the manifest picks metric {override!r}, which this task does not have"
+            if is_group and not any(rates.is_candidate(m.name) for m in metrics):
+                what += " (a group without an aggregate is counted through its subtasks; pick their metrics)"
+            raise fail(file, place, what, f"its metrics are: {have}")
+        metric = min(matches, key=lambda m: rates.filter_rank(m.filter))
+        if rates.classify(metric.name) == rates.NOT_RATE:
+            raise fail(file, place, f"the manifest picks {metric.key}, which is {rates.why_not(metric.name)}",
+                       "pick an accuracy-like rate or an error rate in [0, 1]" + _rate_hint(metrics))
+        direction = _direction(metric, hib)
+        if direction is None:
+            raise fail(file, place, f"the manifest picks {metric.key}, whose direction is unknown "
+                       "(not a metric idm-gate knows and no higher_is_better for it in the file)",
+                       "pick an accuracy-like rate or an error rate" + _rate_hint(metrics))
+        return metric, direction, []
+    candidates = [m for m in metrics if rates.is_candidate(m.name)]
+    if not candidates:
+        if not metrics:
+            return "no metrics"
+        names = list(dict.fromkeys(m.name for m in metrics))
+        return "no rate metric (" + "; ".join(f"{n}: {rates.why_not(n)}" for n in names) + ")"
+    metric = min(candidates, key=lambda m: rates.rank(m.name, m.filter))
+    direction = _direction(metric, hib) or rates.HIGHER
+    passed_over = []
+    for m in metrics:
+        if not rates.is_candidate(m.name) and number(m.value) is not None:
+            passed_over.append((m.key, rates.why_not(m.name)))
+    return metric, direction, passed_over
+
+
+def _rate_hint(metrics: list[_Metric]) -> str:
+    cands = [m.key for m in metrics if rates.is_candidate(m.name)]
+    return f" (this task has: {', '.join(cands)})" if cands else ""
+
+
+def _group_subtasks(value: Any, file: str) -> dict[str, list[str]]:
+    if value is None:
+        return {}
+    table = require_mapping(value, file, "group_subtasks", "an object of group -> list of subtasks")
+    out: dict[str, list[str]] = {}
+    for group, subs in table.items():
+        if not isinstance(subs, list) or not all(isinstance(s, str) for s in subs):
+            raise fail(file, f"group_subtasks.{group}", f"is {kind_of(subs)}", "a list of task names")
+        if subs:
+            out[group] = list(dict.fromkeys(subs))
+    return out
+
+
+def _higher_is_better(value: Any, file: str) -> dict[str, Mapping[str, Any]]:
+    if value is None:
+        return {}
+    table = require_mapping(value, file, "higher_is_better", "an object of task -> {metric: true/false}")
+    out = {}
+    for task, metrics in table.items():
+        if metrics is None:
+            continue
+        out[task] = require_mapping(metrics, file, f"higher_is_better.{task}", "an object of metric -> true/false")
+    return out
+
+
+def _refuse_cycles(children: Mapping[str, list[str]], file: str) -> None:
+    """A group may not contain itself, directly or through subgroups (iterative: no recursion limit)."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in children:
+        if state.get(root):
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        state[root] = 1
+        while stack:
+            node, i = stack[-1]
+            subs = children.get(node, [])
+            if i < len(subs):
+                stack[-1] = (node, i + 1)
+                child = subs[i]
+                st = state.get(child)
+                if st == 1:
+                    raise fail(file, f"group_subtasks.{node}", f"lists {child!r}, which contains {node!r} itself",
+                               "a group's subtasks form a tree")
+                if st is None:
+                    state[child] = 1
+                    stack.append((child, 0))
+            else:
+                state[node] = 2
+                stack.pop()
