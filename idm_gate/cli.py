@@ -1,0 +1,225 @@
+"""Command line: argparse, dispatch, and the one place errors become exit codes.
+
+Exit codes: 0 ok (pass or warn); 1 the gate failed; 2 bad input or usage; 3 unexpected error, or a
+store write that ran out of retries (nothing lost; run again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import IdmError, InputError
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
+FORMATS = ("text", "json", "markdown")
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print, or write atomically so an interrupted run never leaves half a report."""
+    if not output or output == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise InputError(f"--output: {output!r} is a directory; give a file path")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"--output: cannot write {output!r} ({e.strerror})") from None
+
+
+def _manifest_path(args) -> Path:
+    return Path(args.manifest)
+
+
+def cmd_measure(args) -> int:
+    from .manifest import load_manifest
+    from .measure import measure
+
+    man = load_manifest(_manifest_path(args), args.manifest)
+    m = measure(man)
+    if args.format == "json":
+        from .report.jsonio import dumps, measurement_to_dict
+
+        text = dumps(measurement_to_dict(m))
+    elif args.format == "markdown":
+        from .report.markdown import render_measurement
+
+        text = render_measurement(m)
+    else:
+        from .report.text import render_measurement
+
+        text = render_measurement(m)
+    write_output(text, args.output)
+    return EXIT_OK
+
+
+def _warn(msg: str) -> None:
+    print(f"idm-gate: warning: {msg}", file=sys.stderr)
+
+
+def _relative_flag(value: str | None, flag: str) -> float | None:
+    if value is None:
+        return None
+    v = value.strip()
+    try:
+        x = float(v[:-1]) / 100 if v.endswith("%") else float(v)
+    except ValueError:
+        x = -1.0
+    if not (0 <= x <= 1):
+        raise InputError(f"{flag}: {value!r} is not valid; write a percentage such as 5% or a fraction in [0, 1]")
+    return x
+
+
+def cli_policy(args):
+    from .manifest import Policy
+
+    return Policy(max_drop=_relative_flag(args.max_drop, "--max-drop"),
+                  warn_drop=_relative_flag(args.warn_drop, "--warn-drop"),
+                  min_density=args.min_density, max_size_gb=args.max_size_gb, max_error_rate=args.max_error_rate,
+                  significance=None if args.significance is None else args.significance == "on", z=args.z)
+
+
+def render_check(res, fmt: str) -> str:
+    from .report import check as r
+
+    if fmt == "json":
+        from .report.jsonio import dumps
+
+        return dumps(r.check_to_dict(res))
+    return r.render_markdown(res) if fmt == "markdown" else r.render_text(res)
+
+
+def cmd_check(args) -> int:
+    from .gate import CheckOptions, check
+
+    opts = CheckOptions(base_ref=args.base_ref, store_spec=args.store, branch=args.baseline_branch,
+                        remote=args.remote, max_walk=args.max_walk, cli_policy=cli_policy(args),
+                        require_baseline=args.require_baseline)
+    res = check(_manifest_path(args), args.manifest, opts, _warn)
+    write_output(render_check(res, args.format), args.output)
+    if res.verdict == "fail" and not args.no_fail:
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def cmd_record(args) -> int:
+    from .gate import record
+
+    sha, m, where = record(_manifest_path(args), args.manifest, args.store, args.baseline_branch, args.remote,
+                           warn=_warn)
+    print(f"idm-gate: recorded {len(m.models)} model(s) for {sha[:12]} in {where}")
+    return EXIT_OK
+
+
+def cmd_baseline_export(args) -> int:
+    from .gate import open_repo
+    from .store import canonical_json, export_records, open_store
+
+    repo = open_repo(_manifest_path(args), args.manifest)
+    store = open_store(args.store, repo.git, remote=args.remote, branch=args.baseline_branch, warn=_warn)
+    shas = repo.git.first_parent_ancestors(repo.git.rev_parse(args.rev), args.max_walk)
+    doc = export_records(store, shas)
+    write_output(canonical_json(doc).decode("utf-8"), args.output)
+    if args.output and args.output != "-":
+        print(f"idm-gate: wrote {len(doc['records'])} record(s) to {args.output}; commit it and use "
+              f"--store file:{args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from .manifest import schema_text
+
+    sys.stdout.write(schema_text(args.which))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="idm-gate",
+        description="Measure models' intelligence density (-ln error rate per GB) and gate pull requests on it.",
+    )
+    p.add_argument("--version", action="version", version=f"idm-gate {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def common(sp):
+        sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: ./idm.yaml)")
+        sp.add_argument("--format", "-f", choices=FORMATS, default="text", help="report format (default: text)")
+        sp.add_argument("--output", "-o", help="write the report here instead of standard output")
+
+    sp = sub.add_parser("measure", help="compute every model's density from the manifest")
+    common(sp)
+    sp.set_defaults(func=cmd_measure)
+
+    def store_opts(sp):
+        sp.add_argument("--store", default="branch",
+                        help="where baselines live: branch (default), branch:NAME or file:PATH")
+        sp.add_argument("--baseline-branch", default="idm-baselines", help="branch of the branch store")
+        sp.add_argument("--remote", default="origin", help="git remote holding the baseline branch")
+
+    sp = sub.add_parser("check", help="compare this checkout against the baseline of its base branch")
+    common(sp)
+    store_opts(sp)
+    sp.add_argument("--base-ref", required=True, help="the PR's base, e.g. origin/main")
+    sp.add_argument("--max-walk", type=int, default=50,
+                    help="first-parent commits to search for a baseline from the merge base (default 50)")
+    sp.add_argument("--max-drop", help="relative density drop that fails, e.g. 5%% (tightens the manifest's)")
+    sp.add_argument("--warn-drop", help="relative density drop that warns, e.g. 2%%")
+    sp.add_argument("--min-density", type=float)
+    sp.add_argument("--max-size-gb", type=float)
+    sp.add_argument("--max-error-rate", type=float)
+    sp.add_argument("--significance", choices=("on", "off"))
+    sp.add_argument("--z", type=float, help="standard errors a drop must exceed to count (default 1.96)")
+    sp.add_argument("--require-baseline", action="store_true", help="fail when no baseline exists")
+    sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails")
+    sp.set_defaults(func=cmd_check)
+
+    sp = sub.add_parser("record", help="measure HEAD and store it as the baseline for this commit")
+    sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: ./idm.yaml)")
+    store_opts(sp)
+    sp.set_defaults(func=cmd_record)
+
+    sp = sub.add_parser("baseline", help="baseline store maintenance")
+    bsub = sp.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
+    ep = bsub.add_parser("export", help="write the file store (file:PATH) from the branch store")
+    ep.add_argument("--manifest", "-m", default="idm.yaml")
+    store_opts(ep)
+    ep.add_argument("--rev", default="HEAD", help="export records of this commit's first-parent history")
+    ep.add_argument("--max-walk", type=int, default=1000)
+    ep.add_argument("--output", "-o", help="file to write (default: standard output)")
+    ep.set_defaults(func=cmd_baseline_export)
+
+    sp = sub.add_parser("schema", help="print a JSON Schema shipped with idm-gate")
+    sp.add_argument("which", nargs="?", choices=("manifest", "report"), default="manifest")
+    sp.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except IdmError as e:
+        print(f"idm-gate: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("idm-gate: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a crash: short message, traceback only on request
+        if os.environ.get("IDM_GATE_DEBUG"):
+            raise
+        print(f"idm-gate: internal error: {type(e).__name__}: {e} (set IDM_GATE_DEBUG=1 for a traceback "
+              "and please report it)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Manifest -> measurement: size every model, read its evals, compute its density.
+
+This is the only stage that touches the file system for a measurement (through the sizing and eval
+readers); ``metric`` stays pure.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import metric
+from .data import ArtifactSize, TaskScore
+from .errors import InputError
+from .manifest import Manifest, ModelSpec
+
+SIZE_TOLERANCE = 0.005  # declared sizes and artifacts must agree within 0.5 %
+
+
+@dataclass(frozen=True)
+class ModelMeasurement:
+    name: str
+    size_bytes: int
+    size_source: str
+    params: int | None
+    bits_per_param: float | None
+    error_rate: float
+    raw_error_rate: float
+    error_stderr: float | None
+    tasks_with_stderr: int
+    density: float
+    density_stderr: float | None
+    log_base: str
+    tasks: tuple[TaskScore, ...]
+    artifacts: tuple[ArtifactSize, ...] = ()
+    min_error_applied: bool = False
+    weights: dict | None = None
+    notices: tuple[str, ...] = ()
+
+    @property
+    def size_gb(self) -> float:
+        return self.size_bytes / metric.BYTES_PER_GB
+
+    @property
+    def fingerprint(self) -> dict:
+        """Task -> metric key: what makes two measurements comparable."""
+        return {t.task: t.metric for t in self.tasks}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    manifest: str
+    manifest_digest: str
+    log_base: str
+    models: tuple[ModelMeasurement, ...]
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+    def model(self, name: str) -> ModelMeasurement | None:
+        return next((m for m in self.models if m.name == name), None)
+
+
+def repo_root(start: Path) -> Path:
+    """The git top level holding ``start``, or ``start`` itself outside a repository."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return start
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else start
+
+
+def _fmt_gb(b: float) -> str:
+    return f"{b / 1e9:.6g} GB"
+
+
+def _size(spec: ModelSpec, man: Manifest, root: Path):
+    from .sizing import size_artifacts
+
+    where = f"{man.shown}: {spec.field}"
+    declared: list[tuple[str, float]] = []
+    if spec.size_bytes is not None:
+        declared.append(("size_bytes", float(spec.size_bytes)))
+    if spec.size_gb is not None:
+        declared.append(("size_gb", spec.size_gb * metric.BYTES_PER_GB))
+    for (n1, b1), (n2, b2) in zip(declared, declared[1:]):
+        if abs(b1 - b2) > SIZE_TOLERANCE * max(b1, b2):
+            raise InputError(f"{where}: size_bytes ({_fmt_gb(b1)}) and size_gb ({_fmt_gb(b2)}) disagree by more "
+                             f"than 0.5 %; keep one of them")
+    if spec.artifacts:
+        res = size_artifacts(list(spec.artifacts), man.base_dir, root, f"{where}.artifacts")
+        for name, b in declared:
+            if abs(res.size_bytes - b) > SIZE_TOLERANCE * max(res.size_bytes, b):
+                globs = ", ".join(spec.artifacts)
+                raise InputError(
+                    f"{where}.{name}: {_fmt_gb(b)} declared, but the artifacts add up to {_fmt_gb(res.size_bytes)} "
+                    f"({globs}, {len(res.files)} file{'s' if len(res.files) != 1 else ''}); fix {name} or the artifacts"
+                )
+        return res.size_bytes, res.source, res.params, res.bits_per_param, tuple(res.files)
+    b = int(round(declared[0][1]))
+    return b, "declared", None, None, ()
+
+
+def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore], list[str]]:
+    from .evals import read_eval
+
+    where = f"{man.shown}: {spec.field}"
+    found: dict[str, TaskScore] = {}
+    notices: list[str] = []
+    for src in spec.evals:
+        res = read_eval(src, man.base_dir, root, man.shown, spec.metrics or {})
+        notices.extend(res.notices)
+        for t in res.tasks:
+            if t.task in found:
+                raise InputError(
+                    f"{where}: task {t.task!r} comes from both {found[t.task].source} and {t.source}; "
+                    "keep it in one source or choose with tasks:"
+                )
+            found[t.task] = t
+    if spec.tasks is not None:
+        missing = [t for t in spec.tasks if t not in found]
+        if missing:
+            have = ", ".join(sorted(found)) or "none"
+            raise InputError(f"{where}.tasks: {missing[0]!r} has no usable score in the evals; tasks found: {have}")
+        chosen = [found[t] for t in spec.tasks]
+    else:
+        chosen = list(found.values())
+    if not chosen:
+        raise InputError(f"{where}.evals: no task with a usable score; add a results file or inline scores")
+    if spec.metrics:
+        for t in spec.metrics:
+            if t not in found:
+                raise InputError(f"{where}.metrics: {t!r} is not a task in the evals; tasks found: {', '.join(sorted(found))}")
+    return chosen, notices
+
+
+def measure_model(spec: ModelSpec, man: Manifest, root: Path) -> ModelMeasurement:
+    where = f"{man.shown}: {spec.field}"
+    size_bytes, source, params, bpp, files = _size(spec, man, root)
+    tasks, notices = _tasks(spec, man, root)
+    weights = None
+    if spec.weights:
+        names = {t.task for t in tasks}
+        for t in spec.weights:
+            if t not in names:
+                raise InputError(f"{where}.weights: {t!r} is not a task that counts; tasks: {', '.join(sorted(names))}")
+        weights = [float(spec.weights.get(t.task, 1.0)) for t in tasks]
+        notices.append("weighted mean error (weights:), a departure from the published unweighted definition")
+    min_error = spec.min_error if spec.min_error is not None else man.min_error
+    try:
+        agg = metric.aggregate_error([t.error for t in tasks], [t.stderr for t in tasks], weights, min_error)
+        d = metric.density(agg.error_rate, size_bytes, man.log_base)
+        sd = metric.density_stderr(agg.error_rate, agg.error_stderr, size_bytes, man.log_base)
+    except metric.MetricError as e:
+        raise InputError(f"{where} ({spec.name}): {e}") from None
+    if agg.clamped:
+        notices.append(f"mean error {agg.raw_error_rate:.6g} clamped to min_error {agg.error_rate:g}")
+    if agg.error_rate >= 1.0:
+        notices.append("warning: mean error rate is 1 (every answer wrong), so the density is 0")
+    return ModelMeasurement(
+        name=spec.name, size_bytes=size_bytes, size_source=source, params=params, bits_per_param=bpp,
+        error_rate=agg.error_rate, raw_error_rate=agg.raw_error_rate, error_stderr=agg.error_stderr,
+        tasks_with_stderr=agg.tasks_with_stderr, density=d, density_stderr=sd, log_base=man.log_base,
+        tasks=tuple(tasks), artifacts=files, min_error_applied=agg.clamped,
+        weights=dict(spec.weights) if spec.weights else None, notices=tuple(notices),
+    )
+
+
+def measure(man: Manifest, root: Path | None = None) -> Measurement:
+    root = root or repo_root(man.base_dir)
+    models = tuple(measure_model(spec, man, root) for spec in man.models)
+    return Measurement(manifest=man.shown, manifest_digest=man.digest, log_base=man.log_base, models=models)

@@ -1,0 +1,1 @@
+"""Renderers: text for a terminal, Markdown for PR comments and job summaries, JSON for machines."""

@@ -1,0 +1,149 @@
+"""Measurement <-> JSON. Reading back validates strictly: the file may come from an untrusted PR."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from .. import __version__, metric
+from ..data import ArtifactSize, TaskScore
+from ..errors import InputError
+from ..measure import Measurement, ModelMeasurement
+
+
+def measurement_to_dict(m: Measurement) -> dict:
+    return {
+        "version": 1,
+        "kind": "measurement",
+        "tool_version": __version__,
+        "manifest": m.manifest,
+        "manifest_digest": m.manifest_digest,
+        "log_base": m.log_base,
+        "unit": metric.unit(m.log_base),
+        "notices": list(m.notices),
+        "models": [model_to_dict(x) for x in m.models],
+    }
+
+
+def model_to_dict(x: ModelMeasurement) -> dict:
+    return {
+        "name": x.name,
+        "size_bytes": x.size_bytes,
+        "size_gb": x.size_gb,
+        "size_source": x.size_source,
+        "params": x.params,
+        "bits_per_param": x.bits_per_param,
+        "error_rate": x.error_rate,
+        "raw_error_rate": x.raw_error_rate,
+        "error_stderr": x.error_stderr,
+        "tasks_with_stderr": x.tasks_with_stderr,
+        "density": x.density,
+        "density_stderr": x.density_stderr,
+        "log_base": x.log_base,
+        "min_error_applied": x.min_error_applied,
+        "weights": x.weights,
+        "fingerprint": x.fingerprint,
+        "tasks": [
+            {"name": t.task, "metric": t.metric, "score": t.score, "error": t.error, "stderr": t.stderr,
+             "source": t.source, "scale": t.scale, "scale_inferred": t.scale_inferred}
+            for t in x.tasks
+        ],
+        "artifacts": [
+            {"path": a.path, "size_bytes": a.size_bytes, "source": a.source, "format": a.format,
+             "params": a.params, "bits_per_param": a.bits_per_param}
+            for a in x.artifacts
+        ],
+        "notices": list(x.notices),
+    }
+
+
+def _reject_constant(tok: str):
+    raise ValueError(f"{tok} is not a JSON number")
+
+
+def _no_dupes(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise ValueError(f"duplicate key {k!r}")
+        d[k] = v
+    return d
+
+
+def loads_strict(data: bytes, shown: str):
+    """Standard JSON only: no NaN/Infinity, no duplicate keys, bounded nesting."""
+    try:
+        text = data.decode("utf-8")
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_dupes)
+    except UnicodeDecodeError:
+        raise InputError(f"{shown}: not UTF-8 JSON") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{shown}: line {e.lineno}, column {e.colno}: invalid JSON ({e.msg})") from None
+    except ValueError as e:
+        raise InputError(f"{shown}: invalid JSON ({e})") from None
+    except RecursionError:
+        raise InputError(f"{shown}: JSON nested too deeply") from None
+
+
+def validate_report(doc, shown: str) -> None:
+    import jsonschema
+
+    from ..manifest import _field_path, schema
+
+    sch = schema("report")
+    v = jsonschema.Draft202012Validator(sch)
+    err = jsonschema.exceptions.best_match(v.iter_errors(doc))
+    if err is not None:
+        field = _field_path(err.absolute_path) or "(top level)"
+        raise InputError(f"{shown}: {field}: {err.message[:200]}; the report must match idm-gate's report schema")
+
+
+def measurement_from_dict(doc: dict, shown: str) -> Measurement:
+    """Validate and rebuild a measurement (a stored baseline or an uploaded report)."""
+    validate_report(doc, shown)
+    models = []
+    for i, x in enumerate(doc["models"]):
+        for k in ("density", "size_gb", "error_rate"):
+            if not math.isfinite(x[k]):
+                raise InputError(f"{shown}: models[{i}].{k}: not a finite number")
+        if abs(x["size_gb"] * 1e9 - x["size_bytes"]) > 1 + 1e-9 * x["size_bytes"]:
+            raise InputError(f"{shown}: models[{i}]: size_gb and size_bytes disagree; the report was edited")
+        _check_consistent(x, f"{shown}: models[{i}]")
+        models.append(ModelMeasurement(
+            name=x["name"], size_bytes=x["size_bytes"], size_source=x["size_source"], params=x["params"],
+            bits_per_param=x["bits_per_param"], error_rate=x["error_rate"], raw_error_rate=x["raw_error_rate"],
+            error_stderr=x["error_stderr"], tasks_with_stderr=x["tasks_with_stderr"], density=x["density"],
+            density_stderr=x["density_stderr"], log_base=x["log_base"],
+            tasks=tuple(TaskScore(task=t["name"], metric=t["metric"], score=t["score"], error=t["error"],
+                                  stderr=t["stderr"], source=t["source"], scale=t["scale"],
+                                  scale_inferred=t["scale_inferred"]) for t in x["tasks"]),
+            artifacts=tuple(ArtifactSize(path=a["path"], size_bytes=a["size_bytes"], source=a["source"],
+                                         format=a["format"], params=a["params"],
+                                         bits_per_param=a.get("bits_per_param")) for a in x["artifacts"]),
+            min_error_applied=x["min_error_applied"], weights=x["weights"], notices=tuple(x["notices"]),
+        ))
+    return Measurement(manifest=doc["manifest"], manifest_digest=doc["manifest_digest"], log_base=doc["log_base"],
+                       models=tuple(models), notices=tuple(doc["notices"]))
+
+
+def _check_consistent(x: dict, where: str) -> None:
+    """The figures must follow from each other: a hand-edited report cannot claim a better density."""
+    tasks = x["tasks"]
+    w = [float((x["weights"] or {}).get(t["name"], 1.0)) for t in tasks] if x["weights"] else None
+    try:
+        agg = metric.aggregate_error([t["error"] for t in tasks], [t["stderr"] for t in tasks], w)
+        pe = x["error_rate"] if x["min_error_applied"] else agg.error_rate
+        d = metric.density(pe, x["size_bytes"], x["log_base"])
+    except metric.MetricError as e:
+        raise InputError(f"{where}: {e}") from None
+    if x["min_error_applied"] and not x["error_rate"] >= agg.raw_error_rate:
+        raise InputError(f"{where}: error_rate is below the tasks' mean error; the report was edited")
+    if not math.isclose(agg.raw_error_rate, x["raw_error_rate"], rel_tol=1e-9, abs_tol=1e-12) or \
+            not math.isclose(pe, x["error_rate"], rel_tol=1e-9, abs_tol=1e-12):
+        raise InputError(f"{where}: error_rate does not match its tasks' errors; the report was edited")
+    if not math.isclose(d, x["density"], rel_tol=1e-9, abs_tol=1e-12):
+        raise InputError(f"{where}: density does not follow from error_rate and size; the report was edited")
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"

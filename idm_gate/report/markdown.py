@@ -1,0 +1,57 @@
+"""Markdown for PR comments and job summaries.
+
+Everything that comes from the PR (model names, task names, metric keys, file paths) goes through
+``esc``: it cannot open HTML, links, tables, code spans or mention anyone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import __version__, metric
+from ..measure import Measurement
+from .fmt import count, gb, num, pm
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def esc(text: str, limit: int = 200) -> str:
+    """Escape untrusted text for a Markdown table cell or line."""
+    text = text.replace("\r", " ").replace("\n", " ")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # "@name" would notify; "&#64;" renders as "@" but is not a mention. Same for "#123" issue links.
+    return text.replace("@", "&#64;").replace(":", "&#58;")
+
+
+def measurement_table(m: Measurement) -> list[str]:
+    u = metric.unit(m.log_base)
+    out = [f"| model | size GB | params | bits/param | error rate | density ({u}) |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for x in m.models:
+        out.append(f"| {esc(x.name)} | {gb(x.size_bytes)} | {count(x.params)} | "
+                   f"{num(x.bits_per_param, 3) if x.bits_per_param is not None else 'n/a'} | "
+                   f"{pm(x.error_rate, x.error_stderr)} | **{pm(x.density, x.density_stderr)}** |")
+    return out
+
+
+def task_details(x) -> list[str]:
+    out = ["| task | metric | score | error | stderr | source |", "|---|---|---:|---:|---:|---|"]
+    for t in x.tasks:
+        out.append(f"| {esc(t.task)} | {esc(t.metric)} | {num(t.score)}{' %' if t.scale == 'percent' else ''} | "
+                   f"{num(t.error)} | {num(t.stderr)} | {esc(t.source)} |")
+    return out
+
+
+def render_measurement(m: Measurement) -> str:
+    log = "ln" if m.log_base == "e" else "log2"
+    lines = [f"### Intelligence density: {len(m.models)} model(s)", "",
+             *measurement_table(m), "",
+             f"<sub>D = −{log}(error rate) / size in GB (bytes / 10⁹). idm-gate {__version__}.</sub>", ""]
+    for x in m.models:
+        lines += [f"<details><summary>{esc(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
+        lines += [f"- {esc(n, 500)}" for n in x.notices]
+        lines += ["</details>", ""]
+    return "\n".join(lines)
