@@ -1,0 +1,174 @@
+"""Baseline + current measurement + policy -> verdicts. Pure: no I/O.
+
+Rules (README "The gate"):
+- absolute budgets (min_density, max_size_gb, max_error_rate) apply to every model, new ones included;
+- a relative density drop beyond ``max_drop`` fails and beyond ``warn_drop`` warns;
+- with significance on and a standard error on both sides, a drop beyond ``max_drop`` fails only when it
+  also lies beyond ``z`` combined standard errors; otherwise it warns as "within noise";
+- when the task set or a task's metric differs, both sides are recomputed on the common tasks and the
+  difference is named; with no common task the model cannot be compared (warn);
+- every change is split into its accuracy and size parts, with the break-even size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from . import metric
+from .manifest import Policy
+from .measure import Measurement, ModelMeasurement
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+_RANK = {PASS: 0, WARN: 1, FAIL: 2}
+DEFAULTS = Policy(max_drop=0.05, significance=True, z=1.96)
+
+
+def worst(verdicts) -> str:
+    return max(verdicts, key=_RANK.__getitem__, default=PASS)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison, on the tasks both sides share."""
+
+    density: float
+    density_stderr: float | None
+    error_rate: float
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    name: str
+    verdict: str
+    status: str                        # "new" | "removed" | "changed" | "unchanged"
+    current: ModelMeasurement | None
+    baseline: ModelMeasurement | None
+    policy: Policy
+    cur: Side | None = None            # compared values (common tasks)
+    base: Side | None = None
+    delta: float | None = None         # density change, absolute
+    delta_rel: float | None = None     # (cur - base) / base
+    decomposition: metric.Decomposition | None = None
+    within_noise: bool = False
+    missing_in_pr: tuple[str, ...] = ()
+    new_in_pr: tuple[str, ...] = ()
+    metric_changed: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    verdict: str
+    models: tuple[ModelVerdict, ...]
+    log_base: str
+    baseline_commit: str | None = None
+    baseline_distance: int | None = None
+    merge_base: str | None = None
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+    def worst_model(self) -> ModelVerdict | None:
+        """The model with the worst outcome: worst verdict, then the largest relative drop."""
+        if not self.models:
+            return None
+        return max(self.models, key=lambda v: (_RANK[v.verdict], -(v.delta_rel if v.delta_rel is not None else 0)))
+
+
+def _side(m: ModelMeasurement, tasks: list[str], log_base: str) -> Side:
+    by = {t.task: t for t in m.tasks}
+    chosen = [by[t] for t in tasks]
+    if len(chosen) == len(m.tasks) and m.log_base == log_base:
+        return Side(m.density, m.density_stderr, m.error_rate, m.size_bytes)
+    w = [float(m.weights.get(t.task, 1.0)) for t in chosen] if m.weights else None
+    agg = metric.aggregate_error([t.error for t in chosen], [t.stderr for t in chosen], w,
+                                 m.error_rate if m.min_error_applied else None)
+    d = metric.density(agg.error_rate, m.size_bytes, log_base)
+    return Side(d, metric.density_stderr(agg.error_rate, agg.error_stderr, m.size_bytes, log_base),
+                agg.error_rate, m.size_bytes)
+
+
+def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[str, str]]:
+    out = []
+    if p.min_density is not None and cur.density < p.min_density:
+        out.append((FAIL, f"density {cur.density:.4g} {unit} is below min_density {p.min_density:g}"))
+    if p.max_size_gb is not None and cur.size_gb > p.max_size_gb:
+        out.append((FAIL, f"size {cur.size_gb:.4g} GB is over max_size_gb {p.max_size_gb:g}"))
+    if p.max_error_rate is not None and cur.error_rate > p.max_error_rate:
+        out.append((FAIL, f"error rate {cur.error_rate:.4g} is over max_error_rate {p.max_error_rate:g}"))
+    return out
+
+
+def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, policy: Policy,
+                  log_base: str) -> ModelVerdict:
+    p = policy.over(DEFAULTS)
+    unit = metric.unit(log_base)
+    if cur is None:
+        return ModelVerdict(base.name, PASS, "removed", None, base, p,
+                            reasons=("removed in this PR (its baseline is kept for history)",))
+    results = _budgets(cur, p, unit)
+    if base is None:
+        results.append((PASS, "new model: no baseline, held to the absolute budgets only"))
+        return ModelVerdict(cur.name, worst(v for v, _ in results), "new", cur, None, p,
+                            reasons=tuple(r for _, r in results))
+
+    fb, fc = base.fingerprint, cur.fingerprint
+    missing = tuple(sorted(set(fb) - set(fc)))
+    added = tuple(sorted(set(fc) - set(fb)))
+    changed_metric = tuple(sorted(t for t in set(fb) & set(fc) if fb[t] != fc[t]))
+    common = [t.task for t in cur.tasks if t.task in fb and fb[t.task] == fc[t.task]]
+    status = "unchanged" if (cur.size_bytes == base.size_bytes and fb == fc and
+                             math.isclose(cur.error_rate, base.error_rate, rel_tol=0, abs_tol=1e-12)) else "changed"
+    if missing:
+        results.append((WARN, f"{', '.join(missing)} missing in the PR; compared on the common tasks"))
+    if added:
+        results.append((PASS, f"{', '.join(added)} new in the PR; not in the comparison"))
+    if changed_metric:
+        results.append((WARN, f"metric changed for {', '.join(changed_metric)}; compared without them"))
+    if not common:
+        results.append((WARN, "no task in common with the baseline: density change not comparable"))
+        return ModelVerdict(cur.name, worst(v for v, _ in results), status, cur, base, p,
+                            missing_in_pr=missing, new_in_pr=added, metric_changed=changed_metric,
+                            reasons=tuple(r for _, r in results))
+
+    cs, bs = _side(cur, common, log_base), _side(base, common, log_base)
+    delta = cs.density - bs.density
+    rel = delta / bs.density if bs.density > 0 else None
+    dec = metric.decompose(bs.error_rate, bs.size_bytes, cs.error_rate, cs.size_bytes, log_base)
+    drop = -rel if rel is not None else None
+    noise = False
+    if drop is not None and drop > p.max_drop:
+        se = (math.sqrt(cs.density_stderr ** 2 + bs.density_stderr ** 2)
+              if cs.density_stderr is not None and bs.density_stderr is not None else None)
+        if p.significance and se is not None and -delta <= p.z * se:
+            noise = True
+            results.append((WARN, f"density down {drop:.1%} (over max_drop {p.max_drop:.1%}) but within noise: "
+                                  f"{-delta:.3g} <= {p.z:g} x {se:.3g} combined standard error"))
+        else:
+            results.append((FAIL, f"density down {drop:.1%}, over max_drop {p.max_drop:.1%}"))
+    elif drop is not None and p.warn_drop is not None and drop > p.warn_drop:
+        results.append((WARN, f"density down {drop:.1%}, over warn_drop {p.warn_drop:.1%}"))
+    elif rel is None:
+        results.append((WARN, "baseline density is not positive; relative change undefined"))
+    return ModelVerdict(cur.name, worst(v for v, _ in results), status, cur, base, p, cs, bs, delta, rel, dec,
+                        noise, missing, added, changed_metric, tuple(r for _, r in results))
+
+
+def compare(current: Measurement, baseline: Measurement | None, policies: dict[str, Policy],
+            **meta) -> CheckResult:
+    """``policies`` maps model name -> effective policy (already merged: base manifest, CLI)."""
+    verdicts = []
+    for m in current.models:
+        b = baseline.model(m.name) if baseline else None
+        verdicts.append(compare_model(m, b, policies.get(m.name, Policy()), current.log_base))
+    if baseline:
+        names = {m.name for m in current.models}
+        for b in baseline.models:
+            if b.name not in names:
+                verdicts.append(compare_model(None, b, policies.get(b.name, Policy()), current.log_base))
+    notices = list(meta.pop("notices", ()))
+    if baseline is not None and baseline.log_base != current.log_base:
+        notices.append(f"baseline used log_base {baseline.log_base}, this run {current.log_base}; "
+                       "the baseline was recomputed in this run's base")
+    return CheckResult(worst(v.verdict for v in verdicts), tuple(verdicts), current.log_base,
+                       notices=tuple(notices), **meta)

@@ -1,0 +1,192 @@
+"""`record` and `check`: measurement + git + baseline store + policy -> CheckResult.
+
+The policy and the baseline come from the base side, never from the PR's tree:
+- the gate policy is read from the manifest *as committed at the merge base* (``git show``);
+- CLI flags (and the action's inputs) only fill in what that leaves unset, or tighten it;
+- the baseline record comes from the store (a branch the PR does not control, or a file read at the
+  base commit).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import __version__
+from .compare import CheckResult, compare
+from .errors import InputError
+from .gitutil import Git
+from .manifest import Manifest, Policy, load_manifest, parse_manifest
+from .measure import Measurement, measure
+
+
+def tighten(base: Policy, extra: Policy) -> Policy:
+    """``base`` with ``extra`` filling unset values and tightening set ones; never loosening."""
+
+    def pick(a, b, stricter):
+        if a is None:
+            return b
+        if b is None:
+            return a
+        return stricter(a, b)
+
+    sig = base.significance
+    if extra.significance is False:
+        sig = False  # turning the noise allowance off is stricter
+    elif sig is None:
+        sig = extra.significance
+    return Policy(
+        max_drop=pick(base.max_drop, extra.max_drop, min),
+        warn_drop=pick(base.warn_drop, extra.warn_drop, min),
+        min_density=pick(base.min_density, extra.min_density, max),
+        max_size_gb=pick(base.max_size_gb, extra.max_size_gb, min),
+        max_error_rate=pick(base.max_error_rate, extra.max_error_rate, min),
+        significance=sig,
+        z=pick(base.z, extra.z, min),
+    )
+
+
+def model_policies(man: Manifest) -> dict[str, Policy]:
+    return {m.name: m.gate.over(man.gate) for m in man.models}
+
+
+@dataclass
+class Repo:
+    git: Git
+    root: Path
+    manifest_rel: str  # the manifest's path relative to the repository root (posix)
+
+
+def open_repo(manifest_path: Path, shown: str) -> Repo:
+    folder = manifest_path.resolve().parent if manifest_path.exists() else Path.cwd()
+    git = Git(folder)
+    root = git.toplevel()
+    if root is None:
+        raise InputError(f"{shown}: not inside a git repository; record and check need one (measure does not)")
+    try:
+        rel = manifest_path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise InputError(f"{shown}: the manifest is outside the repository at {root}") from None
+    return Repo(Git(root), root, rel)
+
+
+def build_record(sha: str, m: Measurement, repo: Repo) -> dict:
+    from .report.jsonio import measurement_to_dict
+
+    branch = os.environ.get("GITHUB_REF_NAME") or repo.git.exec("symbolic-ref", "--short", "-q", "HEAD").stdout.decode().strip()
+    return {
+        "commit": sha,
+        "branch": branch or None,
+        "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "tool_version": __version__,
+        "manifest": repo.manifest_rel,
+        "manifest_digest": m.manifest_digest,
+        "fingerprint": {x.name: x.fingerprint for x in m.models},
+        "report": measurement_to_dict(m),
+    }
+
+
+def record(manifest_path: Path, shown: str, store_spec: str, branch: str, remote: str = "origin",
+           retry=None, warn=None) -> tuple[str, Measurement, str]:
+    """Measure HEAD and store its record. Returns (sha, measurement, store description)."""
+    from .store import open_store
+
+    repo = open_repo(manifest_path, shown)
+    sha = repo.git.rev_parse("HEAD")
+    man = load_manifest(manifest_path, shown)
+    m = measure(man, repo.root)
+    kw = {"warn": warn} if warn else {}
+    store = open_store(store_spec, repo.git, remote=remote, branch=branch, retry=retry, **kw)
+    store.put(sha, build_record(sha, m, repo))
+    return sha, m, store.description
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    base_ref: str
+    store_spec: str = "branch"
+    branch: str = "idm-baselines"
+    remote: str = "origin"
+    max_walk: int = 50
+    cli_policy: Policy = Policy()
+    require_baseline: bool = False
+
+
+def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, Measurement, int] | None:
+    from .report.jsonio import measurement_from_dict
+
+    candidates = repo.git.first_parent_ancestors(start, max_walk)
+    found = store.get_many(candidates)
+    for distance, sha in enumerate(candidates):
+        rec = found.get(sha)
+        if rec is None:
+            continue
+        try:
+            rep = rec.get("report")
+            if not isinstance(rep, dict):
+                raise InputError("record has no report object")
+            return sha, measurement_from_dict(rep, f"baseline record {sha[:12]}"), distance
+        except InputError as e:
+            warn(f"skipping the corrupt baseline record for {sha[:12]} ({e}); trying older commits")
+    return None
+
+
+def check(manifest_path: Path, shown: str, opts: CheckOptions, warn) -> CheckResult:
+    from .store import ensure_history, open_store
+
+    repo = open_repo(manifest_path, shown)
+    base = ensure_history(repo.git, opts.base_ref, depth=opts.max_walk, remote=opts.remote)
+    head = repo.git.rev_parse("HEAD")
+    mb = repo.git.merge_base(head, base)
+    if mb is None:
+        raise InputError(f"--base-ref {opts.base_ref}: no common ancestor with HEAD; is it the right branch?")
+    notices: list[str] = []
+
+    man = load_manifest(manifest_path, shown)
+    current = measure(man, repo.root)
+    pr_policies = model_policies(man)
+
+    base_bytes = repo.git.show_file(mb, repo.manifest_rel)
+    if base_bytes is None:
+        # The PR introduces the gate: nothing to compare against, so its own absolute budgets apply.
+        policies = {k: tighten(v, opts.cli_policy) for k, v in pr_policies.items()}
+        notices.append(f"{repo.manifest_rel} does not exist at the merge base {mb[:7]}: this PR introduces the "
+                       "gate, so only its own absolute budgets apply")
+        found = None
+    else:
+        base_man = parse_manifest(base_bytes, manifest_path.resolve(), f"{repo.manifest_rel}@{mb[:7]}")
+        base_pol = model_policies(base_man)
+        policies = {}
+        for x in current.models:
+            bp = base_pol.get(x.name, base_man.gate)
+            policies[x.name] = tighten(bp, opts.cli_policy)
+            pp = pr_policies.get(x.name, Policy())
+            if pp != bp:
+                notices.append(f"this PR changes the gate policy of {x.name} "
+                               f"({_policy_text(bp)} -> {_policy_text(pp)}); the new policy applies after merge")
+        store = open_store(opts.store_spec, repo.git, remote=opts.remote, branch=opts.branch, warn=warn)
+        found = _baseline(store, repo, mb, opts.max_walk, warn)
+
+    if found is None:
+        msg = f"no baseline found for the merge base {mb[:7]} or its {opts.max_walk - 1} first-parent ancestors"
+        if opts.require_baseline:
+            notices.append(msg + "; --require-baseline makes that a failure")
+            res = compare(current, None, policies, merge_base=mb, notices=notices)
+            return replace(res, verdict="fail")
+        notices.append(msg + ": first run? `idm-gate record` on the base branch creates one")
+        return compare(current, None, policies, merge_base=mb, notices=notices)
+    sha, baseline, distance = found
+    return compare(current, baseline, policies, merge_base=mb, baseline_commit=sha,
+                   baseline_distance=distance, notices=notices)
+
+
+def _policy_text(p: Policy) -> str:
+    d = p.as_dict()
+    if not d:
+        return "defaults"
+    parts = []
+    for k, v in d.items():
+        parts.append(f"{k} {v:.1%}" if k in ("max_drop", "warn_drop") else f"{k} {v}")
+    return ", ".join(parts)

@@ -1,0 +1,210 @@
+"""record / check end to end: the CLI in a subprocess, real git repositories, a bare origin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gitrepo import make_repo
+
+
+def manifest(scores: dict, size_bytes: int = 2 * 10**9, gate: dict | None = None, evals=None, extra=None) -> dict:
+    m = {"version": 1, "models": [{
+        "name": "bonsai", "size_bytes": size_bytes,
+        "evals": evals or [{"scores": scores, "scale": "percent"}], **(extra or {})}]}
+    if gate is not None:
+        m["gate"] = gate
+    return m
+
+
+BASE = {"arc": 70.0, "gsm8k": 60.0}   # Pe = 0.35
+GATE = {"max_drop": "5%", "warn_drop": "2%"}
+
+
+@pytest.fixture
+def repo(tmp_path):
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE)})
+    res = r.idm("record")
+    assert res.returncode == 0, res.stderr
+    assert "recorded 1 model(s)" in res.stdout
+    r.git("checkout", "-q", "-b", "pr")
+    return r
+
+
+def check(r, *extra):
+    return r.idm("check", "--base-ref", "origin/main", *extra)
+
+
+def test_record_creates_orphan_branch_without_touching_worktree(tmp_path):
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE)})
+    head = r.git("rev-parse", "HEAD")
+    res = r.idm("record")
+    assert res.returncode == 0, res.stderr
+    assert r.git("status", "--porcelain") == "" and r.git("rev-parse", "HEAD") == head
+    recs = r.records_on_origin()
+    assert list(recs) == [head]
+    rec = recs[head]
+    assert rec["commit"] == head and rec["branch"] == "main" and rec["manifest"] == "idm.yaml"
+    assert rec["fingerprint"] == {"bonsai": {"arc": "score", "gsm8k": "score"}} or rec["fingerprint"]["bonsai"].keys() == {"arc", "gsm8k"}
+    assert rec["report"]["models"][0]["error_rate"] == pytest.approx(0.35)
+    # the orphan branch has a single root commit
+    log = subprocess.run(["git", "rev-list", "--max-parents=0", "idm-baselines"], cwd=r.origin, env=r.env,
+                         capture_output=True, text=True).stdout.split()
+    assert len(log) == 1
+
+
+def test_first_run_without_baseline_passes_with_notice(tmp_path):
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE)})
+    r.git("checkout", "-q", "-b", "pr")
+    r.write("idm.yaml", manifest({"arc": 10.0, "gsm8k": 10.0}))
+    r.commit()
+    res = check(r)
+    assert res.returncode == 0, res.stderr
+    assert "no baseline found" in res.stdout
+    res = check(r, "--require-baseline")
+    assert res.returncode == 1 and "--require-baseline" in res.stdout
+
+
+def test_unchanged_model_passes(repo):
+    repo.commit("docs only")
+    res = check(repo, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["verdict"] == "pass" and doc["baseline_distance"] == 0
+    m = doc["models"][0]
+    assert m["status"] == "unchanged" and m["delta"]["density_rel"] == pytest.approx(0.0)
+
+
+def test_small_drop_warns_large_drop_fails(repo):
+    # density -ln(Pe)/2GB; make the model 3 % bigger: a 2.9 % density drop -> warn (warn 2 %, max 5 %)
+    repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.03), gate=GATE))
+    repo.commit()
+    res = check(repo)
+    assert res.returncode == 0, res.stderr
+    assert "bonsai: WARN" in res.stdout and "over warn_drop 2.0%" in res.stdout
+    repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.10), gate=GATE))
+    repo.commit()
+    res = check(repo)
+    assert res.returncode == 1
+    assert "bonsai: FAIL" in res.stdout and "over max_drop 5.0%" in res.stdout
+    assert "size -9.5 %" in res.stdout  # the decomposition puts the whole change on size
+    assert check(repo, "--no-fail").returncode == 0
+
+
+def test_json_report_has_decomposition_and_break_even(repo):
+    repo.write("idm.yaml", manifest({"arc": 72.0, "gsm8k": 61.0}, size_bytes=3 * 10**9, gate=GATE))
+    repo.commit()
+    doc = json.loads(check(repo, "--format", "json", "--no-fail").stdout)
+    m = doc["models"][0]
+    import math
+    d_old = -math.log(0.35) / 2
+    d_new = -math.log(0.335) / 3
+    assert m["compared"]["baseline"]["density"] == pytest.approx(d_old)
+    assert m["delta"]["density_rel"] == pytest.approx(d_new / d_old - 1)
+    dec = m["decomposition"]
+    assert dec["accuracy"] + dec["size"] == pytest.approx(math.log(d_new / d_old))
+    assert dec["break_even_size_bytes"] == pytest.approx(-math.log(0.335) / d_old * 1e9)
+    assert doc["verdict"] == "fail" and m["baseline_commit"] == doc["baseline_commit"]
+
+
+def test_falls_back_to_an_ancestor_and_says_which(repo):
+    repo.git("checkout", "-q", "main")
+    repo.write("NOTES.md", "no record for this one\n")
+    repo.commit()
+    repo.write("NOTES.md", "nor this one\n")
+    repo.commit()
+    repo.git("push", "-q", "origin", "main")
+    repo.git("checkout", "-q", "-b", "pr2")
+    repo.commit("pr")
+    res = check(repo)
+    assert res.returncode == 0, res.stderr
+    assert "2 commits before the merge base" in res.stdout
+
+
+def test_pr_cannot_loosen_its_own_gate(repo):
+    loose = {"max_drop": "90%", "warn_drop": "80%"}
+    repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.5), gate=loose))
+    repo.commit()
+    res = check(repo)
+    assert res.returncode == 1, res.stdout
+    assert "changes the gate policy of bonsai" in res.stdout and "applies after merge" in res.stdout
+    # a CLI flag can tighten, never loosen
+    res = check(repo, "--max-drop", "99%")
+    assert res.returncode == 1
+
+
+def test_cli_flag_tightens_the_policy(repo):
+    repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.03), gate=GATE))
+    repo.commit()
+    assert check(repo).returncode == 0
+    res = check(repo, "--max-drop", "1%")
+    assert res.returncode == 1 and "over max_drop 1.0%" in res.stdout
+
+
+def test_pr_that_introduces_the_gate_uses_its_own_budgets(tmp_path):
+    r = make_repo(tmp_path, {"README.md": "no gate yet\n"})
+    r.git("checkout", "-q", "-b", "pr")
+    r.write("idm.yaml", manifest(BASE, gate={"min_density": 1.0}))
+    r.commit()
+    res = check(r)
+    assert res.returncode == 1 and "below min_density 1" in res.stdout
+    assert "this PR introduces the gate" in res.stdout
+
+
+def test_comparability_names_the_missing_task(repo):
+    repo.write("idm.yaml", manifest({"arc": 70.0}, gate=GATE))
+    repo.commit()
+    res = check(repo)
+    assert "gsm8k missing in the PR" in res.stdout
+    assert res.returncode == 0  # compared on arc alone: unchanged there
+
+
+def test_new_and_removed_models(repo):
+    m = manifest(BASE, gate=GATE)
+    m["models"][0]["name"] = "bonsai-v2"
+    repo.write("idm.yaml", m)
+    repo.commit()
+    doc = json.loads(check(repo, "--format", "json").stdout)
+    by = {x["name"]: x for x in doc["models"]}
+    assert by["bonsai-v2"]["status"] == "new" and by["bonsai"]["status"] == "removed"
+
+
+def test_markdown_report_leads_with_the_verdict(repo):
+    repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.10), gate=GATE))
+    repo.commit()
+    md = check(repo, "--format", "markdown").stdout
+    assert md.startswith("## ❌ idm-gate: **fail**")
+    assert "| ❌ | bonsai | 0\\.5249 → **0\\.4772** | ▼ \\-9\\.1 % |" in md or "▼ -9.1 %" in md
+
+
+def test_bad_base_ref_is_input_error(repo):
+    res = check(repo.__class__(repo.path, repo.origin, repo.env), "--base-ref")  # missing value: usage
+    assert res.returncode == 2
+    res = repo.idm("check", "--base-ref", "origin/nope")
+    assert res.returncode == 2 and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_eight_concurrent_records_lose_nothing(tmp_path):
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE)})
+    shas = []
+    for i in range(8):
+        r.write("idm.yaml", manifest({"arc": 60.0 + i, "gsm8k": 50.0}))
+        shas.append(r.commit(f"c{i}"))
+    r.git("push", "-q", "origin", "main")
+    clones = []
+    for i, sha in enumerate(shas):
+        d = tmp_path / f"clone{i}"
+        subprocess.run(["git", "clone", "-q", str(r.origin), str(d)], env=r.env, check=True, capture_output=True)
+        subprocess.run(["git", "checkout", "-q", sha], cwd=d, env=r.env, check=True, capture_output=True)
+        clones.append(d)
+    procs = [subprocess.Popen([sys.executable, "-m", "idm_gate", "record"], cwd=d, env=r.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for d in clones]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, outs
+    recs = r.records_on_origin()
+    assert sorted(recs) == sorted(shas)
+    for i, sha in enumerate(shas):
+        assert recs[sha]["report"]["models"][0]["tasks"][0]["score"] == 60.0 + i
