@@ -66,7 +66,9 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
                              "hf://org/repo@revision/glob or an https:// URL")
         else:
             for key, a in _size_local(pat, Path(base_dir), Path(root), w):
-                found.setdefault(key, a)
+                # the same file through two globs or a symlink: count it once, under a stable name
+                if key not in found or a.path < found[key].path:
+                    found[key] = a
     files = tuple(sorted(found.values(), key=lambda a: a.path))
     return aggregate(files)
 
@@ -94,15 +96,17 @@ def _size_local(pat: str, base_dir: Path, root: Path, what: str):
         return InputError(f"{what}: {pat[:200]!r} looked at over {n:,} directory entries; narrow "
                           "the glob to the folder that holds the weights")
 
-    count = 0
+    matches: list[str] = []
     for rel in iter_glob(base, pat, MAX_SCANNED, on_cap):
-        count += 1
-        if count > MAX_MATCHES:
+        if len(matches) == MAX_MATCHES:
             raise InputError(f"{what}: {pat[:200]!r} matches over {MAX_MATCHES:,} files; narrow the "
                              "glob to the weight files (e.g. 'weights/*.safetensors')")
+        matches.append(rel)
+    for rel in matches:
         shown = _shown(base, rel, root_r)
         resolved = resolve_inside(rel, Path(base), root, what)
         yield os.path.normcase(resolved), measure_file(resolved, shown, what)
+    count = len(matches)
     if count:
         return
     if not has_magic(pat):
