@@ -400,7 +400,8 @@ def test_bad_store_specs_are_input_errors(repo, spec):
 # -- shallow clones ----------------------------------------------------------------------------------
 
 
-def test_shallow_clone_gets_enough_history_for_the_walk(tmp_path, origin):
+@pytest.mark.parametrize("base_form", ["main", "origin/main", "sha"])
+def test_shallow_clone_gets_enough_history_for_the_walk(tmp_path, origin, base_form):
     up = tmp_path / "upstream"
     g(tmp_path, "init", "-q", str(up))
     g(up, "remote", "add", "origin", str(origin))
@@ -419,7 +420,7 @@ def test_shallow_clone_gets_enough_history_for_the_walk(tmp_path, origin):
     with pytest.raises(InputError, match="unknown ref"):
         git.rev_parse("origin/main")
 
-    base = ensure_history(git, "main", depth=10)
+    base = ensure_history(git, main[0] if base_form == "sha" else base_form, depth=10)
     assert base == main[0]
     mb = git.merge_base("HEAD", base)
     assert mb == main[4]
