@@ -309,6 +309,22 @@ def test_gguf_reader_never_reads_tensor_data(tmp_path):
     assert seen and seen[0] < p.stat().st_size // 2
 
 
+def test_header_reader_caps_bytes_read_and_time(tmp_path, monkeypatch):
+    from idm_gate.sizing import _io
+
+    p = tmp_path / "f.bin"
+    p.write_bytes(bytes(range(100)))
+    with _io.HeaderReader(p, WHAT, "f.bin", cap=20) as r:
+        assert r.read(8) == bytes(range(8)) and r.read(12) == bytes(range(8, 20))
+        r.skip(50)  # skipping is free: lseek, no read
+        with pytest.raises(InputError, match="over the 20-byte read limit"):
+            r.read(1)
+        assert r.bytes_read == 20
+    monkeypatch.setattr(_io, "DEFAULT_DEADLINE_S", 0.0)
+    with pytest.raises(InputError, match="took too long"):
+        gguf_mod.measure(write_gguf(tmp_path / "ok.gguf"), "ok.gguf", WHAT)
+
+
 # ---------------------------------------------------------------- onnx, pytorch, plain
 
 def test_pytorch_zip_checkpoint_and_bare_pickle(tmp_path):

@@ -28,9 +28,10 @@ class HeaderReader:
     """
 
     def __init__(self, path: Path, what: str, shown: str, *, cap: int = DEFAULT_READ_CAP,
-                 deadline_s: float = DEFAULT_DEADLINE_S) -> None:
+                 deadline_s: float | None = None) -> None:
         self.what, self.shown, self.cap = what, shown, cap
-        self._deadline = time.monotonic() + deadline_s
+        limit = DEFAULT_DEADLINE_S if deadline_s is None else deadline_s
+        self._deadline = time.monotonic() + limit
         try:
             self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError as e:
@@ -73,13 +74,17 @@ class HeaderReader:
         if 0 <= off and off + n <= len(self._buf):
             self.pos += n
             return self._buf[off:off + n]
-        if self.bytes_read + max(n, 1) > self.cap:
+        # keep what is already buffered from pos on, read only the rest (counted once)
+        tail = self._buf[off:] if 0 <= off < len(self._buf) else b""
+        need = n - len(tail)
+        if self.bytes_read + need > self.cap:
             raise self.fail(f"header is over the {self.cap:,}-byte read limit; this reader only "
                             "parses headers")
         self.check_time()
-        want = min(max(n, _CHUNK), self.cap - self.bytes_read, self.remaining)
-        os.lseek(self._fd, self.pos, os.SEEK_SET)
-        parts, got = [], 0
+        start = self.pos + len(tail)
+        want = min(max(need, _CHUNK), self.cap - self.bytes_read, self.size - start)
+        os.lseek(self._fd, start, os.SEEK_SET)
+        parts, got = [tail], 0
         while got < want:
             b = os.read(self._fd, want - got)
             if not b:
@@ -88,8 +93,8 @@ class HeaderReader:
             got += len(b)
         self.bytes_read += got
         self._buf, self._buf_start = b"".join(parts), self.pos
-        if got < n:  # the file shrank under us
-            raise self.fail(f"truncated: file ended at byte {self.pos + got:,} while reading {what}")
+        if got < need:  # the file shrank under us
+            raise self.fail(f"truncated: file ended at byte {start + got:,} while reading {what}")
         self.pos += n
         return self._buf[:n]
 
