@@ -133,28 +133,39 @@ def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, 
     return None
 
 
-def check(manifest_path: Path, shown: str, opts: CheckOptions, warn) -> CheckResult:
+def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
+          current: Measurement | None = None, merge_base: str | None = None) -> CheckResult:
+    """Gate this checkout (or, in publish mode, an already measured ``current`` against ``merge_base``)."""
     from .store import ensure_history, open_store
 
     repo = open_repo(manifest_path, shown)
-    base = ensure_history(repo.git, opts.base_ref, depth=opts.max_walk, remote=opts.remote)
-    head = repo.git.rev_parse("HEAD")
-    mb = repo.git.merge_base(head, base)
-    if mb is None:
-        raise InputError(f"--base-ref {opts.base_ref}: no common ancestor with HEAD; is it the right branch?")
+    if merge_base is None:
+        base = ensure_history(repo.git, opts.base_ref, depth=opts.max_walk, remote=opts.remote)
+        head = repo.git.rev_parse("HEAD")
+        mb = repo.git.merge_base(head, base)
+        if mb is None:
+            raise InputError(f"--base-ref {opts.base_ref}: no common ancestor with HEAD; is it the right branch?")
+    else:
+        mb = ensure_history(repo.git, merge_base, depth=opts.max_walk, remote=opts.remote)
     notices: list[str] = []
 
-    man = load_manifest(manifest_path, shown)
-    current = measure(man, repo.root)
-    pr_policies = model_policies(man)
+    if current is None:
+        man = load_manifest(manifest_path, shown)
+        current = measure(man, repo.root)
+        pr_policies = model_policies(man)
+    else:
+        pr_policies = None  # publish mode: the PR's manifest is not read, so no policy-change notice
 
     base_bytes = repo.git.show_file(mb, repo.manifest_rel)
+    found = None
     if base_bytes is None:
+        if pr_policies is None:
+            raise InputError(f"{repo.manifest_rel}: not in the base commit {mb[:7]}; publish mode needs the base "
+                             "branch to have the manifest (the PR's own policy is not trusted here)")
         # The PR introduces the gate: nothing to compare against, so its own absolute budgets apply.
         policies = {k: tighten(v, opts.cli_policy) for k, v in pr_policies.items()}
         notices.append(f"{repo.manifest_rel} does not exist at the merge base {mb[:7]}: this PR introduces the "
                        "gate, so only its own absolute budgets apply")
-        found = None
     else:
         base_man = parse_manifest(base_bytes, manifest_path.resolve(), f"{repo.manifest_rel}@{mb[:7]}")
         base_pol = model_policies(base_man)
@@ -162,8 +173,11 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn) -> CheckRes
         for x in current.models:
             bp = base_pol.get(x.name, base_man.gate)
             policies[x.name] = tighten(bp, opts.cli_policy)
-            pp = pr_policies.get(x.name, Policy())
-            if pp != bp:
+            if opts.cli_policy != Policy() and policies[x.name] == bp and opts.cli_policy.over(bp) != bp:
+                warn(f"{x.name}: flags looser than the base commit's gate policy were ignored "
+                     f"({_policy_text(bp)}); a pull request cannot relax its own gate")
+            pp = (pr_policies or {}).get(x.name)
+            if pp is not None and pp != bp:
                 notices.append(f"this PR changes the gate policy of {x.name} "
                                f"({_policy_text(bp)} -> {_policy_text(pp)}); the new policy applies after merge")
         store = open_store(opts.store_spec, repo.git, remote=opts.remote, branch=opts.branch, warn=warn)

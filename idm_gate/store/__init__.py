@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import InputError
+from ..errors import InputError, StoreError
 from ..gitutil import Git, is_full_sha
 from .records import canonical_json
 
@@ -154,7 +154,13 @@ def ensure_history(
         return git.rev_parse(base_ref)  # raises the "unknown ref" InputError
     refspec = f"+{src}:{dst}"
     fetch = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"]
-    git.run(*fetch, *([f"--deepen={depth}"] if shallow else []), remote, refspec)
+    proc = git.exec(*fetch, *([f"--deepen={depth}"] if shallow else []), remote, refspec)
+    if proc.returncode != 0:
+        msg = git.fail_message(("fetch",), proc)
+        if "couldn't find remote ref" in msg or "not our ref" in msg or "unadvertised object" in msg:
+            raise InputError(f"base ref {base_ref!r}: {remote} has no such branch or commit; "
+                             f"name the PR's base branch, e.g. {remote}/main")
+        raise StoreError(msg)
     base = git.rev_parse(dst)
     progress = None
     for _ in range(rounds):
