@@ -91,9 +91,14 @@ def load_json(data: bytes, file: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates(file))
     except json.JSONDecodeError as e:
-        what = "the file ends before the JSON does (truncated?)" if e.pos >= len(text) else (
-            f"invalid JSON ({e.msg})")
-        raise fail(file, f"line {e.lineno} column {e.colno}", what, "fix the file or re-export it") from None
+        end = len(text.rstrip())
+        if e.pos >= end or (e.msg.startswith("Unterminated string") and '"' not in text[e.pos + 1:]):
+            line = text.count("\n", 0, end) + 1
+            col = end - (text.rfind("\n", 0, end) + 1) + 1
+            raise fail(file, f"line {line} column {col}", "the file ends before the JSON does (truncated?)",
+                       "re-export or re-download the complete file") from None
+        raise fail(file, f"line {e.lineno} column {e.colno}", f"invalid JSON ({e.msg})",
+                   "fix the file or re-export it") from None
     except RecursionError:
         raise fail(file, None, "JSON nested too deeply to read",
                    "eval results are a few levels deep; this is not a results file") from None

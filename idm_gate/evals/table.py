@@ -65,6 +65,9 @@ def read_csv(data: bytes, *, file: str, source: str, scale: str | None,
                 continue
             if header is None:
                 header = [c.strip().lower() for c in row]
+                if "task" not in header and "score" not in header:
+                    raise fail(file, f"line {line}", f"the first row {show(','.join(row), 60)} is not a header",
+                               "start the file with a header row: task,score[,stderr]")
                 for i, name in enumerate(header):
                     if name not in _COLUMNS:
                         raise fail(file, f"line {line}", f"unknown column {show(row[i])} in the header",
@@ -74,9 +77,9 @@ def read_csv(data: bytes, *, file: str, source: str, scale: str | None,
                                    "the header is task,score with an optional stderr column")
                     cols[name] = i
                 if "task" not in cols or "score" not in cols:
-                    raise fail(file, f"line {line}", f"the header {show(','.join(row), 60)} lacks "
-                               + " and ".join(c for c in ("task", "score") if c not in cols),
-                               "the first row must be a header: task,score[,stderr]")
+                    raise fail(file, f"line {line}", "the header lacks the "
+                               + " and ".join(c for c in ("task", "score") if c not in cols) + " column",
+                               "the header is task,score with an optional stderr column")
                 continue
             if len(row) != len(header):
                 raise fail(file, f"line {line}", f"{len(row)} fields, but the header has {len(header)}",
@@ -121,11 +124,10 @@ def read_json(data: bytes, *, file: str, source: str, scale: str | None,
     doc = load_json(data, file)
     if not isinstance(doc, dict):
         raise fail(file, "top level", f"is {kind_of(doc)}", 'an object {"task": score} or {"task": {"score": x, "stderr": y}}')
-    hint = None
     if isinstance(doc.get("results"), dict):
-        hint = "this looks like lm-eval output; set format: lm-eval for this source"
-    return read_mapping(doc, file=file, source=source, scale=scale, overrides=overrides, place_prefix="",
-                        hint=hint)
+        raise fail(file, "results", "format is json, but the file looks like lm-eval output (a top-level "
+                   "results object)", "set format: lm-eval for this source, or leave format out")
+    return read_mapping(doc, file=file, source=source, scale=scale, overrides=overrides, place_prefix="")
 
 
 def read_inline(scores: Any, *, file: str, source: str, scale: str | None,
@@ -137,7 +139,7 @@ def read_inline(scores: Any, *, file: str, source: str, scale: str | None,
 
 
 def read_mapping(doc: Mapping, *, file: str, source: str, scale: str | None, overrides: Mapping[str, str],
-                 place_prefix: str, hint: str | None = None) -> EvalReadResult:
+                 place_prefix: str = "") -> EvalReadResult:
     scale_used, inferred = _scale(scale)
     tasks: list[TaskScore] = []
     for task, entry in doc.items():
@@ -159,7 +161,7 @@ def read_mapping(doc: Mapping, *, file: str, source: str, scale: str | None, ove
         value = number(value_raw)
         if value is None:
             raise fail(file, vplace, f"is {kind_of(value_raw)}, not a number",
-                       hint or 'a score as a number, or {"score": x, "stderr": y}')
+                       'a score as a number, or {"score": x, "stderr": y}')
         if math.isnan(value):
             raise fail(file, vplace, f"is not finite ({show(value_raw)})", "write a finite number")
         stderr = None
