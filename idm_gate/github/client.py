@@ -21,7 +21,7 @@ ghapi (2.1.4) notes, for whoever upgrades it:
   ``GITHUB_REPOSITORY=octocat/Hello-World`` in ``os.environ`` when unset. We import only
   ``ghapi.core`` and still restore the environment if an import changed it.
 * ``GhApi(token=None)`` falls back to ``GITHUB_TOKEN`` and ``GITHUB_JWT_TOKEN`` (the JWT even wins
-  over an explicit token). We build it with ``authenticate=False`` and set the header ourselves.
+  over an explicit token). We build it with ``authenticate=False`` and pass the header per call.
 * Generated operations raise ``fasttransport.errors.APIError`` (``status_code``, ``response`` for
   HTTP errors; ``raw`` holds the ``httpx2.RequestError`` for network errors). The transport
   itself raises ``httpx2.HTTPStatusError`` / ``httpx2.RequestError``. Its own retry of connect
@@ -31,6 +31,7 @@ ghapi (2.1.4) notes, for whoever upgrades it:
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import os
 import re
@@ -131,15 +132,29 @@ def make_client(token: str | None, api_url: str = "https://api.github.com", *,
     The token is used only as given: never read from ``GITHUB_TOKEN`` behind the caller's back.
     Without one, calls go out unauthenticated (reads of public data only).
     """
-    GhApi = _import_ghapi()
     policy = policy or RetryPolicy.from_env()
     api_url = api_url.rstrip("/")
-    api = GhApi(gh_host=api_url, sync=True, authenticate=False, timeout=policy.timeout)
-    api.transport.retries = 0  # one retry policy: ours
-    if token:
-        api.transport.base_headers["Authorization"] = f"Bearer {token}"
-    api.transport.base_headers["X-GitHub-Api-Version"] = "2022-11-28"
+    api = _ghapi(api_url, policy.timeout)
     return GitHubClient(api, token=token, api_url=api_url, policy=policy, sleep=sleep, clock=clock)
+
+
+@functools.lru_cache(maxsize=16)
+def _ghapi(api_url: str, timeout: float):
+    """One token-free ``GhApi`` per API URL and timeout, shared by the clients of a process.
+
+    Building one generates ~1,000 operations (0.2 s), and a fresh ``httpx2.Client`` per request
+    (ghapi's default) costs a TLS context and a connection each time; so the instance is cached
+    with a persistent, pooled HTTP client. The token is never stored in it: every call passes its
+    ``Authorization`` header, so clients with different tokens cannot mix them up.
+    """
+    import httpx2
+
+    GhApi = _import_ghapi()
+    api = GhApi(gh_host=api_url, sync=True, authenticate=False, timeout=timeout)
+    api.transport.retries = 0  # one retry policy: ours
+    api.transport.client = httpx2.Client(timeout=timeout, follow_redirects=True)
+    api.transport.base_headers["X-GitHub-Api-Version"] = "2022-11-28"
+    return api
 
 
 def _parse_links(header: str | None) -> dict[str, str]:
@@ -176,6 +191,7 @@ class GitHubClient:
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
         self._api = api
         self._token = token
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.api_url = api_url
         self.policy = policy
         self._sleep = sleep
@@ -298,6 +314,7 @@ class GitHubClient:
                 raise error
             if attempt >= policy.attempts or slept + wait > policy.total_wait:
                 error.message += f" (gave up after {attempt} attempt{'s' if attempt > 1 else ''})"
+                error.args = (str(error),)
                 raise error
             log.warning("%s; retrying in %.1fs (attempt %d of %d)", error, wait, attempt + 1,
                         policy.attempts)
@@ -306,7 +323,8 @@ class GitHubClient:
 
     def _op(self, key: str, method: str, path: str, *, creates: bool = False, **params):
         op = self._api.func_dict[key]
-        resp = self._call(method, path, lambda: op(raw_=True, **params), creates=creates)
+        resp = self._call(method, path, lambda: op(raw_=True, headers_=dict(self._headers), **params),
+                          creates=creates)
         return resp.json() if resp.content else None
 
     def _get_url(self, url: str):
@@ -317,11 +335,13 @@ class GitHubClient:
                                  f"{there.netloc}, which is not {self.api_url}", method="GET",
                                  path=there.path)
         transport = self._api.transport
-        return self._call("GET", there.path, lambda: transport.request("GET", url, raw=True))
+        return self._call("GET", there.path,
+                          lambda: transport.request("GET", url, headers=dict(self._headers), raw=True))
 
     def _paginate(self, key: str, path: str, **params) -> list:
         op = self._api.func_dict[key]
-        resp = self._call("GET", path, lambda: op(raw_=True, per_page=100, **params))
+        resp = self._call("GET", path, lambda: op(raw_=True, headers_=dict(self._headers), per_page=100,
+                                                  **params))
         items: list = []
         seen = set()
         while True:

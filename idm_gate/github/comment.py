@@ -33,7 +33,8 @@ class CommentResult:
 
 def sanitize_key(key: str) -> str:
     """A key safe inside an HTML comment and a regex-free match: ``[A-Za-z0-9._-]``, 1-100 chars."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", key or "").strip("-")[:100]
+    # no "--" either: it may not appear inside an HTML comment
+    cleaned = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]+", "-", key or "")).strip("-")[:100]
     return cleaned or "default"
 
 
