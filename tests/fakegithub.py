@@ -381,7 +381,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = b"" if body is None else (body if isinstance(body, bytes) else
                                          (body.encode() if isinstance(body, str) else json.dumps(body).encode()))
         self.send_response(status)
-        if body is not None:
+        if body is not None and not any(k.lower() == "content-type" for k in (headers or {})):
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("X-GitHub-Request-Id", "FAKE:0001")

@@ -372,6 +372,13 @@ def test_pagination_refuses_a_link_to_another_host(gh):
         client_for(gh).list_issue_comments(OWNER, REPO, PR)
 
 
+def test_an_answer_that_is_not_json_is_a_clear_error(gh):
+    gh.inject("GET", "/pulls/3$", status=200, body="<html>proxy login</html>",
+              headers={"Content-Type": "text/html"})
+    with pytest.raises(GitHubAPIError, match=r"not JSON \(text/html\); is the API URL right"):
+        client_for(gh).get_pull(OWNER, REPO, 3)
+
+
 def test_pulls_for_commit_and_get_pull(gh):
     gh.add_pull(OWNER, REPO, 12, head_sha=SHA, head_repo="mallory/models")
     client = client_for(gh)

@@ -325,7 +325,7 @@ class GitHubClient:
         op = self._api.func_dict[key]
         resp = self._call(method, path, lambda: op(raw_=True, headers_=dict(self._headers), **params),
                           creates=creates)
-        return resp.json() if resp.content else None
+        return _json(resp, method, path)
 
     def _get_url(self, url: str):
         """GET a full URL from a ``Link`` header, through ghapi's transport."""
@@ -345,7 +345,7 @@ class GitHubClient:
         items: list = []
         seen = set()
         while True:
-            page = resp.json() if resp.content else []
+            page = _json(resp, "GET", path) or []
             if not isinstance(page, list):
                 raise GitHubAPIError(resp.status_code, f"expected a list, got {type(page).__name__}",
                                      method="GET", path=path)
@@ -408,6 +408,18 @@ class GitHubClient:
         return self._op("/repos/{owner}/{repo}/pulls/{pull_number}:GET", "GET",
                         f"/repos/{owner}/{repo}/pulls/{number}",
                         owner=owner, repo=repo, pull_number=number)
+
+
+def _json(resp, method: str, path: str):
+    """The decoded body of a successful answer; a proxy's HTML page is an error, not a crash."""
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        kind = resp.headers.get("content-type", "no content type")
+        raise GitHubAPIError(resp.status_code, f"the answer is not JSON ({kind}); is the API URL "
+                             "right (GHES: https://HOST/api/v3)?", method=method, path=path) from None
 
 
 def truncate(text: str, limit: int) -> str:
