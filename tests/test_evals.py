@@ -601,3 +601,12 @@ def test_any_inline_scores_give_a_result_or_an_input_error(scratch, scores, scal
     except InputError:
         return
     assert all(0.0 <= t.error <= 1.0 for t in r.tasks)
+
+
+def test_lmeval_override_on_a_group_counted_through_subtasks_says_so(tmp_path):
+    doc = {"results": {"g": {"alias": "g"}, "t": {"acc,none": 0.5}}, "group_subtasks": {"g": ["t"]}}
+    refused(read_bytes, tmp_path, "r.json", json.dumps(doc), {"g": "acc"}, match="counted through its subtasks")
+
+
+def test_overrides_for_tasks_not_in_the_source_are_left_to_the_caller():
+    assert len(read_fixture(LMEVAL, {"not_here": "acc"}).tasks) == 6

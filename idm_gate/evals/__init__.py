@@ -1,17 +1,18 @@
 """Eval results readers: one per format, one entry point.
 
 ``read_eval(source, base_dir, root, manifest_name, metric_overrides)`` reads one ``evals:`` entry of
-a model in the manifest and returns its tasks as error fractions. Formats:
+a model in the manifest and returns its tasks as error fractions. Formats, and the scale used
+when the manifest does not declare one:
 
-========== ===================================== =======================================
-format     what                                  scale when the manifest does not say
-========== ===================================== =======================================
-lm-eval    lm-evaluation-harness results JSON    fraction (the harness's convention)
-model-index Hugging Face README.md front matter  percent, or fraction if every value <= 1
-csv        ``task,score[,stderr]``               fraction (no guessing; >1 is an error)
-json       ``{task: score}`` / ``{task: {score, stderr}}``  fraction (as csv)
-inline     ``scores: {task: score}`` in manifest fraction (as csv)
-========== ===================================== =======================================
+- ``lm-eval``: an lm-evaluation-harness results JSON; fraction by the harness's convention.
+- ``model-index``: a Hugging Face ``README.md`` front matter; percent, or fraction when every value
+  is at most 1 (cards' convention).
+- ``csv``: ``task,score[,stderr]``; ``json``: ``{task: score}`` or ``{task: {score, stderr}}``;
+  inline ``scores: {task: score}`` in the manifest: no convention, so fraction unless the manifest
+  says ``scale: percent``, and a value outside 0..1 is an error suggesting it.
+
+The scale named in the manifest always wins; ``TaskScore.scale_inferred`` is True whenever the
+manifest did not name one.
 
 When ``format`` is not given it is detected: a ``.json`` file with a top-level ``results`` object
 is lm-eval, any other ``.json`` is json, ``.md`` is model-index, ``.csv`` is csv.
@@ -69,12 +70,8 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
         suffix = Path(source.path).suffix.lower()
         if suffix == ".json":
             doc = load_json(data, file)
-            if lmeval.looks_like_lmeval(doc):
-                result = lmeval.read_doc(doc, **kwargs)
-            else:
-                result = table.read_json(data, **kwargs) if not isinstance(doc, dict) else table.read_mapping(
-                    doc, place_prefix="", **kwargs)
-            return _non_empty(result, file)
+            reader = lmeval.read_doc if lmeval.looks_like_lmeval(doc) else table.read_json_doc
+            return _non_empty(reader(doc, **kwargs), file)
         fmt = {".md": "model-index", ".markdown": "model-index", ".csv": "csv"}.get(suffix)
         if fmt is None:
             raise fail(manifest_name, f"{field}.path", f"cannot tell the format of {source.path!r} from its name",

@@ -121,7 +121,11 @@ def _parse_number(cell: str, file: str, place: str, what: str) -> float:
 
 def read_json(data: bytes, *, file: str, source: str, scale: str | None,
               overrides: Mapping[str, str]) -> EvalReadResult:
-    doc = load_json(data, file)
+    return read_json_doc(load_json(data, file), file=file, source=source, scale=scale, overrides=overrides)
+
+
+def read_json_doc(doc: Any, *, file: str, source: str, scale: str | None,
+                  overrides: Mapping[str, str]) -> EvalReadResult:
     if not isinstance(doc, dict):
         raise fail(file, "top level", f"is {kind_of(doc)}", 'an object {"task": score} or {"task": {"score": x, "stderr": y}}')
     if isinstance(doc.get("results"), dict):
