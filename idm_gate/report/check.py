@@ -55,7 +55,7 @@ def render_text(r: CheckResult) -> str:
             lines.append(f"  error    {num(base.error_rate)} -> {num(cur.error_rate)}")
         elif cur:
             lines.append(f"  size     {gb(cur.size_bytes)} GB, error rate {num(cur.error_rate)}")
-        dl = decomposition_line(v)
+        dl = decomposition_line(v) if v.status == "changed" else None
         if dl:
             lines.append(f"  split    {dl}")
         for reason in v.reasons:
@@ -98,7 +98,7 @@ def render_markdown_parts(r: CheckResult) -> tuple[str, str]:
     head.append("")
     for v in r.models:
         notes = [esc(x, 400) for x in v.reasons]
-        dl = decomposition_line(v)
+        dl = decomposition_line(v) if v.status == "changed" else None
         if dl:
             notes.append(dl)
         if notes:
@@ -111,7 +111,7 @@ def render_markdown_parts(r: CheckResult) -> tuple[str, str]:
     for v in r.models:
         x = v.current or v.baseline
         details += [f"<details><summary>{esc(v.name)}: per-task results</summary>", "", *task_details(x), ""]
-        if v.current and v.baseline:
+        if v.current and v.baseline and v.current.fingerprint != v.baseline.fingerprint:
             details.append(f"Baseline tasks: {', '.join(esc(t.task) for t in v.baseline.tasks)}")
             details.append("")
         details += ["</details>", ""]

@@ -12,7 +12,9 @@ from .. import __version__, metric
 from ..measure import Measurement
 from .fmt import count, gb, num, pm
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a
+# line. ("#", "-", "+" and digits matter only at the start of a line, where we never put a name.)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~!])")
 
 
 def esc(text: str, limit: int = 200) -> str:

@@ -1,0 +1,85 @@
+"""The whole loop on the bundled example, in a throw-away git repository (what `make demo` runs).
+
+1. copy examples/model-repo/ into a temporary folder, make it a git repository with a bare `origin`;
+2. `idm-gate measure`: every model's density, recomputable by hand from the printed columns;
+3. `idm-gate record` on main: the baseline goes to the `idm-baselines` branch on origin;
+4. a pull-request branch widens edge-classifier's head (bigger weights) for a slightly better score;
+5. `idm-gate check --base-ref origin/main`: the density regressed beyond max_drop, so it fails (exit 1),
+   and the Markdown a PR comment would carry is printed too.
+
+Nothing outside the temporary folder is touched. Needs numpy and safetensors (installed by `make demo`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def sh(cmd: list[str], cwd: Path, env: dict, show: bool = True, ok=(0,)) -> int:
+    if show:
+        print(f"\n$ {' '.join(cmd)}", flush=True)
+    p = subprocess.run(cmd, cwd=cwd, env=env)
+    if p.returncode not in ok:
+        sys.exit(f"demo: {' '.join(cmd)} exited {p.returncode}")
+    return p.returncode
+
+
+def widen_edge_classifier(repo: Path) -> None:
+    """A 'small' change: a wider classifier head, a little more accuracy, 25 % more bytes."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    path = repo / "weights/edge-classifier/model.safetensors"
+    tensors = load_file(str(path))
+    rng = np.random.RandomState(7)
+    tensors["classifier.extra_head.weight"] = rng.standard_normal((48, 128)).astype(np.float32)
+    save_file(tensors, str(path), metadata={"format": "pt"})
+    csv = repo / "evals/edge-classifier.csv"
+    csv.write_text(csv.read_text().replace("0.9121,0.0027", "0.9185,0.0026"))
+
+
+def main() -> int:
+    idm = [sys.executable, "-m", "idm_gate"]
+    with tempfile.TemporaryDirectory(prefix="idm-gate-demo-") as tmp:
+        tmp = Path(tmp)
+        env = {**os.environ, "GIT_AUTHOR_NAME": "Demo", "GIT_AUTHOR_EMAIL": "demo@example.com",
+               "GIT_COMMITTER_NAME": "Demo", "GIT_COMMITTER_EMAIL": "demo@example.com", "GIT_CONFIG_NOSYSTEM": "1",
+               "HOME": str(tmp)}
+        origin, repo = tmp / "origin.git", tmp / "model-repo"
+        shutil.copytree(HERE / "model-repo", repo)
+        sh(["git", "init", "-q", "--bare", "-b", "main", str(origin)], tmp, env, show=False)
+        for cmd in (["git", "init", "-q", "-b", "main"], ["git", "remote", "add", "origin", str(origin)],
+                    ["git", "add", "-A"], ["git", "commit", "-q", "-m", "models v1"],
+                    ["git", "push", "-q", "origin", "main"]):
+            sh(cmd, repo, env, show=False)
+
+        print("== 1. measure the models on main ==")
+        sh(idm + ["measure"], repo, env)
+        print("\n== 2. record main's baseline (goes to the idm-baselines branch on origin) ==")
+        sh(idm + ["record"], repo, env)
+
+        print("\n== 3. a pull request widens edge-classifier's head: +25 % bytes, +0.6 points on one task ==")
+        sh(["git", "checkout", "-q", "-b", "wider-head"], repo, env, show=False)
+        widen_edge_classifier(repo)
+        sh(["git", "commit", "-q", "-am", "edge-classifier: wider head"], repo, env, show=False)
+
+        print("\n== 4. check the PR against main's baseline (exit 1: efficiency regressed) ==")
+        code = sh(idm + ["check", "--base-ref", "origin/main"], repo, env, ok=(0, 1))
+        print(f"(exit code {code})")
+        print("\n== 5. the same result as the Markdown a PR comment carries ==")
+        sh(idm + ["check", "--base-ref", "origin/main", "--format", "markdown", "--no-fail"], repo, env)
+        if code != 1:
+            sys.exit("demo: expected the check to fail on the regression")
+    print("\ndemo finished: the regression was caught (exit 1 from check).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
