@@ -134,6 +134,12 @@ def cmd_baseline_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_action(args) -> int:
+    from .action import run
+
+    return run()
+
+
 def cmd_schema(args) -> int:
     from .manifest import schema_text
 
@@ -195,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     ep.add_argument("--max-walk", type=int, default=1000)
     ep.add_argument("--output", "-o", help="file to write (default: standard output)")
     ep.set_defaults(func=cmd_baseline_export)
+
+    sp = sub.add_parser("action", help="run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
+    sp.set_defaults(func=cmd_action)
 
     sp = sub.add_parser("schema", help="print a JSON Schema shipped with idm-gate")
     sp.add_argument("which", nargs="?", choices=("manifest", "report"), default="manifest")

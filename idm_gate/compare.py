@@ -104,8 +104,9 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     p = policy.over(DEFAULTS)
     unit = metric.unit(log_base)
     if cur is None:
-        return ModelVerdict(base.name, PASS, "removed", None, base, p,
-                            reasons=("removed in this PR (its baseline is kept for history)",))
+        # A warning, not a pass: renaming a model would otherwise slip it past the comparison.
+        return ModelVerdict(base.name, WARN, "removed", None, base, p,
+                            reasons=("removed in this PR (or renamed: a renamed model is compared with nothing)",))
     results = _budgets(cur, p, unit)
     if base is None:
         results.append((PASS, "new model: no baseline, held to the absolute budgets only"))

@@ -170,6 +170,7 @@ def test_new_and_removed_models(repo):
     doc = json.loads(check(repo, "--format", "json").stdout)
     by = {x["name"]: x for x in doc["models"]}
     assert by["bonsai-v2"]["status"] == "new" and by["bonsai"]["status"] == "removed"
+    assert by["bonsai"]["verdict"] == "warn" and doc["verdict"] == "warn"
 
 
 def test_markdown_report_leads_with_the_verdict(repo):

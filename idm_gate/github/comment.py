@@ -124,12 +124,15 @@ def find_comment(comments: list[dict], key: str, authors: set[str]) -> dict | No
 
 def upsert_comment(client: GitHubClient, owner: str, repo: str, number: int, key: str, body: str,
                    *, details: str | None = None, author: str | None = None,
-                   limit: int = COMMENT_LIMIT) -> CommentResult:
+                   limit: int = COMMENT_LIMIT, create: bool = True) -> CommentResult:
     """Create or update our sticky comment on PR ``number``, writing nothing if it is unchanged.
 
     ``body`` is the comment (or, with ``details``, its verdict part, which is never shortened).
     A comment deleted between the lookup and the update (404) is created anew; a 422 "too long"
     is retried once, cut by UTF-8 bytes, which no way of counting GitHub uses can exceed.
+    With ``create=False`` an existing comment is brought up to date but none is created (action
+    ``"skipped"``): the ``on-change`` / ``on-regression`` modes keep a comment current without
+    starting one for a PR that touches no model.
     Raises ``GitHubAPIError``; wrap in ``try_write`` where a failure must only warn.
     """
     tag = marker(key)
@@ -163,6 +166,8 @@ def upsert_comment(client: GitHubClient, owner: str, repo: str, number: int, key
             return client.update_comment(owner, repo, again["id"], text), "created"
 
     existing = find_comment(client.list_issue_comments(owner, repo, number), key, authors)
+    if existing is None and not create:
+        return CommentResult(None, "skipped", None)
     text = render(len)
     if existing is not None and _norm(existing.get("body")) == _norm(text):
         return CommentResult(existing.get("html_url"), "unchanged", existing.get("id"))

@@ -1,0 +1,263 @@
+"""`idm-gate action`: the container action, an adapter over the same code the CLI runs.
+
+Order matters: the token is masked before anything else is printed, and nothing prints it after.
+The verdict and the exit code come from the gate alone; comments and statuses only report them, so a
+write that fails (a fork PR's read-only token) is a warning, never a different outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from .errors import InputError
+
+MODES = ("auto", "check", "record", "measure", "publish")
+COMMENT_MODES = ("always", "on-change", "on-regression", "never")
+
+
+class Log:
+    """Everything the action prints goes through here: untrusted text cannot start a workflow command."""
+
+    def __init__(self, out=None):
+        self.out = out or sys.stdout
+
+    def line(self, text: str = "") -> None:
+        from .github.commands import neutralize
+
+        self.out.write(neutralize(text) + "\n")
+        self.out.flush()
+
+    def command(self, cmd: str) -> None:
+        self.out.write(cmd + "\n")
+        self.out.flush()
+
+    def warn(self, message: str) -> None:
+        from .github.commands import annotation
+
+        self.command(annotation("warning", message))
+
+
+def _choice(name: str, value: str, allowed) -> str:
+    if value not in allowed:
+        raise InputError(f"input {name}: {value!r} is not valid; use one of {' | '.join(allowed)}")
+    return value
+
+
+def _inside(base: Path, rel: str, name: str) -> Path:
+    p = (base / rel).resolve()
+    if p != base.resolve() and base.resolve() not in p.parents:
+        raise InputError(f"input {name}: {rel!r} points outside the workspace {base}; use a path inside it")
+    return p
+
+
+def resolve_mode(mode: str, ctx) -> str:
+    if mode != "auto":
+        return mode
+    if ctx.event_name in ("pull_request", "pull_request_target"):
+        return "check"
+    if ctx.event_name == "push" and ctx.default_branch and ctx.ref == f"refs/heads/{ctx.default_branch}":
+        return "record"
+    if ctx.event_name == "workflow_run":
+        return "publish"
+    return "measure"
+
+
+def run(environ=None, out=None) -> int:
+    from .github.commands import OutputsWriter, add_mask, append_summary
+    from .github.runner import get_bool_input, get_input, read_context
+
+    env = os.environ if environ is None else environ
+    log = Log(out)
+    token = get_input("github-token", "", env) or ""
+    if token:
+        log.command(add_mask(token))  # before anything else is printed
+    ctx = read_context(env)
+    workspace = Path(ctx.workspace or os.getcwd())
+    workdir = _inside(workspace, get_input("working-directory", ".", env), "working-directory")
+    if not workdir.is_dir():
+        raise InputError(f"input working-directory: {workdir} is not a folder in the workspace")
+    manifest_rel = get_input("manifest", "idm.yaml", env)
+    manifest = _inside(workspace, str(Path(workdir.relative_to(workspace.resolve())) / manifest_rel), "manifest") \
+        if workdir.is_relative_to(workspace.resolve()) else workdir / manifest_rel
+    report_path = _inside(workspace, str((workdir / get_input("report", "idm-report.json", env)).relative_to(
+        workspace.resolve())), "report")
+    mode = resolve_mode(_choice("mode", get_input("mode", "auto", env), MODES), ctx)
+    comment_mode = _choice("comment", get_input("comment", "on-change", env), COMMENT_MODES)
+    fail_on_regression = get_bool_input("fail-on-regression", True, env)
+    branch = get_input("baseline-branch", "idm-baselines", env)
+    status_context = get_input("status-context", "", env) if ("INPUT_STATUS-CONTEXT" in env) else "idm-gate"
+    key = get_input("comment-key", "default", env)
+    outputs = OutputsWriter(env.get("GITHUB_OUTPUT") or None)
+    summary_path = env.get("GITHUB_STEP_SUMMARY") or None
+
+    # The workspace is owned by the runner's user and we run as root: let git work there, for this
+    # process only (command-line scope, which safe.directory honours), without touching any config file.
+    os.environ["GIT_CONFIG_COUNT"] = "1"
+    os.environ["GIT_CONFIG_KEY_0"] = "safe.directory"
+    os.environ["GIT_CONFIG_VALUE_0"] = str(workspace)
+    os.chdir(workdir)
+    shown = manifest_rel
+    log.line(f"idm-gate: mode {mode} ({ctx.event_name or 'no event'}), manifest {shown}")
+
+    if mode == "measure":
+        return _measure(manifest, shown, ctx, report_path, outputs, summary_path, log)
+    if mode == "record":
+        from .gate import record
+
+        sha, m, where = record(manifest, shown, "branch", branch, warn=log.warn)
+        log.line(f"idm-gate: recorded {len(m.models)} model(s) for {sha[:12]} in {where}")
+        _write_measure_outputs(m, report_path, outputs, ctx)
+        return 0
+    if mode not in ("check", "publish"):
+        raise InputError(f"input mode: {mode!r} is not valid; use one of {' | '.join(MODES)}")
+
+    from .cli import _relative_flag
+    from .gate import CheckOptions, check
+    from .manifest import Policy
+
+    policy = Policy(max_drop=_relative_flag(get_input("max-drop", None, env), "input max-drop"),
+                    warn_drop=_relative_flag(get_input("warn-drop", None, env), "input warn-drop"))
+    client = None
+    if mode == "check":
+        if ctx.pr_number is None or not ctx.base_ref:
+            raise InputError("mode check: needs a pull_request event (GITHUB_BASE_REF and the PR in the event "
+                             "payload); use mode record or measure for other events")
+        opts = CheckOptions(base_ref=f"origin/{ctx.base_ref}", branch=branch, cli_policy=policy)
+        res = check(manifest, shown, opts, log.warn)
+        number, head_sha = ctx.pr_number, ctx.head_sha or ctx.sha
+    else:
+        client, number, head_sha, current, merge_base = _publish_inputs(ctx, token, report_path, log)
+        # the uploaded report is input here: the gate's report goes beside it, never over it
+        report_path = report_path.with_name(report_path.stem + "-check.json")
+        opts = CheckOptions(base_ref=merge_base, branch=branch, cli_policy=policy)
+        res = check(manifest, shown, opts, log.warn, current=current, merge_base=merge_base)
+    return _deliver(res, ctx, token, client, number, head_sha, key, comment_mode, status_context,
+                    fail_on_regression, report_path, shown, outputs, summary_path, log)
+
+
+def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log) -> int:
+    from .github.commands import append_summary
+    from .manifest import load_manifest
+    from .measure import measure
+    from .report.markdown import render_measurement
+
+    m = measure(load_manifest(manifest, shown))
+    _write_measure_outputs(m, report_path, outputs, ctx)
+    append_summary(summary_path, render_measurement(m))
+    log.line(f"idm-gate: measured {len(m.models)} model(s); report written to {report_path.name}")
+    return 0
+
+
+def _write_measure_outputs(m, report_path: Path, outputs, ctx) -> None:
+    from .report.jsonio import dumps, measurement_to_dict
+
+    doc = measurement_to_dict(m)
+    if ctx.pr_number is not None or ctx.head_sha:
+        doc["context"] = {"pr_number": ctx.pr_number, "head_sha": ctx.head_sha or ctx.sha}
+    _atomic_write(report_path, dumps(doc))
+    outputs.set("report-path", str(report_path))
+    worst = min(m.models, key=lambda x: x.density, default=None)
+    outputs.set("density", f"{worst.density:.6g}" if worst else "")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _publish_inputs(ctx, token, report_path: Path, log):
+    """Read the untrusted report; find the PR from the upstream run's head SHA through the API."""
+    from .github.client import make_client
+    from .paths import EVAL_FILE_CAP, read_capped
+    from .report.jsonio import loads_strict, measurement_from_dict
+
+    if ctx.event_name != "workflow_run" or not ctx.head_sha:
+        raise InputError("mode publish: runs in a workflow_run workflow (it needs workflow_run.head_sha)")
+    shown = f"report {report_path.name}"
+    doc = loads_strict(read_capped(report_path, EVAL_FILE_CAP, shown, str(report_path)), shown)
+    if not isinstance(doc, dict):
+        raise InputError(f"{shown}: not a JSON object; expected the report idm-gate measure wrote")
+    claimed = doc.pop("context", None)
+    current = measurement_from_dict(doc, shown)
+    client = make_client(token or None, ctx.api_url)
+    pulls = [p for p in client.pulls_for_commit(ctx.owner, ctx.repo, ctx.head_sha)
+             if isinstance(p, dict) and p.get("state") == "open" and (p.get("head") or {}).get("sha") == ctx.head_sha]
+    if len(pulls) != 1:
+        raise InputError(f"mode publish: {len(pulls)} open pull requests have head {ctx.head_sha[:12]}; "
+                         "expected exactly one (was the PR updated since the measure run?)")
+    pr = pulls[0]
+    number = pr["number"]
+    if claimed is not None:
+        if not isinstance(claimed, dict) or claimed.get("pr_number") not in (None, number) or \
+                claimed.get("head_sha") not in (None, ctx.head_sha):
+            raise InputError(f"{shown}: context names PR {claimed.get('pr_number') if isinstance(claimed, dict) else '?'}"
+                             f" / {str(claimed.get('head_sha') if isinstance(claimed, dict) else '?')[:12]}, but the "
+                             f"run's head {ctx.head_sha[:12]} belongs to PR #{number}; refusing a report for another PR")
+    # As in a pull_request run, whose merge commit has the base tip as first parent: the baseline is
+    # looked up from the base branch's commit the PR is measured against.
+    merge_base = (pr.get("base") or {}).get("sha")
+    if not isinstance(merge_base, str) or not merge_base:
+        raise InputError(f"mode publish: PR #{number} has no base commit in the API's answer")
+    return client, number, ctx.head_sha, current, merge_base
+
+
+def _deliver(res, ctx, token, client, number, head_sha, key, comment_mode, status_context, fail_on_regression,
+             report_path: Path, shown, outputs, summary_path, log) -> int:
+    from .github.client import make_client, try_write
+    from .github.commands import annotation, append_summary
+    from .github.comment import upsert_comment
+    from .github.status import set_status
+    from .report.check import check_to_dict, render_markdown_parts, render_text
+    from .report.jsonio import dumps
+
+    _atomic_write(report_path, dumps(check_to_dict(res)))
+    log.line(render_text(res))
+    head, details = render_markdown_parts(res)
+    worst = res.worst_model()
+    outputs.set("verdict", res.verdict)
+    outputs.set("density", f"{worst.current.density:.6g}" if worst and worst.current else "")
+    outputs.set("baseline-density", f"{worst.base.density:.6g}" if worst and worst.base else "")
+    outputs.set("delta-pct", f"{worst.delta_rel * 100:.2f}" if worst and worst.delta_rel is not None else "")
+    outputs.set("report-path", str(report_path))
+    for v in res.models:
+        if v.verdict != "pass":
+            log.command(annotation("error" if v.verdict == "fail" else "warning",
+                                   f"{v.name}: " + "; ".join(v.reasons), file=shown, title="idm-gate"))
+
+    comment_url = ""
+    wrote_comment = False
+    if comment_mode != "never" and number is not None and token:
+        client = client or make_client(token, ctx.api_url)
+        changed = any(v.status != "unchanged" for v in res.models)
+        create = (comment_mode == "always" or (comment_mode == "on-change" and changed)
+                  or (comment_mode == "on-regression" and res.verdict != "pass"))
+        result = try_write(lambda: upsert_comment(client, ctx.owner, ctx.repo, number, key, head,
+                                                  details=details, create=create), log.warn, "PR comment")
+        if result is not None:
+            wrote_comment = result.action != "skipped"
+            comment_url = result.url or ""
+            log.line(f"idm-gate: PR comment {result.action}{': ' + comment_url if comment_url else ''}")
+    outputs.set("comment-url", comment_url)
+    if status_context and head_sha and token:
+        client = client or make_client(token, ctx.api_url)
+        desc = _status_description(res)
+        try_write(lambda: set_status(client, ctx.owner, ctx.repo, head_sha, res.verdict, status_context, desc),
+                  log.warn, "commit status")
+    body = head + "\n" + details
+    if comment_mode != "never" and number is not None and not wrote_comment and not token:
+        log.warn("no github-token: the PR comment is in the job summary instead")
+    append_summary(summary_path, body)
+    if res.verdict == "fail" and fail_on_regression:
+        return 1
+    return 0
+
+
+def _status_description(res) -> str:
+    w = res.worst_model()
+    if w is None:
+        return f"{res.verdict}: no models"
+    change = f"density {w.delta_rel * 100:+.1f} %" if w.delta_rel is not None else w.status
+    return f"{res.verdict}: {w.name} {change}"

@@ -1,0 +1,253 @@
+"""`idm-gate action` end to end: a real git repository, the CLI in a subprocess with the environment the
+runner gives a container action, and a fake GitHub REST server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fakegithub import fake_github, fake_github_server, forbidden_for_fork, server_error  # noqa: F401
+from gitrepo import make_repo
+from test_gate_e2e import BASE, GATE, manifest
+
+TOKEN = "ghs_faketoken1234567890"
+OWNER, REPO, PR = "octo", "models", 7
+
+
+def read_outputs(path: Path) -> dict:
+    """Parse GITHUB_OUTPUT's heredoc format back into a dict (as the runner does)."""
+    out, lines = {}, path.read_text().split("\n") if path.exists() else []
+    i = 0
+    while i < len(lines):
+        if "<<" in lines[i]:
+            name, delim = lines[i].split("<<", 1)
+            j = lines.index(delim, i + 1)
+            out[name] = "\n".join(lines[i + 1:j])
+            i = j + 1
+        else:
+            i += 1
+    return out
+
+
+class Runner:
+    """The environment the Actions runner gives a container action."""
+
+    def __init__(self, repo, gh, tmp: Path):
+        self.repo, self.gh, self.tmp = repo, gh, tmp
+
+    def run(self, event_name: str, payload: dict, inputs: dict, token: str | None = TOKEN, extra_env=None):
+        event = self.tmp / f"event-{event_name}.json"
+        event.write_text(json.dumps(payload))
+        self.output = self.tmp / "github_output"
+        self.summary = self.tmp / "step_summary"
+        for f in (self.output, self.summary):
+            f.write_text("")
+        env = dict(self.repo.env, GITHUB_ACTIONS="true", GITHUB_EVENT_NAME=event_name,
+                   GITHUB_EVENT_PATH=str(event), GITHUB_REPOSITORY=f"{OWNER}/{REPO}", GITHUB_API_URL=self.gh.url,
+                   GITHUB_WORKSPACE=str(self.repo.path), GITHUB_SHA=self.repo.git("rev-parse", "HEAD"),
+                   GITHUB_OUTPUT=str(self.output), GITHUB_STEP_SUMMARY=str(self.summary),
+                   IDM_GATE_GH_BACKOFF="0.01", IDM_GATE_GH_MAX_WAIT="0.2", **(extra_env or {}))
+        if token is not None:
+            env["INPUT_GITHUB-TOKEN"] = token
+        for k, v in inputs.items():
+            env[f"INPUT_{k.upper()}"] = v
+        p = subprocess.run([sys.executable, "-m", "idm_gate", "action"], cwd=self.repo.path, env=env,
+                           capture_output=True, text=True, timeout=120)
+        self.outputs = read_outputs(self.output)
+        return p
+
+
+def pr_payload(repo, base_branch="main", fork=False) -> dict:
+    head = repo.git("rev-parse", "HEAD")
+    base = repo.git("rev-parse", f"origin/{base_branch}")
+    return {"action": "synchronize", "number": PR,
+            "pull_request": {"number": PR, "head": {"sha": head, "ref": "pr",
+                                                    "repo": {"full_name": f"{'fork' if fork else OWNER}/{REPO}"}},
+                             "base": {"sha": base, "ref": base_branch, "repo": {"full_name": f"{OWNER}/{REPO}"}}},
+            "repository": {"full_name": f"{OWNER}/{REPO}", "default_branch": "main"}}
+
+
+@pytest.fixture
+def setup(tmp_path, fake_github):
+    repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE),
+                                ".gitignore": "idm-report.json\n.idm-report-artifact/\n"})
+    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    runner = Runner(repo, fake_github, tmp_path)
+    # record main's baseline through the action, on a push to the default branch (mode auto)
+    p = runner.run("push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}},
+                   {}, extra_env={"GITHUB_REF": "refs/heads/main"})
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert "recorded 1 model(s)" in p.stdout
+    repo.git("checkout", "-q", "-b", "pr")
+    return repo, runner, fake_github
+
+
+def regress(repo, factor=1.10):
+    repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * factor), gate=GATE))
+    return repo.commit("bigger model")
+
+
+def pr_env(repo):
+    return {"GITHUB_BASE_REF": "main", "GITHUB_REF": f"refs/pull/{PR}/merge"}
+
+
+def test_regression_fails_comments_once_and_sets_status(setup):
+    repo, runner, gh = setup
+    head = regress(repo)
+    for _ in range(3):
+        p = runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
+        assert p.returncode == 1, p.stderr + p.stdout
+    comments = gh.issue_comments(OWNER, REPO, PR)
+    assert len(comments) == 1, "one sticky comment after three runs"
+    body = comments[0]["body"]
+    assert body.startswith("<!-- idm-gate:comment-key=default -->")
+    assert "## ❌ idm-gate: **fail**" in body and "▼ -9.1 %" in body
+    # status on the PR head, not on GITHUB_SHA
+    states = gh.statuses[(OWNER, REPO, head)]
+    assert states[-1]["state"] == "failure" and states[-1]["context"] == "idm-gate"
+    o = runner.outputs
+    assert o["verdict"] == "fail" and float(o["delta-pct"]) == pytest.approx(-9.09, abs=0.01)
+    assert float(o["baseline-density"]) == pytest.approx(0.52491, abs=1e-4)
+    assert o["comment-url"].endswith(f"#issuecomment-{comments[0]['id']}")
+    report = json.loads(Path(o["report-path"]).read_text())
+    assert report["kind"] == "check" and report["verdict"] == "fail"
+    assert "::error file=idm.yaml,title=idm-gate::bonsai: density down" in p.stdout
+    assert runner.summary.read_text().startswith("## ❌ idm-gate")
+
+
+def test_rerun_with_unchanged_result_writes_nothing(setup):
+    repo, runner, gh = setup
+    regress(repo)
+    runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
+    before = len(gh.requests)
+    runner.run("pull_request", pr_payload(repo), {"status-context": ""}, extra_env=pr_env(repo))
+    new = gh.requests[before:]
+    # /user (403 for a GITHUB_TOKEN) and one page of comments: no write at all
+    assert [(r.method, r.path) for r in new] == [
+        ("GET", "/user"), ("GET", f"/repos/{OWNER}/{REPO}/issues/{PR}/comments")]
+
+
+def test_on_change_stays_quiet_when_no_model_changed(setup):
+    repo, runner, gh = setup
+    repo.write("NOTES.md", "docs only\n")
+    repo.commit()
+    p = runner.run("pull_request", pr_payload(repo), {"comment": "on-change"}, extra_env=pr_env(repo))
+    assert p.returncode == 0, p.stderr
+    assert gh.issue_comments(OWNER, REPO, PR) == []
+    assert runner.outputs["verdict"] == "pass" and runner.outputs["comment-url"] == ""
+
+
+def test_fork_token_403_is_a_warning_not_a_different_verdict(setup):
+    repo, runner, gh = setup
+    regress(repo, 1.01)  # a 1 % drop: pass
+    gh.add_user("ghs_forktoken", "github-actions[bot]", app=True, read_only=True)
+    p = runner.run("pull_request", pr_payload(repo, fork=True), {}, token="ghs_forktoken",
+                   extra_env=pr_env(repo))
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert "::warning::" in p.stdout and "403" in p.stdout
+    assert gh.issue_comments(OWNER, REPO, PR) == []
+    assert "idm-gate: **pass**" in runner.summary.read_text()
+
+
+def test_api_outage_does_not_change_the_exit_code(setup):
+    repo, runner, gh = setup
+    regress(repo)
+    gh.inject("GET", r"/issues/\d+/comments", times=20, **server_error(502))
+    gh.inject("POST", r"/statuses/", times=20, **server_error(503))
+    p = runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert runner.outputs["verdict"] == "fail"
+    assert p.stdout.count("::warning::") >= 2
+
+
+def test_fail_on_regression_false_exits_zero(setup):
+    repo, runner, gh = setup
+    regress(repo)
+    p = runner.run("pull_request", pr_payload(repo), {"fail-on-regression": "false"}, extra_env=pr_env(repo))
+    assert p.returncode == 0 and runner.outputs["verdict"] == "fail"
+
+
+@pytest.mark.parametrize("name,value,msg", [
+    ("fail-on-regression", "yes", "input fail-on-regression: 'yes' is not a boolean"),
+    ("mode", "gate", "input mode: 'gate' is not valid"),
+    ("comment", "sometimes", "input comment: 'sometimes' is not valid"),
+    ("max-drop", "5", "input max-drop: '5' is not valid"),
+    ("working-directory", "../..", "points outside the workspace"),
+])
+def test_bad_inputs_are_one_line_exit_2(setup, name, value, msg):
+    repo, runner, gh = setup
+    p = runner.run("pull_request", pr_payload(repo), {name: value}, extra_env=pr_env(repo))
+    assert p.returncode == 2, p.stderr
+    assert msg in p.stderr and "Traceback" not in p.stderr
+
+
+def test_token_is_masked_first_and_never_printed_again(setup):
+    repo, runner, gh = setup
+    regress(repo)
+    gh.inject("POST", r"/statuses/", **forbidden_for_fork())
+    p = runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
+    lines = p.stdout.splitlines()
+    assert lines[0] == f"::add-mask::{TOKEN}"
+    everything = "\n".join(lines[1:]) + p.stderr + runner.summary.read_text() + runner.output.read_text()
+    assert TOKEN not in everything
+
+
+def test_model_names_cannot_inject_workflow_commands_or_mentions(setup):
+    repo, runner, gh = setup
+    m = manifest(BASE, size_bytes=int(2 * 10**9 * 1.2), gate=GATE)
+    m["models"][0]["name"] = "::set-output name=verdict::pass @octocat <img src=x>"
+    repo.write("idm.yaml", m)
+    repo.commit()
+    p = runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
+    for line in p.stdout.splitlines():
+        assert not line.lstrip().startswith("::set-output"), line
+    body = gh.issue_comments(OWNER, REPO, PR)[0]["body"]
+    assert "@octocat" not in body and "<img" not in body and "&#64;octocat" in body
+    # the rename makes a "new" model and a "removed" one, which warns rather than passing silently
+    assert runner.outputs["verdict"] == "warn"
+
+
+def test_measure_then_publish_two_stage_fork_flow(setup, tmp_path):
+    repo, runner, gh = setup
+    head = regress(repo)
+    # stage 1, in the fork's pull_request run: no token at all
+    p = runner.run("pull_request", pr_payload(repo, fork=True), {"mode": "measure", "report": "idm-report.json"},
+                   token=None, extra_env=pr_env(repo))
+    assert p.returncode == 0, p.stderr + p.stdout
+    artifact = repo.path / "idm-report.json"
+    doc = json.loads(artifact.read_text())
+    assert doc["kind"] == "measurement" and doc["context"]["pr_number"] == PR
+    # stage 2, in the base repository's workflow_run: the default branch is checked out
+    repo.git("checkout", "-q", "main")
+    dl = repo.path / ".idm-report-artifact"
+    dl.mkdir()
+    (dl / "idm-report.json").write_text(artifact.read_text())
+    artifact.unlink()
+    gh.add_pull(OWNER, REPO, PR, head_sha=head, base_sha=repo.git("rev-parse", "origin/main"), head_repo="fork/models")
+    run = {"workflow_run": {"head_sha": head, "event": "pull_request", "pull_requests": [],
+                            "head_repository": {"full_name": "fork/models"},
+                            "repository": {"full_name": f"{OWNER}/{REPO}"}},
+           "repository": {"full_name": f"{OWNER}/{REPO}", "default_branch": "main"}}
+    p = runner.run("workflow_run", run, {"mode": "publish", "report": ".idm-report-artifact/idm-report.json"})
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert len(gh.issue_comments(OWNER, REPO, PR)) == 1
+    assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
+
+    # a tampered report: density edited upwards -> refused, nothing written
+    tampered = json.loads((dl / "idm-report.json").read_text())
+    tampered["models"][0]["density"] *= 2
+    (dl / "idm-report.json").write_text(json.dumps(tampered))
+    writes = len(gh.writes())
+    p = runner.run("workflow_run", run, {"mode": "publish", "report": ".idm-report-artifact/idm-report.json"})
+    assert p.returncode == 2 and "the report was edited" in p.stderr
+    assert len(gh.writes()) == writes
+
+    # a report that claims another PR than the one the run's head SHA belongs to
+    other = json.loads(artifact.read_text()) if artifact.exists() else doc
+    other["context"]["pr_number"] = PR + 1
+    (dl / "idm-report.json").write_text(json.dumps(other))
+    p = runner.run("workflow_run", run, {"mode": "publish", "report": ".idm-report-artifact/idm-report.json"})
+    assert p.returncode == 2 and "refusing a report for another PR" in p.stderr
