@@ -206,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_action)
 
     sp = sub.add_parser("schema", help="print a JSON Schema shipped with idm-gate")
-    sp.add_argument("which", nargs="?", choices=("manifest", "report"), default="manifest")
+    sp.add_argument("which", nargs="?", choices=("manifest", "report", "check"), default="manifest",
+                    help="manifest (idm.yaml), report (measure --format json) or check (check --format json)")
     sp.set_defaults(func=cmd_schema)
     return p
 
