@@ -103,14 +103,16 @@ def _size(spec: ModelSpec, man: Manifest, root: Path):
 
 
 def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore], list[str]]:
-    from .evals import read_eval
+    from .evals import read_eval, skipped_tasks
 
     where = f"{man.shown}: {spec.field}"
     found: dict[str, TaskScore] = {}
+    skipped: dict[str, str] = {}
     notices: list[str] = []
     for src in spec.evals:
         res = read_eval(src, man.base_dir, root, man.shown, spec.metrics or {})
         notices.extend(res.notices)
+        skipped.update(skipped_tasks(res))
         for t in res.tasks:
             if t.task in found:
                 raise InputError(
@@ -120,6 +122,9 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
             found[t.task] = t
     if spec.tasks is not None:
         missing = [t for t in spec.tasks if t not in found]
+        if missing and missing[0] in skipped:
+            raise InputError(f"{where}.tasks: {missing[0]!r} cannot count: {skipped[missing[0]]}; "
+                             "remove it from tasks: or give it a rate metric")
         if missing:
             have = ", ".join(sorted(found)) or "none"
             raise InputError(f"{where}.tasks: {missing[0]!r} has no usable score in the evals; tasks found: {have}")

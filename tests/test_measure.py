@@ -1,0 +1,94 @@
+"""measure(): sizes, evals and the formula put together, with the manifest rules the schema cannot express."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from idm_gate.errors import InputError
+from idm_gate.manifest import load_manifest
+from idm_gate.measure import measure
+
+LMEVAL = next((Path(__file__).parent / "data/evals/lm-eval").glob("results_*.json"))
+
+
+def run(tmp_path: Path, yaml_text: str):
+    (tmp_path / "idm.yaml").write_text(yaml_text)
+    return measure(load_manifest(tmp_path / "idm.yaml", "idm.yaml"), tmp_path)
+
+
+@pytest.fixture
+def weights(tmp_path):
+    (tmp_path / "w").mkdir()
+    save_file({"a": np.zeros((256, 256), np.float16), "b": np.zeros((256,), np.float32)}, str(tmp_path / "w/m.safetensors"))
+    return tmp_path / "w/m.safetensors"
+
+
+def test_artifacts_size_and_params(tmp_path, weights):
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   artifacts: [w/*.safetensors]\n"
+                      "   evals: [{scores: {x: 0.7, y: 0.5}}]\n").models[0]
+    assert m.size_bytes == weights.stat().st_size and m.params == 256 * 256 + 256
+    assert m.error_rate == pytest.approx(0.4)
+    assert m.density == pytest.approx(-math.log(0.4) / (m.size_bytes / 1e9))
+
+
+def test_declared_size_must_agree_with_artifacts(tmp_path, weights):
+    with pytest.raises(InputError) as e:
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   artifacts: [w/*.safetensors]\n   size_gb: 0.001\n"
+                      "   evals: [{scores: {x: 0.7}}]\n")
+    msg = str(e.value)
+    assert msg.startswith("idm.yaml: models[0].size_gb: 0.001 GB declared, but the artifacts add up to")
+    assert "w/*.safetensors, 1 file" in msg and "fix size_gb or the artifacts" in msg
+
+
+def test_declared_sizes_within_half_a_percent_pass(tmp_path, weights):
+    size = weights.stat().st_size
+    m = run(tmp_path, f"version: 1\nmodels:\n - name: a\n   artifacts: [w/*.safetensors]\n   size_bytes: {int(size * 1.004)}\n"
+                      "   evals: [{scores: {x: 0.7}}]\n").models[0]
+    assert m.size_bytes == size  # the measured size wins
+
+
+def test_size_gb_and_size_bytes_must_agree(tmp_path):
+    with pytest.raises(InputError, match="size_bytes .* and size_gb .* disagree"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   size_bytes: 2000000000\n"
+                      "   evals: [{scores: {x: 0.7}}]\n")
+
+
+def test_task_in_two_sources_is_an_error(tmp_path):
+    with pytest.raises(InputError, match="task 'x' comes from both inline and inline"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n"
+                      "   evals: [{scores: {x: 0.7}}, {scores: {x: 0.6}}]\n")
+
+
+def test_tasks_filter_weights_and_unknown_task(tmp_path):
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   tasks: [x, y]\n   weights: {x: 3}\n"
+                      "   evals: [{scores: {x: 0.9, y: 0.5, z: 0.1}}]\n").models[0]
+    assert [t.task for t in m.tasks] == ["x", "y"]
+    assert m.error_rate == pytest.approx((3 * 0.1 + 0.5) / 4)
+    assert any("departure from the published" in n for n in m.notices)
+    with pytest.raises(InputError, match=r"models\[0\]\.tasks: 'q' has no usable score in the evals; tasks found: x"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   tasks: [q]\n   evals: [{scores: {x: 0.9}}]\n")
+
+
+def test_task_without_a_rate_metric_says_why(tmp_path):
+    shutil.copy(LMEVAL, tmp_path / "r.json")
+    with pytest.raises(InputError, match="'wikitext' cannot count: no rate metric .*perplexity"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   tasks: [wikitext]\n   evals: [{path: r.json}]\n")
+
+
+def test_zero_error_needs_min_error_and_clamp_is_reported(tmp_path):
+    with pytest.raises(InputError, match=r"models\[0\] \(a\): the mean error rate is 0.*set min_error"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 1.0}}]\n")
+    m = run(tmp_path, "version: 1\nmin_error: 0.5\nmodels:\n - name: a\n   size_gb: 1\n   min_error: 0.01\n"
+                      "   evals: [{scores: {x: 1.0}}]\n").models[0]
+    assert m.error_rate == 0.01 and m.min_error_applied and any("clamped to min_error 0.01" in n for n in m.notices)
+
+
+def test_all_wrong_is_zero_density_with_warning(tmp_path):
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 0.0}}]\n").models[0]
+    assert m.density == 0.0 and any(n.startswith("warning: mean error rate is 1") for n in m.notices)
