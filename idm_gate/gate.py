@@ -116,21 +116,19 @@ class CheckOptions:
 
 def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, Measurement, int] | None:
     from .report.jsonio import measurement_from_dict
+    from .store import find_baseline
 
-    candidates = repo.git.first_parent_ancestors(start, max_walk)
-    found = store.get_many(candidates)
-    for distance, sha in enumerate(candidates):
-        rec = found.get(sha)
-        if rec is None:
-            continue
+    def parse(sha: str, rec: dict) -> Measurement | None:
         try:
             rep = rec.get("report")
             if not isinstance(rep, dict):
-                raise InputError("record has no report object")
-            return sha, measurement_from_dict(rep, f"baseline record {sha[:12]}"), distance
+                raise InputError("the record has no report object")
+            return measurement_from_dict(rep, f"baseline record {sha[:12]}")
         except InputError as e:
             warn(f"skipping the corrupt baseline record for {sha[:12]} ({e}); trying older commits")
-    return None
+            return None
+
+    return find_baseline(store, repo.git, start, max_walk, parse)
 
 
 def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,

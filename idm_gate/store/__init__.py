@@ -86,19 +86,24 @@ def open_store(
 
 
 def find_baseline(
-    store: BaselineStore, git: Git, start_sha: str, max_walk: int = 50
-) -> tuple[str, dict, int] | None:
-    """The nearest first-parent ancestor of ``start_sha`` (itself first) that has a record.
+    store: BaselineStore, git: Git, start_sha: str, max_walk: int = 50,
+    parse: Callable[[str, dict], object | None] | None = None,
+) -> tuple[str, object, int] | None:
+    """The nearest first-parent ancestor of ``start_sha`` (itself first) that has a usable record.
 
     Returns ``(sha, record, distance)`` with distance 0 for ``start_sha`` itself, or None when none of
-    the first ``max_walk`` commits has one. One ``rev-list`` and one store lookup, however many
-    records the store holds.
+    the first ``max_walk`` commits has one. ``parse(sha, record)`` may turn a record into a value, or
+    return None to skip it (a record that does not validate) and keep walking. One ``rev-list`` and
+    one store lookup, however many records the store holds.
     """
     candidates = git.first_parent_ancestors(start_sha, max_walk)
     found = store.get_many(candidates)
     for distance, sha in enumerate(candidates):
-        if sha in found:
-            return sha, found[sha], distance
+        if sha not in found:
+            continue
+        value = found[sha] if parse is None else parse(sha, found[sha])
+        if value is not None:
+            return sha, value, distance
     return None
 
 
