@@ -49,7 +49,8 @@ class Runner:
                    GITHUB_EVENT_PATH=str(event), GITHUB_REPOSITORY=f"{OWNER}/{REPO}", GITHUB_API_URL=self.gh.url,
                    GITHUB_WORKSPACE=str(self.repo.path), GITHUB_SHA=self.repo.git("rev-parse", "HEAD"),
                    GITHUB_OUTPUT=str(self.output), GITHUB_STEP_SUMMARY=str(self.summary),
-                   IDM_GATE_GH_BACKOFF="0.01", IDM_GATE_GH_MAX_WAIT="0.2", **(extra_env or {}))
+                   IDM_GATE_GH_BACKOFF="0.01", IDM_GATE_GH_MAX_WAIT="0.2")
+        env.update(extra_env or {})  # a test's own knobs win over the fast defaults above
         if token is not None:
             env["INPUT_GITHUB-TOKEN"] = token
         for k, v in inputs.items():
