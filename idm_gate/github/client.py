@@ -54,17 +54,19 @@ class GitHubAPIError(RemoteError):
     """A GitHub API call failed: ``status`` is the HTTP status, or None when no answer came.
 
     ``str()`` is one line, never holding the token. ``ambiguous`` is set when a create may have
-    happened anyway (timeout or 5xx after the request was sent).
+    happened anyway (timeout or 5xx after the request was sent). ``rate_limited`` is set when the
+    answer was a rate limit: a 403 that says nothing about the token's permissions.
     """
 
     def __init__(self, status: int | None, message: str, *, method: str = "", path: str = "",
-                 ambiguous: bool = False, reset_in: float | None = None):
+                 ambiguous: bool = False, reset_in: float | None = None, rate_limited: bool = False):
         self.status = status
         self.message = " ".join(str(message).split())
         self.method = method
         self.path = path
         self.ambiguous = ambiguous
         self.reset_in = reset_in
+        self.rate_limited = rate_limited or reset_in is not None
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -289,7 +291,8 @@ class GitHubClient:
                 status = resp.status_code
                 message = self._message(resp)
                 wait = self._rate_limit_wait(resp, message, attempt)
-                if wait is not None:
+                limited = wait is not None
+                if limited:
                     if wait > policy.max_wait:
                         raise self._fail(status, f"rate limited ({message}); GitHub asks to wait "
                                          f"{wait:.0f}s, more than the {policy.max_wait:g}s this run "
@@ -300,7 +303,8 @@ class GitHubClient:
                     wait = min(policy.backoff * 2 ** (attempt - 1), policy.max_wait)
                 else:
                     raise self._fail(status, message, method, path)
-                error = self._fail(status, message, method, path, ambiguous=creates and status >= 500)
+                error = self._fail(status, message, method, path, ambiguous=creates and status >= 500,
+                                   rate_limited=limited)
             else:
                 never_sent = isinstance(neterr, (httpx2.ConnectError, httpx2.ConnectTimeout,
                                                  httpx2.PoolTimeout))
@@ -365,7 +369,7 @@ class GitHubClient:
         try:
             user = self._op("/user:GET", "GET", "/user")
         except GitHubAPIError as exc:
-            if exc.status == 403:
+            if exc.status == 403 and not exc.rate_limited:
                 return None
             raise
         return (user or {}).get("login")
@@ -438,7 +442,7 @@ def try_write(fn: Callable[[], T], warn: Callable[[str], None], what: str = "Git
         return fn()
     except GitHubAPIError as exc:
         hint = ""
-        if exc.status == 403:
+        if exc.status == 403 and not exc.rate_limited:
             hint = (" (the token cannot write here: a pull request from a fork gets a read-only "
                     "GITHUB_TOKEN; give the job 'pull-requests: write' and 'statuses: write', or "
                     "post from a workflow_run workflow)")
