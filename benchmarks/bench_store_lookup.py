@@ -13,7 +13,7 @@ and prints each as a multiple of a floor measured in the same run: the wall time
 lookup columns do not grow with the number of records; ``put`` grows gently (it reads the tree into
 an index) and stays well under a second at 10,000.
 
-    python benchmarks/bench_store_lookup.py [--sizes 10,10000] [--repeat 7] [--workdir DIR]
+    python benchmarks/bench_store_lookup.py [--sizes 10,10000] [--repeat 7] [--quick] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -106,8 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10,10000", help="comma-separated record counts")
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="small sizes and few repeats (a smoke test)")
     ap.add_argument("--workdir", type=Path, help="where to build the repositories (default: a temp dir)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeat = "10,100", 3
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = random.Random(1234)
     with tempfile.TemporaryDirectory(prefix="idm-bench-") as tmp:

@@ -1,0 +1,155 @@
+"""What does ``idm-gate measure`` on the bundled example cost, and does ``idm-gate --help`` start fast?
+
+Two tables, each against a floor measured in the same run (median of ``--repeat`` runs):
+
+* in-process, on ``examples/model-repo/idm.yaml`` (3 models: a GGUF, two safetensors, an lm-eval
+  results file, a CSV and a model card): ``measure(manifest)`` as the CLI calls it (it runs
+  ``git rev-parse --show-toplevel`` once to find the repository), and ``measure(manifest, root)``
+  with the root given, against the floor ``load_manifest`` (read, parse and validate the YAML);
+* as a user runs it, a fresh process each time: ``idm-gate --help``, ``idm-gate --version`` and
+  ``idm-gate measure -m examples/model-repo/idm.yaml``, against the floor ``python -c pass`` (the
+  cost of starting this interpreter at all). Bytecode is written and reused as in an installed
+  package (``PYTHONDONTWRITEBYTECODE`` dropped), under a temp ``PYTHONPYCACHEPREFIX`` so the source
+  tree is left alone; each command runs once untimed first.
+
+It also lists which heavy third-party modules each command imports: STYLE.md asks for them to be
+imported where used, so ``--help`` should import none.
+
+    python benchmarks/bench_measure.py [--repeat 21] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from idm_gate.manifest import load_manifest  # noqa: E402
+from idm_gate.measure import measure, repo_root  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "model-repo" / "idm.yaml"
+HEAVY = ("jsonschema", "yaml", "requests", "urllib3", "ghapi", "fasttransport", "httpx2", "numpy",
+         "safetensors", "gguf")
+TITLE = "measure: idm-gate measure on examples/model-repo and CLI start-up, against floors from the same run"
+HEADER = ("what", "median", "x floor", "+ over floor")
+WIDTHS = (58, 10, 8, 12)
+
+# Runs the CLI's main() in a fresh interpreter and reports the heavy modules it imported.
+_PROBE = """
+import contextlib, io, json, sys
+from idm_gate.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        pass
+heavy = set(json.loads(HEAVY))
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy and "." not in m)))
+"""
+
+
+def median_seconds(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def cli() -> list[str]:
+    """The console script next to this interpreter (what a user runs), else ``python -m idm_gate``."""
+    script = Path(sys.executable).parent / "idm-gate"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "idm_gate"]
+
+
+def child_env(pycache: str) -> dict[str, str]:
+    """Bytecode written and reused, as in an installed package, but kept out of the source tree."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": pycache}
+
+
+def run(cmd: list[str], env: dict[str, str]) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+
+
+def heavy_imports(argv: list[str]) -> list[str]:
+    env = {**os.environ, "HEAVY": json.dumps(HEAVY)}
+    code = _PROBE.replace("json.loads(HEAVY)", "json.loads(__import__('os').environ['HEAVY'])")
+    out = subprocess.run([sys.executable, "-c", code, *argv], check=True, capture_output=True, text=True,
+                         cwd=ROOT, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def print_table(title: str, floor: tuple[str, float], rows: list[tuple[str, float]]) -> None:
+    print(title)
+    print(" | ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(HEADER, WIDTHS))))
+    print("-" * (sum(WIDTHS) + 3 * (len(WIDTHS) - 1)))
+    name, f = floor
+    print(" | ".join((f"{name} (floor)".ljust(WIDTHS[0]), f"{f * 1e3:7.2f} ms", "1.0x".rjust(WIDTHS[2]),
+                      "".rjust(WIDTHS[3]))))
+    for name, t in rows:
+        print(" | ".join((name.ljust(WIDTHS[0]), f"{t * 1e3:7.2f} ms", f"{t / f:.1f}x".rjust(WIDTHS[2]),
+                          f"{(t - f) * 1e3:+.2f} ms".rjust(WIDTHS[3]))))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=21)
+    ap.add_argument("--quick", action="store_true", help="few repeats (a smoke test)")
+    args = ap.parse_args(argv)
+    repeat = 3 if args.quick else args.repeat
+
+    # in-process
+    man = load_manifest(EXAMPLE, "idm.yaml")
+    root = repo_root(man.base_dir)
+    m = measure(man)  # warm-up: imports the readers once, as any run does
+    assert [x.name for x in m.models] == [s.name for s in man.models] and all(x.density > 0 for x in m.models)
+    t_load = median_seconds(lambda: load_manifest(EXAMPLE, "idm.yaml"), repeat)
+    t_measure = median_seconds(lambda: measure(man), repeat)
+    t_measure_root = median_seconds(lambda: measure(man, root), repeat)
+
+    # fresh processes
+    base = cli()
+    pycmd = [sys.executable, "-c", "pass"]
+    cmds = {
+        "idm-gate --help": base + ["--help"],
+        "idm-gate --version": base + ["--version"],
+        "idm-gate measure -m examples/model-repo/idm.yaml": base + ["measure", "-m", str(EXAMPLE)],
+    }
+    with tempfile.TemporaryDirectory(prefix="idm-bench-pycache-") as pycache:
+        env = child_env(pycache)
+        for cmd in [pycmd, *cmds.values()]:
+            run(cmd, env)  # warm-up: page cache, .pyc files
+        t_py = median_seconds(lambda: run(pycmd, env), repeat)
+        t_cli = {name: median_seconds(lambda c=cmd: run(c, env), repeat) for name, cmd in cmds.items()}
+    probes = {"--help": ["--help"], "measure": ["measure", "-m", str(EXAMPLE)]}
+    imported = {name: heavy_imports(a) for name, a in probes.items()}
+
+    print(TITLE)
+    print(f"medians of {repeat} runs; {len(man.models)} models; CLI as {' '.join(Path(c).name for c in base)}, "
+          "bytecode cached (in a temp PYTHONPYCACHEPREFIX)")
+    print()
+    print_table("in-process (manifest already loaded for measure)", ("load_manifest(idm.yaml)", t_load),
+                [(f"measure(manifest): {len(man.models)} models, finds the repo with git", t_measure),
+                 ("measure(manifest, root): the same, repo root given", t_measure_root)])
+    print()
+    print_table("fresh process each run", ("python -c pass", t_py), list(t_cli.items()))
+    print()
+    for name, mods in imported.items():
+        print(f"heavy modules imported by idm-gate {name}: {', '.join(mods) or 'none'} "
+              f"(of {', '.join(HEAVY)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
