@@ -18,7 +18,7 @@ from ..errors import InputError
 
 DEFAULT_READ_CAP = 256 * 1024 * 1024
 DEFAULT_DEADLINE_S = 30.0
-_CHUNK = 1 << 20
+_CHUNK = 64 * 1024  # a safetensors header is a few KB; bigger first reads only cost page faults
 
 
 class HeaderReader:
