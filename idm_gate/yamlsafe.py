@@ -2,7 +2,11 @@
 
 - duplicate mapping keys (PyYAML silently keeps the last one);
 - alias bombs ("billion laughs"): the document's size with every alias expanded is capped;
+- recursive aliases (a node that contains itself), which no manifest needs and which would send
+  every later walk over the document into endless recursion;
 - any tag outside the safe set (``!!python/object`` ...), as ``safe_load`` does;
+- values PyYAML's own constructors fail on with ``ValueError`` (an impossible date, ``!!int abc``,
+  an integer longer than Python converts): a user error with the value's line, not a crash;
 - text that is not UTF-8.
 """
 
@@ -16,6 +20,16 @@ MAX_EXPANDED_NODES = 100_000
 
 
 class _StrictLoader(yaml.SafeLoader):
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as e:
+            why = str(e).split(";")[0][:100]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"value cannot be read ({why}); write a plain number, or quote it to make it text",
+                node.start_mark,
+            ) from None
+
     def construct_mapping(self, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
@@ -36,13 +50,18 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_IN_PROGRESS = -1
+
+
 def _expanded_size(node, memo: dict, depth: int = 0) -> int:
     key = id(node)
     if key in memo:
+        if memo[key] == _IN_PROGRESS:  # reached again from inside itself: a recursive alias
+            raise _Recursive(node)
         return memo[key]
     if depth > 200:
         raise _TooDeep()
-    memo[key] = 1  # break cycles (recursive aliases) conservatively
+    memo[key] = _IN_PROGRESS
     if isinstance(node, yaml.SequenceNode):
         n = 1 + sum(_expanded_size(c, memo, depth + 1) for c in node.value)
     elif isinstance(node, yaml.MappingNode):
@@ -56,6 +75,12 @@ def _expanded_size(node, memo: dict, depth: int = 0) -> int:
 
 class _TooDeep(Exception):
     pass
+
+
+class _Recursive(Exception):
+    def __init__(self, node) -> None:
+        super().__init__()
+        self.node = node
 
 
 def _mark(e: yaml.YAMLError) -> str:
@@ -80,6 +105,10 @@ def load_yaml(data: bytes, shown: str):
             size = _expanded_size(node, {})
         except _TooDeep:
             raise InputError(f"{shown}: nested more than 200 levels deep; a manifest is a shallow document") from None
+        except _Recursive as e:
+            m = e.node.start_mark
+            raise InputError(f"{shown}: line {m.line + 1}, column {m.column + 1}: an alias refers to a node that "
+                             "contains it (a recursive structure); write the values out instead") from None
         if size > MAX_EXPANDED_NODES:
             raise InputError(
                 f"{shown}: expands to over {MAX_EXPANDED_NODES:,} YAML nodes through aliases "

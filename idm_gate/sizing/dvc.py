@@ -25,7 +25,8 @@ def measure(path: Path, shown: str, what: str) -> ArtifactSize:
     raw = read_capped(path, DVC_CAP, what, shown)
     try:
         doc = yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError, RecursionError):
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError, OverflowError):
+        # ValueError: PyYAML's constructors on e.g. "size: 2001-13-45" or a 5,000-digit integer
         raise InputError(f"{what}: {shown!r} is not a valid YAML .dvc file; regenerate it with "
                          "'dvc add'") from None
     outs = doc.get("outs") if isinstance(doc, dict) else None
