@@ -67,6 +67,8 @@ def aggregate_error(
     for x in w:
         if not math.isfinite(x) or x <= 0:
             raise MetricError(f"a task weight must be a positive number, not {x}")
+    top = max(w)
+    w = [x / top for x in w]  # weights are relative: rescaled so their sum cannot overflow
     total = math.fsum(w)
     pe = math.fsum(wi * ei for wi, ei in zip(w, errors)) / total
     var, n_se = 0.0, 0
@@ -100,10 +102,13 @@ def density(error_rate: float, size_bytes: int, log_base: str = "e") -> float:
 
 
 def density_stderr(error_rate: float, error_stderr: float | None, size_bytes: int, log_base: str = "e"):
-    """Delta-method standard error of the density; None when the error rate has none."""
+    """Delta-method standard error of the density; None when the error rate has none, or when it is
+    not finite (an error rate so close to 0 that the quotient overflows: no usable uncertainty)."""
     if error_stderr is None:
         return None
-    return error_stderr / (error_rate * (size_bytes / BYTES_PER_GB) * log_factor(log_base))
+    # divided step by step: the product of a tiny error rate and a tiny size can underflow to 0
+    sd = error_stderr / error_rate / (size_bytes / BYTES_PER_GB) / log_factor(log_base)
+    return sd if math.isfinite(sd) else None
 
 
 @dataclass(frozen=True)

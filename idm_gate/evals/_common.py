@@ -149,6 +149,9 @@ def stderr_fraction(value: Any, scale: str, file: str, place: str) -> float | No
         return None
     if f < 0:
         raise fail(file, place, f"standard error {f:g} is negative", "a standard error is 0 or more")
+    if f > 100.0:  # beyond any scale; a fraction-scale score over 1 gets the better hint
+        raise fail(file, place, f"standard error {f:g} is larger than any score scale (0..100)",
+                   "a score's standard error is at most half its scale; check the column")
     return f / 100.0 if scale == PERCENT else f
 
 
