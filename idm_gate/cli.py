@@ -18,6 +18,16 @@ EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 FORMATS = ("text", "json", "markdown")
 
 
+# Every line break ``str.splitlines`` knows, escaped: a message quoting a name from a user's file
+# (a task, a model) must still be the one line the exit-2 contract promises.
+_BREAKS = str.maketrans({c: c.encode("unicode_escape").decode("ascii")
+                         for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+def one_line(msg: str) -> str:
+    return msg.translate(_BREAKS)
+
+
 def write_output(text: str, output: str | None) -> None:
     """Print, or write atomically so an interrupted run never leaves half a report."""
     if not output or output == "-":
@@ -218,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except IdmError as e:
-        print(f"idm-gate: error: {e}", file=sys.stderr)
+        print(f"idm-gate: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("idm-gate: interrupted", file=sys.stderr)
@@ -226,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a crash: short message, traceback only on request
         if os.environ.get("IDM_GATE_DEBUG"):
             raise
-        print(f"idm-gate: internal error: {type(e).__name__}: {e} (set IDM_GATE_DEBUG=1 for a traceback "
+        print(f"idm-gate: internal error: {type(e).__name__}: {one_line(str(e))} (set IDM_GATE_DEBUG=1 for a traceback "
               "and please report it)", file=sys.stderr)
         return EXIT_ERROR
 

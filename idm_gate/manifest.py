@@ -176,7 +176,9 @@ def _finite_numbers(obj, shown: str, parts=()):
             _finite_numbers(v, shown, parts + (i,))
 
 
-_NAME_OK = re.compile(r"^[^\x00-\x1f\x7f]+$")
+# No C0/C1 control characters and no Unicode line or paragraph separators: a name is printed in
+# one-line messages, reports and PR comments.
+_NAME_OK = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$")
 
 
 def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
