@@ -12,20 +12,10 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import IdmError, InputError
+from .errors import IdmError, InputError, one_line
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 FORMATS = ("text", "json", "markdown")
-
-
-# Every line break ``str.splitlines`` knows, escaped: a message quoting a name from a user's file
-# (a task, a model) must still be the one line the exit-2 contract promises.
-_BREAKS = str.maketrans({c: c.encode("unicode_escape").decode("ascii")
-                         for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
-
-
-def one_line(msg: str) -> str:
-    return msg.translate(_BREAKS)
 
 
 def write_output(text: str, output: str | None) -> None:

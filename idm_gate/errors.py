@@ -31,6 +31,17 @@ class RemoteError(IdmError):
     exit_code = 3
 
 
+# Every line break ``str.splitlines`` knows, escaped: a message quoting a name from a user's file
+# (a task, a model, a mapping key) must still be one line.
+_BREAKS = str.maketrans({c: c.encode("unicode_escape").decode("ascii")
+                         for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks escaped (``\\n``, ``\\u2028``, ...)."""
+    return text.translate(_BREAKS)
+
+
 def where(file: str, field: str | None = None) -> str:
     """Format the ``file: field`` prefix every message starts with."""
     return f"{file}: {field}" if field else file

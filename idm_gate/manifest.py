@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import EvalSource
-from .errors import InputError
+from .errors import InputError, one_line
 from .paths import MANIFEST_CAP, read_capped
 from .yamlsafe import load_yaml
 
@@ -87,7 +87,8 @@ def schema(name: str = "manifest") -> dict:
 def _field_path(parts) -> str:
     out = ""
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        p = p if isinstance(p, int) else one_line(str(p))  # a key may hold a line break
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else p)
     return out
 
 

@@ -96,7 +96,14 @@ def load_yaml(data: bytes, shown: str):
         raise InputError(f"{shown}: not UTF-8 text (bad byte at offset {e.start}); save it as UTF-8 YAML") from None
     if "\x00" in text:
         raise InputError(f"{shown}: contains NUL bytes, so it is not a YAML text file")
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)  # PyYAML's reader checks every character here
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        raise InputError(f"{shown}: line {line}, column {col}: invalid YAML (control character #x{code:04x} "
+                         "is not allowed); remove it") from None
     try:
         node = loader.get_single_node()
         if node is None:
