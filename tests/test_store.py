@@ -472,3 +472,24 @@ def test_benchmark_smoke(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "records" in proc.stdout and "x floor" in proc.stdout
+
+
+def test_branch_protection_refusal_is_not_retried(repo, monkeypatch):
+    """GitHub's wording for a protected branch cannot come from a local hook: answer the push as it does."""
+    store = store_for(repo)
+    sha = g(repo, "rev-parse", "HEAD")
+    real_exec = store.git.exec
+    pushes = []
+
+    def exec_(*args, **kw):
+        if args and args[0] == "push":
+            pushes.append(args)
+            out = f"To origin\n!\t{sha}:refs/heads/idm-baselines\t[remote rejected] (protected branch hook declined)\nDone\n"
+            return subprocess.CompletedProcess(["git", *args], 1, out.encode(),
+                                               b"error: failed to push some refs to 'origin'\n")
+        return real_exec(*args, **kw)
+
+    monkeypatch.setattr(store.git, "exec", exec_)
+    with pytest.raises(StoreError, match="branch protection rule.*retrying cannot help"):
+        store.put(sha, rec(sha))
+    assert len(pushes) == 1

@@ -199,6 +199,11 @@ class BranchStore:
         text = proc.stdout.decode("utf-8", "replace") + "\n" + proc.stderr.decode("utf-8", "replace")
         rejected = [ln.strip() for ln in text.splitlines() if ln.startswith("!")]
         reason = rejected[0] if rejected else first_error_line(proc.stderr.decode("utf-8", "replace"))
+        if rejected and "protected branch" in reason.lower():
+            raise StoreError(
+                f"{self.description}: pushing the baseline was refused by a branch protection rule: {reason}; "
+                f"let the job's token push to {self.branch!r} or exclude it from the rule (retrying cannot help)"
+            )
         if not rejected and any(p in reason.lower() for p in _PERMANENT):
             raise StoreError(
                 f"{self.description}: pushing the baseline was refused: {reason}; the job needs "
