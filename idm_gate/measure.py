@@ -108,18 +108,21 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
     where = f"{man.shown}: {spec.field}"
     found: dict[str, TaskScore] = {}
     skipped: dict[str, str] = {}
+    origin: dict[str, str] = {}  # task -> "evals[j] (source)" for messages
     notices: list[str] = []
     for src in spec.evals:
         res = read_eval(src, man.base_dir, root, man.shown, spec.metrics or {})
         notices.extend(res.notices)
         skipped.update(skipped_tasks(res))
+        here = f"{src.field.rsplit('.', 1)[-1]} ({src.path or 'inline'})"
         for t in res.tasks:
             if t.task in found:
                 raise InputError(
-                    f"{where}: task {t.task!r} comes from both {found[t.task].source} and {t.source}; "
+                    f"{where}: task {t.task!r} comes from both {origin[t.task]} and {here}; "
                     "keep it in one source or choose with tasks:"
                 )
             found[t.task] = t
+            origin[t.task] = here
     if spec.tasks is not None:
         missing = [t for t in spec.tasks if t not in found]
         if missing and missing[0] in skipped:

@@ -60,7 +60,7 @@ def test_size_gb_and_size_bytes_must_agree(tmp_path):
 
 
 def test_task_in_two_sources_is_an_error(tmp_path):
-    with pytest.raises(InputError, match="task 'x' comes from both inline and inline"):
+    with pytest.raises(InputError, match=r"task 'x' comes from both evals\[0\] \(inline\) and evals\[1\] \(inline\)"):
         run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n"
                       "   evals: [{scores: {x: 0.7}}, {scores: {x: 0.6}}]\n")
 
