@@ -36,12 +36,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import median_seconds  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -96,15 +98,6 @@ def write_gguf(path: Path, total_bytes: int, vocab: int) -> int:
 
 # --- timing one file (child process) --------------------------------------------------------------
 
-def median_seconds(fn, repeat: int, before=None) -> float:
-    times = []
-    for _ in range(repeat):
-        if before:
-            before()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 _BUF = memoryview(bytearray(MB))  # allocated once, never freed: reading leaves the allocator alone

@@ -65,7 +65,7 @@ def resolve_mode(mode: str, ctx) -> str:
 
 
 def run(environ=None, out=None) -> int:
-    from .github.commands import OutputsWriter, add_mask, append_summary
+    from .github.commands import OutputsWriter, add_mask
     from .github.runner import get_bool_input, get_input, read_context
 
     env = os.environ if environ is None else environ

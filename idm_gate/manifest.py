@@ -201,7 +201,8 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
         best = jsonschema.exceptions.best_match(errors)
         raise InputError(f"{shown}: {describe_schema_error(best, sch)}")
 
-    log_base = str(doc.get("log_base", "e"))
+    # The schema admits e, 2, "2" (and 2.0, which JSON Schema counts as equal to 2).
+    log_base = "e" if doc.get("log_base", "e") == "e" else "2"
     models, seen = [], {}
     for i, m in enumerate(doc["models"]):
         name = m["name"]

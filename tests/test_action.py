@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakegithub import fake_github, fake_github_server, forbidden_for_fork, server_error  # noqa: F401
+from fakegithub import forbidden_for_fork, server_error
 from gitrepo import make_repo
 from test_gate_e2e import BASE, GATE, manifest
 

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fakegithub import fake_github, fake_github_server  # noqa: F401
 from gitrepo import make_repo
 from test_action import OWNER, PR, REPO, TOKEN, pr_payload, read_outputs, regress
 from test_action_lint import dockerfile_instructions, dockerignore_excludes

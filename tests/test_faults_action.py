@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fakegithub import (fake_github, fake_github_server, not_found,  # noqa: F401
+from fakegithub import (not_found,
                         primary_rate_limit, rate_limited_429, secondary_rate_limit, server_error)
 from gitrepo import Repo, git_env, make_repo
 from test_action import OWNER, PR, REPO, TOKEN, Runner, pr_env, pr_payload, regress

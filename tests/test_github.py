@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from fakegithub import (FakeGitHub, body_too_long, fake_github, fake_github_server,  # noqa: F401
+from fakegithub import (FakeGitHub, body_too_long,
                         forbidden_for_fork, not_found, primary_rate_limit, rate_limited_429,
                         secondary_rate_limit, serve, server_error)
 from idm_gate.errors import InputError, RemoteError

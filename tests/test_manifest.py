@@ -107,3 +107,8 @@ def test_manifest_that_is_a_directory_or_fifo(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(InputError, match="not a regular file"):
         load_manifest(tmp_path / "fifo", "idm.yaml")
+
+
+def test_log_base_two_as_a_float_is_two():
+    m = parse(b"version: 1\nlog_base: 2.0\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 0.5}}]\n")
+    assert m.log_base == "2"
