@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
-from .compare import CheckResult, compare
+from .compare import DEFAULTS, CheckResult, compare
 from .errors import InputError
 from .gitutil import Git
 from .manifest import Manifest, Policy, load_manifest, parse_manifest
@@ -170,10 +170,13 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
         policies = {}
         for x in current.models:
             bp = base_pol.get(x.name, base_man.gate)
-            policies[x.name] = tighten(bp, opts.cli_policy)
-            if opts.cli_policy != Policy() and policies[x.name] == bp and opts.cli_policy.over(bp) != bp:
+            # What applies when the base sets nothing (max_drop 5 %, z 1.96) is the base's gate too: a flag
+            # or action input (the workflow file comes from the PR) may tighten it, never loosen it.
+            floor = bp.over(DEFAULTS)
+            policies[x.name] = tighten(floor, opts.cli_policy)
+            if opts.cli_policy != Policy() and policies[x.name] == floor and opts.cli_policy.over(floor) != floor:
                 warn(f"{x.name}: flags looser than the base commit's gate policy were ignored "
-                     f"({_policy_text(bp)}); a pull request cannot relax its own gate")
+                     f"({_policy_text(floor)}); a pull request cannot relax its own gate")
             pp = (pr_policies or {}).get(x.name)
             if pp is not None and pp != bp:
                 notices.append(f"this PR changes the gate policy of {x.name} "

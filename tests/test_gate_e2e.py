@@ -136,6 +136,20 @@ def test_pr_cannot_loosen_its_own_gate(repo):
     assert res.returncode == 1
 
 
+def test_a_flag_cannot_loosen_the_default_max_drop_of_a_base_without_gate(tmp_path):
+    # The base sets no gate, so the default max_drop of 5 % applies. A flag (or the action's max-drop
+    # input, which on a same-repository PR comes from the PR's own workflow file) cannot raise it.
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE)})
+    assert r.idm("record").returncode == 0
+    r.git("checkout", "-q", "-b", "pr")
+    r.write("idm.yaml", manifest(BASE, size_bytes=3 * 10**9))  # density -33 %
+    r.commit()
+    res = check(r, "--max-drop", "90%", "--z", "100")
+    assert res.returncode == 1, res.stdout
+    assert "over max_drop 5.0%" in res.stdout
+    assert "flags looser than the base commit's gate policy were ignored" in res.stderr
+
+
 def test_cli_flag_tightens_the_policy(repo):
     repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.03), gate=GATE))
     repo.commit()
