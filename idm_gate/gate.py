@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import __version__
+from . import __version__, metric
 from .compare import DEFAULTS, CheckResult, compare
 from .errors import InputError
 from .gitutil import Git
@@ -172,7 +172,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
             bp = base_pol.get(x.name, base_man.gate)
             # What applies when the base sets nothing (max_drop 5 %, z 1.96) is the base's gate too: a flag
             # or action input (the workflow file comes from the PR) may tighten it, never loosen it.
-            floor = bp.over(DEFAULTS)
+            floor = _in_unit(bp, base_man.log_base, current.log_base).over(DEFAULTS)
             policies[x.name] = tighten(floor, opts.cli_policy)
             if opts.cli_policy != Policy() and policies[x.name] == floor and opts.cli_policy.over(floor) != floor:
                 warn(f"{x.name}: flags looser than the base commit's gate policy were ignored "
@@ -197,11 +197,23 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
                    baseline_distance=distance, notices=notices)
 
 
+def _in_unit(p: Policy, from_base: str, to_base: str) -> Policy:
+    """``p`` with ``min_density`` (in the base manifest's ``log_base``) in this run's unit.
+
+    Otherwise a PR switching ``log_base: e`` to ``2`` would meet a nats/GB budget with bits/GB figures,
+    1.44 times larger.
+    """
+    if p.min_density is None or from_base == to_base:
+        return p
+    return replace(p, min_density=p.min_density * metric.log_factor(from_base) / metric.log_factor(to_base))
+
+
 def _policy_text(p: Policy) -> str:
     d = p.as_dict()
     if not d:
         return "defaults"
     parts = []
     for k, v in d.items():
-        parts.append(f"{k} {v:.1%}" if k in ("max_drop", "warn_drop") else f"{k} {v}")
+        parts.append(f"{k} {v:.1%}" if k in ("max_drop", "warn_drop") else f"{k} {v:.4g}" if k == "min_density"
+                     else f"{k} {v}")
     return ", ".join(parts)

@@ -168,6 +168,22 @@ def test_pr_that_introduces_the_gate_uses_its_own_budgets(tmp_path):
     assert "this PR introduces the gate" in res.stdout
 
 
+def test_switching_log_base_cannot_meet_a_min_density_set_in_nats(tmp_path):
+    # base: 0.525 nats/GB against min_density 0.5 nats/GB. The PR makes the model 10 % bigger
+    # (0.477 nats/GB = 0.688 bits/GB) and switches to log_base 2, whose figures are 1.44x larger.
+    gate = {"min_density": 0.5, "max_drop": "20%"}
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=gate)})
+    assert r.idm("record").returncode == 0
+    r.git("checkout", "-q", "-b", "pr")
+    m = manifest(BASE, size_bytes=int(2.2 * 10**9), gate=gate)
+    m["log_base"] = 2
+    r.write("idm.yaml", m)
+    r.commit()
+    res = check(r)
+    assert res.returncode == 1, res.stdout
+    assert "density 0.6884 bits/GB is below min_density 0.7213" in res.stdout
+
+
 def test_comparability_names_the_missing_task(repo):
     repo.write("idm.yaml", manifest({"arc": 70.0}, gate=GATE))
     repo.commit()
