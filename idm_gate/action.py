@@ -218,7 +218,10 @@ def _deliver(res, ctx, token, client, number, head_sha, key, comment_mode, statu
     head, details = render_markdown_parts(res)
     worst = res.worst_model()
     outputs.set("verdict", res.verdict)
-    outputs.set("density", f"{worst.current.density:.6g}" if worst and worst.current else "")
+    # the compared figures (common tasks, this run's log_base), as in the comment's table, so that
+    # delta-pct is the change from baseline-density to density
+    shown_density = (worst.cur or worst.current) if worst else None
+    outputs.set("density", f"{shown_density.density:.6g}" if shown_density else "")
     outputs.set("baseline-density", f"{worst.base.density:.6g}" if worst and worst.base else "")
     outputs.set("delta-pct", f"{worst.delta_rel * 100:.2f}" if worst and worst.delta_rel is not None else "")
     outputs.set("report-path", str(report_path))

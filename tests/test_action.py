@@ -119,6 +119,18 @@ def test_regression_fails_comments_once_and_sets_status(setup):
     assert runner.summary.read_text().startswith("## ❌ idm-gate")
 
 
+def test_outputs_agree_with_each_other_when_the_task_sets_differ(setup):
+    repo, runner, gh = setup
+    # a new task in the PR is not compared: density, baseline-density and delta-pct are on the common tasks
+    repo.write("idm.yaml", manifest(dict(BASE, mmlu=90.0), size_bytes=int(2.2 * 10**9), gate=GATE))
+    repo.commit()
+    p = runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
+    assert p.returncode == 1, p.stderr + p.stdout
+    o = runner.outputs
+    assert float(o["delta-pct"]) == pytest.approx(-9.09, abs=0.01)
+    assert (float(o["density"]) / float(o["baseline-density"]) - 1) * 100 == pytest.approx(-9.09, abs=0.01)
+
+
 def test_rerun_with_unchanged_result_writes_nothing(setup):
     repo, runner, gh = setup
     regress(repo)
