@@ -133,8 +133,10 @@ def run(environ=None, out=None) -> int:
         report_path = report_path.with_name(report_path.stem + "-check.json")
         opts = CheckOptions(base_ref=merge_base, branch=branch, cli_policy=policy)
         res = check(manifest, shown, opts, log.warn, current=current, merge_base=merge_base)
+    # an annotation's file is relative to the repository's top (the workspace), not to working-directory
+    annotated = manifest.relative_to(workspace.resolve()).as_posix()
     return _deliver(res, ctx, token, client, number, head_sha, key, comment_mode, status_context,
-                    fail_on_regression, report_path, shown, outputs, summary_path, log)
+                    fail_on_regression, report_path, annotated, outputs, summary_path, log)
 
 
 def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log) -> int:

@@ -131,6 +131,22 @@ def test_outputs_agree_with_each_other_when_the_task_sets_differ(setup):
     assert (float(o["density"]) / float(o["baseline-density"]) - 1) * 100 == pytest.approx(-9.09, abs=0.01)
 
 
+def test_annotations_name_the_manifest_from_the_repository_top_under_a_working_directory(tmp_path, fake_github):
+    repo = make_repo(tmp_path, {"models/idm.yaml": manifest(BASE, gate=GATE), ".gitignore": "idm-report.json\n"})
+    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    runner = Runner(repo, fake_github, tmp_path)
+    wd = {"working-directory": "models"}
+    p = runner.run("push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, wd,
+                   extra_env={"GITHUB_REF": "refs/heads/main"})
+    assert p.returncode == 0, p.stderr + p.stdout
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("models/idm.yaml", manifest(BASE, size_bytes=int(2.2 * 10**9), gate=GATE))
+    repo.commit()
+    p = runner.run("pull_request", pr_payload(repo), wd, extra_env=pr_env(repo))
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert "::error file=models/idm.yaml,title=idm-gate::bonsai: density down" in p.stdout
+
+
 def test_rerun_with_unchanged_result_writes_nothing(setup):
     repo, runner, gh = setup
     regress(repo)
