@@ -265,4 +265,5 @@ def _status_description(res) -> str:
     if w is None:
         return f"{res.verdict}: no models"
     change = f"density {w.delta_rel * 100:+.1f} %" if w.delta_rel is not None else w.status
-    return f"{res.verdict}: {w.name} {change}"
+    # a warning's description is "warning: ..." (status_for adds that), not "warning: warn: ..."
+    return f"{w.name} {change}" if res.verdict == "warn" else f"{res.verdict}: {w.name} {change}"

@@ -147,6 +147,15 @@ def test_annotations_name_the_manifest_from_the_repository_top_under_a_working_d
     assert "::error file=models/idm.yaml,title=idm-gate::bonsai: density down" in p.stdout
 
 
+def test_a_warning_is_a_success_status_whose_description_says_warning(setup):
+    repo, runner, gh = setup
+    head = regress(repo, 1.03)  # a 2.9 % drop: over warn_drop 2 %, under max_drop 5 %
+    p = runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
+    assert p.returncode == 0, p.stderr + p.stdout
+    status = gh.statuses[(OWNER, REPO, head)][-1]
+    assert (status["state"], status["description"]) == ("success", "warning: bonsai density -2.9 %")
+
+
 def test_rerun_with_unchanged_result_writes_nothing(setup):
     repo, runner, gh = setup
     regress(repo)
