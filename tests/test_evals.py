@@ -610,3 +610,13 @@ def test_lmeval_override_on_a_group_counted_through_subtasks_says_so(tmp_path):
 
 def test_overrides_for_tasks_not_in_the_source_are_left_to_the_caller():
     assert len(read_fixture(LMEVAL, {"not_here": "acc"}).tasks) == 6
+
+
+def test_lmeval_040_file_without_group_subtasks_counts_mmlu_once(tmp_path):
+    # lm-eval 0.4.0 and 0.4.1 wrote results and groups but neither group_subtasks nor higher_is_better;
+    # a group's subtasks follow it in results with the alias indented, as the harness prints its table.
+    doc = lmeval_doc()
+    del doc["group_subtasks"], doc["higher_is_better"]
+    tasks = by_task(read_bytes(tmp_path, "r.json", json.dumps(doc)))
+    assert list(tasks) == ["arc_challenge", "gsm8k", "hellaswag", "mmlu", "truthfulqa_mc2", "winogrande"]
+    assert tasks["mmlu"].error == pytest.approx(1 - 0.5571143711722546)

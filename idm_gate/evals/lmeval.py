@@ -6,7 +6,8 @@ What is read
     ``versions``, ``n-shot``, ``n-samples``, ``config``, ...) is ignored. Metric keys are
     ``"<metric>,<filter>"`` in v0.4 (``"acc,none"``, ``"exact_match,strict-match"``) and ``"<metric>"``
     in v0.3; the standard error sits beside them as ``"<metric>_stderr,<filter>"``. A task is named by
-    its key in ``results``; the display ``alias`` (``" - humanities"``) is ignored.
+    its key in ``results``; the display ``alias`` (``" - humanities"``) is not a name (its indentation
+    matters only in files without ``group_subtasks``, see Groups).
 
 Primary metric (one rule, see :mod:`idm_gate.evals.rates`)
     Among the task's rate metrics, the first in the order ``acc_norm``, ``acc``, ``accuracy``,
@@ -21,7 +22,9 @@ Groups
     ``results`` or ``groups``) has a rate metric, the aggregate is counted and its subtasks are not
     (``mmlu`` and its 57 subjects count once, as ``mmlu``); when it has none (a tag-like group with
     only an ``alias``), its subtasks are counted instead, applying the same rule to subgroups. A task
-    listed under two groups is counted once.
+    listed under two groups is counted once. Files of lm-eval 0.4.0 and 0.4.1 have ``groups`` but no
+    ``group_subtasks``; there an entry whose alias the harness indented under a group (``" - humanities"``,
+    ``"  - formal_logic"``) is inside a group aggregate and is not counted on its own.
 
 Direction
     ``higher_is_better[task][metric]`` when the file gives it; the metric name's rule otherwise.
@@ -81,6 +84,12 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
     children = _group_subtasks(doc.get("group_subtasks"), file)
     hib = _higher_is_better(doc.get("higher_is_better"), file)
     _refuse_cycles(children, file)
+    nested: set[str] = set()
+    if doc.get("group_subtasks") is None and groups:
+        # lm-eval 0.4.0 and 0.4.1 write groups without group_subtasks. Their results list a group's
+        # subtasks after it with the alias indented (" - humanities", "  - formal_logic"), as the
+        # harness prints its table; those are inside an aggregate that counts, so not counted again.
+        nested = {name for name, entry in results.items() if _indented(entry.get("alias"))}
 
     if scale is None:
         scale_used, inferred = FRACTION, True
@@ -91,7 +100,7 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
     order: list[str] = []
     seen_order: set[str] = set()
     for name in list(entries) + list(children):
-        if name not in listed_children and name not in seen_order:
+        if name not in listed_children and name not in nested and name not in seen_order:
             seen_order.add(name)
             order.append(name)
 
@@ -141,6 +150,11 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
             notices.append(one_line(f"{file}: {name}: counted {metric.key}; passed over " + "; ".join(
                 f"{k} ({why})" for k, why in passed_over)))
     return EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped))
+
+
+def _indented(alias: Any) -> bool:
+    """True for an lm-eval alias that the harness indented under a group (" - humanities")."""
+    return isinstance(alias, str) and alias.lstrip(" ").startswith("- ")
 
 
 def _metrics(entry: Mapping) -> list[_Metric]:
