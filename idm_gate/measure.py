@@ -16,6 +16,7 @@ from .errors import InputError
 from .manifest import Manifest, ModelSpec
 
 SIZE_TOLERANCE = 0.005  # declared sizes and artifacts must agree within 0.5 %
+MAX_SIZE_BYTES = 10**14  # 100 TB: the report schema's limit, as for declared sizes in the manifest
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ def _size(spec: ModelSpec, man: Manifest, root: Path):
                              f"than 0.5 %; keep one of them")
     if spec.artifacts:
         res = size_artifacts(list(spec.artifacts), man.base_dir, root, f"{where}.artifacts")
+        if res.size_bytes > MAX_SIZE_BYTES:
+            raise InputError(
+                f"{where}.artifacts: the artifacts add up to {_fmt_gb(res.size_bytes)}, over the 100 TB limit "
+                f"({', '.join(spec.artifacts)}); check the sizes in LFS pointers, .dvc files or remote answers"
+            )
         for name, b in declared:
             if abs(res.size_bytes - b) > SIZE_TOLERANCE * max(res.size_bytes, b):
                 globs = ", ".join(spec.artifacts)

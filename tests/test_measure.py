@@ -92,3 +92,17 @@ def test_zero_error_needs_min_error_and_clamp_is_reported(tmp_path):
 def test_all_wrong_is_zero_density_with_warning(tmp_path):
     m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 0.0}}]\n").models[0]
     assert m.density == 0.0 and any(n.startswith("warning: mean error rate is 1") for n in m.notices)
+
+
+def test_artifacts_over_100_tb_are_refused_like_declared_sizes(tmp_path):
+    # An LFS pointer may claim any size; the report schema (and every reader of a stored baseline) stops
+    # at 100 TB, so a larger sum is the user's input error, not a report nobody can read back.
+    (tmp_path / "w.safetensors").write_text(
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{'a' * 64}\nsize {2 * 10**14}\n")
+    with pytest.raises(InputError, match=r"models\[0\]\.artifacts: the artifacts add up to 200000 GB, over the 100 TB"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   artifacts: [w.safetensors]\n   evals: [{scores: {x: 0.5}}]\n")
+    (tmp_path / "w.safetensors").write_text(
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{'a' * 64}\nsize {10**14}\n")
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   artifacts: [w.safetensors]\n   evals: [{scores: {x: 0.5}}]\n")
+    from idm_gate.report.jsonio import measurement_from_dict, measurement_to_dict
+    assert measurement_from_dict(measurement_to_dict(m), "r.json").models[0].size_bytes == 10**14
