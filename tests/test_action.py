@@ -178,6 +178,26 @@ def test_on_change_stays_quiet_when_no_model_changed(setup):
     assert runner.outputs["verdict"] == "pass" and runner.outputs["comment-url"] == ""
 
 
+@pytest.mark.parametrize("mode", ["on-change", "on-regression"])
+def test_quiet_modes_bring_an_existing_comment_up_to_date_but_start_none(setup, mode):
+    repo, runner, gh = setup
+    repo.write("NOTES.md", "docs only\n")
+    repo.commit()
+    p = runner.run("pull_request", pr_payload(repo), {"comment": mode}, extra_env=pr_env(repo))
+    assert p.returncode == 0 and gh.issue_comments(OWNER, REPO, PR) == []  # nothing to say: quiet
+    regress(repo)
+    p = runner.run("pull_request", pr_payload(repo), {"comment": mode}, extra_env=pr_env(repo))
+    assert p.returncode == 1 and len(gh.issue_comments(OWNER, REPO, PR)) == 1
+    repo.write("idm.yaml", manifest(BASE, gate=GATE))  # the PR takes the change back
+    repo.commit("revert")
+    p = runner.run("pull_request", pr_payload(repo), {"comment": mode}, extra_env=pr_env(repo))
+    assert p.returncode == 0, p.stderr + p.stdout
+    comments = gh.issue_comments(OWNER, REPO, PR)
+    # the stale "fail" comment is replaced, not left standing, and still only one
+    assert len(comments) == 1 and "idm-gate: **pass**" in comments[0]["body"]
+    assert runner.outputs["comment-url"].endswith(f"#issuecomment-{comments[0]['id']}")
+
+
 def test_fork_token_403_is_a_warning_not_a_different_verdict(setup):
     repo, runner, gh = setup
     regress(repo, 1.01)  # a 1 % drop: pass
