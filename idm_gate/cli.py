@@ -225,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # a crash: short message, traceback only on request
         if os.environ.get("IDM_GATE_DEBUG"):
-            raise
+            import traceback
+
+            traceback.print_exc()  # and still exit 3: an uncaught exception would exit 1, "the gate failed"
+            return EXIT_ERROR
         print(f"idm-gate: internal error: {type(e).__name__}: {one_line(str(e))} (set IDM_GATE_DEBUG=1 for a traceback "
               "and please report it)", file=sys.stderr)
         return EXIT_ERROR

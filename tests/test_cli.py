@@ -143,3 +143,17 @@ def test_check_json_matches_its_schema(tmp_path):
     doc = json.loads(p.stdout)
     validator("check").validate(doc)
     assert doc["models"][0]["comparability"]["missing_in_pr"] == ["gsm8k"]
+
+
+def test_crash_with_debug_shows_the_traceback_and_still_exits_3(monkeypatch, capsys):
+    import idm_gate.measure
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(idm_gate.measure, "measure", boom)
+    monkeypatch.setenv("IDM_GATE_DEBUG", "1")
+    monkeypatch.chdir(EXAMPLE)
+    assert cli.main(["measure"]) == 3  # never 1, which means "the gate failed"
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: disk on fire" in err
