@@ -456,6 +456,9 @@ def workflow_problems(name: str, workflow: dict, text: str) -> list[str]:
                     ref = str(with_.get("ref", "")) + str(with_.get("repository", ""))
                     if "head" in ref or "pull_request" in ref:
                         problems.append(f"job {job_id} checks out the pull request's code: {ref}")
+                    if with_.get("persist-credentials") is False:
+                        problems.append(f"job {job_id}: persist-credentials: false, so fetching the baseline "
+                                        "branch fails on a private repository")
                 if uses.startswith("actions/download-artifact@") and not (
                         "run-id" in with_ and "github-token" in with_):
                     problems.append("download-artifact needs run-id and github-token "
@@ -502,12 +505,14 @@ def test_the_three_example_workflows_are_there():
     ("idm-gate-measure.yml", "mode: measure", "mode: check"),
     ("idm-gate-publish.yml", "ref: ${{ github.event.repository.default_branch }}",
      "ref: ${{ github.event.workflow_run.head_sha }}"),
+    ("idm-gate-publish.yml", "          fetch-depth: 0\n          lfs: false",
+     "          fetch-depth: 0\n          persist-credentials: false\n          lfs: false"),
     ("idm-gate-publish.yml", "actions: read", "actions: write"),
     ("idm-gate-publish.yml", "          run-id: ${{ github.event.workflow_run.id }}\n", ""),
     ("idm-gate-publish.yml", "@d3f86a106a0bac45b974a628896c90dbdf5c8093", "@v4"),
 ], ids=["record-cannot-push", "no-record", "record-races", "no-pin-advice", "measure-writes",
         "measure-mode",
-        "publish-checks-out-head", "publish-actions-write", "no-run-id", "tag-pin"])
+        "publish-checks-out-head", "publish-no-credentials", "publish-actions-write", "no-run-id", "tag-pin"])
 def test_workflow_check_catches_a_broken_workflow(name, old, new):
     text = (WORKFLOWS / name).read_text(encoding="utf-8")
     assert old in text
