@@ -106,3 +106,34 @@ def test_artifacts_over_100_tb_are_refused_like_declared_sizes(tmp_path):
     m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   artifacts: [w.safetensors]\n   evals: [{scores: {x: 0.5}}]\n")
     from idm_gate.report.jsonio import measurement_from_dict, measurement_to_dict
     assert measurement_from_dict(measurement_to_dict(m), "r.json").models[0].size_bytes == 10**14
+
+
+def test_global_min_error_applies_when_the_model_sets_none(tmp_path):
+    m = run(tmp_path, "version: 1\nmin_error: 0.02\nmodels:\n - name: a\n   size_gb: 1\n"
+                      "   evals: [{scores: {x: 1.0}}]\n").models[0]
+    assert m.error_rate == 0.02 and m.min_error_applied
+
+
+def test_declared_size_just_over_half_a_percent_fails(tmp_path, weights):
+    size = weights.stat().st_size
+    with pytest.raises(InputError, match=r"models\[0\]\.size_bytes: .* declared, but the artifacts add up to"):
+        run(tmp_path, f"version: 1\nmodels:\n - name: a\n   artifacts: [w/*.safetensors]\n   size_bytes: {int(size * 1.006)}\n"
+                      "   evals: [{scores: {x: 0.7}}]\n")
+    with pytest.raises(InputError, match="disagree by more than 0.5 %"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   size_bytes: 1006000000\n"
+                      "   evals: [{scores: {x: 0.7}}]\n")
+
+
+def test_paths_may_leave_the_manifest_folder_only_inside_a_git_repository(tmp_path):
+    # measure() finds the root itself: the git top level, or the manifest's folder without a repository
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared/s.csv").write_text("task,score\nx,0.5\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/idm.yaml").write_text("version: 1\nmodels:\n - name: a\n   size_gb: 1\n"
+                                           "   evals: [{path: ../shared/s.csv}]\n")
+    man = load_manifest(tmp_path / "sub/idm.yaml", "sub/idm.yaml")
+    with pytest.raises(InputError, match=r"evals\[0\]\.path: '\.\./shared/s\.csv' resolves outside"):
+        measure(man)
+    import subprocess
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert measure(man).models[0].tasks[0].source == "../shared/s.csv"
