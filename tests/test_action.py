@@ -309,3 +309,21 @@ def test_measure_then_publish_two_stage_fork_flow(setup, tmp_path):
     (dl / "idm-report.json").write_text(json.dumps(other))
     p = runner.run("workflow_run", run, {"mode": "publish", "report": ".idm-report-artifact/idm-report.json"})
     assert p.returncode == 2 and "refusing a report for another PR" in p.stderr
+
+
+@pytest.mark.parametrize("event,ref,want", [
+    ("pull_request", "refs/pull/7/merge", "check"),
+    ("pull_request_target", "refs/heads/main", "check"),
+    ("push", "refs/heads/trunk", "record"),      # the repository's default branch
+    ("push", "refs/heads/main", "measure"),      # not the default branch here: never a baseline
+    ("push", "refs/tags/v1", "measure"),
+    ("workflow_run", "refs/heads/trunk", "publish"),
+])
+def test_mode_auto_records_only_pushes_to_the_default_branch(event, ref, want):
+    from idm_gate.action import resolve_mode
+    from idm_gate.github.runner import RunnerContext
+
+    ctx = RunnerContext(event_name=event, owner=OWNER, repo=REPO, api_url="https://api.github.com", sha="a" * 40,
+                        ref=ref, base_ref=None, workspace=None, default_branch="trunk")
+    assert resolve_mode("auto", ctx) == want
+    assert resolve_mode("measure", ctx) == "measure"
