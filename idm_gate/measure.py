@@ -115,6 +115,7 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
     found: dict[str, TaskScore] = {}
     skipped: dict[str, str] = {}
     origin: dict[str, str] = {}  # task -> "evals[j] (source)" for messages
+    twice: dict[str, str] = {}   # task -> "evals[i] (a) and evals[j] (b)": an error only if it counts
     notices: list[str] = []
     for src in spec.evals:
         res = read_eval(src, man.base_dir, root, man.shown, spec.metrics or {})
@@ -123,10 +124,8 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
         here = f"{src.field.rsplit('.', 1)[-1]} ({src.path or 'inline'})"
         for t in res.tasks:
             if t.task in found:
-                raise InputError(
-                    f"{where}: task {t.task!r} comes from both {origin[t.task]} and {here}; "
-                    "keep it in one source or choose with tasks:"
-                )
+                twice.setdefault(t.task, f"{origin[t.task]} and {here}")
+                continue
             found[t.task] = t
             origin[t.task] = here
     if spec.tasks is not None:
@@ -142,6 +141,10 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
         chosen = list(found.values())
     if not chosen:
         raise InputError(f"{where}.evals: no task with a usable score; add a results file or inline scores")
+    for t in chosen:
+        if t.task in twice:
+            raise InputError(f"{where}: task {t.task!r} comes from both {twice[t.task]}; keep it in one source, "
+                             "or leave it out of tasks:")
     if spec.metrics:
         for t in spec.metrics:
             if t not in found:

@@ -63,6 +63,13 @@ def test_task_in_two_sources_is_an_error(tmp_path):
     with pytest.raises(InputError, match=r"task 'x' comes from both evals\[0\] \(inline\) and evals\[1\] \(inline\)"):
         run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n"
                       "   evals: [{scores: {x: 0.7}}, {scores: {x: 0.6}}]\n")
+    with pytest.raises(InputError, match=r"task 'x' comes from both .*leave it out of tasks:"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   tasks: [x, y]\n"
+                      "   evals: [{scores: {x: 0.7, y: 0.5}}, {scores: {x: 0.6}}]\n")
+    # the README's way out: a tasks: list that leaves the duplicate out
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   tasks: [y]\n"
+                      "   evals: [{scores: {x: 0.7, y: 0.5}}, {scores: {x: 0.6}}]\n").models[0]
+    assert [t.task for t in m.tasks] == ["y"] and m.error_rate == 0.5
 
 
 def test_tasks_filter_weights_and_unknown_task(tmp_path):
