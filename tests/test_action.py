@@ -3,6 +3,7 @@ runner gives a container action, and a fake GitHub REST server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -256,14 +257,17 @@ def test_token_is_masked_first_and_never_printed_again(setup):
 def test_model_names_cannot_inject_workflow_commands_or_mentions(setup):
     repo, runner, gh = setup
     m = manifest(BASE, size_bytes=int(2 * 10**9 * 1.2), gate=GATE)
-    m["models"][0]["name"] = "::set-output name=verdict::pass @octocat <img src=x>"
+    m["models"][0]["name"] = "::set-output name=verdict::pass @octocat <img src=x> fixes #1"
     repo.write("idm.yaml", m)
     repo.commit()
     p = runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
     for line in p.stdout.splitlines():
         assert not line.lstrip().startswith("::set-output"), line
     body = gh.issue_comments(OWNER, REPO, PR)[0]["body"]
-    assert "@octocat" not in body and "<img" not in body and "&#64;octocat" in body
+    # GitHub decodes entities before it finds mentions and issue references: check what it would see
+    seen = html.unescape(body)
+    assert "@octocat" not in seen and "#1" not in seen and "<img" not in body
+    assert "@\u200boctocat" in seen and "#\u200b1" in seen
     # the rename makes a "new" model and a "removed" one, which warns rather than passing silently
     assert runner.outputs["verdict"] == "warn"
 

@@ -24,8 +24,10 @@ def esc(text: str, limit: int = 200) -> str:
         text = text[: limit - 1] + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    # "@name" would notify; "&#64;" renders as "@" but is not a mention. Same for "#123" issue links.
-    return text.replace("@", "&#64;").replace(":", "&#58;")
+    # "@name" would notify and "#123" link (and cross-reference) an issue. An entity such as "&#64;" is no
+    # help: GitHub decodes it before it looks for mentions. A zero-width space after "@" and "#" breaks
+    # both, as Renovate and Dependabot do; "#" goes first, as the inserted entities hold one.
+    return text.replace("#", "#&#8203;").replace("@", "@&#8203;").replace(":", "&#58;")
 
 
 def measurement_table(m: Measurement) -> list[str]:
