@@ -192,6 +192,15 @@ def test_comparability_names_the_missing_task(repo):
     assert res.returncode == 0  # compared on arc alone: unchanged there
 
 
+def test_no_task_in_common_is_not_comparable_rather_than_new(repo):
+    repo.write("idm.yaml", manifest({"mmlu": 70.0}, gate=GATE))
+    repo.commit()
+    res = check(repo, "--format", "markdown")
+    assert res.returncode == 0, res.stderr
+    assert "| ⚠️ | bonsai | 0.5249 → **0.602**, not comparable | n/a |" in res.stdout, res.stdout
+    assert "new →" not in res.stdout
+
+
 def test_new_and_removed_models(repo):
     m = manifest(BASE, gate=GATE)
     m["models"][0]["name"] = "bonsai-v2"

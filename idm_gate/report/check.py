@@ -87,6 +87,8 @@ def render_markdown_parts(r: CheckResult) -> tuple[str, str]:
             dens = f"{num(base.density)} → removed"
         elif v.cur and v.base:
             dens = f"{num(v.base.density)} → **{num(v.cur.density)}**"
+        elif base is not None:  # a baseline, but no task in common with it
+            dens = f"{num(base.density)} → **{pm(cur.density, cur.density_stderr)}**, not comparable"
         else:
             dens = f"new → **{pm(cur.density, cur.density_stderr)}**"
         show = cur or base
