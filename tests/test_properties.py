@@ -12,6 +12,7 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -268,3 +269,13 @@ def test_measurement_from_any_edited_report(doc):
 @given(doc=json_finite)
 def test_measurement_from_any_json_value(doc):
     read_back_or_refuse(doc)
+
+
+@pytest.mark.parametrize("field,value", [("density_stderr", 1e9), ("error_stderr", 0.5), ("density_stderr", None),
+                                         ("tasks_with_stderr", 2)])
+def test_an_edited_uncertainty_is_refused(field, value):
+    # a larger density_stderr alone would turn a significant drop into "within noise"
+    doc = copy.deepcopy(SEED)
+    doc["models"][0][field] = value
+    with pytest.raises(InputError, match=f"r.json: models\\[0\\]: {field} does not "):
+        measurement_from_dict(doc, "r.json")

@@ -143,6 +143,15 @@ def _check_consistent(x: dict, where: str) -> None:
         raise InputError(f"{where}: error_rate does not match its tasks' errors; the report was edited")
     if not math.isclose(d, x["density"], rel_tol=1e-9, abs_tol=1e-12):
         raise InputError(f"{where}: density does not follow from error_rate and size; the report was edited")
+    # The uncertainties decide "within noise" under significance: on, so they must follow too.
+    sd = metric.density_stderr(pe, agg.error_stderr, x["size_bytes"], x["log_base"])
+    for name, want in (("error_stderr", agg.error_stderr), ("density_stderr", sd)):
+        got = x[name]
+        if (got is None) != (want is None) or (want is not None and not math.isclose(
+                got, want, rel_tol=1e-9, abs_tol=1e-15)):
+            raise InputError(f"{where}: {name} does not follow from its tasks' standard errors; the report was edited")
+    if x["tasks_with_stderr"] != agg.tasks_with_stderr:
+        raise InputError(f"{where}: tasks_with_stderr does not match its tasks; the report was edited")
 
 
 def dumps(doc: dict) -> str:
