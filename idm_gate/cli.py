@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         print("idm-gate: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a crash: short message, traceback only on request
-        if os.environ.get("IDM_GATE_DEBUG"):
+        if os.environ.get("IDM_GATE_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
             import traceback
 
             traceback.print_exc()  # and still exit 3: an uncaught exception would exit 1, "the gate failed"

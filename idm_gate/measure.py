@@ -16,6 +16,7 @@ from .errors import InputError
 from .manifest import Manifest, ModelSpec
 
 SIZE_TOLERANCE = 0.005  # declared sizes and artifacts must agree within 0.5 %
+MAX_NAME = 512  # task and metric names: the report schema's limit
 MAX_SIZE_BYTES = 10**14  # 100 TB: the report schema's limit, as for declared sizes in the manifest
 
 
@@ -123,6 +124,9 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
         skipped.update(skipped_tasks(res))
         here = f"{src.field.rsplit('.', 1)[-1]} ({src.path or 'inline'})"
         for t in res.tasks:
+            if len(t.task) > MAX_NAME or len(t.metric) > MAX_NAME:
+                raise InputError(f"{where}: {src.path or 'inline'}: a task or metric name is over {MAX_NAME} "
+                                 f"characters ({t.task[:40]!r}...); use a shorter name")
             if t.task in found:
                 twice.setdefault(t.task, f"{origin[t.task]} and {here}")
                 continue

@@ -144,3 +144,18 @@ def test_paths_may_leave_the_manifest_folder_only_inside_a_git_repository(tmp_pa
     import subprocess
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     assert measure(man).models[0].tasks[0].source == "../shared/s.csv"
+
+
+def test_report_stays_within_its_own_schema(tmp_path):
+    """measure never writes a report that the report schema (used to read baselines back) rejects."""
+    from idm_gate.report.jsonio import measurement_from_dict, measurement_to_dict
+
+    with pytest.raises(InputError, match="over 512 characters"):
+        run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n"
+                      f"   evals: [{{scores: {{{'t' * 600}: 0.5}}}}]\n")
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   weights: {x: 2}\n"
+                      "   evals: [{scores: {x: 0.5}}]\n")
+    long = m.models[0].__class__(**{**m.models[0].__dict__, "notices": ("n" * 10000,)})
+    doc = measurement_to_dict(m.__class__(**{**m.__dict__, "models": (long,)}))
+    assert len(doc["models"][0]["notices"][0]) == 4096
+    measurement_from_dict(doc, "report")  # validates

@@ -20,9 +20,14 @@ def measurement_to_dict(m: Measurement) -> dict:
         "manifest_digest": m.manifest_digest,
         "log_base": m.log_base,
         "unit": metric.unit(m.log_base),
-        "notices": list(m.notices),
+        "notices": [_cut(n) for n in m.notices],
         "models": [model_to_dict(x) for x in m.models],
     }
+
+
+def _cut(notice: str, limit: int = 4096) -> str:
+    """Notices quote names from the PR; keep each within the report schema's limit."""
+    return notice if len(notice) <= limit else notice[: limit - 1] + "…"
 
 
 def model_to_dict(x: ModelMeasurement) -> dict:
@@ -53,7 +58,7 @@ def model_to_dict(x: ModelMeasurement) -> dict:
              "params": a.params, "bits_per_param": a.bits_per_param}
             for a in x.artifacts
         ],
-        "notices": list(x.notices),
+        "notices": [_cut(n) for n in x.notices],
     }
 
 
