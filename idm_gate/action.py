@@ -94,9 +94,14 @@ def run(environ=None, out=None) -> int:
 
     # The workspace is owned by the runner's user and we run as root: let git work there, for this
     # process only (command-line scope, which safe.directory honours), without touching any config file.
-    os.environ["GIT_CONFIG_COUNT"] = "1"
-    os.environ["GIT_CONFIG_KEY_0"] = "safe.directory"
-    os.environ["GIT_CONFIG_VALUE_0"] = str(workspace)
+    # Appended to any GIT_CONFIG_* entries the workflow already set, never replacing them.
+    try:
+        n = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    except ValueError:
+        raise InputError(f"GIT_CONFIG_COUNT: {os.environ['GIT_CONFIG_COUNT']!r} is not a number") from None
+    os.environ[f"GIT_CONFIG_KEY_{n}"] = "safe.directory"
+    os.environ[f"GIT_CONFIG_VALUE_{n}"] = str(workspace)
+    os.environ["GIT_CONFIG_COUNT"] = str(n + 1)
     os.chdir(workdir)
     shown = manifest_rel
     log.line(f"idm-gate: mode {mode} ({ctx.event_name or 'no event'}), manifest {shown}")

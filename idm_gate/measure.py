@@ -122,6 +122,10 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
         res = read_eval(src, man.base_dir, root, man.shown, spec.metrics or {})
         notices.extend(res.notices)
         skipped.update(skipped_tasks(res))
+        inferred = {t.scale for t in res.tasks if t.scale_inferred}
+        if inferred and not any("inferred" in n for n in res.notices):
+            notices.append(f"{src.path or 'inline scores'}: scores read as {'/'.join(sorted(inferred))} "
+                           "(inferred: no scale: in the manifest); set scale: to declare it")
         here = f"{src.field.rsplit('.', 1)[-1]} ({src.path or 'inline'})"
         for t in res.tasks:
             if len(t.task) > MAX_NAME or len(t.metric) > MAX_NAME:

@@ -159,3 +159,10 @@ def test_report_stays_within_its_own_schema(tmp_path):
     doc = measurement_to_dict(m.__class__(**{**m.__dict__, "models": (long,)}))
     assert len(doc["models"][0]["notices"][0]) == 4096
     measurement_from_dict(doc, "report")  # validates
+
+
+def test_an_inferred_scale_is_reported(tmp_path):
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 0.5}}]\n").models[0]
+    assert "inline scores: scores read as fraction (inferred: no scale: in the manifest)" in m.notices[0]
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 50}, scale: percent}]\n").models[0]
+    assert not any("inferred" in n for n in m.notices)
