@@ -331,3 +331,30 @@ def test_mode_auto_records_only_pushes_to_the_default_branch(event, ref, want):
                         ref=ref, base_ref=None, workspace=None, default_branch="trunk")
     assert resolve_mode("auto", ctx) == want
     assert resolve_mode("measure", ctx) == "measure"
+
+
+def test_safe_directory_is_added_to_the_workflows_git_config(tmp_path, monkeypatch):
+    """The workspace belongs to another user than the container's root: git must be told it is safe,
+    without dropping config the workflow passed through GIT_CONFIG_*."""
+    import io
+    import os
+
+    from idm_gate import action
+
+    repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE)})
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.abbrev")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "12")
+    for k in ("GIT_CONFIG_KEY_1", "GIT_CONFIG_VALUE_1"):  # so monkeypatch removes what run() adds
+        monkeypatch.setenv(k, "")
+    monkeypatch.chdir(repo.path)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"ref": "refs/heads/feature", "repository": {"default_branch": "main"}}))
+    env = dict(os.environ, GITHUB_EVENT_NAME="push", GITHUB_EVENT_PATH=str(event),
+               GITHUB_REPOSITORY=f"{OWNER}/{REPO}", GITHUB_WORKSPACE=str(repo.path), GITHUB_REF="refs/heads/feature")
+    assert action.run(env, out=io.StringIO()) == 0   # mode auto on a feature branch: measure
+    assert os.environ["GIT_CONFIG_COUNT"] == "2"
+    assert (os.environ["GIT_CONFIG_KEY_0"], os.environ["GIT_CONFIG_VALUE_0"]) == ("core.abbrev", "12")
+    assert (os.environ["GIT_CONFIG_KEY_1"], os.environ["GIT_CONFIG_VALUE_1"]) == ("safe.directory", str(repo.path))
+    assert subprocess.run(["git", "config", "--get-all", "safe.directory"], capture_output=True, text=True,
+                          cwd=repo.path).stdout.strip() == str(repo.path)
