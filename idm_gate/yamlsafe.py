@@ -20,6 +20,7 @@ MAX_EXPANDED_NODES = 100_000
 
 
 class _StrictLoader(yaml.SafeLoader):
+    line_offset = 0  # added to line numbers in messages
     def construct_object(self, node, deep=False):
         try:
             return super().construct_object(node, deep=deep)
@@ -43,7 +44,8 @@ class _StrictLoader(yaml.SafeLoader):
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None,
-                    f"duplicate key {key!r} (first at line {seen[key] + 1}); each key may appear once",
+                    f"duplicate key {key!r} (first at line {seen[key] + 1 + self.line_offset}); "
+                    "each key may appear once",
                     key_node.start_mark,
                 )
             seen[key] = key_node.start_mark.line
@@ -51,6 +53,18 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 _IN_PROGRESS = -1
+
+
+class _NoAliasLoader(_StrictLoader):
+    """For documents that never need anchors or aliases (model-card front matter)."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not accepted here; write the values out",
+                event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _expanded_size(node, memo: dict, depth: int = 0) -> int:
@@ -83,13 +97,19 @@ class _Recursive(Exception):
         self.node = node
 
 
-def _mark(e: yaml.YAMLError) -> str:
-    m = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    return f"line {m.line + 1}, column {m.column + 1}: " if m is not None else ""
+def load_yaml(data: bytes, shown: str, *, line_offset: int = 0, aliases: bool = True):
+    """Parse one YAML document strictly. ``shown`` names the file in messages.
 
+    ``line_offset`` is added to line numbers (a block that starts further down a file);
+    ``aliases=False`` refuses anchors and aliases altogether.
+    """
 
-def load_yaml(data: bytes, shown: str):
-    """Parse one YAML document strictly. ``shown`` names the file in messages."""
+    def at(m) -> str:
+        return f"line {m.line + 1 + line_offset}, column {m.column + 1}: " if m is not None else ""
+
+    def _mark(e: yaml.YAMLError) -> str:
+        return at(getattr(e, "problem_mark", None) or getattr(e, "context_mark", None))
+
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -97,9 +117,10 @@ def load_yaml(data: bytes, shown: str):
     if "\x00" in text:
         raise InputError(f"{shown}: contains NUL bytes, so it is not a YAML text file")
     try:
-        loader = _StrictLoader(text)  # PyYAML's reader checks every character here
+        loader = (_StrictLoader if aliases else _NoAliasLoader)(text)  # PyYAML's reader checks every character
+        loader.line_offset = line_offset
     except yaml.reader.ReaderError as e:
-        line = text.count("\n", 0, e.position) + 1
+        line = text.count("\n", 0, e.position) + 1 + line_offset
         col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
         code = e.character if isinstance(e.character, int) else ord(e.character)
         raise InputError(f"{shown}: line {line}, column {col}: invalid YAML (control character #x{code:04x} "
@@ -111,10 +132,9 @@ def load_yaml(data: bytes, shown: str):
         try:
             size = _expanded_size(node, {})
         except _TooDeep:
-            raise InputError(f"{shown}: nested more than 200 levels deep; a manifest is a shallow document") from None
+            raise InputError(f"{shown}: nested more than 200 levels deep; write a shallower document") from None
         except _Recursive as e:
-            m = e.node.start_mark
-            raise InputError(f"{shown}: line {m.line + 1}, column {m.column + 1}: an alias refers to a node that "
+            raise InputError(f"{shown}: {at(e.node.start_mark)}an alias refers to a node that "
                              "contains it (a recursive structure); write the values out instead") from None
         if size > MAX_EXPANDED_NODES:
             raise InputError(
@@ -125,12 +145,14 @@ def load_yaml(data: bytes, shown: str):
     except yaml.constructor.ConstructorError as e:
         prob = e.problem or "cannot be constructed"
         if "could not determine a constructor" in prob:
-            prob = f"tag {e.problem.split('tag ')[-1].split()[0] if 'tag ' in prob else ''} is not allowed; only plain YAML values are"
+            tag = prob.split("tag ")[-1].split()[0].strip("'") if "tag " in prob else ""
+            tag = tag.replace("tag:yaml.org,2002:", "!!")
+            prob = f"tag {tag!r} is not allowed; only plain YAML values are"
         raise InputError(f"{shown}: {_mark(e)}{prob}") from None
     except yaml.YAMLError as e:
         prob = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise InputError(f"{shown}: {_mark(e)}invalid YAML ({prob})") from None
     except RecursionError:
-        raise InputError(f"{shown}: nested too deeply to parse; a manifest is a shallow document") from None
+        raise InputError(f"{shown}: nested too deeply to parse; write a shallower document") from None
     finally:
         loader.dispose()

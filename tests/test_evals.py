@@ -297,7 +297,7 @@ def test_model_card_duplicate_task_is_refused(tmp_path):
 
 def test_model_card_duplicate_key_is_refused(tmp_path):
     text = "---\nlicense: mit\nmodel-index: []\nlicense: apache-2.0\n---\n"
-    refused(read_bytes, tmp_path, "README.md", text, match="repeats the key 'license'")
+    refused(read_bytes, tmp_path, "README.md", text, match="duplicate key 'license' (first at line 2)")
 
 
 def test_model_card_alias_bomb_is_refused_quickly(tmp_path):

@@ -569,3 +569,8 @@ def test_any_bytes_give_a_size_or_an_input_error(data, name):
             assert "\n" not in str(e)
         else:
             assert isinstance(out, ArtifactSize) and out.size_bytes >= 0
+
+
+def test_dvc_duplicate_key_is_refused(tmp_path):
+    (tmp_path / "m.dvc").write_text("outs:\n- md5: a\n  size: 10\n  size: 99999999\n  path: m.gguf\n")
+    assert "is not a valid YAML .dvc file (line 4, column 3: duplicate key 'size'" in raises(["m.dvc"], tmp_path)

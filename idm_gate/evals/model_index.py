@@ -14,9 +14,10 @@ Shape (the Hub's model-card metadata)::
     ---
 
 Safety
-    The front matter is parsed with a SafeLoader that also refuses duplicate keys and any YAML
-    anchor or alias (no "billion laughs"); it is limited to :data:`FRONT_MATTER_CAP` bytes. Python
-    tags (``!!python/object``) are refused by the SafeLoader itself.
+    The front matter is parsed with idm-gate's strict YAML loader (:mod:`idm_gate.yamlsafe`, as for
+    the manifest and .dvc files): duplicate keys and tags such as ``!!python/object`` are refused, and
+    here any anchor or alias too (no "billion laughs"); it is limited to :data:`FRONT_MATTER_CAP`
+    bytes. Line numbers in messages are the README's.
 
 Task names
     ``dataset.type`` (the dataset's id: ``hellaswag``, ``cais/mmlu``), falling back to
@@ -47,9 +48,9 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-import yaml
 
 from ..data import TaskScore
+from ..yamlsafe import load_yaml
 from . import rates
 from ._common import (FRACTION, PERCENT, EvalReadResult, decode_text, fail, kind_of, number, one_line,
                       show, skipped_notice, task_score)
@@ -58,39 +59,6 @@ FRONT_MATTER_CAP = 1024 * 1024
 
 _V2_MARKERS = ("open-llm-leaderboard/open_llm_leaderboard",)
 _V1_MARKERS = ("huggingfaceh4/open_llm_leaderboard",)
-
-
-class _Refused(Exception):
-    def __init__(self, what: str, mark: Any) -> None:
-        super().__init__(what)
-        self.what = what
-        self.mark = mark
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader without anchors, aliases or duplicate mapping keys."""
-
-    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            raise _Refused("uses a YAML alias (*name)", event.start_mark)
-        if getattr(event, "anchor", None) is not None:
-            raise _Refused("defines a YAML anchor (&name)", event.start_mark)
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node, deep=False):  # noqa: ANN001
-        if isinstance(node, yaml.MappingNode):
-            seen: set = set()
-            for key_node, _value in node.value:
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    hash(key)
-                except TypeError:
-                    raise _Refused("has a mapping key that is not a plain value", key_node.start_mark) from None
-                if key in seen:
-                    raise _Refused(f"repeats the key {show(key)} in one mapping", key_node.start_mark)
-                seen.add(key)
-        return super().construct_mapping(node, deep)
 
 
 def front_matter(text: str, file: str) -> tuple[str, int]:
@@ -111,34 +79,9 @@ def front_matter(text: str, file: str) -> tuple[str, int]:
 
 
 def load_front_matter(text: str, file: str) -> Any:
+    """The front matter's YAML, read with idm-gate's strict loader, anchors and aliases refused."""
     body, first_line = front_matter(text, file)
-    loader = _StrictLoader(body)
-    try:
-        return loader.get_single_data()
-    except _Refused as e:
-        line = e.mark.line + first_line if e.mark is not None else None
-        raise fail(file, f"line {line}" if line else "front matter", f"the front matter {e.what}",
-                   "write the values out in full; anchors, aliases and repeated keys are not accepted") from None
-    except yaml.constructor.ConstructorError as e:
-        line = e.problem_mark.line + first_line if e.problem_mark is not None else None
-        raise fail(file, f"line {line}" if line else "front matter",
-                   f"the front matter has a value PyYAML will not build safely ({(e.problem or '')[:80]})",
-                   "use plain YAML values; tags like !!python/object are refused") from None
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + first_line if mark is not None else None
-        raise fail(file, f"line {line}" if line else "front matter",
-                   f"invalid YAML in the front matter ({(e.problem or e.context or 'parse error')[:80]})",
-                   "fix the YAML between the --- lines") from None
-    except yaml.YAMLError as e:
-        raise fail(file, "front matter", f"invalid YAML ({str(e)[:80]})", "fix the YAML between the --- lines") from None
-    except RecursionError:
-        raise fail(file, "front matter", "YAML nested too deeply to read", "model-index is a few levels deep") from None
-    except (ValueError, OverflowError) as e:
-        raise fail(file, "front matter", f"a value cannot be read ({str(e)[:80]})",
-                   "write numbers as ordinary decimals") from None
-    finally:
-        loader.dispose()
+    return load_yaml(body.encode("utf-8"), f"{file}: front matter", line_offset=first_line - 1, aliases=False)
 
 
 def _value(raw: Any) -> float | None:

@@ -2,7 +2,7 @@
 
 A ``.dvc`` file is YAML with ``outs: [{md5 | hash, size, path, ...}]``; ``size`` is the byte size of
 the tracked file (or of a tracked directory's contents). We sum ``outs[].size``. The file is read
-with a small cap and ``yaml.safe_load``; an ``outs`` entry without a non-negative integer ``size``
+with a small cap and idm-gate's strict YAML loader; an ``outs`` entry without a non-negative integer ``size``
 is an error (``dvc commit`` writes it).
 """
 
@@ -20,15 +20,16 @@ DVC_CAP = 1024 * 1024
 
 def measure(path: Path, shown: str, what: str) -> ArtifactSize:
     """Total ``outs[].size`` of one ``.dvc`` file."""
-    import yaml
+    from ..yamlsafe import load_yaml
 
     raw = read_capped(path, DVC_CAP, what, shown)
     try:
-        doc = yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError, OverflowError):
-        # ValueError: PyYAML's constructors on e.g. "size: 2001-13-45" or a 5,000-digit integer
-        raise InputError(f"{what}: {shown!r} is not a valid YAML .dvc file; regenerate it with "
-                         "'dvc add'") from None
+        doc = load_yaml(raw, "")
+    except InputError as e:
+        # the same strict YAML as the manifest: duplicate keys, alias bombs and tags are refused
+        detail = str(e).lstrip(": ")
+        raise InputError(f"{what}: {shown!r} is not a valid YAML .dvc file ({detail}); regenerate it "
+                         "with 'dvc add'") from None
     outs = doc.get("outs") if isinstance(doc, dict) else None
     if not isinstance(outs, list) or not outs:
         raise InputError(f"{what}: {shown!r} has no 'outs' list; a .dvc file names its outputs "
