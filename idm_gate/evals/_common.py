@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..data import EvalResult, TaskScore
-from ..errors import InputError
+from ..errors import InputError, one_line  # noqa: F401 - one_line is re-exported to the readers
+from ..jsonsafe import load_json as _load_json
 from . import rates
 
 FRACTION = "fraction"
@@ -36,14 +36,6 @@ def fail(file: str, place: str | None, what: str, valid: str | None = None) -> I
     return InputError(one_line(msg))
 
 
-_BREAKS = {c: c.encode("unicode_escape").decode("ascii") for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
-
-
-def one_line(s: str) -> str:
-    """Escape every line break ``str.splitlines`` knows, so a message or notice stays on one line."""
-    return s.translate(str.maketrans(_BREAKS))
-
-
 def show(value: Any, limit: int = 40) -> str:
     """A short, single-line rendering of a value taken from a user's file."""
     try:
@@ -68,43 +60,9 @@ def decode_text(data: bytes, file: str) -> str:
     return text
 
 
-def _no_duplicates(file: str):
-    def hook(pairs: list[tuple[str, Any]]) -> dict:
-        out: dict = {}
-        for k, v in pairs:
-            if k in out:
-                raise fail(file, f"key {show(k)}", "appears twice in one JSON object",
-                           "each key may appear once; remove or rename the duplicate")
-            out[k] = v
-        return out
-
-    return hook
-
-
 def load_json(data: bytes, file: str) -> Any:
-    """Parse JSON strictly: no duplicate keys, bounded nesting, errors with line and column.
-
-    ``NaN``, ``Infinity`` and ``-Infinity`` are accepted as Python's json does (lm-eval writes them);
-    the readers decide what a non-finite value means where it appears.
-    """
-    text = decode_text(data, file)
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates(file))
-    except json.JSONDecodeError as e:
-        end = len(text.rstrip())
-        if e.pos >= end or (e.msg.startswith("Unterminated string") and '"' not in text[e.pos + 1:]):
-            line = text.count("\n", 0, end) + 1
-            col = end - (text.rfind("\n", 0, end) + 1) + 1
-            raise fail(file, f"line {line} column {col}", "the file ends before the JSON does (truncated?)",
-                       "re-export or re-download the complete file") from None
-        raise fail(file, f"line {e.lineno} column {e.colno}", f"invalid JSON ({e.msg})",
-                   "fix the file or re-export it") from None
-    except RecursionError:
-        raise fail(file, None, "JSON nested too deeply to read",
-                   "eval results are a few levels deep; this is not a results file") from None
-    except ValueError as e:  # e.g. an integer literal with more digits than Python converts
-        raise fail(file, None, f"JSON holds a number that cannot be read ({str(e)[:80]})",
-                   "write scores as ordinary decimal numbers") from None
+    """Strict JSON (:func:`idm_gate.jsonsafe.load_json`); NaN and Infinity allowed, as lm-eval writes them."""
+    return _load_json(decode_text(data, file).encode("utf-8"), file, allow_nan=True)
 
 
 def number(value: Any) -> float | None:

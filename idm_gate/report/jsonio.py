@@ -62,32 +62,11 @@ def model_to_dict(x: ModelMeasurement) -> dict:
     }
 
 
-def _reject_constant(tok: str):
-    raise ValueError(f"{tok} is not a JSON number")
-
-
-def _no_dupes(pairs):
-    d = {}
-    for k, v in pairs:
-        if k in d:
-            raise ValueError(f"duplicate key {k!r}")
-        d[k] = v
-    return d
-
-
 def loads_strict(data: bytes, shown: str):
-    """Standard JSON only: no NaN/Infinity, no duplicate keys, bounded nesting."""
-    try:
-        text = data.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_dupes)
-    except UnicodeDecodeError:
-        raise InputError(f"{shown}: not UTF-8 JSON") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{shown}: line {e.lineno}, column {e.colno}: invalid JSON ({e.msg})") from None
-    except ValueError as e:
-        raise InputError(f"{shown}: invalid JSON ({e})") from None
-    except RecursionError:
-        raise InputError(f"{shown}: JSON nested too deeply") from None
+    """Standard JSON only (:mod:`idm_gate.jsonsafe`): no NaN/Infinity, no duplicate keys, bounded nesting."""
+    from ..jsonsafe import load_json
+
+    return load_json(data, shown, allow_nan=False)
 
 
 def validate_report(doc, shown: str) -> None:
