@@ -3,8 +3,9 @@
 ``size_artifacts`` takes the manifest's ``artifacts`` entries (local paths or globs, ``hf://`` Hub
 globs, ``https://`` URLs) and returns one ``SizeResult``. Each kind of file has its own module that
 returns an ``ArtifactSize``: ``plain`` (stat), ``safetensors`` and ``gguf`` (header parse for the
-parameter count), ``onnx`` and ``pytorch`` (size only), ``lfs`` (Git LFS pointers), ``dvc`` (``.dvc``
-files) and ``hub`` (Hugging Face Hub tree API, HTTP HEAD).
+parameter count), ``onnx`` (parameters from the graph's initializers), ``pytorch`` (size only),
+``lfs`` (Git LFS pointers), ``dvc`` (``.dvc`` files) and ``hub`` (Hugging Face Hub tree API, HTTP
+HEAD).
 
 Local matches must resolve inside the repository and be regular files; header readers parse only
 headers, with caps on bytes and time, and never print the content of a file they refuse.
