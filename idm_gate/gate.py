@@ -173,12 +173,18 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
             # What applies when the base sets nothing (max_drop 5 %, z 1.96) is the base's gate too: a flag
             # or action input (the workflow file comes from the PR) may tighten it, never loosen it.
             floor = _in_unit(bp, base_man.log_base, current.log_base).over(DEFAULTS)
-            policies[x.name] = tighten(floor, opts.cli_policy)
+            new_model = x.name not in base_pol
+            extra = opts.cli_policy
+            if new_model and pr_policies and x.name in pr_policies:
+                # A model the PR adds has no policy at the base: the PR's own budget for it counts too,
+                # but only where it is stricter than the base's global gate.
+                extra = tighten(pr_policies[x.name], opts.cli_policy)
+            policies[x.name] = tighten(floor, extra)
             if opts.cli_policy != Policy() and policies[x.name] == floor and opts.cli_policy.over(floor) != floor:
                 warn(f"{x.name}: flags looser than the base commit's gate policy were ignored "
                      f"({_policy_text(floor)}); a pull request cannot relax its own gate")
             pp = (pr_policies or {}).get(x.name)
-            if pp is not None and pp != bp:
+            if pp is not None and pp != bp and not new_model:
                 notices.append(f"this PR changes the gate policy of {x.name} "
                                f"({_policy_text(bp)} -> {_policy_text(pp)}); the new policy applies after merge")
         store = open_store(opts.store_spec, repo.git, remote=opts.remote, branch=opts.branch, warn=warn)

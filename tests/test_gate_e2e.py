@@ -248,3 +248,17 @@ def test_eight_concurrent_records_lose_nothing(tmp_path):
     assert sorted(recs) == sorted(shas)
     for i, sha in enumerate(shas):
         assert recs[sha]["report"]["models"][0]["tasks"][0]["score"] == 60.0 + i
+
+
+def test_a_new_models_own_budget_can_only_tighten(repo):
+    m = manifest(BASE, gate=GATE)
+    m["models"].append({"name": "tiny", "size_gb": 2.0, "evals": [{"scores": {"arc": 0.5}}],
+                        "gate": {"max_size_gb": 1.0, "max_drop": "90%"}})
+    repo.write("idm.yaml", m)
+    repo.commit()
+    doc = json.loads(check(repo, "--format", "json").stdout)
+    tiny = next(x for x in doc["models"] if x["name"] == "tiny")
+    assert tiny["status"] == "new" and tiny["verdict"] == "fail"
+    assert "over max_size_gb 1" in tiny["reasons"][0]
+    assert tiny["policy"]["max_drop"] == pytest.approx(0.05)   # the looser 90 % from the PR is not taken
+    assert not any("changes the gate policy of tiny" in n for n in doc["notices"])
