@@ -18,6 +18,12 @@ EVAL_FILE_CAP = 64 * 1024 * 1024
 HEADER_CAP = 100 * 1024 * 1024
 
 
+def quote(path: str, limit: int = 200) -> str:
+    """A path as messages show it: repr, cut in the middle when longer than ``limit``."""
+    r = repr(str(path))
+    return r if len(r) <= limit else r[: limit // 2 - 2] + "..." + r[-(limit // 2 - 2):]
+
+
 def resolve_inside(rel: str, base_dir: Path, root: Path, what: str) -> Path:
     """Return ``base_dir / rel`` resolved (symlinks followed); error when it leaves ``root``.
 
@@ -27,12 +33,12 @@ def resolve_inside(rel: str, base_dir: Path, root: Path, what: str) -> Path:
         raise InputError(f"{what}: path contains a NUL byte; use a relative path inside the repository")
     p = Path(rel)
     if p.is_absolute():
-        raise InputError(f"{what}: {rel!r} is an absolute path; use a path relative to the manifest's folder")
+        raise InputError(f"{what}: {quote(rel)} is an absolute path; use a path relative to the manifest's folder")
     resolved = Path(os.path.realpath(base_dir / p))
     root_r = Path(os.path.realpath(root))
     if resolved != root_r and root_r not in resolved.parents:
         raise InputError(
-            f"{what}: {rel!r} resolves outside the repository ({root_r}); name a file inside it"
+            f"{what}: {quote(rel)} resolves outside the repository ({root_r}); name a file inside it"
         )
     return resolved
 
@@ -42,13 +48,13 @@ def check_regular_file(path: Path, what: str, shown: str) -> os.stat_result:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise InputError(f"{what}: {shown!r} does not exist") from None
+        raise InputError(f"{what}: {quote(shown)} does not exist") from None
     except OSError as e:
-        raise InputError(f"{what}: {shown!r} cannot be read ({e.strerror})") from None
+        raise InputError(f"{what}: {quote(shown)} cannot be read ({e.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{what}: {shown!r} is a directory; name a file")
+        raise InputError(f"{what}: {quote(shown)} is a directory; name a file")
     if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{what}: {shown!r} is not a regular file (device, FIFO or socket); name a file")
+        raise InputError(f"{what}: {quote(shown)} is not a regular file (device, FIFO or socket); name a file")
     return st
 
 
@@ -57,7 +63,7 @@ def read_capped(path: Path, cap: int, what: str, shown: str) -> bytes:
     st = check_regular_file(path, what, shown)
     if st.st_size > cap:
         raise InputError(
-            f"{what}: {shown!r} is {st.st_size:,} bytes, over the {cap:,}-byte limit for this kind of file"
+            f"{what}: {quote(shown)} is {st.st_size:,} bytes, over the {cap:,}-byte limit for this kind of file"
         )
     # O_NONBLOCK so a file swapped for a FIFO between stat and open cannot hang us.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -69,7 +75,7 @@ def read_capped(path: Path, cap: int, what: str, shown: str) -> bytes:
                 break
             total += len(b)
             if total > cap:
-                raise InputError(f"{what}: {shown!r} grew over the {cap:,}-byte limit while being read")
+                raise InputError(f"{what}: {quote(shown)} grew over the {cap:,}-byte limit while being read")
             chunks.append(b)
         return b"".join(chunks)
     finally:

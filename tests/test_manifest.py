@@ -112,3 +112,12 @@ def test_manifest_that_is_a_directory_or_fifo(tmp_path):
 def test_log_base_two_as_a_float_is_two():
     m = parse(b"version: 1\nlog_base: 2.0\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 0.5}}]\n")
     assert m.log_base == "2"
+
+
+def test_an_overlong_path_is_shortened_in_the_message(tmp_path):
+    from idm_gate.paths import resolve_inside
+
+    long = "../" + "x" * 5000
+    with pytest.raises(InputError) as e:
+        resolve_inside(long, tmp_path, tmp_path, "idm.yaml: models[0].evals[0].path")
+    assert len(str(e.value)) < 400 and "..." in str(e.value) and "resolves outside the repository" in str(e.value)
