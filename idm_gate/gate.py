@@ -95,6 +95,11 @@ def record(manifest_path: Path, shown: str, store_spec: str, branch: str, remote
 
     repo = open_repo(manifest_path, shown)
     sha = repo.git.rev_parse("HEAD")
+    changed = repo.git.run("diff", "--name-only", "HEAD", "--").splitlines()
+    if changed and warn:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        warn(f"tracked files differ from HEAD ({', '.join(changed[:3])}{more}); the record for {sha[:12]} "
+             "is of the working tree as it is now")
     man = load_manifest(manifest_path, shown)
     m = measure(man, repo.root)
     kw = {"warn": warn} if warn else {}

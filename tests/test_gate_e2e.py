@@ -262,3 +262,12 @@ def test_a_new_models_own_budget_can_only_tighten(repo):
     assert "over max_size_gb 1" in tiny["reasons"][0]
     assert tiny["policy"]["max_drop"] == pytest.approx(0.05)   # the looser 90 % from the PR is not taken
     assert not any("changes the gate policy of tiny" in n for n in doc["notices"])
+
+
+def test_record_warns_when_the_working_tree_is_not_head(tmp_path):
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE)})
+    r.write("idm.yaml", manifest({"arc": 99.0, "gsm8k": 99.0}))
+    res = r.idm("record")
+    assert res.returncode == 0
+    assert "warning: tracked files differ from HEAD (idm.yaml)" in res.stderr
+    assert r.idm("record").stderr.count("warning") == 1  # still dirty: warned again, record replaced
