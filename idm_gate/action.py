@@ -89,6 +89,7 @@ def run(environ=None, out=None) -> int:
     branch = get_input("baseline-branch", "idm-baselines", env)
     status_context = get_input("status-context", "", env) if ("INPUT_STATUS-CONTEXT" in env) else "idm-gate"
     key = get_input("comment-key", "default", env)
+    author = get_input("comment-author", None, env)
     outputs = OutputsWriter(env.get("GITHUB_OUTPUT") or None)
     summary_path = env.get("GITHUB_STEP_SUMMARY") or None
 
@@ -140,7 +141,7 @@ def run(environ=None, out=None) -> int:
         res = check(manifest, shown, opts, log.warn, current=current, merge_base=merge_base)
     # an annotation's file is relative to the repository's top (the workspace), not to working-directory
     annotated = manifest.relative_to(workspace.resolve()).as_posix()
-    return _deliver(res, ctx, token, client, number, head_sha, key, comment_mode, status_context,
+    return _deliver(res, ctx, token, client, number, head_sha, (key, author), comment_mode, status_context,
                     fail_on_regression, report_path, annotated, outputs, summary_path, log)
 
 
@@ -211,8 +212,9 @@ def _publish_inputs(ctx, token, report_path: Path, log):
     return client, number, ctx.head_sha, current, merge_base
 
 
-def _deliver(res, ctx, token, client, number, head_sha, key, comment_mode, status_context, fail_on_regression,
-             report_path: Path, shown, outputs, summary_path, log) -> int:
+def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode, status_context,
+             fail_on_regression, report_path: Path, shown, outputs, summary_path, log) -> int:
+    """``comment_id`` is (comment-key, comment-author or None: the token's own login, else github-actions[bot])."""
     from .github.client import make_client, try_write
     from .github.commands import annotation, append_summary
     from .github.comment import upsert_comment
@@ -244,8 +246,9 @@ def _deliver(res, ctx, token, client, number, head_sha, key, comment_mode, statu
         changed = any(v.status != "unchanged" for v in res.models)
         create = (comment_mode == "always" or (comment_mode == "on-change" and changed)
                   or (comment_mode == "on-regression" and res.verdict != "pass"))
-        result = try_write(lambda: upsert_comment(client, ctx.owner, ctx.repo, number, key, head,
-                                                  details=details, create=create), log.warn, "PR comment")
+        key, author = comment_id
+        result = try_write(lambda: upsert_comment(client, ctx.owner, ctx.repo, number, key, head, details=details,
+                                                  create=create, author=author), log.warn, "PR comment")
         if result is not None:
             wrote_comment = result.action != "skipped"
             comment_url = result.url or ""

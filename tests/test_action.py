@@ -358,3 +358,18 @@ def test_safe_directory_is_added_to_the_workflows_git_config(tmp_path, monkeypat
     assert (os.environ["GIT_CONFIG_KEY_1"], os.environ["GIT_CONFIG_VALUE_1"]) == ("safe.directory", str(repo.path))
     assert subprocess.run(["git", "config", "--get-all", "safe.directory"], capture_output=True, text=True,
                           cwd=repo.path).stdout.strip() == str(repo.path)
+
+
+def test_app_token_finds_its_comment_through_comment_author(setup):
+    repo, runner, gh = setup
+    regress(repo)
+    gh.add_user("ghs_apptoken", "idm-app[bot]", app=True)   # GET /user answers 403, as for any App token
+    pr = pr_payload(repo)
+    p = runner.run("pull_request", pr, {"comment-author": "idm-app[bot]"}, token="ghs_apptoken",
+                   extra_env=pr_env(repo))
+    assert p.returncode == 1, p.stderr
+    p = runner.run("pull_request", pr, {"comment-author": "idm-app[bot]", "comment": "always"},
+                   token="ghs_apptoken", extra_env=pr_env(repo))
+    comments = gh.issue_comments(OWNER, REPO, PR)
+    assert len(comments) == 1 and comments[0]["user"]["login"] == "idm-app[bot]"
+    assert gh.count("GET", r"^/user$") == 0  # the author was given: no need to ask

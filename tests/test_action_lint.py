@@ -42,6 +42,7 @@ EXPECTED_INPUTS = {
     "fail-on-regression": "true",
     "comment": "on-change",
     "comment-key": "default",
+    "comment-author": "",
     "status-context": "idm-gate",
     "working-directory": ".",
     "report": "idm-report.json",
