@@ -33,6 +33,13 @@ def test_weighted_mean():
     assert agg.error_rate == pytest.approx(0.2)
 
 
+def test_weighted_stderr_uses_the_weights():
+    # sd(Pe) = sqrt(sum((w_i / W)^2 s_i^2)): a heavily weighted noisy task dominates the uncertainty
+    agg = metric.aggregate_error([0.1, 0.5], [0.01, 0.02], weights=[3, 1])
+    assert agg.error_stderr == pytest.approx(math.sqrt((0.75 * 0.01) ** 2 + (0.25 * 0.02) ** 2))
+    assert agg.error_stderr != pytest.approx(math.sqrt(0.01**2 + 0.02**2) / 2)
+
+
 def test_stderr_propagation_counts_only_tasks_with_one():
     agg = metric.aggregate_error([0.2, 0.4, 0.3], [0.01, None, 0.02])
     assert agg.tasks_with_stderr == 2
