@@ -99,8 +99,10 @@ def pr_env(repo):
 def test_regression_fails_comments_once_and_sets_status(setup):
     repo, runner, gh = setup
     head = regress(repo)
+    # On a pull_request event GITHUB_SHA is the test merge commit GitHub made, not the PR head
+    merge_sha = "e" * 40
     for _ in range(3):
-        p = runner.run("pull_request", pr_payload(repo), {}, extra_env=pr_env(repo))
+        p = runner.run("pull_request", pr_payload(repo), {}, extra_env={**pr_env(repo), "GITHUB_SHA": merge_sha})
         assert p.returncode == 1, p.stderr + p.stdout
     comments = gh.issue_comments(OWNER, REPO, PR)
     assert len(comments) == 1, "one sticky comment after three runs"
@@ -110,6 +112,7 @@ def test_regression_fails_comments_once_and_sets_status(setup):
     # status on the PR head, not on GITHUB_SHA
     states = gh.statuses[(OWNER, REPO, head)]
     assert states[-1]["state"] == "failure" and states[-1]["context"] == "idm-gate"
+    assert (OWNER, REPO, merge_sha) not in gh.statuses
     o = runner.outputs
     assert o["verdict"] == "fail" and float(o["delta-pct"]) == pytest.approx(-9.09, abs=0.01)
     assert float(o["baseline-density"]) == pytest.approx(0.52491, abs=1e-4)
