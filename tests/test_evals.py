@@ -286,6 +286,14 @@ def test_model_card_all_values_at_most_one_are_fractions(tmp_path):
         ("fraction", True, 0.46), ("fraction", True, 0.21)]
 
 
+def test_model_card_one_value_over_one_makes_the_whole_card_percent(tmp_path):
+    # A card reporting 0.9 % on one hard task and 54.4 % on another is a percent card: only when every
+    # value is at most 1 are they fractions.
+    r = read_bytes(tmp_path, "README.md", card(("arc", "acc", 54.4), ("gpqa", "acc", 0.9)))
+    assert [(t.scale, t.scale_inferred, round(t.error, 4)) for t in r.tasks] == [
+        ("percent", True, 0.456), ("percent", True, 0.991)]
+
+
 def test_model_card_declared_fraction_with_percent_values_is_refused(tmp_path):
     refused(read_bytes, tmp_path, "README.md", card(("arc", "acc", 54.4)), scale="fraction", match="outside 0..1")
 
