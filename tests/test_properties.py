@@ -181,6 +181,13 @@ def test_loads_strict_any_bytes(data):
     json.dumps(doc, allow_nan=False)  # what it returns is standard JSON
 
 
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_loads_strict_refuses_nan_and_infinity(token):
+    # An uploaded report (publish mode) is standard JSON: a NaN density must not get as far as the gate.
+    with pytest.raises(InputError, match=f"r.json: holds {token}, which is not a JSON number"):
+        loads_strict(f"{{\"models\": [{{\"density\": {token}}}]}}".encode(), "r.json")
+
+
 def _seed_report() -> dict:
     from idm_gate.data import TaskScore
     from idm_gate.measure import ModelMeasurement
