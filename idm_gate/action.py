@@ -45,8 +45,9 @@ def _choice(name: str, value: str, allowed) -> str:
     return value
 
 
-def _inside(base: Path, rel: str, name: str) -> Path:
-    p = (base / rel).resolve()
+def _inside(base: Path, rel: str, name: str, start: Path | None = None) -> Path:
+    """``start / rel`` (``start`` defaults to ``base``) resolved; an error when it leaves ``base``."""
+    p = ((start or base) / rel).resolve()
     if p != base.resolve() and base.resolve() not in p.parents:
         raise InputError(f"input {name}: {rel!r} points outside the workspace {base}; use a path inside it")
     return p
@@ -79,10 +80,8 @@ def run(environ=None, out=None) -> int:
     if not workdir.is_dir():
         raise InputError(f"input working-directory: {workdir} is not a folder in the workspace")
     manifest_rel = get_input("manifest", "idm.yaml", env)
-    manifest = _inside(workspace, str(Path(workdir.relative_to(workspace.resolve())) / manifest_rel), "manifest") \
-        if workdir.is_relative_to(workspace.resolve()) else workdir / manifest_rel
-    report_path = _inside(workspace, str((workdir / get_input("report", "idm-report.json", env)).relative_to(
-        workspace.resolve())), "report")
+    manifest = _inside(workspace, manifest_rel, "manifest", start=workdir)
+    report_path = _inside(workspace, get_input("report", "idm-report.json", env), "report", start=workdir)
     mode = resolve_mode(_choice("mode", get_input("mode", "auto", env), MODES), ctx)
     comment_mode = _choice("comment", get_input("comment", "on-change", env), COMMENT_MODES)
     fail_on_regression = get_bool_input("fail-on-regression", True, env)
@@ -119,12 +118,11 @@ def run(environ=None, out=None) -> int:
     if mode not in ("check", "publish"):
         raise InputError(f"input mode: {mode!r} is not valid; use one of {' | '.join(MODES)}")
 
-    from .cli import _relative_flag
     from .gate import CheckOptions, check
-    from .manifest import Policy
+    from .manifest import Policy, relative_flag
 
-    policy = Policy(max_drop=_relative_flag(get_input("max-drop", None, env), "input max-drop"),
-                    warn_drop=_relative_flag(get_input("warn-drop", None, env), "input warn-drop"))
+    policy = Policy(max_drop=relative_flag(get_input("max-drop", None, env), "input max-drop"),
+                    warn_drop=relative_flag(get_input("warn-drop", None, env), "input warn-drop"))
     client = None
     if mode == "check":
         if ctx.pr_number is None or not ctx.base_ref:

@@ -65,24 +65,11 @@ def _warn(msg: str) -> None:
     print(f"idm-gate: warning: {msg}", file=sys.stderr)
 
 
-def _relative_flag(value: str | None, flag: str) -> float | None:
-    if value is None:
-        return None
-    v = value.strip()
-    try:
-        x = float(v[:-1]) / 100 if v.endswith("%") else float(v)
-    except ValueError:
-        x = -1.0
-    if not (0 <= x <= 1):
-        raise InputError(f"{flag}: {value!r} is not valid; write a percentage such as 5% or a fraction in [0, 1]")
-    return x
-
-
 def cli_policy(args):
-    from .manifest import Policy
+    from .manifest import Policy, relative_flag
 
-    return Policy(max_drop=_relative_flag(args.max_drop, "--max-drop"),
-                  warn_drop=_relative_flag(args.warn_drop, "--warn-drop"),
+    return Policy(max_drop=relative_flag(args.max_drop, "--max-drop"),
+                  warn_drop=relative_flag(args.warn_drop, "--warn-drop"),
                   min_density=args.min_density, max_size_gb=args.max_size_gb, max_error_rate=args.max_error_rate,
                   significance=None if args.significance is None else args.significance == "on", z=args.z)
 

@@ -140,13 +140,28 @@ def describe_schema_error(err, root_schema: dict) -> str:
     return f"{field}: {err.message[:200]}"
 
 
-def parse_relative(value: Any) -> float | None:
-    """'5%' -> 0.05; 0.05 -> 0.05 (already validated by the schema)."""
+def relative_flag(value: str | None, what: str) -> float | None:
+    """A relative amount given as text ('5%', '5 %' or '0.05') -> 0.05; anything else is an InputError.
+
+    Used for CLI flags and action inputs; ``what`` names the flag in the message.
+    """
     if value is None:
         return None
+    v = value.strip()
+    try:
+        x = float(v[:-1]) / 100 if v.endswith("%") else float(v)
+    except ValueError:
+        x = -1.0
+    if not (0 <= x <= 1):
+        raise InputError(f"{what}: {value!r} is not valid; write a percentage such as 5% or a fraction in [0, 1]")
+    return x
+
+
+def parse_relative(value: Any) -> float | None:
+    """A manifest value already validated by the schema: '5%' -> 0.05; 0.05 -> 0.05."""
     if isinstance(value, str):
-        return float(value.strip().rstrip("%").strip()) / 100.0
-    return float(value)
+        return relative_flag(value, "gate")
+    return None if value is None else float(value)
 
 
 def _policy(d: dict | None) -> Policy:

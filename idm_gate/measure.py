@@ -6,13 +6,12 @@ readers); ``metric`` stays pure.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import metric
 from .data import ArtifactSize, TaskScore
-from .errors import InputError
+from .errors import InputError, StoreError
 from .manifest import Manifest, ModelSpec
 
 SIZE_TOLERANCE = 0.005  # declared sizes and artifacts must agree within 0.5 %
@@ -63,14 +62,13 @@ class Measurement:
 
 
 def repo_root(start: Path) -> Path:
-    """The git top level holding ``start``, or ``start`` itself outside a repository."""
+    """The git top level holding ``start``, or ``start`` itself outside a repository (or without git)."""
+    from .gitutil import Git
+
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        return Git(start).toplevel() or start
+    except StoreError:  # no git on PATH: measure works without it
         return start
-    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else start
 
 
 def _fmt_gb(b: float) -> str:
