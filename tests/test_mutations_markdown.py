@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 
 from idm_gate.manifest import load_manifest
 from idm_gate.measure import measure

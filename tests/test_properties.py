@@ -22,6 +22,7 @@ from idm_gate.manifest import Manifest, parse_manifest
 from idm_gate.measure import Measurement
 from idm_gate.report.jsonio import loads_strict, measurement_from_dict, measurement_to_dict
 from idm_gate.yamlsafe import load_yaml
+from strategies import mutated
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PATH = Path("/repo/idm.yaml")
@@ -51,15 +52,6 @@ def parse_or_refuse(data: bytes) -> Manifest | None:
 GOOD = (b"version: 1\nlog_base: 2\ngate: {max_drop: 5%, z: 2}\nmodels:\n - name: a\n   size_gb: 1.5\n"
         b"   artifacts: [w/*.gguf]\n   evals: [{scores: {x: 0.5}, scale: fraction}, {path: r.json}]\n"
         b"   tasks: [x]\n   weights: {x: 2}\n")
-
-
-@st.composite
-def mutated(draw, seed: bytes) -> bytes:
-    raw = bytearray(seed[:draw(st.integers(0, len(seed)))])
-    for _ in range(draw(st.integers(0, 4))):
-        i = draw(st.integers(0, len(raw)))
-        raw[i:i + draw(st.integers(0, 3))] = draw(st.binary(min_size=0, max_size=6))
-    return bytes(raw)
 
 
 @SETTINGS

@@ -33,6 +33,7 @@ from idm_gate.sizing import onnx as onnx_mod
 from idm_gate.sizing import plain as plain_mod
 from idm_gate.sizing import pytorch as pytorch_mod
 from idm_gate.sizing import safetensors as st_mod
+from strategies import mutated, scratch_dir
 
 WHAT = "idm.yaml: models[0].artifacts"
 OID = "sha256:" + "ab" * 32
@@ -448,7 +449,8 @@ def test_directory_is_refused(tmp_path):
 
 
 def test_symlink_outside_root(tmp_path):
-    outside = Path(tempfile.mkdtemp()) / "x.safetensors"
+    (tmp_path / "outside").mkdir()
+    outside = tmp_path / "outside" / "x.safetensors"   # beside the repo folder, not in it
     write_safetensors(outside)
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -528,22 +530,11 @@ def test_bad_entries(tmp_path, patterns, expect):
 
 # ---------------------------------------------------------------- property: any bytes -> size or InputError
 
-_PROP_DIR = Path(tempfile.mkdtemp(prefix="idm-sizing-prop-"))
+_PROP_DIR = scratch_dir("idm-sizing-prop-")
 _ST_SEED = write_safetensors(_PROP_DIR / "seed.safetensors").read_bytes()
 _GGUF_SEED = write_gguf(_PROP_DIR / "seed.gguf").read_bytes()
 _READERS = [st_mod.measure, gguf_mod.measure, lfs_mod.measure, dvc_mod.measure, pytorch_mod.measure,
             onnx_mod.measure, plain_mod.measure]
-
-
-@st.composite
-def mutated(draw, seed: bytes) -> bytes:
-    raw = bytearray(seed[:draw(st.integers(0, len(seed)))])
-    for _ in range(draw(st.integers(0, 4))):
-        if raw:
-            i = draw(st.integers(0, len(raw) - 1))
-            chunk = draw(st.binary(min_size=1, max_size=8))
-            raw[i:i + len(chunk)] = chunk
-    return bytes(raw)
 
 
 _ANY_BYTES = st.one_of(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from idm_gate.data import ArtifactSize
 from idm_gate.errors import InputError
 from idm_gate.sizing import _io, measure_file, size_artifacts
 from idm_gate.sizing import onnx as onnx_mod
+from strategies import mutated, scratch_dir
 
 WHAT = "idm.yaml: models[0].artifacts"
 
@@ -354,23 +354,12 @@ def test_empty_file_is_sized_without_a_count(tmp_path):
 
 # ---------------------------------------------------------------- property: any bytes -> size or InputError
 
-_PROP_DIR = Path(tempfile.mkdtemp(prefix="idm-onnx-prop-"))
+_PROP_DIR = scratch_dir("idm-onnx-prop-")
 _SEED = mlp(sparse=[helper.make_sparse_tensor(
     helper.make_tensor("sp", TensorProto.FLOAT, [2], [1.0, 2.0]),
     helper.make_tensor("sp_idx", TensorProto.INT64, [2], [1, 3]), [2, 2])]).SerializeToString()
 _EXT_SEED = save(mlp(), _PROP_DIR / "ext" / "m.onnx", save_as_external_data=True,
                  location="m.onnx.data", size_threshold=0).read_bytes()
-
-
-@st.composite
-def mutated(draw, seed: bytes) -> bytes:
-    raw = bytearray(seed[:draw(st.integers(0, len(seed)))])
-    for _ in range(draw(st.integers(0, 4))):
-        if raw:
-            i = draw(st.integers(0, len(raw) - 1))
-            chunk = draw(st.binary(min_size=1, max_size=8))
-            raw[i:i + len(chunk)] = chunk
-    return bytes(raw)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
