@@ -51,6 +51,9 @@ class TaskScore:
     source: str               # the file (repo-relative) or "inline"
     scale: str = "fraction"   # scale of ``score``: "fraction" | "percent"
     scale_inferred: bool = False
+    # A partial run's sample count ("100 of 1172 examples"; lm-eval --limit, lighteval max_samples):
+    # part of what two measurements must share to be compared. None for a full run.
+    partial: str | None = None
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,12 @@ class ModelMeasurement:
 
     @property
     def fingerprint(self) -> dict:
-        """Task -> metric key: what makes two measurements comparable."""
-        return {t.task: t.metric for t in self.tasks}
+        """Task -> metric key (and, for a partial run, its sample count): what makes two measurements comparable.
+
+        A full run's entry is the metric key alone (``"acc_norm,none"``), as in reports stored before
+        partial runs were recognised; a partial run's is ``"acc_norm,none [100 of 1172 examples]"``.
+        """
+        return {t.task: t.metric if t.partial is None else f"{t.metric} [{t.partial}]" for t in self.tasks}
 
 
 @dataclass(frozen=True)

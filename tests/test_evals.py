@@ -463,7 +463,7 @@ def test_explicit_format_wins_over_the_file_name(tmp_path):
 
 
 def test_unknown_suffix_lists_the_formats(tmp_path):
-    msg = refused(read_bytes, tmp_path, "results.txt", "t,0.5", match="idm.yaml: models[0].evals[0].path")
+    msg = refused(read_bytes, tmp_path, "results.txt", "t,0.5", match="results.txt: not a results format")
     assert all(f in msg for f in ("lm-eval", "model-index", "csv", "json"))
 
 

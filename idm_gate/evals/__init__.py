@@ -5,6 +5,7 @@ a model in the manifest and returns its tasks as error fractions. Formats, and t
 when the manifest does not declare one:
 
 - ``lm-eval``: an lm-evaluation-harness results JSON; fraction by the harness's convention.
+- ``lighteval``: a lighteval results JSON (and the Open LLM Leaderboard v1 files); fraction.
 - ``model-index``: a Hugging Face ``README.md`` front matter; percent, or fraction when every value
   is at most 1 (cards' convention).
 - ``csv``: ``task,score[,stderr]``; ``json``: ``{task: score}`` or ``{task: {score, stderr}}``;
@@ -14,8 +15,8 @@ when the manifest does not declare one:
 The scale named in the manifest always wins; ``TaskScore.scale_inferred`` is True whenever the
 manifest did not name one.
 
-When ``format`` is not given it is detected: a ``.json`` file with a top-level ``results`` object
-is lm-eval, any other ``.json`` is json, ``.md`` is model-index, ``.csv`` is csv.
+When ``format`` is not given it is detected from the content by :func:`detect_format` (the same
+function ``idm-gate init`` uses); a file of no known format is one line naming the formats read.
 
 The result is an :class:`EvalReadResult` (an ``EvalResult`` with ``skipped``: the ``(task, reason)``
 pairs a reader saw but could not count, such as ``wikitext`` with only perplexities). Notices are one
@@ -31,12 +32,66 @@ from typing import Mapping
 
 from ..data import EvalResult, EvalSource
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
-from . import lmeval, model_index, table
-from ._common import EvalReadResult, check_scale, fail, load_json, show
+from . import lighteval, lmeval, model_index, table
+from ._common import EvalReadResult, check_scale, decode_text, fail, load_json, show
 
-FORMATS = ("lm-eval", "model-index", "csv", "json")
+FORMATS = ("lm-eval", "lighteval", "model-index", "csv", "json")
 
-__all__ = ["FORMATS", "EvalReadResult", "read_eval", "skipped_tasks"]
+# One line naming what idm-gate reads, for a file of no known format.
+KNOWN = ("lm-eval (lm-evaluation-harness results JSON), lighteval (results JSON), "
+         "model-index (a model card's README.md), csv (task,score[,stderr]), json ({task: score})")
+
+__all__ = ["FORMATS", "EvalReadResult", "detect_format", "read_eval", "skipped_tasks"]
+
+
+def detect_format(data: bytes, name: str) -> str | None:
+    """The format of an eval results file from its content (and, for Markdown, its name); None if unknown.
+
+    ``data`` is the file's bytes, ``name`` its file name (only the suffix is looked at). Returns one of
+    :data:`FORMATS`, or None when the file is none of them (not UTF-8, not parseable, or an unknown
+    shape). Never raises. Rules, first match wins:
+
+    - JSON object with ``results`` and lighteval's ``config_general`` or ``suite|task|num_fewshot``
+      keys: ``lighteval``; with any other ``results`` object: ``lm-eval``;
+    - JSON object whose values are all plain values or ``{score, stderr}`` objects: ``json`` (as is
+      any JSON that is not an object, so the json reader can say what the top level should be);
+    - text starting with a ``---`` line (YAML front matter), or a ``.md``/``.markdown`` name:
+      ``model-index``;
+    - text whose first non-blank line is a CSV header with ``task`` and ``score`` columns: ``csv``.
+    """
+    try:
+        text = decode_text(data, name)
+    except Exception:  # noqa: BLE001 - detection never raises; the reader will say what is wrong
+        return None
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            doc = load_json(data, name)
+        except Exception:  # noqa: BLE001
+            return None
+        return _json_format(doc)
+    suffix = Path(name).suffix.lower()
+    first = text.splitlines()[0].rstrip() if text.splitlines() else ""
+    if first == "---" or suffix in (".md", ".markdown"):
+        return "model-index"
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    cols = [c.strip().strip('"').lower() for c in header.split(",")]
+    if "task" in cols and "score" in cols:
+        return "csv"
+    return None
+
+
+def _json_format(doc: object) -> str | None:
+    if lighteval.looks_like_lighteval(doc):
+        return "lighteval"
+    if lmeval.looks_like_lmeval(doc):
+        return "lm-eval"
+    if not isinstance(doc, dict):
+        return "json"  # the json reader says what the top level should be
+    if all(not isinstance(v, (dict, list)) or (isinstance(v, dict) and set(v) & {"score", "stderr"})
+           for v in doc.values()):
+        return "json"
+    return None
 
 
 def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str,
@@ -68,17 +123,23 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
     kwargs = dict(file=file, source=source.path, scale=source.scale, overrides=overrides)
     if fmt is None:
         suffix = Path(source.path).suffix.lower()
-        if suffix == ".json":
-            doc = load_json(data, file)
-            reader = lmeval.read_doc if lmeval.looks_like_lmeval(doc) else table.read_json_doc
-            return _non_empty(reader(doc, **kwargs), file)
-        fmt = {".md": "model-index", ".markdown": "model-index", ".csv": "csv"}.get(suffix)
+        if suffix == ".json" or data.lstrip()[:1] in (b"{", b"["):
+            doc = load_json(data, file)  # a broken JSON file: say where, not "unknown format"
+            fmt = _json_format(doc)
+            doc_reader = {"lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc,
+                          "json": table.read_json_doc}.get(fmt or "")
+            if doc_reader is not None:
+                return _non_empty(doc_reader(doc, **kwargs), file)
+        else:
+            decode_text(data, file)
+            fmt = detect_format(data, source.path)
+        if fmt is None and suffix == ".csv":
+            fmt = "csv"  # the CSV reader says what is wrong with the header
         if fmt is None:
-            raise fail(manifest_name, f"{field}.path", f"cannot tell the format of {source.path!r} from its name",
-                       "set format: to one of " + ", ".join(FORMATS)
-                       + " (detected: .json lm-eval or json, .md model-index, .csv csv)")
-    reader = {"lm-eval": lmeval.read, "model-index": model_index.read, "csv": table.read_csv,
-              "json": table.read_json}[fmt]
+            raise fail(file, None, "not a results format idm-gate reads",
+                       f"it reads {KNOWN}; set format: in the manifest if the file is one of them")
+    reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "model-index": model_index.read,
+              "csv": table.read_csv, "json": table.read_json}[fmt]
     return _non_empty(reader(data, **kwargs), file)
 
 

@@ -73,6 +73,11 @@ _HIGHER_EXACT = frozenset({
 })
 _HIGHER_PATTERNS = (
     re.compile(r"^pass(@|_at_)\d+$"),
+    re.compile(r"^maj@\d+$"),
+    # lighteval's exact-match family: em, qem (quasi), pem (prefix), pqem, and their variants
+    # ("em_with_normalize_gold&normalize_pred"), and extractive_match.
+    re.compile(r"^(q|p|pq)?em(_|$)"),
+    re.compile(r"^extractive_match"),
     re.compile(r"(^|_)acc(_|$)"),
     re.compile(r"accuracy"),
     re.compile(r"exact_match"),

@@ -50,7 +50,8 @@ def model_to_dict(x: ModelMeasurement) -> dict:
         "fingerprint": x.fingerprint,
         "tasks": [
             {"name": t.task, "metric": t.metric, "score": t.score, "error": t.error, "stderr": t.stderr,
-             "source": t.source, "scale": t.scale, "scale_inferred": t.scale_inferred}
+             "source": t.source, "scale": t.scale, "scale_inferred": t.scale_inferred,
+             **({"partial": t.partial} if t.partial is not None else {})}
             for t in x.tasks
         ],
         "artifacts": [
@@ -100,7 +101,8 @@ def measurement_from_dict(doc: dict, shown: str) -> Measurement:
             density_stderr=x["density_stderr"], log_base=x["log_base"],
             tasks=tuple(TaskScore(task=t["name"], metric=t["metric"], score=t["score"], error=t["error"],
                                   stderr=t["stderr"], source=t["source"], scale=t["scale"],
-                                  scale_inferred=t["scale_inferred"]) for t in x["tasks"]),
+                                  scale_inferred=t["scale_inferred"], partial=t.get("partial"))
+                        for t in x["tasks"]),
             artifacts=tuple(ArtifactSize(path=a["path"], size_bytes=a["size_bytes"], source=a["source"],
                                          format=a["format"], params=a["params"],
                                          bits_per_param=a.get("bits_per_param")) for a in x["artifacts"]),

@@ -1,0 +1,187 @@
+"""Eval files as the field's tools write them: lighteval, MTEB, OpenCompass, model cards, partial runs.
+
+Each fixture follows the real tool's output field for field (see the docstring of each reader for the
+source of the shape); every expected value is worked out by hand in the test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from idm_gate.data import EvalSource
+from idm_gate.errors import InputError
+from idm_gate.evals import FORMATS, detect_format, read_eval
+
+DATA = Path(__file__).parent / "data" / "evals"
+LIGHTEVAL_V1 = "lighteval/results_2024-01-04T13-27-32.660899.json"   # Open LLM Leaderboard v1 file
+LIGHTEVAL_SMOKE = "lighteval/results_2024-08-20T10-02-41.536718.json"  # lighteval 0.x, --max_samples 10
+
+# The issue's example, exactly: read before as 4 tasks (Pe 0.4629); right: 2 tasks, Pe 0.471868.
+ISSUE_LIGHTEVAL = {"results": {
+    "all": {"acc": 0.6241, "acc_stderr": 0.0327, "acc_norm": 0.6299, "acc_norm_stderr": 0.0334},
+    "harness|arc:challenge|25": {"acc": 0.5571672354948806, "acc_stderr": 0.0145,
+                                 "acc_norm": 0.5938566552901023, "acc_norm_stderr": 0.0144},
+    "harness|hendrycksTest-abstract_algebra|5": {"acc": 0.31, "acc_stderr": 0.0465, "acc_norm": 0.31,
+                                                 "acc_norm_stderr": 0.0465},
+    "harness|hendrycksTest-anatomy|5": {"acc": 0.6148148148148148, "acc_stderr": 0.0420,
+                                        "acc_norm": 0.6148148148148148, "acc_norm_stderr": 0.0420}}}
+
+
+def read_fixture(path: str, overrides=None, **kw):
+    return read_eval(EvalSource(path=path, field="models[0].evals[0]", **kw), DATA, DATA, "idm.yaml", overrides or {})
+
+
+def read_text(tmp_path: Path, name: str, content: str | bytes, overrides=None, **kw):
+    p = tmp_path / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return read_eval(EvalSource(path=name, field="models[0].evals[0]", **kw), tmp_path, tmp_path, "idm.yaml",
+                     overrides or {})
+
+
+def refused(fn, *args, match: str, **kw) -> str:
+    with pytest.raises(InputError) as info:
+        fn(*args, **kw)
+    msg = str(info.value)
+    assert "\n" not in msg and "Traceback" not in msg, msg
+    assert match in msg, msg
+    return msg
+
+
+def by_task(result) -> dict:
+    return {t.task: t for t in result.tasks}
+
+
+def measure(tmp_path: Path, evals_yaml: str, *, fmt: str = "json") -> subprocess.CompletedProcess:
+    """Run ``idm-gate measure`` in a subprocess on a one-model manifest of 1 GB (so density = -ln Pe)."""
+    (tmp_path / "idm.yaml").write_text(
+        "version: 1\nmodels:\n  - name: m\n    size_bytes: 1000000000\n    evals:\n" + evals_yaml, encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "idm_gate", "measure", "-f", fmt], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+
+
+def measured(tmp_path: Path, evals_yaml: str) -> dict:
+    p = measure(tmp_path, evals_yaml)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["models"][0]
+
+
+# --- lighteval -----------------------------------------------------------------------------------
+
+def test_lighteval_issue_example_is_two_tasks_through_the_cli(tmp_path):
+    (tmp_path / "results_2024-01-04T13-27-32.660899.json").write_text(json.dumps(ISSUE_LIGHTEVAL))
+    m = measured(tmp_path, "      - path: results_2024-01-04T13-27-32.660899.json\n")
+    tasks = {t["name"]: t for t in m["tasks"]}
+    # 'all' is lighteval's aggregate, never a task; the two hendrycksTest subjects are one benchmark.
+    assert list(tasks) == ["harness|arc:challenge|25", "harness|hendrycksTest|5"]
+    # arc: acc_norm 0.5938566552901023 -> error 1 - 0.5938566552901023 = 0.4061433447098977
+    assert tasks["harness|arc:challenge|25"]["metric"] == "acc_norm"
+    assert tasks["harness|arc:challenge|25"]["error"] == pytest.approx(0.4061433447098977, abs=1e-12)
+    # MMLU counts by acc (the leaderboard's choice): (0.31 + 0.6148148148148148) / 2 = 0.4624074074074074
+    # -> error 0.5375925925925926; its stderr: sqrt(0.0465^2 + 0.0420^2) / 2 = 0.0313298979
+    mmlu = tasks["harness|hendrycksTest|5"]
+    assert mmlu["metric"] == "acc"
+    assert mmlu["error"] == pytest.approx(0.5375925925925926, abs=1e-12)
+    assert mmlu["stderr"] == pytest.approx(math.sqrt(0.0465 ** 2 + 0.0420 ** 2) / 2, abs=1e-12)
+    # Pe = (0.4061433447098977 + 0.5375925925925926) / 2 = 0.47186796865124514 (the issue: 0.471868)
+    assert m["error_rate"] == pytest.approx(0.471868, abs=5e-7)
+    assert m["density"] == pytest.approx(-math.log(0.47186796865124514), rel=1e-9)
+    assert any("mean of 2 subjects" in n for n in m["notices"])
+
+
+def test_lighteval_leaderboard_v1_file_counts_each_benchmark_once():
+    r = read_fixture(LIGHTEVAL_V1)
+    tasks = by_task(r)
+    assert list(tasks) == ["harness|arc:challenge|25", "harness|hellaswag|10", "harness|hendrycksTest|5",
+                           "harness|truthfulqa:mc|0", "harness|winogrande|5", "harness|gsm8k|5"]
+    assert {k: t.metric for k, t in tasks.items()} == {
+        "harness|arc:challenge|25": "acc_norm", "harness|hellaswag|10": "acc_norm", "harness|hendrycksTest|5": "acc",
+        "harness|truthfulqa:mc|0": "mc2", "harness|winogrande|5": "acc", "harness|gsm8k|5": "acc"}
+    # MMLU over its three subjects: (0.31 + 0.6148148148148148 + 0.6513157894736842) / 3 = 0.5253768680961663
+    assert tasks["harness|hendrycksTest|5"].score == pytest.approx(0.5253768680961663, abs=1e-12)
+    assert tasks["harness|hendrycksTest|5"].error == pytest.approx(0.4746231319038337, abs=1e-12)
+    # truthfulqa: mc2 0.435601924823795 -> 0.564398075176205; hellaswag: 1 - 0.826229834694284 = 0.173770165305716
+    assert tasks["harness|truthfulqa:mc|0"].error == pytest.approx(0.564398075176205, abs=1e-12)
+    assert tasks["harness|hellaswag|10"].error == pytest.approx(0.173770165305716, abs=1e-12)
+    assert tasks["harness|gsm8k|5"].stderr == pytest.approx(0.01314694594139722)
+    assert all(t.partial is None for t in r.tasks)  # max_samples null, config_tasks are strings in v1 files
+    assert not any("partial run" in n for n in r.notices)
+
+
+def test_lighteval_smoke_run_reads_subjects_not_the_average_and_says_it_is_partial():
+    r = read_fixture(LIGHTEVAL_SMOKE)
+    tasks = by_task(r)
+    # 'leaderboard|mmlu:_average|5' and 'all' are lighteval's aggregates: the subjects are read instead.
+    assert list(tasks) == ["leaderboard|arc:challenge|25", "leaderboard|mmlu|5"]
+    # mmlu: (0.3 + 0.5) / 2 = 0.4 -> error 0.6; stderr sqrt(0.15275252316519466^2 + 0.16666666666666666^2) / 2
+    assert tasks["leaderboard|mmlu|5"].error == pytest.approx(0.6, abs=1e-12)
+    assert tasks["leaderboard|mmlu|5"].stderr == pytest.approx(
+        math.sqrt(0.15275252316519466 ** 2 + 0.16666666666666666 ** 2) / 2, abs=1e-12)
+    # max_samples 10: arc scored 10 of 1172 examples, mmlu 10 + 10 of 100 + 135.
+    assert tasks["leaderboard|arc:challenge|25"].partial == "10 of 1172 examples"
+    assert tasks["leaderboard|mmlu|5"].partial == "20 of 235 examples"
+    notice = next(n for n in r.notices if "partial run" in n)
+    assert "smoke test" in notice and "max_samples is 10" in notice and "10 of 1172" in notice
+
+
+def test_lighteval_metric_override_applies_to_the_benchmark_not_a_subject(tmp_path):
+    doc = {"results": {"all": {"acc": 0.5},
+                       "lighteval|mmlu:anatomy|0": {"acc": 0.5, "acc_norm": 0.25},
+                       "lighteval|mmlu:virology|0": {"acc": 0.7, "acc_norm": 0.75}}}
+    # default for MMLU: acc -> (0.5 + 0.7) / 2 = 0.6; asked for acc_norm -> (0.25 + 0.75) / 2 = 0.5
+    assert read_text(tmp_path, "r.json", json.dumps(doc)).tasks[0].score == pytest.approx(0.6)
+    t = read_text(tmp_path, "r.json", json.dumps(doc), {"lighteval|mmlu|0": "acc_norm"}).tasks[0]
+    assert (t.metric, t.score) == ("acc_norm", pytest.approx(0.5))
+    refused(read_text, tmp_path, "r.json", json.dumps(doc), {"lighteval|mmlu:anatomy|0": "acc_norm"},
+            match="name the benchmark instead")
+
+
+def test_lighteval_subject_missing_the_benchmark_metric_is_named(tmp_path):
+    doc = {"results": {"leaderboard|arc:challenge|0": {"acc": 0.5, "acc_norm": 0.6},
+                       "leaderboard|arc:easy|0": {"acc": 0.7}}}
+    refused(read_text, tmp_path, "r.json", json.dumps(doc), match="results.leaderboard|arc:easy|0['acc_norm']: missing")
+
+
+def test_lighteval_newest_keys_without_suite_and_generative_metrics(tmp_path):
+    # lighteval 0.10+: 'task|num_fewshot' keys; gsm8k scored by extractive_match; config_tasks keyed with the few-shot.
+    doc = {"config_general": {"max_samples": None, "model_name": "m"},
+           "results": {"gsm8k|0": {"extractive_match": 0.25, "extractive_match_stderr": 0.0},
+                       "all": {"extractive_match": 0.25}},
+           "config_tasks": {"gsm8k|0": {"generation_size": 8192, "original_num_docs": 1319,
+                                        "effective_num_docs": 1319}}}
+    r = read_text(tmp_path, "results_2025-10-05T14-34-11.098252.json", json.dumps(doc))
+    assert [(t.task, t.metric, t.error, t.partial) for t in r.tasks] == [("gsm8k|0", "extractive_match", 0.75, None)]
+
+
+@pytest.mark.parametrize("doc, fmt", [
+    (ISSUE_LIGHTEVAL, "lighteval"),
+    ({"config_general": {}, "results": {}}, "lighteval"),
+    ({"results": {"arc_easy": {"acc,none": 0.5}}}, "lm-eval"),
+    ({"arc": 0.5, "mmlu": {"score": 0.6, "stderr": 0.01}}, "json"),
+    ({"task_name": "STS12", "scores": {"test": []}, "dataset_revision": "a0d554a64d88156834ff5ae9920b964011b16384"},
+     None),
+])
+def test_detect_format_from_content(doc, fmt):
+    assert fmt is None or fmt in FORMATS
+    assert detect_format(json.dumps(doc).encode(), "results.json") == fmt
+
+
+def test_detect_format_text_formats():
+    assert detect_format(b"---\nmodel-index: []\n---\n", "README.md") == "model-index"
+    assert detect_format(b"\xef\xbb\xbftask,score,stderr\r\narc,0.5,\r\n", "s.txt") == "csv"
+    assert detect_format(bytes(range(256)), "x.json") is None
+    assert detect_format(b'{"results": ', "r.json") is None
+
+
+def test_a_file_of_no_known_format_is_one_line_naming_the_formats(tmp_path):
+    doc = {"task_name": "NFCorpus", "dataset_revision": "ec0fa4fe99da2ff19ca1214b7966684033a58814", "scores": {}}
+    msg = refused(read_text, tmp_path, "NFCorpus.json", json.dumps(doc), match="NFCorpus.json: not a results format")
+    assert "dataset_revision" not in msg  # never a complaint about an unrelated field
+    for f in ("lm-eval", "lighteval", "model-index", "csv", "json"):
+        assert f in msg
