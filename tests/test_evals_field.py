@@ -165,7 +165,9 @@ def test_lighteval_newest_keys_without_suite_and_generative_metrics(tmp_path):
     ({"results": {"arc_easy": {"acc,none": 0.5}}}, "lm-eval"),
     ({"arc": 0.5, "mmlu": {"score": 0.6, "stderr": 0.01}}, "json"),
     ({"task_name": "STS12", "scores": {"test": []}, "dataset_revision": "a0d554a64d88156834ff5ae9920b964011b16384"},
-     None),
+     "mteb"),
+    ({"mteb_dataset_name": "STS12", "mteb_version": "1.0.3.dev0", "test": {"cos_sim": {"spearman": 0.7}}}, "mteb"),
+    ({"name": "intfloat/e5-small-v2", "revision": "dca8b1a9dae0d4575df2bf423a5edb485a431236", "framework": []}, None),
 ])
 def test_detect_format_from_content(doc, fmt):
     assert fmt is None or fmt in FORMATS
@@ -180,8 +182,68 @@ def test_detect_format_text_formats():
 
 
 def test_a_file_of_no_known_format_is_one_line_naming_the_formats(tmp_path):
-    doc = {"task_name": "NFCorpus", "dataset_revision": "ec0fa4fe99da2ff19ca1214b7966684033a58814", "scores": {}}
-    msg = refused(read_text, tmp_path, "NFCorpus.json", json.dumps(doc), match="NFCorpus.json: not a results format")
-    assert "dataset_revision" not in msg  # never a complaint about an unrelated field
-    for f in ("lm-eval", "lighteval", "model-index", "csv", "json"):
+    # mteb's model_meta.json sits beside the task files; it holds no scores.
+    text = (DATA / "mteb/new/model_meta.json").read_text()
+    msg = refused(read_text, tmp_path, "model_meta.json", text, match="model_meta.json: not a results format")
+    assert "revision" not in msg  # never a complaint about an unrelated field
+    for f in FORMATS:
         assert f in msg
+
+
+# --- MTEB ----------------------------------------------------------------------------------------
+
+def test_mteb_classification_file_is_its_main_score_on_test():
+    r = read_fixture("mteb/new/Banking77Classification.json")
+    (t,) = r.tasks
+    # main_score 0.816 (the mean accuracy of the 10 experiments) -> error 1 - 0.816 = 0.184
+    assert (t.task, t.metric, t.score, t.stderr) == ("Banking77Classification", "main_score", 0.816, None)
+    assert t.error == pytest.approx(0.184, abs=1e-12)
+    assert r.notices == ()  # accuracy is an accuracy: nothing to say
+
+
+def test_mteb_multilingual_task_is_the_mean_over_subsets_with_a_notice_on_correlations():
+    r = read_fixture("mteb/new/STS17.json")
+    (t,) = r.tasks
+    # (0.876513 + 0.771208 + 0.702964) / 3 = 2.350685 / 3 = 0.7835616666666667 -> error 0.2164383333333333
+    assert t.score == pytest.approx(0.7835616666666667, abs=1e-12)
+    assert t.error == pytest.approx(0.2164383333333333, abs=1e-12)
+    assert any("mean of 3 subsets of the test split" in n for n in r.notices)
+    assert any("cosine_spearman" in n and "not an accuracy" in n for n in r.notices)
+
+
+def test_mteb_task_without_a_test_split_reads_its_only_split_and_says_so():
+    r = read_fixture("mteb/new/MSMARCO.json")
+    assert r.tasks[0].error == pytest.approx(1 - 0.41952, abs=1e-12)
+    assert any("no test split; read on 'dev'" in n for n in r.notices)
+
+
+def test_mteb_several_splits_without_test_is_refused(tmp_path):
+    doc = json.loads((DATA / "mteb/new/MSMARCO.json").read_text())
+    doc["scores"]["train"] = doc["scores"]["dev"]
+    refused(read_text, tmp_path, "MSMARCO.json", json.dumps(doc), match="has the splits 'dev', 'train' but no 'test'")
+
+
+def test_mteb_old_file_needs_its_main_metric_named():
+    msg = refused(read_fixture, "mteb/old/Banking77Classification.json", match="has no main_score")
+    assert "metrics: {Banking77Classification: accuracy}" in msg
+    t = read_fixture("mteb/old/Banking77Classification.json", {"Banking77Classification": "accuracy"}).tasks[0]
+    assert (t.metric, t.score) == ("accuracy", 0.7876623376623376)
+    # per language before 1.11: (0.5541694687289846 + 0.6971082716879623) / 2 = 0.6256388702084735
+    t = read_fixture("mteb/old/MassiveIntentClassification.json", {"MassiveIntentClassification": "accuracy"}).tasks[0]
+    assert t.score == pytest.approx(0.6256388702084735, abs=1e-12)
+
+
+def test_mteb_negative_correlation_is_refused_not_read_as_an_error_over_one(tmp_path):
+    doc = json.loads((DATA / "mteb/new/STS17.json").read_text())
+    for entry in doc["scores"]["test"]:
+        entry["main_score"] = entry["cosine_spearman"] = -0.05
+    refused(read_text, tmp_path, "STS17.json", json.dumps(doc), match="outside 0..1")
+
+
+def test_mteb_files_through_the_cli(tmp_path):
+    for name in ("Banking77Classification.json", "STS17.json"):
+        (tmp_path / name).write_bytes((DATA / "mteb/new" / name).read_bytes())
+    m = measured(tmp_path, "      - path: Banking77Classification.json\n      - path: STS17.json\n")
+    assert [t["name"] for t in m["tasks"]] == ["Banking77Classification", "STS17"]
+    # Pe = (0.184 + 0.2164383333333333) / 2 = 0.20021916666666667
+    assert m["error_rate"] == pytest.approx(0.20021916666666667, abs=1e-12)

@@ -6,6 +6,7 @@ when the manifest does not declare one:
 
 - ``lm-eval``: an lm-evaluation-harness results JSON; fraction by the harness's convention.
 - ``lighteval``: a lighteval results JSON (and the Open LLM Leaderboard v1 files); fraction.
+- ``mteb``: one MTEB result file per task (``main_score`` on the test split); fraction.
 - ``model-index``: a Hugging Face ``README.md`` front matter; percent, or fraction when every value
   is at most 1 (cards' convention).
 - ``csv``: ``task,score[,stderr]``; ``json``: ``{task: score}`` or ``{task: {score, stderr}}``;
@@ -32,13 +33,13 @@ from typing import Mapping
 
 from ..data import EvalResult, EvalSource
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
-from . import lighteval, lmeval, model_index, table
+from . import lighteval, lmeval, model_index, mteb, table
 from ._common import EvalReadResult, check_scale, decode_text, fail, load_json, show
 
-FORMATS = ("lm-eval", "lighteval", "model-index", "csv", "json")
+FORMATS = ("lm-eval", "lighteval", "mteb", "model-index", "csv", "json")
 
 # One line naming what idm-gate reads, for a file of no known format.
-KNOWN = ("lm-eval (lm-evaluation-harness results JSON), lighteval (results JSON), "
+KNOWN = ("lm-eval (lm-evaluation-harness results JSON), lighteval (results JSON), mteb (one JSON per task), "
          "model-index (a model card's README.md), csv (task,score[,stderr]), json ({task: score})")
 
 __all__ = ["FORMATS", "EvalReadResult", "detect_format", "read_eval", "skipped_tasks"]
@@ -53,6 +54,7 @@ def detect_format(data: bytes, name: str) -> str | None:
 
     - JSON object with ``results`` and lighteval's ``config_general`` or ``suite|task|num_fewshot``
       keys: ``lighteval``; with any other ``results`` object: ``lm-eval``;
+    - JSON object with ``task_name`` and ``scores`` (or, before mteb 1.11, ``mteb_dataset_name``): ``mteb``;
     - JSON object whose values are all plain values or ``{score, stderr}`` objects: ``json`` (as is
       any JSON that is not an object, so the json reader can say what the top level should be);
     - text starting with a ``---`` line (YAML front matter), or a ``.md``/``.markdown`` name:
@@ -86,6 +88,8 @@ def _json_format(doc: object) -> str | None:
         return "lighteval"
     if lmeval.looks_like_lmeval(doc):
         return "lm-eval"
+    if mteb.looks_like_mteb(doc):
+        return "mteb"
     if not isinstance(doc, dict):
         return "json"  # the json reader says what the top level should be
     if all(not isinstance(v, (dict, list)) or (isinstance(v, dict) and set(v) & {"score", "stderr"})
@@ -126,7 +130,7 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
         if suffix == ".json" or data.lstrip()[:1] in (b"{", b"["):
             doc = load_json(data, file)  # a broken JSON file: say where, not "unknown format"
             fmt = _json_format(doc)
-            doc_reader = {"lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc,
+            doc_reader = {"lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc, "mteb": mteb.read_doc,
                           "json": table.read_json_doc}.get(fmt or "")
             if doc_reader is not None:
                 return _non_empty(doc_reader(doc, **kwargs), file)
@@ -138,7 +142,7 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
         if fmt is None:
             raise fail(file, None, "not a results format idm-gate reads",
                        f"it reads {KNOWN}; set format: in the manifest if the file is one of them")
-    reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "model-index": model_index.read,
+    reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read, "model-index": model_index.read,
               "csv": table.read_csv, "json": table.read_json}[fmt]
     return _non_empty(reader(data, **kwargs), file)
 
