@@ -7,14 +7,27 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class ArtifactSize:
-    """One weight file (or remote object) and what its header told us."""
+    """One weight file (or remote object) and what its header told us.
+
+    ``note`` says why a file that was not named is counted, or where a size came from when the
+    source alone does not say it ("external data of onnx/model.onnx", "shard 2 of 4 named by
+    model.safetensors.index.json"); it is shown in the reports. ``split``, ``arch`` and
+    ``external`` are header facts the layout checks use (:mod:`idm_gate.sizing.layout`); they are
+    not part of the report.
+    """
 
     path: str                 # as shown to the user: repo-relative path, or the remote address
     size_bytes: int
-    source: str               # "stat" | "lfs-pointer" | "dvc" | "hf-hub" | "http-head"
+    source: str               # "stat" | "lfs-pointer" | "dvc" | "index" | "hf-hub" | "http-head"
     format: str | None = None  # "safetensors" | "gguf" | "onnx" | "pytorch" | None
     params: int | None = None  # parameter count when the header gives it cheaply
     bits_per_param: float | None = None  # from the tensor dtypes, when known
+    note: str | None = None   # why it is counted / where its size comes from, for the reports
+    # GGUF: (split.no, split.count) as llama.cpp's gguf-split writes them; None for a whole file
+    split: tuple[int, int] | None = field(default=None, compare=False)
+    arch: str | None = field(default=None, compare=False)  # GGUF general.architecture
+    # ONNX: the external data files its initializers name (``location``), relative to its folder
+    external: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class SizeResult:
     files: tuple[ArtifactSize, ...] = ()
     params: int | None = None  # None unless every file with weights gave a count
     bits_per_param: float | None = None  # 8 * size_bytes / params when params is known
+    notices: tuple[str, ...] = ()  # what was left out or added, and plausibility warnings
 
 
 @dataclass(frozen=True)

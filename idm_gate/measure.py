@@ -106,9 +106,9 @@ def _size(spec: ModelSpec, man: Manifest, root: Path):
                     f"{where}.{name}: {_fmt_gb(b)} declared, but the artifacts add up to {_fmt_gb(res.size_bytes)} "
                     f"({globs}, {len(res.files)} file{'s' if len(res.files) != 1 else ''}); fix {name} or the artifacts"
                 )
-        return res.size_bytes, res.source, res.params, res.bits_per_param, tuple(res.files)
+        return res.size_bytes, res.source, res.params, res.bits_per_param, tuple(res.files), list(res.notices)
     b = int(round(declared[0][1]))
-    return b, "declared", None, None, ()
+    return b, "declared", None, None, (), []
 
 
 def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore], list[str]]:
@@ -164,8 +164,9 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
 
 def measure_model(spec: ModelSpec, man: Manifest, root: Path) -> ModelMeasurement:
     where = f"{man.shown}: {spec.field}"
-    size_bytes, source, params, bpp, files = _size(spec, man, root)
+    size_bytes, source, params, bpp, files, size_notices = _size(spec, man, root)
     tasks, notices = _tasks(spec, man, root)
+    notices = size_notices + notices
     weights = None
     if spec.weights:
         names = {t.task for t in tasks}

@@ -498,7 +498,7 @@ add("artifact-fifo", PATHS, with_files([art("weights/pipe.gguf")], {"weights/pip
 add("artifact-fifo-by-glob", PATHS, with_files([art("weights/*.safetensors")], {"weights/p.safetensors": fifo}),
     f"{M}: models[0].artifacts[0]: 'weights/p.safetensors' is not a regular file")
 add("artifact-directory", PATHS, with_files([art("weights/m.safetensors")], {"weights/m.safetensors": directory}),
-    f"{M}: models[0].artifacts[0]: 'weights/m.safetensors' is a directory")
+    f"{M}: models[0].artifacts[0]: folder 'weights/m.safetensors' holds no weight file idm-gate recognises")
 add("artifact-glob-no-match", PATHS, with_files([art("weights/*.gguf")], {"weights/m.bin": b"x"}),
     f"{M}: models[0].artifacts[0]: 'weights/*.gguf' matches no file")
 add("artifact-missing", PATHS, man([art("weights/m.gguf")]), f"{M}: models[0].artifacts[0]: 'weights/m.gguf' does not exist")

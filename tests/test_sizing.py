@@ -149,10 +149,14 @@ def test_safetensors_sub_byte_dtype_from_spec(tmp_path):
     assert (a.params, a.bits_per_param) == (16, 4)
 
 
-def test_safetensors_metadata_only_has_zero_params(tmp_path):
+def test_safetensors_without_weights_is_refused(tmp_path):
+    # a file with only __metadata__, and one whose only tensor is empty: no weights to size
     p = write_safetensors(tmp_path / "e.safetensors", {}, metadata={"k": "v"})
-    a = st_mod.measure(p, "e.safetensors", WHAT)
-    assert (a.params, a.bits_per_param) == (0, None)
+    with pytest.raises(InputError, match=r"'e.safetensors': holds no tensors \(only __metadata__\)"):
+        st_mod.measure(p, "e.safetensors", WHAT)
+    p = write_safetensors(tmp_path / "z.safetensors", {"w": np.zeros((0, 4), dtype=np.float32)})
+    with pytest.raises(InputError, match=r"its 1 tensor\(s\) hold no elements"):
+        st_mod.measure(p, "z.safetensors", WHAT)
 
 
 def _st_error(tmp_path: Path, raw: bytes) -> str:
@@ -442,10 +446,12 @@ def test_missing_literal_path(tmp_path):
     assert raises(["a.safetensors", "b.gguf"], tmp_path).startswith(f"{WHAT}[1]: 'b.gguf' does not exist")
 
 
-def test_directory_is_refused(tmp_path):
+def test_folder_without_weights_is_refused(tmp_path):
     (tmp_path / "weights").mkdir()
-    assert "is a directory" in raises(["weights"], tmp_path)
-    assert "is a directory" in raises(["*"], tmp_path)
+    assert "folder 'weights' holds no weight file idm-gate recognises" in raises(["weights"], tmp_path)
+    (tmp_path / "weights" / "config.json").write_text("{}")
+    assert "found: weights/config.json)" in raises(["weights"], tmp_path)
+    assert "'*' matches only folders (weights); name a folder without a glob" in raises(["*"], tmp_path)
 
 
 def test_symlink_outside_root(tmp_path):

@@ -72,6 +72,10 @@ class Hub(BaseHTTPRequestHandler):
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                 return self._json(401, {"error": "Invalid credentials"})
             return self._json(200, PAGE2)
+        if path == "/api/models/acme/sharded/tree/main":
+            # as the Hub lists a sharded checkpoint: the index is a plain (non-LFS) JSON file
+            return self._json(200, [*PAGE1[1:], PAGE2[0], {"type": "file", "oid": "a6", "size": 23950,
+                                                           "path": "model.safetensors.index.json"}])
         if path == "/api/models/acme/broken/tree/main":
             return self._json(500, {"error": "Internal Error"})
         if path == "/api/models/acme/slow/tree/main":
@@ -175,8 +179,22 @@ def test_tree_listing_follows_pagination_and_uses_lfs_sizes(hub):
 def test_glob_semantics_match_local_globs(hub):
     assert size(["hf://acme/tiny@main/**/*.gguf"]).size_bytes == 2_000_000_000
     assert size(["hf://acme/tiny@main/*.json"]).size_bytes == 650      # no descent into weights/
-    assert size(["hf://acme/tiny@main/**"]).size_bytes == 650 + 8_000_000_000  # no dotfiles
+    assert size(["hf://acme/tiny@main/[!w]*"]).size_bytes == 650 + 6_000_000_000  # no dotfiles
+    # the whole repository holds safetensors shards and a GGUF: the same model twice, refused
+    with pytest.raises(InputError, match=r"artifacts: the artifacts hold weights in 2 formats: gguf "
+                       r"\('hf://acme/tiny@main/weights/q4.gguf'\); safetensors"):
+        size(["hf://acme/tiny@main/**"])
     assert size(["hf://acme/tiny@v1.0/config.json"]).files[0].path == "hf://acme/tiny@v1.0/config.json"
+
+
+def test_a_shard_index_on_the_hub_is_never_weight_bytes(hub):
+    # 4,900,000,000 + 1,100,000,000 (the two shards' lfs.size); the 23,950-byte index is left out
+    res = size(["hf://acme/sharded@main/model*"])
+    assert res.size_bytes == 6_000_000_000
+    assert res.notices == ("hf://acme/sharded@main/model.safetensors.index.json: a shard index, not weights: "
+                           "left out (2 shards counted)",)
+    assert "is a shard index, not weights, and no shard beside it is matched" in err(
+        ["hf://acme/sharded@main/*.json"])
 
 
 def test_no_match_in_repo(hub):

@@ -56,7 +56,7 @@ def model_to_dict(x: ModelMeasurement) -> dict:
         ],
         "artifacts": [
             {"path": a.path, "size_bytes": a.size_bytes, "source": a.source, "format": a.format,
-             "params": a.params, "bits_per_param": a.bits_per_param}
+             "params": a.params, "bits_per_param": a.bits_per_param, "note": a.note}
             for a in x.artifacts
         ],
         "notices": [_cut(n) for n in x.notices],
@@ -105,7 +105,8 @@ def measurement_from_dict(doc: dict, shown: str) -> Measurement:
                         for t in x["tasks"]),
             artifacts=tuple(ArtifactSize(path=a["path"], size_bytes=a["size_bytes"], source=a["source"],
                                          format=a["format"], params=a["params"],
-                                         bits_per_param=a.get("bits_per_param")) for a in x["artifacts"]),
+                                         bits_per_param=a.get("bits_per_param"), note=a.get("note"))
+                            for a in x["artifacts"]),
             min_error_applied=x["min_error_applied"], weights=x["weights"], notices=tuple(x["notices"]),
         ))
     return Measurement(manifest=doc["manifest"], manifest_digest=doc["manifest_digest"], log_base=doc["log_base"],

@@ -14,12 +14,14 @@ headers, with caps on bytes and time, and never print the content of a file they
 from __future__ import annotations
 
 import os
+import posixpath
+from dataclasses import replace
 from pathlib import Path
 
 from ..data import ArtifactSize, SizeResult
 from ..errors import InputError
-from ..paths import check_regular_file, resolve_inside
-from . import dvc, gguf, lfs, onnx, plain, pytorch, safetensors
+from ..paths import check_regular_file, quote, resolve_inside
+from . import dvc, gguf, layout, lfs, onnx, plain, pytorch, safetensors
 from ._glob import has_magic, iter_glob
 from ._io import format_from_name, read_prefix
 
@@ -37,16 +39,22 @@ __all__ = ["size_artifacts", "measure_file", "MAX_MATCHES"]
 
 
 def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -> SizeResult:
-    """Sum the sizes of every artifact the ``patterns`` name.
+    """Sum the sizes of every artifact the ``patterns`` name, each weight file once.
 
     ``base_dir`` is the manifest's folder (patterns are relative to it), ``root`` the repository
     top level that every local match must resolve inside, ``what`` the message prefix
     (``"idm.yaml: models[0].artifacts"``); entry ``i`` is reported as ``what[i]``.
+
+    Beyond the matched files (see :mod:`idm_gate.sizing.layout` for the rules): a shard index
+    stands for the shards it names (or for its ``metadata.total_size`` when none is present); a
+    folder stands for the weight files in it; an ONNX model brings its external data files; a
+    path that is not checked out is sized from its ``.dvc`` file or a ``dvc.lock`` output. The
+    result's ``notices`` say what was added or left out; errors are ``InputError``.
     """
     if not isinstance(patterns, (list, tuple)) or not patterns:
         raise InputError(f"{what}: no artifacts listed; name at least one weight file or glob, "
                          "e.g. 'weights/*.safetensors'")
-    found: dict[object, ArtifactSize] = {}
+    acc = _Collect(Path(base_dir), Path(root))
     for i, pat in enumerate(patterns):
         w = f"{what}[{i}]"
         if not isinstance(pat, str) or not pat.strip():
@@ -56,22 +64,214 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
             from . import hub
 
             for a in hub.size_hf(pat, w):
-                found.setdefault(("remote", a.path), a)
+                acc.remote(a, w)
         elif pat.startswith(("https://", "http://")):
             from . import hub
 
-            a = hub.size_url(pat, w)
-            found.setdefault(("remote", a.path), a)
+            acc.remote(hub.size_url(pat, w), w)
         elif "://" in pat:
             raise InputError(f"{w}: {pat[:200]!r} has an unsupported scheme; use a path or glob, "
                              "hf://org/repo@revision/glob or an https:// URL")
         else:
-            for key, a in _size_local(pat, Path(base_dir), Path(root), w):
-                # the same file through two globs or a symlink: count it once, under a stable name
-                if key not in found or a.path < found[key].path:
-                    found[key] = a
-    files = tuple(sorted(found.values(), key=lambda a: a.path))
-    return aggregate(files)
+            acc.local(pat, w)
+    acc.expand_indexes()
+    acc.expand_external()
+    files = tuple(sorted(acc.found.values(), key=lambda a: a.path))
+    layout.check_sets(files, what)
+    res = aggregate(files)
+    notices = acc.notices + acc.left_out_notices() + layout.plausibility(res.size_bytes, res.params, files)
+    return replace(res, notices=tuple(notices))
+
+
+class _Collect:
+    """The files of one model as they are found: matched, then added by indexes and ONNX graphs."""
+
+    def __init__(self, base_dir: Path, root: Path) -> None:
+        self.base = os.path.realpath(base_dir)
+        self.root = root
+        self.root_r = os.path.realpath(root)
+        self.found: dict[object, ArtifactSize] = {}
+        self.where: dict[object, tuple[str, str]] = {}  # key -> (resolved path, what) of local files
+        self.indexes: dict[str, tuple[str, str]] = {}  # resolved index -> (shown, what)
+        self.left_out: dict[str, list[tuple[str, str]]] = {}  # folder shown -> [(path, why)]
+        self.notices: list[str] = []
+        self.remote_indexes: dict[str, str] = {}  # Hub address of a shard index -> what
+
+    def remote(self, a: ArtifactSize, what: str) -> None:
+        if layout.is_index(a.path):
+            self.remote_indexes.setdefault(a.path, what)  # never weight bytes; see expand_indexes
+        else:
+            self.found.setdefault(("remote", a.path), a)
+
+    def add(self, resolved: str, a: ArtifactSize, what: str) -> None:
+        # the same file through two globs or a symlink: count it once, under a stable name
+        key = os.path.normcase(resolved)
+        if key not in self.found or a.path < self.found[key].path:
+            self.found[key] = a
+            self.where[key] = (resolved, what)
+
+    def has(self, resolved: str) -> bool:
+        key = os.path.normcase(resolved)
+        return key in self.found or ("index", key) in self.found
+
+    def local(self, pat: str, what: str) -> None:
+        if os.path.isabs(pat) or "\x00" in pat:
+            resolve_inside(pat, Path(self.base), self.root, what)  # raises the shared message
+        matches: list[str] = []
+        for rel in iter_glob(self.base, pat, MAX_SCANNED, self._on_cap(pat, what)):
+            if len(matches) == MAX_MATCHES:
+                raise InputError(f"{what}: {pat[:200]!r} matches over {MAX_MATCHES:,} files; narrow the "
+                                 "glob to the weight files (e.g. 'weights/*.safetensors')")
+            matches.append(rel)
+        folders = []
+        for rel in matches:
+            resolved = str(resolve_inside(rel, Path(self.base), self.root, what))
+            if not os.path.isdir(resolved):
+                self.file(rel, resolved, what)
+            elif has_magic(pat):
+                folders.append(rel)  # a glob sizes the files it matches; '**' reaches into folders
+            else:
+                self.folder(rel, pat, what)
+        if folders and len(folders) == len(matches):
+            raise InputError(f"{what}: {pat[:200]!r} matches only folders ({layout.listed(folders, 3)}); name "
+                             "a folder without a glob to size the weights in it, or match the files")
+        if matches:
+            return
+        if not has_magic(pat):
+            if self.missing(pat.rstrip("/"), what):
+                return
+            raise InputError(f"{what}: {pat[:200]!r} does not exist (relative to the manifest's folder); "
+                             "check the path, or commit a .dvc file or Git LFS pointer for it")
+        raise InputError(f"{what}: {pat[:200]!r} matches no file; check the glob (relative to the "
+                         "manifest's folder)")
+
+    def file(self, rel: str, resolved: str, what: str) -> None:
+        shown = self.shown(rel)
+        if layout.is_index(rel):
+            self.indexes.setdefault(resolved, (shown, what))
+        else:
+            self.add(resolved, measure_file(Path(resolved), shown, what), what)
+
+    def folder(self, rel: str, pat: str, what: str) -> None:
+        scan = layout.scan_folder(rel, self.base, self.root_r, what, MAX_SCANNED, self._on_cap(pat, what))
+        for r in scan.weights:
+            self.file(r, str(resolve_inside(r, Path(self.base), self.root, what)), what)
+        for r in scan.indexes:
+            self.file(r, str(resolve_inside(r, Path(self.base), self.root, what)), what)
+        if not scan.weights and not scan.indexes:
+            raise InputError(f"{what}: folder {self.shown(rel)!r} holds no weight file idm-gate recognises "
+                             f"(safetensors, GGUF, ONNX, PyTorch; found: {layout.listed([self.shown(p) for p, _ in scan.left_out], 6) or 'nothing'}); "
+                             "name the weight files, or give size_bytes")
+        out = self.left_out.setdefault(self.shown(rel), [])
+        out.extend((os.path.join(self.base, p), why) for p, why in scan.left_out)
+        out.extend((os.path.join(self.base, p), "shard index: its shards are counted") for p in scan.indexes)
+
+    def missing(self, rel: str, what: str) -> bool:
+        """Size a path that is not checked out from its ``.dvc`` file; False when there is none."""
+        dvc_rel = rel + ".dvc"
+        if os.path.lexists(os.path.join(self.base, dvc_rel)):
+            resolved = str(resolve_inside(dvc_rel, Path(self.base), self.root, what))
+            self.add(resolved, measure_file(Path(resolved), self.shown(dvc_rel), what), what)
+            return True
+        return False
+
+    def expand_indexes(self) -> None:
+        for path, what in sorted(self.remote_indexes.items()):
+            # the Hub listing gives sizes, not the index's content: its shards must be matched
+            folder = path.rsplit("/", 1)[0] + "/"
+            shards = [a.path for k, a in self.found.items() if isinstance(k, tuple) and k[0] == "remote"
+                      and a.path.startswith(folder) and "/" not in a.path[len(folder):]
+                      and layout.SHARD_RE.fullmatch(a.path[len(folder):])]
+            if not shards:
+                raise InputError(f"{what}: {quote(path)} is a shard index, not weights, and no shard beside it "
+                                 "is matched; match the shards (e.g. '*.safetensors')")
+            self.notices.append(f"{path}: a shard index, not weights: left out ({len(shards)} shards counted)")
+        for resolved, (shown, what) in sorted(self.indexes.items()):
+            ix = layout.read_index(Path(resolved), shown, what)
+            folder = os.path.dirname(resolved)
+            here = [s for s in ix.shards if os.path.lexists(os.path.join(folder, s))
+                    or os.path.lexists(os.path.join(folder, s + ".dvc"))]
+            if not here:
+                if ix.total_size is None:
+                    raise InputError(f"{what}: {quote(shown)} has no metadata.total_size and none of its "
+                                     f"{len(ix.shards)} shards ({layout.listed(ix.shards, 3)}) is present; check "
+                                     "the shards out, or give size_bytes")
+                self.found[("index", os.path.normcase(resolved))] = ArtifactSize(
+                    path=shown, size_bytes=ix.total_size, source="index", format=ix.format,
+                    note=f"metadata.total_size; none of its {len(ix.shards)} shards is checked out")
+                self.notices.append(f"{shown}: sized from the index's metadata.total_size ({ix.total_size:,} "
+                                    f"bytes of tensors, shard headers not included): none of its "
+                                    f"{len(ix.shards)} shards is checked out")
+                continue
+            gone = [s for s in ix.shards if s not in here]
+            if gone:
+                more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
+                raise InputError(f"{what}: {quote(shown)} names shard {quote(gone[0])}{more}, which does not "
+                                 f"exist beside it ({len(here)} of {len(ix.shards)} shards present); check it "
+                                 "out (git lfs pull, dvc pull) or fix the index")
+            name = os.path.basename(shown)
+            for s in ix.shards:
+                p = os.path.join(folder, s)
+                if not os.path.lexists(p):
+                    p += ".dvc"
+                r = str(resolve_inside(os.path.relpath(p, self.base), Path(self.base), self.root, what))
+                if self.has(r):
+                    continue
+                a = measure_file(Path(r), self._shown_abs(p), what)
+                self.add(r, replace(a, note=f"shard named by {name}"), what)
+
+    def expand_external(self) -> None:
+        for key, a in sorted(self.found.items(), key=lambda kv: kv[1].path):
+            if not a.external:
+                continue
+            resolved, what = self.where[key]
+            folder = os.path.dirname(resolved)
+            counted = []
+            for loc in a.external:
+                p = os.path.join(folder, loc)
+                if os.path.isabs(loc) or not os.path.lexists(p):
+                    alt = p + ".dvc"
+                    if os.path.isabs(loc) or not os.path.lexists(alt):
+                        raise InputError(f"{what}: {quote(a.path)} keeps initializers in external data "
+                                         f"{quote(loc)}, which does not exist beside it; check it out (git lfs "
+                                         "pull, dvc pull) or save the model with its weights inside "
+                                         "(onnx.save_model(..., save_as_external_data=False))")
+                    p = alt
+                r = str(resolve_inside(os.path.relpath(p, self.base), Path(self.base), self.root, what))
+                shown = self._shown_abs(p)
+                counted.append(shown)
+                if self.has(r):
+                    continue
+                ext = measure_file(Path(r), shown, what)
+                self.add(r, replace(ext, note=f"external data of {a.path}"), what)
+            self.notices.append(f"{a.path}: its initializers' external data counted with it: "
+                                f"{layout.listed(counted, 6)}")
+
+    def left_out_notices(self) -> list[str]:
+        out = []
+        for folder, items in sorted(self.left_out.items()):
+            rest = [(self._shown_abs(p), why) for p, why in items
+                    if not self.has(os.path.realpath(p))]
+            if not rest:
+                continue
+            by_why: dict[str, list[str]] = {}
+            for p, why in rest:
+                by_why.setdefault(why, []).append(posixpath.relpath(p, folder) if p.startswith(folder + "/") else p)
+            parts = "; ".join(f"{why}: {layout.listed(ps)}" for why, ps in by_why.items())
+            out.append(f"{folder}: {len(rest)} file(s) left out ({parts})")
+        return out
+
+    def _on_cap(self, pat: str, what: str):
+        def on_cap(n: int) -> InputError:
+            return InputError(f"{what}: {pat[:200]!r} looked at over {n:,} directory entries; narrow "
+                              "the glob to the folder that holds the weights")
+        return on_cap
+
+    def shown(self, rel: str) -> str:
+        return _shown(self.base, rel, self.root_r)
+
+    def _shown_abs(self, full: str) -> str:
+        return _shown(self.base, os.path.relpath(full, self.base), self.root_r)
 
 
 def aggregate(files: tuple[ArtifactSize, ...]) -> SizeResult:
@@ -87,42 +287,6 @@ def aggregate(files: tuple[ArtifactSize, ...]) -> SizeResult:
     return SizeResult(size_bytes=size, source=source, files=files, params=params, bits_per_param=bpp)
 
 
-def _size_local(pat: str, base_dir: Path, root: Path, what: str):
-    if os.path.isabs(pat) or "\x00" in pat:
-        resolve_inside(pat, base_dir, root, what)  # raises the shared message
-    base = os.path.realpath(base_dir)
-    root_r = os.path.realpath(root)
-
-    def on_cap(n: int) -> InputError:
-        return InputError(f"{what}: {pat[:200]!r} looked at over {n:,} directory entries; narrow "
-                          "the glob to the folder that holds the weights")
-
-    matches: list[str] = []
-    for rel in iter_glob(base, pat, MAX_SCANNED, on_cap):
-        if len(matches) == MAX_MATCHES:
-            raise InputError(f"{what}: {pat[:200]!r} matches over {MAX_MATCHES:,} files; narrow the "
-                             "glob to the weight files (e.g. 'weights/*.safetensors')")
-        matches.append(rel)
-    for rel in matches:
-        shown = _shown(base, rel, root_r)
-        resolved = resolve_inside(rel, Path(base), root, what)
-        yield os.path.normcase(resolved), measure_file(resolved, shown, what)
-    count = len(matches)
-    if count:
-        return
-    if not has_magic(pat):
-        dvc_rel = pat.rstrip("/") + ".dvc"
-        if os.path.lexists(os.path.join(base, dvc_rel)):
-            resolved = resolve_inside(dvc_rel, Path(base), root, what)
-            shown = _shown(base, dvc_rel, root_r)
-            yield os.path.normcase(resolved), measure_file(resolved, shown, what)
-            return
-        raise InputError(f"{what}: {pat[:200]!r} does not exist (relative to the manifest's folder); "
-                         "check the path, or commit a .dvc file or Git LFS pointer for it")
-    raise InputError(f"{what}: {pat[:200]!r} matches no file; check the glob (relative to the "
-                     "manifest's folder)")
-
-
 def _shown(base: str, rel: str, root_r: str) -> str:
     full = os.path.normpath(os.path.join(base, rel))
     shown = os.path.relpath(full, root_r)
@@ -132,7 +296,8 @@ def _shown(base: str, rel: str, root_r: str) -> str:
 
 
 def measure_file(path: Path, shown: str, what: str) -> ArtifactSize:
-    """Size one local file, dispatching on LFS pointer content, then ``.dvc``, then extension."""
+    """Size one local file, dispatching on LFS pointer content, then ``.dvc``, then extension
+    (and, for ``.bin`` and unknown extensions, the GGUF or safetensors magic)."""
     st = check_regular_file(path, what, shown)
     if st.st_size < lfs.POINTER_MAX:
         head, size = read_prefix(path, len(lfs.VERSION_LINE), what, shown)
@@ -140,5 +305,9 @@ def measure_file(path: Path, shown: str, what: str) -> ArtifactSize:
             return lfs.measure(path, shown, what)
     if shown.lower().endswith(".dvc"):
         return dvc.measure(path, shown, what)
-    reader = _READERS.get(format_from_name(shown) or "", plain.measure)
+    fmt = format_from_name(shown)
+    if fmt in (None, "pytorch"):
+        # recognised by content too: a GGUF or safetensors file named .bin (or with no extension)
+        fmt = layout.sniff(path, shown, what) or fmt
+    reader = _READERS.get(fmt or "", plain.measure)
     return reader(path, shown, what)

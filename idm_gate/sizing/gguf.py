@@ -133,6 +133,8 @@ def _parse(r: HeaderReader, shown: str) -> ArtifactSize:
                      "hold; the file is corrupt")
 
     alignment = DEFAULT_ALIGNMENT
+    split_no = split_count = None
+    arch = None
     for i in range(n_kv):
         if i % 1024 == 0:
             r.check_time()
@@ -143,6 +145,12 @@ def _parse(r: HeaderReader, shown: str) -> ArtifactSize:
             if not isinstance(val, int) or val <= 0 or val & (val - 1) or val > 1 << 30:
                 raise r.fail("metadata 'general.alignment' must be a power-of-two integer")
             alignment = val
+        elif key == "split.no" and isinstance(val, int):  # gguf-split: u16, 0-based
+            split_no = val
+        elif key == "split.count" and isinstance(val, int):
+            split_count = val
+        elif key == "general.architecture" and isinstance(val, bytes):
+            arch = val.decode("utf-8", "replace")[:64]
 
     infos = []
     params = 0
@@ -168,6 +176,11 @@ def _parse(r: HeaderReader, shown: str) -> ArtifactSize:
                          f"{r.size:,}-byte file can hold; the file is corrupt")
         infos.append((name, dims, ttype, offset, count))
 
+    split = (split_no, split_count) if split_no is not None and split_count is not None else None
+    if n_tensors == 0 and (split is None or split[1] <= 1):
+        # gguf-split --no-tensor-first-split leaves the first split without tensors: that one is fine
+        raise r.fail("holds no tensors (a vocabulary-only or metadata-only GGUF): a file without weights; "
+                     "name the model's weight file instead")
     data_start = -(-r.pos // alignment) * alignment
     data_len = r.size - data_start
     total_bytes: int | None = 0
@@ -188,4 +201,5 @@ def _parse(r: HeaderReader, shown: str) -> ArtifactSize:
     return ArtifactSize(
         path=shown, size_bytes=r.size, source="stat", format="gguf", params=params,
         bits_per_param=(8 * total_bytes / params) if (total_bytes is not None and params) else None,
+        split=split, arch=arch,
     )

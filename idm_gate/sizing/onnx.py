@@ -20,9 +20,9 @@ parameter than the file stores. Repeated occurrences of a message field are merg
 merges them (repeated fields concatenate), so the count is what ``onnx.load`` would see.
 
 Tensors with ``data_location = EXTERNAL`` (field 14) still carry their dims and are counted; the
-external data files are not opened or sized here. List them in the manifest as artifacts too (e.g.
-``model.onnx`` and ``model.onnx.data``): they have no weight-format extension, so they add bytes and
-leave the count from the ``.onnx`` file alone.
+``location`` of each one's ``external_data`` (field 13, key/value pairs) is returned in
+``ArtifactSize.external`` (relative to the model's folder), so that sizing counts those files with
+the graph (:func:`idm_gate.sizing.size_artifacts`); they are not opened here.
 
 ``params`` is None ("not cheap") when the graph has no initializers at all (weights may then live
 in ``Constant`` nodes, which are not walked; 0 would be wrong), or when a tensor is stored in
@@ -52,6 +52,9 @@ _GRAPH_SPARSE_INITIALIZER = 15
 _TENSOR_DIMS = 1
 _TENSOR_DATA_TYPE = 2
 _TENSOR_SEGMENT = 3
+_TENSOR_EXTERNAL_DATA = 13   # repeated StringStringEntryProto {key = 1, value = 2}
+_ENTRY_KEY, _ENTRY_VALUE = 1, 2
+MAX_LOCATION = 4096
 _SPARSE_VALUES = 1
 _SPARSE_DIMS = 3
 
@@ -108,6 +111,7 @@ class _Walk:
         self.bits: int | None = 0
         self.tensors = 0
         self.unknown = False  # a segmented tensor: the count is not cheap
+        self.external: set[str] = set()  # external_data 'location' values
 
     def bad(self, msg: str, at: int | None = None) -> InputError:
         at = self.r.pos if at is None else at
@@ -213,8 +217,29 @@ class _Walk:
             elif field == _TENSOR_SEGMENT:
                 t.segmented = True
                 self.skip(wire, end, name, field)
+            elif field == _TENSOR_EXTERNAL_DATA and wire == _LEN:
+                self.entry(self.length(end, name, field), name)
             else:
                 self.skip(wire, end, name, field)  # raw_data (9), *_data, name, external_data, ...
+
+    def entry(self, end: int, msg: str) -> None:
+        """One external_data key/value pair; keeps the value of ``location``."""
+        key = value = None
+        name = f"{msg} external_data entry"
+        for field, wire, _ in self.fields_of(end, name):
+            if field in (_ENTRY_KEY, _ENTRY_VALUE) and wire == _LEN:
+                stop = self.length(end, name, field)
+                if stop - self.r.pos > MAX_LOCATION:
+                    raise self.bad(f"{name} is over {MAX_LOCATION} bytes")
+                text = self.r.read(stop - self.r.pos, name).decode("utf-8", "replace")
+                if field == _ENTRY_KEY:
+                    key = text
+                else:
+                    value = text
+            else:
+                self.skip(wire, end, name, field)
+        if key == "location" and value:
+            self.external.add(value)
 
     def dims(self, wire: int, end: int, out: list[int], msg: str, field: int) -> None:
         if wire == _VARINT:
@@ -257,4 +282,4 @@ def measure(path: Path, shown: str, what: str) -> ArtifactSize:
     params = None if (w.unknown or w.tensors == 0) else w.params
     bits = (w.bits / params) if (params and w.bits is not None) else None
     return ArtifactSize(path=shown, size_bytes=size, source="stat", format="onnx", params=params,
-                        bits_per_param=bits)
+                        bits_per_param=bits, external=tuple(sorted(w.external)))

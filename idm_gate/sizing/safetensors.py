@@ -95,6 +95,12 @@ def measure(path: Path, shown: str, what: str) -> ArtifactSize:
                          f"section (bytes {begin:,}..{min(end, max_end):,}); the file is corrupt")
         if end > max_end:
             max_end, max_name = end, name
+    if not ranges:
+        raise r.fail("holds no tensors (only __metadata__): a safetensors file without weights; name the "
+                     "weight files instead")
+    if params == 0:
+        raise r.fail(f"its {len(ranges)} tensor(s) hold no elements (every shape has a 0): a file without "
+                     "weights; name the weight files instead")
     return ArtifactSize(
         path=shown, size_bytes=size, source="stat", format="safetensors", params=params,
         bits_per_param=(bits_total / params) if params else None,
