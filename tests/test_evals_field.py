@@ -247,3 +247,50 @@ def test_mteb_files_through_the_cli(tmp_path):
     assert [t["name"] for t in m["tasks"]] == ["Banking77Classification", "STS17"]
     # Pe = (0.184 + 0.2164383333333333) / 2 = 0.20021916666666667
     assert m["error_rate"] == pytest.approx(0.20021916666666667, abs=1e-12)
+
+
+# --- OpenCompass ---------------------------------------------------------------------------------
+
+OPENCOMPASS = "opencompass/summary_20240801_143012.csv"
+
+
+def test_opencompass_summary_counts_datasets_not_aggregates():
+    r = read_fixture(OPENCOMPASS)
+    tasks = by_task(r)
+    assert list(tasks) == ["ARC-c", "gsm8k", "hellaswag", "openai_humaneval"]
+    assert tasks["openai_humaneval"].metric == "humaneval_pass@1"
+    # percent, as OpenCompass prints: ARC-c 73.56 -> error 0.2644
+    assert (tasks["ARC-c"].scale, tasks["ARC-c"].scale_inferred) == ("percent", True)
+    assert tasks["ARC-c"].error == pytest.approx(0.2644, abs=1e-12)
+    notices = " | ".join(r.notices)
+    assert "not counted: mmlu (naive_average)" in notices
+    assert "no result for winogrande, flores_100" in notices
+    assert "mbpp: skipped: no rate metric (score: what it measures depends on the dataset" in notices
+
+
+def test_opencompass_summary_through_the_cli_with_a_named_metric(tmp_path):
+    (tmp_path / "summary.csv").write_bytes((DATA / OPENCOMPASS).read_bytes())
+    m = measured(tmp_path, "      - path: summary.csv\n")
+    # Pe = (0.2644 + 0.3821 + 0.4259 + 0.5793) / 4 = 1.6517 / 4 = 0.412925
+    assert m["error_rate"] == pytest.approx(0.412925, abs=1e-12)
+    (tmp_path / "idm.yaml").write_text((tmp_path / "idm.yaml").read_text() + "    metrics: {mbpp: score}\n")
+    p = subprocess.run([sys.executable, "-m", "idm_gate", "measure", "-f", "json"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    # + mbpp 37.40 -> 0.626: (1.6517 + 0.626) / 5 = 0.45554
+    assert json.loads(p.stdout)["models"][0]["error_rate"] == pytest.approx(0.45554, abs=1e-12)
+
+
+def test_opencompass_summary_of_several_models_is_refused(tmp_path):
+    text = "dataset,version,metric,mode,model-a,model-b\ngsm8k,1d7fe4,accuracy,gen,61.79,55.10\n"
+    msg = refused(read_text, tmp_path, "summary.csv", text, match="has 2 model columns ('model-a', 'model-b')")
+    assert msg.startswith("summary.csv: line 1: ")
+
+
+def test_opencompass_header_is_not_called_a_missing_header(tmp_path):
+    (tmp_path / "summary.csv").write_text("dataset,version,metric,mode,m\ngsm8k,1d7fe4,accuracy,gen,not-a-number\n")
+    p = measure(tmp_path, "      - path: summary.csv\n")
+    assert p.returncode == 2
+    assert p.stderr.strip().endswith("summary.csv: line 2 (gsm8k, accuracy): the value 'not-a-number' is not a number; "
+                                     "OpenCompass writes a number with two decimals, or '-' for no result")
+    assert "not a header" not in p.stderr

@@ -7,6 +7,7 @@ when the manifest does not declare one:
 - ``lm-eval``: an lm-evaluation-harness results JSON; fraction by the harness's convention.
 - ``lighteval``: a lighteval results JSON (and the Open LLM Leaderboard v1 files); fraction.
 - ``mteb``: one MTEB result file per task (``main_score`` on the test split); fraction.
+- ``opencompass``: an OpenCompass summary CSV (aggregate rows not counted); percent.
 - ``model-index``: a Hugging Face ``README.md`` front matter; percent, or fraction when every value
   is at most 1 (cards' convention).
 - ``csv``: ``task,score[,stderr]``; ``json``: ``{task: score}`` or ``{task: {score, stderr}}``;
@@ -33,13 +34,14 @@ from typing import Mapping
 
 from ..data import EvalResult, EvalSource
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
-from . import lighteval, lmeval, model_index, mteb, table
+from . import lighteval, lmeval, model_index, mteb, opencompass, table
 from ._common import EvalReadResult, check_scale, decode_text, fail, load_json, show
 
-FORMATS = ("lm-eval", "lighteval", "mteb", "model-index", "csv", "json")
+FORMATS = ("lm-eval", "lighteval", "mteb", "opencompass", "model-index", "csv", "json")
 
 # One line naming what idm-gate reads, for a file of no known format.
 KNOWN = ("lm-eval (lm-evaluation-harness results JSON), lighteval (results JSON), mteb (one JSON per task), "
+         "opencompass (summary CSV dataset,version,metric,mode,<model>), "
          "model-index (a model card's README.md), csv (task,score[,stderr]), json ({task: score})")
 
 __all__ = ["FORMATS", "EvalReadResult", "detect_format", "read_eval", "skipped_tasks"]
@@ -59,6 +61,7 @@ def detect_format(data: bytes, name: str) -> str | None:
       any JSON that is not an object, so the json reader can say what the top level should be);
     - text starting with a ``---`` line (YAML front matter), or a ``.md``/``.markdown`` name:
       ``model-index``;
+    - text whose first non-blank line is ``dataset,version,metric,mode,<model>...``: ``opencompass``;
     - text whose first non-blank line is a CSV header with ``task`` and ``score`` columns: ``csv``.
     """
     try:
@@ -77,6 +80,8 @@ def detect_format(data: bytes, name: str) -> str | None:
     if first == "---" or suffix in (".md", ".markdown"):
         return "model-index"
     header = next((line for line in text.splitlines() if line.strip()), "")
+    if opencompass.looks_like_opencompass(header):
+        return "opencompass"
     cols = [c.strip().strip('"').lower() for c in header.split(",")]
     if "task" in cols and "score" in cols:
         return "csv"
@@ -142,7 +147,8 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
         if fmt is None:
             raise fail(file, None, "not a results format idm-gate reads",
                        f"it reads {KNOWN}; set format: in the manifest if the file is one of them")
-    reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read, "model-index": model_index.read,
+    reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read,
+              "opencompass": opencompass.read, "model-index": model_index.read,
               "csv": table.read_csv, "json": table.read_json}[fmt]
     return _non_empty(reader(data, **kwargs), file)
 

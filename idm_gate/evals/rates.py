@@ -72,7 +72,7 @@ _HIGHER_EXACT = frozenset({
     "top1_acc", "top5_acc", "top1_accuracy", "top5_accuracy", "quasi_exact_match",
 })
 _HIGHER_PATTERNS = (
-    re.compile(r"^pass(@|_at_)\d+$"),
+    re.compile(r"(^|_)pass(@|_at_)\d+$"),  # pass@1, OpenCompass's humaneval_pass@1
     re.compile(r"^maj@\d+$"),
     # lighteval's exact-match family: em, qem (quasi), pem (prefix), pqem, and their variants
     # ("em_with_normalize_gold&normalize_pred"), and extractive_match.
