@@ -16,7 +16,9 @@ import pytest
 from idm_gate.data import SizeResult
 from idm_gate.errors import InputError
 from idm_gate.sizing import size_artifacts
-from weightfiles import hf_shards, manifest, run_measure, safetensors_header_bytes
+from safetensors.numpy import save_file
+
+from weightfiles import gguf_model, hf_shards, manifest, run_measure, safetensors_header_bytes
 
 WHAT = "idm.yaml: models[0].artifacts"
 
@@ -145,3 +147,244 @@ def test_cli_issue_example_index_listed_alone(tmp_path):
     assert m["density"] == pytest.approx(0.191431, abs=1e-6)
     t = run_measure(tmp_path)
     assert "7,241,732,096" in t.stdout and " index " in t.stdout
+
+
+# ---------------------------------------------------------------- GGUF: splits and complete models
+
+# Three 32 x 64 float32 tensors (2,048 parameters each): 6,144 parameters in all.
+GGUF_TENSORS = {f"blk.{i}.ffn_up.weight": np.full((32, 64), i, dtype=np.float32) for i in range(3)}
+GGUF_PARAMS = 3 * 32 * 64
+
+
+def test_gguf_split_files_are_one_model(tmp_path):
+    # gguf-py splits as convert_hf_to_gguf.py --split-max-tensors 2 does: 2 files, llama.cpp naming
+    files = gguf_model(tmp_path / "w" / "acme-7b-Q8_0.gguf", GGUF_TENSORS, split_max_tensors=2)
+    assert [f.name for f in files] == ["acme-7b-Q8_0-00001-of-00002.gguf", "acme-7b-Q8_0-00002-of-00002.gguf"]
+    res = size(["w/*.gguf"], tmp_path)
+    assert res.size_bytes == sum(f.stat().st_size for f in files)
+    assert res.params == GGUF_PARAMS
+    assert [a.split for a in res.files] == [(0, 2), (1, 2)]  # split.no, split.count as written
+
+
+def test_gguf_split_with_a_metadata_only_first_split(tmp_path):
+    # --no-tensor-first-split (gguf-py: small_first_shard): split 1 holds metadata and no tensors
+    files = gguf_model(tmp_path / "m.gguf", GGUF_TENSORS, split_max_tensors=2, small_first_shard=True)
+    assert len(files) == 3
+    res = size(["*.gguf"], tmp_path)
+    assert res.params == GGUF_PARAMS
+    assert res.files[0].params == 0
+
+
+def test_gguf_split_with_a_missing_file_names_it(tmp_path):
+    files = gguf_model(tmp_path / "m.gguf", GGUF_TENSORS, split_max_tensors=1)
+    files[1].unlink()
+    assert refused(["*.gguf"], tmp_path).startswith(
+        f"{WHAT}: shard 'm-00002-of-00003.gguf' of the 3-file set m-*-of-00003.gguf is missing (2 of 3 present)")
+
+
+def test_gguf_split_renamed_against_its_metadata_is_refused(tmp_path):
+    files = gguf_model(tmp_path / "m.gguf", GGUF_TENSORS, split_max_tensors=2)
+    files[1].rename(tmp_path / "m-00001-of-00002.bak")
+    files[0].rename(tmp_path / "m-00002-of-00002.gguf")
+    (tmp_path / "m-00001-of-00002.bak").rename(tmp_path / "m-00001-of-00002.gguf")
+    msg = refused(["*.gguf"], tmp_path)
+    assert msg.startswith(f"{WHAT}: 'm-00001-of-00002.gguf' is named as split 1 of 2, but its metadata "
+                          "(split.no 1, split.count 2) says split 2 of 2")
+
+
+def test_two_quantizations_in_one_model_are_refused(tmp_path):
+    # the issue's case: one glob over two complete GGUF files of the same model
+    gguf_model(tmp_path / "w" / "acme-7b-Q4_K_M.gguf", GGUF_TENSORS)
+    gguf_model(tmp_path / "w" / "acme-7b-Q8_0.gguf", GGUF_TENSORS)
+    msg = refused(["w/acme-7b-*.gguf"], tmp_path)
+    assert msg.startswith(f"{WHAT}: 'w/acme-7b-Q4_K_M.gguf', 'w/acme-7b-Q8_0.gguf' are each a complete GGUF "
+                          "model (architecture 'llama'); one model's artifacts hold one of them")
+    manifest(tmp_path, ["w/*.gguf"])
+    p = run_measure(tmp_path)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and "are each a complete GGUF model" in p.stderr
+
+
+def test_a_vision_projector_beside_its_language_model_is_one_model(tmp_path):
+    # llava-style: the language model and an mmproj GGUF of architecture 'clip'
+    a = gguf_model(tmp_path / "llava-v1.5-7b-Q4_K.gguf", GGUF_TENSORS)[0]
+    b = gguf_model(tmp_path / "mmproj-model-f16.gguf", {"v.patch_embd.weight": np.ones((32, 64), np.float32)},
+                   arch="clip")[0]
+    res = size(["*.gguf"], tmp_path)
+    assert res.size_bytes == a.stat().st_size + b.stat().st_size
+    assert res.params == GGUF_PARAMS + 32 * 64
+
+
+def test_a_gguf_without_tensors_is_refused(tmp_path):
+    # vocabulary-only GGUF files (llama.cpp's models/ggml-vocab-*.gguf) hold no weights
+    import gguf
+
+    w = gguf.GGUFWriter(str(tmp_path / "ggml-vocab-llama.gguf"), "llama")
+    w.add_array("tokenizer.ggml.tokens", ["<s>", "</s>", "hello"])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    assert refused(["ggml-vocab-llama.gguf"], tmp_path).startswith(
+        f"{WHAT}[0]: 'ggml-vocab-llama.gguf': holds no tensors (a vocabulary-only or metadata-only GGUF)")
+
+
+def test_a_gguf_named_bin_is_read_as_gguf(tmp_path):
+    # older llama.cpp conversions were named ggml-model-*.bin: recognised by the magic
+    gguf_model(tmp_path / "m.gguf", GGUF_TENSORS)[0].rename(tmp_path / "ggml-model-q8_0.bin")
+    res = size(["ggml-model-q8_0.bin"], tmp_path)
+    assert (res.files[0].format, res.params) == ("gguf", GGUF_PARAMS)
+
+
+# ---------------------------------------------------------------- several formats in one model
+
+def test_the_same_weights_in_two_formats_are_refused(tmp_path):
+    import zipfile
+
+    save_file({"w": np.ones((4, 4), np.float32)}, str(tmp_path / "model.safetensors"))
+    with zipfile.ZipFile(tmp_path / "pytorch_model.bin", "w") as z:  # torch.save's zip layout
+        z.writestr("pytorch_model/data.pkl", b"\x80\x02}q\x00.")
+    msg = refused(["model.safetensors", "pytorch_model.bin"], tmp_path)
+    assert msg.startswith(f"{WHAT}: the artifacts hold weights in 2 formats: pytorch ('pytorch_model.bin'); "
+                          "safetensors ('model.safetensors'); the same weights in several formats would be counted twice")
+
+
+def test_an_onnx_export_beside_safetensors_is_refused(tmp_path):
+    save_file({"w": np.ones((4, 4), np.float32)}, str(tmp_path / "model.safetensors"))
+    onnx_model(tmp_path / "onnx" / "model.onnx")
+    assert "2 formats: onnx ('onnx/model.onnx'); safetensors ('model.safetensors')" in refused(["**/model.*"], tmp_path)
+
+
+# ---------------------------------------------------------------- ONNX external data
+
+def onnx_model(path: Path, external: str | None = None) -> Path:
+    """A Gemm with W 256 x 256 float32 (262,144 bytes) and B 256 float32 (1,024 bytes), saved by onnx."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((256, 256), np.float32), "W")
+    b = numpy_helper.from_array(np.zeros(256, np.float32), "B")
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "W", "B"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 256])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 256])], initializer=[w, b])
+    model = helper.make_model(graph)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if external:
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=external, size_threshold=0)
+    else:
+        onnx.save_model(model, str(path))
+    return path
+
+
+def test_onnx_external_data_is_counted_with_the_graph(tmp_path):
+    g = onnx_model(tmp_path / "m" / "model.onnx", external="model.onnx.data")
+    data = tmp_path / "m" / "model.onnx.data"
+    assert data.stat().st_size == 262_144 + 1_024  # both initializers, no padding under 1 MB
+    res = size(["m/model.onnx"], tmp_path)
+    assert res.size_bytes == g.stat().st_size + 263_168
+    assert res.params == 256 * 256 + 256  # 65,792
+    assert [(a.path, a.note) for a in res.files] == [
+        ("m/model.onnx", None), ("m/model.onnx.data", "external data of m/model.onnx")]
+    assert res.notices == ("m/model.onnx: its initializers' external data counted with it: m/model.onnx.data",)
+    # about 32 bits per parameter (float32 plus the graph), not the graph alone's 0.0x bits
+    assert 32 < res.bits_per_param < 33
+    # listed too, the data file is counted once
+    assert size(["m/model.onnx", "m/model.onnx.data"], tmp_path).size_bytes == res.size_bytes
+
+
+def test_onnx_external_data_missing_is_refused_naming_it(tmp_path):
+    onnx_model(tmp_path / "model.onnx", external="weights.bin")
+    (tmp_path / "weights.bin").unlink()
+    assert refused(["model.onnx"], tmp_path) == (
+        f"{WHAT}[0]: 'model.onnx' keeps initializers in external data 'weights.bin', which does not exist beside "
+        "it; check it out (git lfs pull, dvc pull) or save the model with its weights inside "
+        "(onnx.save_model(..., save_as_external_data=False))")
+
+
+def test_onnx_external_data_outside_the_repository_is_refused(tmp_path):
+    # onnx itself refuses to write a location with '..'; a hand-edited graph can still name one
+    import onnx
+
+    repo = tmp_path / "repo"
+    g = onnx_model(repo / "model.onnx", external="w.data")
+    (repo / "w.data").rename(tmp_path / "outside.data")
+    m = onnx.load(str(g), load_external_data=False)
+    for t in m.graph.initializer:
+        for kv in t.external_data:
+            if kv.key == "location":
+                kv.value = "../outside.data"
+    g.write_bytes(m.SerializeToString())
+    assert "'../outside.data' resolves outside the repository" in refused(["model.onnx"], repo)
+
+
+# ---------------------------------------------------------------- a folder as an artifact
+
+def test_a_folder_sizes_its_weight_files_and_lists_the_rest(tmp_path):
+    folder = tmp_path / "models" / "acme-7b"
+    hf_shards(folder, TENSORS, max_shard_size=9_000)
+    for name, text in {"config.json": "{}", "generation_config.json": "{}", "tokenizer.json": "{}",
+                       "tokenizer_config.json": "{}", "README.md": "# acme"}.items():
+        (folder / name).write_text(text)
+    (folder / ".gitattributes").write_text("*.safetensors filter=lfs\n")  # hidden: not looked at
+    headers = sum(safetensors_header_bytes(folder / s) for s in SHARDS)
+    res = size(["models/acme-7b"], tmp_path)
+    assert res.size_bytes == TENSOR_BYTES + headers
+    assert [a.path for a in res.files] == [f"models/acme-7b/{s}" for s in SHARDS]
+    assert res.params == PARAMS
+    assert res.notices == (
+        "models/acme-7b: 6 file(s) left out (not weights: README.md, config.json, generation_config.json, "
+        "tokenizer.json, tokenizer_config.json; shard index: its shards are counted: model.safetensors.index.json)",)
+
+
+def test_a_folder_recognises_weights_by_content(tmp_path):
+    # a GGUF named .bin is weights; a .bin of other bytes is not; Trainer state is left out
+    (tmp_path / "ckpt").mkdir()
+    gguf_model(tmp_path / "x.gguf", GGUF_TENSORS)[0].rename(tmp_path / "ckpt" / "ggml-model.bin")
+    (tmp_path / "ckpt" / "vocab.bin").write_bytes(b"\x00\x01\x02" * 100)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "ckpt" / "optimizer.pt", "w") as z:
+        z.writestr("optimizer/data.pkl", b"\x80\x02}q\x00.")
+    res = size(["ckpt"], tmp_path)
+    assert [(a.path, a.format) for a in res.files] == [("ckpt/ggml-model.bin", "gguf")]
+    assert res.notices == ("ckpt: 2 file(s) left out (training state: optimizer.pt; not weights: vocab.bin)",)
+
+
+def test_a_folder_with_an_onnx_export_counts_its_external_data(tmp_path):
+    g = onnx_model(tmp_path / "onnx" / "model.onnx", external="model.onnx_data")
+    (tmp_path / "onnx" / "config.json").write_text("{}")
+    res = size(["onnx"], tmp_path)
+    assert res.size_bytes == g.stat().st_size + 263_168
+    assert res.notices[-1] == "onnx: 1 file(s) left out (not weights: config.json)"
+
+
+# ---------------------------------------------------------------- plausibility
+
+def test_bytes_that_are_not_weights_trigger_a_plausibility_warning(tmp_path):
+    # 1,024 float32 parameters: 4,096 bytes of tensors + the header; a 100,000-byte file beside
+    # them makes (4,096 + header + 100,000) * 8 / 1,024 > 800 bits per parameter
+    save_file({"w": np.ones(1024, np.float32)}, str(tmp_path / "model.safetensors"))
+    (tmp_path / "training_log.txt").write_bytes(b"x" * 100_000)
+    res = size(["*"], tmp_path)
+    total = 4_096 + safetensors_header_bytes(tmp_path / "model.safetensors") + 100_000
+    assert res.size_bytes == total
+    assert res.notices == (f"warning: {total:,} bytes for 1,024 parameters is {8 * total / 1024:.4g} bits per "
+                           "parameter, above 64: bytes were probably counted twice, or files that are not "
+                           "weights; files: model.safetensors, training_log.txt",)
+
+
+def test_plausibility_bounds():
+    from idm_gate.data import ArtifactSize
+    from idm_gate.sizing.layout import plausibility
+
+    f = [ArtifactSize(path="model.onnx", size_bytes=230, source="stat", format="onnx", params=1_051_000)]
+    # 8 * 230 / 1,051,000 = 0.00175 bits per parameter: the issue's ONNX graph sized without its data
+    assert plausibility(230, 1_051_000, f) == [
+        "warning: 230 bytes for 1,051,000 parameters is 0.001751 bits per parameter, below 0.5: weights were "
+        "probably not counted (external data, shards, LFS objects); files: model.onnx"]
+    assert plausibility(64, 1024, f) == []      # exactly 0.5 bits
+    assert plausibility(8 * 1024, 1024, f) == []  # exactly 64 bits
+    assert plausibility(8 * 1024 + 1, 1024, f) != []
+    assert plausibility(10, None, f) == []
