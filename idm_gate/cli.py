@@ -127,6 +127,19 @@ def cmd_action(args) -> int:
     return run()
 
 
+def cmd_init(args) -> int:
+    target = Path(args.path)
+    if args.workflow:
+        from .init import init_workflow
+
+        return init_workflow(target, Path(args.manifest) if args.manifest else None, force=args.force,
+                             dry_run=args.dry_run)
+    from .init import init_manifest
+
+    manifest = Path(args.manifest) if args.manifest else target / "idm.yaml"
+    return init_manifest(target, manifest, force=args.force, dry_run=args.dry_run)
+
+
 def cmd_schema(args) -> int:
     from .manifest import schema_text
 
@@ -191,6 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("action", help="run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
     sp.set_defaults(func=cmd_action)
+
+    sp = sub.add_parser("init", help="write idm.yaml from the weights and eval results found in a repository",
+                        description="Scan PATH for weights and eval results, group them into models and write a "
+                                    "commented idm.yaml that validates and measures. With --workflow, write "
+                                    ".github/workflows/idm-gate.yml instead.")
+    sp.add_argument("path", nargs="?", default=".", metavar="PATH",
+                    help="folder to scan; the manifest's paths are relative to it (default: .)")
+    sp.add_argument("--manifest", "-m", help="manifest to write, or with --workflow the one the workflow "
+                                             "gates (default: PATH/idm.yaml)")
+    sp.add_argument("--workflow", action="store_true",
+                    help="write .github/workflows/idm-gate.yml at the repository's top level instead")
+    sp.add_argument("--force", action="store_true", help="replace an existing file (default: refuse)")
+    sp.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing")
+    sp.set_defaults(func=cmd_init)
 
     sp = sub.add_parser("schema", help="print a JSON Schema shipped with idm-gate")
     sp.add_argument("which", nargs="?", choices=("manifest", "report", "check"), default="manifest",

@@ -1,0 +1,667 @@
+"""Find a repository's weights and eval results and group them into models (``idm-gate init``).
+
+``scan(root)`` lists the files under ``root`` (``git ls-files`` where ``root`` is in a git work tree,
+so ignored files stay out as they would in a CI checkout; a plain walk otherwise), then:
+
+Weights (``WeightSet``: one candidate model each)
+    - ``.safetensors``, ``.gguf``, ``.onnx`` and PyTorch checkpoints (``.pt .pth .bin .ckpt``), Git LFS
+      pointers included (sizing reads their ``size`` line; the name gives the format).
+    - Shards ``<prefix>-00001-of-00003.<ext>`` (Hugging Face sharded safetensors and ``.bin``,
+      llama.cpp split GGUF) form one set; a set with a shard missing, or whose
+      ``<prefix>.<ext>.index.json`` names a file that is not there, is refused (a partial size would
+      be a plausible wrong number).
+    - Every other GGUF file is its own model: one model per quantization.
+    - An ONNX model takes the files beside it whose names follow the external-data conventions
+      (``model.onnx_data``, ``model.onnx.data``, ``model.data``).
+    - A folder holding ``model*.safetensors`` and ``pytorch_model*.bin`` holds the same weights twice
+      (the Hub's two formats): the ``.bin`` set is left out so the size is counted once.
+    - Trainer state (``optimizer.pt``, ``scheduler.pt``, ``rng_state*.pth``, ``training_args.bin``, ...)
+      is not weights and is left out.
+    - A ``<path>.dvc`` file stands for the file or folder it tracks (its ``outs[].size``);
+      ``dvc.lock`` outputs are listed as found but not sized.
+
+Eval results (``EvalFile``)
+    lm-evaluation-harness results JSON, lighteval results JSON, MTEB task results JSON, and
+    ``README.md`` model cards whose front matter has a ``model-index``. Files in formats that
+    :mod:`idm_gate.evals` cannot read yet are reported as found but not readable, never placed.
+
+Placing an eval file on a model goes from the most to the least specific evidence, stopping at the
+first that names exactly one model (two or more is "ambiguous", reported, never guessed):
+1. paths the file names (lm-eval's ``model_args`` ``pretrained=``/``gguf_file=``; lighteval's and
+   MTEB's model name when it is a path in the repository);
+2. where the file is: inside the folder of exactly one model;
+3. names: the model name the file records (lm-eval ``model_name``, the folder lm-eval writes its
+   results to, a card's ``model-index`` name, MTEB's model folder, a CSV's file name), compared with
+   each model's name, weight-file stem and folder name;
+4. the repository holds one model only.
+
+Nothing here writes a file; ``init`` renders and verifies the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .paths import EVAL_FILE_CAP
+
+MAX_FILES = 200_000        # files listed under the scanned folder
+MAX_JSON_FILES = 5_000     # JSON files opened to see whether they are eval results
+SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".dvc",
+             ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".ipynb_checkpoints"}
+
+WEIGHT_EXTENSIONS = {".safetensors": "safetensors", ".gguf": "gguf", ".onnx": "onnx", ".pt": "pytorch",
+                     ".pth": "pytorch", ".bin": "pytorch", ".ckpt": "pytorch"}
+FORMAT_LABELS = {"safetensors": "safetensors", "gguf": "GGUF", "onnx": "ONNX", "pytorch": "PyTorch",
+                 "dvc": "DVC-tracked"}
+
+# Hugging Face Trainer / PyTorch Lightning state saved beside the weights: not model weights.
+TRAINING_STATE = re.compile(r"^(optimizer|scheduler|scaler|training_args|rng_state(_\d+)?|"
+                            r"trainer_state|lr_scheduler)\.(pt|pth|bin)$", re.I)
+SHARD = re.compile(r"^(?P<prefix>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})\.(?P<ext>safetensors|gguf|bin)$", re.I)
+# Hub conventions: stems that name no model, so the folder names it.
+GENERIC_STEMS = {"model", "pytorch_model", "diffusion_pytorch_model", "adapter_model", "consolidated",
+                 "weights", "checkpoint", "last", "best", "final", "model.fp16", "flax_model"}
+# Where a JSON file is certainly not eval results (Hub model folders hold many of these).
+NOT_EVAL_JSON = re.compile(r"(^|/)(config|tokenizer|tokenizer_config|generation_config|special_tokens_map|"
+                           r"vocab|added_tokens|preprocessor_config|adapter_config|trainer_state|"
+                           r"model_index|package|package-lock|tsconfig|model_meta)\.json$|\.index\.json$", re.I)
+LFS_VERSION = b"version https://git-lfs.github.com/spec/v1"
+FRONT_MATTER_MODEL_INDEX = re.compile(r"^model-index\s*:", re.M)
+
+
+@dataclass(frozen=True)
+class WeightSet:
+    """The files of one candidate model.
+
+    ``files`` are paths relative to the scanned folder; ``artifacts`` what the manifest lists (the
+    same paths, or the ``.dvc`` file for a DVC-tracked folder); ``note`` one line for the manifest's
+    comment ("3 shards, as model.safetensors.index.json lists").
+    """
+
+    name: str
+    format: str
+    folder: str
+    files: tuple[str, ...]
+    artifacts: tuple[str, ...]
+    note: str
+    stem: str
+
+
+@dataclass(frozen=True)
+class EvalFile:
+    """One eval results file and what it says about the model it measured.
+
+    ``kind`` is the format (``lm-eval``, ``lighteval``, ``mteb``, ``model-index``); ``paths`` are
+    repository paths the file names as its model, ``names`` model names it records; ``date`` orders
+    reruns (newest first), 0 when unknown.
+    """
+
+    path: str
+    kind: str
+    paths: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    date: float = 0.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A file found but not placed in the manifest, and why (one line)."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class ScanResult:
+    weights: list[WeightSet] = field(default_factory=list)
+    evals: list[EvalFile] = field(default_factory=list)
+    unplaced: list[Finding] = field(default_factory=list)
+    dvc_tracked: set[str] = field(default_factory=set)   # paths .dvc files and dvc.lock stand for
+
+
+# ---------------------------------------------------------------------------------------------
+# listing
+
+
+def list_files(root: Path) -> list[str]:
+    """Files under ``root``, ``/``-separated and relative to it, sorted; hidden and tool folders skipped.
+
+    Inside a git work tree: tracked files plus untracked ones that are not ignored (``git ls-files
+    --cached --others --exclude-standard``), as a fresh checkout of the commit would have them once
+    committed. Elsewhere: a walk. More than ``MAX_FILES`` is an InputError.
+    """
+    files = _git_files(root)
+    if files is None:
+        files = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+            rel_dir = os.path.relpath(dirpath, root)
+            for name in filenames:
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
+                files.append(rel)
+                if len(files) > MAX_FILES:
+                    raise _too_many(root)
+    kept = [f for f in files if not any(p in SKIP_DIRS or p.startswith(".") for p in f.split("/")[:-1])
+            and not f.rsplit("/", 1)[-1].startswith(".")]
+    if len(kept) > MAX_FILES:
+        raise _too_many(root)
+    return sorted(set(kept))
+
+
+def _too_many(root: Path) -> InputError:
+    return InputError(f"init: {str(root)!r} holds over {MAX_FILES:,} files; point init at the folder "
+                      "that holds the models (idm-gate init PATH)")
+
+
+def _git_files(root: Path) -> list[str] | None:
+    try:
+        inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root, capture_output=True,
+                                text=True, stdin=subprocess.DEVNULL)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if inside.returncode or inside.stdout.strip() != "true":
+        return None
+    proc = subprocess.run(["git", "-c", "core.quotepath=off", "ls-files", "-z", "--cached", "--others",
+                           "--exclude-standard", "--", "."], cwd=root, capture_output=True, stdin=subprocess.DEVNULL)
+    if proc.returncode:
+        return None
+    out = []
+    for raw in proc.stdout.split(b"\0"):
+        if not raw:
+            continue
+        rel = os.fsdecode(raw)
+        if os.path.lexists(root / rel):  # a tracked file deleted in the work tree is not there to size
+            out.append(rel)
+    return out
+
+
+def git_ignored_weights(root: Path) -> list[str]:
+    """Weight files under ``root`` that git ignores (a CI checkout will not have them); [] outside git."""
+    try:
+        proc = subprocess.run(["git", "-c", "core.quotepath=off", "ls-files", "-z", "--others", "--ignored",
+                               "--exclude-standard", "--", "."], cwd=root, capture_output=True,
+                              stdin=subprocess.DEVNULL)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    if proc.returncode:
+        return []
+    out = []
+    for raw in proc.stdout.split(b"\0"):
+        rel = os.fsdecode(raw)
+        if rel and weight_format(rel) and not any(p in SKIP_DIRS or p.startswith(".")
+                                                  for p in rel.split("/")[:-1]):
+            out.append(rel)
+        if len(out) >= 1000:
+            break
+    return sorted(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# weights
+
+
+def weight_format(rel: str) -> str | None:
+    """The weight format a file name implies (``safetensors``, ``gguf``, ``onnx``, ``pytorch``) or None.
+
+    Trainer state files (``optimizer.pt``, ``training_args.bin``, ...) are not weights: None.
+    """
+    name = rel.rsplit("/", 1)[-1]
+    if TRAINING_STATE.match(name):
+        return None
+    low = name.lower()
+    for ext, fmt in WEIGHT_EXTENSIONS.items():
+        if low.endswith(ext):
+            return fmt
+    return None
+
+
+def _folder(rel: str) -> str:
+    return posixpath.dirname(rel)
+
+
+def _strip_ext(name: str) -> str:
+    low = name.lower()
+    for ext in WEIGHT_EXTENSIONS:
+        if low.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def _read_small(path: Path, cap: int) -> bytes | None:
+    try:
+        if path.stat().st_size > cap or not path.is_file():
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _is_lfs_pointer(path: Path) -> bool:
+    data = _read_small(path, 1023)
+    return bool(data and data.startswith(LFS_VERSION))
+
+
+def _index_files(root: Path, folder: str, index_name: str) -> set[str] | None:
+    """The shard file names a ``*.index.json`` lists in its ``weight_map``, or None without one."""
+    from .jsonsafe import load_json
+
+    rel = posixpath.join(folder, index_name)
+    data = _read_small(root / rel, EVAL_FILE_CAP)
+    if data is None or _is_lfs_pointer(root / rel):
+        return None
+    try:
+        doc = load_json(data, rel, allow_nan=False)
+    except InputError:
+        return None
+    wm = doc.get("weight_map") if isinstance(doc, dict) else None
+    if not isinstance(wm, dict):
+        return None
+    return {v for v in wm.values() if isinstance(v, str)}
+
+
+def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
+    """Group the weight files of ``files`` into ``result.weights`` (see the module docstring)."""
+    present = set(files)
+    dvc_tracked = result.dvc_tracked
+    sets: list[WeightSet] = []
+    for rel in files:
+        if rel.endswith(".dvc"):
+            _dvc_file(root, rel, result, sets, dvc_tracked)
+        elif rel.rsplit("/", 1)[-1] == "dvc.lock":
+            _dvc_lock(root, rel, result, dvc_tracked)
+
+    shards: dict[tuple[str, str, str, int], dict[int, str]] = {}
+    singles: list[tuple[str, str]] = []
+    for rel in files:
+        fmt = weight_format(rel)
+        if fmt is None or rel in dvc_tracked or any(rel.startswith(d + "/") for d in dvc_tracked):
+            name = rel.rsplit("/", 1)[-1]
+            if TRAINING_STATE.match(name) and rel not in dvc_tracked:
+                result.unplaced.append(Finding(rel, "training state (optimizer, scheduler, RNG), not weights"))
+            continue
+        m = SHARD.match(rel.rsplit("/", 1)[-1])
+        if m:
+            key = (_folder(rel), m["prefix"], m["ext"].lower(), int(m["n"]))
+            shards.setdefault(key, {})[int(m["i"])] = rel
+        else:
+            singles.append((rel, fmt))
+
+    for (folder, prefix, ext, n), parts in sorted(shards.items()):
+        fmt = WEIGHT_EXTENSIONS["." + ext]
+        rels = tuple(parts[i] for i in sorted(parts))
+        missing = [i for i in range(1, n + 1) if i not in parts]
+        if missing or n == 0:
+            have = ", ".join(r.rsplit("/", 1)[-1] for r in rels)
+            for r in rels:
+                result.unplaced.append(Finding(r, f"shard set {prefix}-*-of-{n:05d}.{ext} is incomplete "
+                                                  f"({len(parts)} of {n} present: {have}); a partial size "
+                                                  "would be wrong"))
+            continue
+        index_name = f"{prefix}.{ext}.index.json"
+        listed = _index_files(root, folder, index_name)
+        note = f"{n} shards"
+        if listed is not None:
+            names = {r.rsplit("/", 1)[-1] for r in rels}
+            absent = sorted(listed - names)
+            if absent:
+                for r in rels:
+                    result.unplaced.append(Finding(r, f"{index_name} lists {', '.join(absent[:3])}, which is not "
+                                                      "in the repository; a partial size would be wrong"))
+                continue
+            note += f", as {index_name} lists"
+        sets.append(_set(fmt, folder, prefix, rels, rels, note))
+
+    for rel, fmt in singles:
+        folder, name = _folder(rel), rel.rsplit("/", 1)[-1]
+        stem = _strip_ext(name)
+        files_ = [rel]
+        note = "1 file"
+        if _is_lfs_pointer(root / rel):
+            note = "Git LFS pointer (its size line is used)"
+        if fmt == "onnx":
+            data = _onnx_external(name, stem, folder, present)
+            files_ += data
+            if data:
+                note = f"with its external data {', '.join(d.rsplit('/', 1)[-1] for d in data)}"
+        sets.append(_set(fmt, folder, stem, tuple(files_), tuple(files_), note))
+
+    sets = _drop_duplicate_formats(sets, result)
+    result.weights.extend(_unique_names(sets, root))
+
+
+def _set(fmt: str, folder: str, stem: str, files: tuple[str, ...], artifacts: tuple[str, ...],
+         note: str) -> WeightSet:
+    return WeightSet(name="", format=fmt, folder=folder, files=files, artifacts=artifacts, note=note, stem=stem)
+
+
+_ONNX_DATA = ("{name}_data", "{name}.data", "{stem}.onnx_data", "{stem}.data", "{stem}_data")
+
+
+def _onnx_external(name: str, stem: str, folder: str, present: set[str]) -> list[str]:
+    out = []
+    for pat in _ONNX_DATA:
+        cand = posixpath.join(folder, pat.format(name=name, stem=stem))
+        if cand in present and cand not in out:
+            out.append(cand)
+    return out
+
+
+def _drop_duplicate_formats(sets: list[WeightSet], result: ScanResult) -> list[WeightSet]:
+    """``pytorch_model*.bin`` beside ``model*.safetensors`` (same folder) is the same weights again."""
+    twins = {"pytorch_model": "model", "diffusion_pytorch_model": "diffusion_pytorch_model",
+             "adapter_model": "adapter_model"}
+    safe = {(s.folder, s.stem) for s in sets if s.format == "safetensors"}
+    kept = []
+    for s in sets:
+        twin = twins.get(s.stem, s.stem)
+        if s.format == "pytorch" and (s.folder, twin) in safe:
+            for f in s.files:
+                result.unplaced.append(Finding(f, f"the same weights as {posixpath.join(s.folder, twin)}"
+                                                  "*.safetensors in PyTorch format; left out so the size "
+                                                  "counts once"))
+            continue
+        kept.append(s)
+    return kept
+
+
+def _unique_names(sets: list[WeightSet], root: Path) -> list[WeightSet]:
+    def base_name(s: WeightSet) -> str:
+        if s.format == "gguf" or s.stem.lower() not in GENERIC_STEMS:
+            return s.stem
+        folder = s.folder or root.resolve().name
+        return folder.rsplit("/", 1)[-1] or s.stem
+
+    names = [base_name(s) for s in sets]
+    out = []
+    for s, n in zip(sets, names):
+        if names.count(n) > 1:  # disambiguate with the path, shortest unique suffix first
+            parts = [p for p in s.folder.split("/") if p] + [s.stem]
+            for k in range(2, len(parts) + 1):
+                cand = "/".join(parts[-k:])
+                if sum(1 for t in sets if "/".join(([p for p in t.folder.split("/") if p] + [t.stem])[-k:])
+                       == cand) == 1:
+                    n = cand
+                    break
+            else:
+                n = "/".join(parts)
+        out.append(WeightSet(n, s.format, s.folder, s.files, s.artifacts, s.note, s.stem))
+    return out
+
+
+def _dvc_file(root: Path, rel: str, result: ScanResult, sets: list[WeightSet], tracked: set[str]) -> None:
+    from .yamlsafe import load_yaml
+
+    data = _read_small(root / rel, 1024 * 1024)
+    try:
+        doc = load_yaml(data, rel) if data is not None else None
+    except InputError as e:
+        result.unplaced.append(Finding(rel, f"not a readable .dvc file ({e})"))
+        return
+    outs = doc.get("outs") if isinstance(doc, dict) else None
+    if not isinstance(outs, list) or not outs or not all(isinstance(o, dict) for o in outs):
+        result.unplaced.append(Finding(rel, "a .dvc file without an outs list"))
+        return
+    folder = _folder(rel)
+    paths = [posixpath.normpath(posixpath.join(folder, str(o.get("path", "")))) for o in outs]
+    tracked.update(paths)
+    if len(outs) == 1 and weight_format(paths[0]) and "nfiles" not in outs[0]:
+        # `dvc add weights/m.gguf` -> weights/m.gguf.dvc; the manifest names the tracked file, which
+        # sizing finds itself when pulled and through the .dvc file when not
+        fmt = weight_format(paths[0]) or "dvc"
+        stem = _strip_ext(paths[0].rsplit("/", 1)[-1])
+        sets.append(_set(fmt, _folder(paths[0]), stem, (rel,), (paths[0],),
+                                   f"tracked by DVC ({rel.rsplit('/', 1)[-1]}: outs size)"))
+        return
+    stem = paths[0].rsplit("/", 1)[-1] if len(paths) == 1 else _strip_ext(rel.rsplit("/", 1)[-1])
+    sets.append(_set("dvc", folder, stem, (rel,), (rel,),
+                               "a DVC-tracked folder, counted whole (outs size)"))
+
+
+def _dvc_lock(root: Path, rel: str, result: ScanResult, tracked: set[str]) -> None:
+    from .yamlsafe import load_yaml
+
+    data = _read_small(root / rel, 1024 * 1024)
+    try:
+        doc = load_yaml(data, rel) if data is not None else None
+    except InputError as e:
+        result.unplaced.append(Finding(rel, f"not a readable dvc.lock ({e})"))
+        return
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    if not isinstance(stages, dict):
+        return
+    folder = _folder(rel)
+    for stage_name, stage in stages.items():
+        outs = stage.get("outs") if isinstance(stage, dict) else None
+        for o in outs if isinstance(outs, list) else []:
+            p = o.get("path") if isinstance(o, dict) else None
+            if not isinstance(p, str):
+                continue
+            full = posixpath.normpath(posixpath.join(folder, p))
+            tracked.add(full)
+            if weight_format(full) or o.get("nfiles") is not None:
+                result.unplaced.append(Finding(
+                    f"{rel}: {full}", f"output of DVC stage {stage_name!s}; this version of idm-gate sizes "
+                    ".dvc files but not dvc.lock outputs: add it with 'dvc add' or list the pulled file"))
+
+
+# ---------------------------------------------------------------------------------------------
+# eval results
+
+
+def find_evals(root: Path, files: list[str], result: ScanResult) -> None:
+    """Classify the JSON and model-card files of ``files`` into ``result.evals``."""
+    from .jsonsafe import load_json
+
+    opened = 0
+    for rel in files:
+        name = rel.rsplit("/", 1)[-1]
+        low = name.lower()
+        if low == "readme.md":
+            _model_card(root, rel, result)
+            continue
+        if low.endswith(".csv"):
+            _score_table(root, rel, result)
+            continue
+        if not low.endswith(".json") or NOT_EVAL_JSON.search(rel):
+            continue
+        if opened >= MAX_JSON_FILES:
+            result.unplaced.append(Finding(rel, f"not opened: over {MAX_JSON_FILES:,} JSON files in the "
+                                                "scanned folder; point init at a smaller folder"))
+            continue
+        opened += 1
+        data = _read_small(root / rel, EVAL_FILE_CAP)
+        if data is None:
+            continue
+        try:
+            doc = load_json(data, rel, allow_nan=True)
+        except InputError:
+            if low.startswith("results"):
+                result.unplaced.append(Finding(rel, "named like eval results but not valid JSON"))
+            continue
+        ev = classify_json(doc, rel, root)
+        if ev is not None:
+            result.evals.append(ev)
+
+
+def classify_json(doc: Any, rel: str, root: Path | None = None) -> EvalFile | None:
+    """Which eval results format a parsed JSON document is, with its model hints; None when none.
+
+    - lighteval: a ``config_general`` object beside ``results`` (lighteval's ``results_<time>.json``);
+    - lm-eval: a ``results`` object (lm-evaluation-harness ``results_<time>.json``, or
+      ``results.json`` of 0.3);
+    - MTEB: ``task_name`` and a ``scores`` object (one file per task, ``results/<model>/<revision>/``),
+      or ``mteb_version`` and ``mteb_dataset_name`` (before mteb 1.11).
+    """
+    if not isinstance(doc, dict):
+        return None
+    folder = _folder(rel)
+    if isinstance(doc.get("results"), dict) and isinstance(doc.get("config_general"), dict):
+        cg = doc["config_general"]
+        name = cg.get("model_name") if isinstance(cg.get("model_name"), str) else None
+        return EvalFile(rel, "lighteval", paths=_path_hints([name]), names=_names([name, _parent_name(rel)]),
+                        date=_number(cg.get("start_time")))
+    if isinstance(doc.get("results"), dict):
+        paths: list[str | None] = []
+        cfg = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+        args = _model_args(cfg.get("model_args"))
+        pretrained = args.get("pretrained") or args.get("model") or args.get("path") or args.get("model_path")
+        gguf = args.get("gguf_file")
+        if pretrained and gguf:
+            paths.append(posixpath.join(pretrained, gguf))
+        paths += [pretrained, args.get("peft"), gguf]
+        names = [doc.get("model_name"), pretrained, _parent_name(rel)]
+        return EvalFile(rel, "lm-eval", paths=_path_hints(paths), names=_names(names),
+                        date=_number(doc.get("date")) or _stamp(rel))
+    if (isinstance(doc.get("task_name"), str) and isinstance(doc.get("scores"), dict)) or (
+            "mteb_version" in doc and "mteb_dataset_name" in doc):
+        # results/<org__model>/<revision>/<Task>.json; the revision folder is a hash or "no_revision_available"
+        parts = folder.split("/")
+        names = parts[-2:] if len(parts) >= 2 else parts
+        return EvalFile(rel, "mteb", names=_names(names))
+    return None
+
+
+def _model_card(root: Path, rel: str, result: ScanResult) -> None:
+    data = _read_small(root / rel, 1024 * 1024)
+    if not data:
+        return
+    text = data.decode("utf-8", "replace")
+    if not text.startswith("---"):
+        return
+    end = text.find("\n---", 3)
+    front = text[: end if end > 0 else len(text)]
+    if not FRONT_MATTER_MODEL_INDEX.search(front):
+        return
+    m = re.search(r"^model-index\s*:\s*\n\s*-\s*name\s*:\s*(.+?)\s*$", front, re.M)
+    name = m.group(1).strip("'\"") if m else None
+    result.evals.append(EvalFile(rel, "model-index", names=_names([name, _parent_name(rel, card=True)])))
+
+
+def _score_table(root: Path, rel: str, result: ScanResult) -> None:
+    """idm-gate's own CSV (header ``task,score[,stderr]``); named after its model (file or folder)."""
+    data = _read_small(root / rel, EVAL_FILE_CAP)
+    if not data:
+        return
+    first = next((ln for ln in data[:4096].decode("utf-8-sig", "replace").splitlines() if ln.strip()), "")
+    cols = {c.strip().lower() for c in first.split(",")}
+    if {"task", "score"} <= cols <= {"task", "score", "stderr"}:
+        stem = rel.rsplit("/", 1)[-1][:-4]
+        result.evals.append(EvalFile(rel, "csv", names=_names([stem, _parent_name(rel)])))
+
+
+def _model_args(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items() if isinstance(v, (str, int, float))}
+    if isinstance(value, str):
+        out = {}
+        for part in value.split(","):
+            k, sep, v = part.partition("=")
+            if sep:
+                out[k.strip()] = v.strip()
+        return out
+    return {}
+
+
+def _path_hints(values: list[str | None]) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        if isinstance(v, str) and v.strip():
+            p = posixpath.normpath(v.strip().replace("\\", "/"))
+            if p not in out:
+                out.append(p)
+    return tuple(out)
+
+
+def _names(values: list[Any]) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        if not isinstance(v, str) or not v.strip():
+            continue
+        # lm-eval and MTEB write "org/name" as "org__name"; a path's last part is the model's name
+        last = v.strip().replace("__", "/").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        if last and last not in out and last not in (".", ".."):
+            out.append(last)
+    return tuple(out)
+
+
+def _parent_name(rel: str, card: bool = False) -> str | None:
+    folder = _folder(rel)
+    return folder.rsplit("/", 1)[-1] if folder else None
+
+
+def _number(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+
+
+_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})[-:](\d{2})[-:](\d{2})")
+
+
+def _stamp(rel: str) -> float:
+    """A sortable number from lm-eval's ``results_2026-11-01T10-00-00.123456.json`` name, 0 without one."""
+    m = _STAMP.search(rel.rsplit("/", 1)[-1])
+    return float("".join(m.groups())) if m else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# placing evals on models
+
+
+def place(ev: EvalFile, weights: list[WeightSet]) -> tuple[WeightSet | None, str]:
+    """The one model ``ev`` measured, or None with the reason (see the module docstring)."""
+    def by_path(p: str) -> list[WeightSet]:
+        exact = [w for w in weights if p in w.files or p in w.artifacts]
+        if exact:
+            return exact
+        return [w for w in weights if w.folder == p or w.folder.startswith(p + "/")]
+
+    for p in ev.paths:
+        hits = by_path(p)
+        if len(hits) == 1:
+            return hits[0], f"it names {p}"
+        if len(hits) > 1:
+            return None, f"it names {p}, which holds {len(hits)} models ({_list(hits)}); add it to the one it measured"
+    folder = _folder(ev.path)
+    inside = [w for w in weights if folder == w.folder or (w.folder and folder.startswith(w.folder + "/"))]
+    if inside:
+        deepest = max(len(w.folder) for w in inside)
+        inside = [w for w in inside if len(w.folder) == deepest]
+        if len(inside) == 1:
+            return inside[0], "it is in the model's folder"
+        return None, f"its folder holds {len(inside)} models ({_list(inside)}); add it to the one it measured"
+    for n in ev.names:
+        low = n.lower()
+        hits = [w for w in weights if low in {w.name.lower(), w.stem.lower(), w.folder.rsplit("/", 1)[-1].lower()}]
+        if len(hits) == 1:
+            return hits[0], f"it names the model {n!r}"
+        if len(hits) > 1:
+            return None, f"its model name {n!r} fits {len(hits)} models ({_list(hits)}); add it to the one it measured"
+    if len(weights) == 1:
+        return weights[0], "the repository holds only this model"
+    said = ", ".join(repr(n) for n in (*ev.paths, *ev.names)) or "nothing"
+    return None, f"no model found that it names (it names {said})"
+
+
+def _list(ws: list[WeightSet]) -> str:
+    names = [w.name for w in ws[:3]]
+    return ", ".join(names) + (f" and {len(ws) - 3} more" if len(ws) > 3 else "")
+
+
+def scan(root: Path) -> ScanResult:
+    """List, group and classify (no eval file is read beyond detection; see :mod:`idm_gate.init`)."""
+    files = list_files(root)
+    result = ScanResult()
+    group_weights(root, files, result)
+    covered = result.dvc_tracked
+    for rel in git_ignored_weights(root):
+        if rel not in covered and not any(rel.startswith(d + "/") for d in covered):
+            result.unplaced.append(Finding(rel, "ignored by git, so a checkout in CI will not have it; track it "
+                                                "with Git LFS or DVC (dvc add) to gate it"))
+    find_evals(root, files, result)
+    return result

@@ -1,0 +1,360 @@
+"""`idm-gate init`: scan a repository, write a commented idm.yaml that validates and measures.
+
+Every repository here is a real git repository (tests/gitrepo.py) holding files written by the formats'
+own libraries (tests/modelfiles.py); init runs in a subprocess, and what it writes is then measured by
+`idm-gate measure --format json`, whose sizes are checked against the files' byte counts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from gitrepo import make_repo
+from modelfiles import (gguf_file, lfs_pointer, lmeval_results, onnx_file, safetensors_file,
+                        sharded_safetensors)
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "model-repo"
+
+
+def idm(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "idm_gate", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def measured(cwd: Path, manifest: str = "idm.yaml") -> dict:
+    p = idm(cwd, "measure", "-m", manifest, "--format", "json")
+    assert p.returncode == 0, p.stderr
+    return {m["name"]: m for m in json.loads(p.stdout)["models"]}
+
+
+def manifest_models(path: Path) -> dict:
+    return {m["name"]: m for m in yaml.safe_load(path.read_text())["models"]}
+
+
+def repo_with(tmp_path: Path) -> Path:
+    """An empty git repository (no commit needed: init lists untracked files too)."""
+    work = tmp_path / "repo"
+    work.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=work, check=True)
+    return work
+
+
+# ---------------------------------------------------------------------------------------------
+# the bundled example: init finds what the hand-written manifest lists
+
+
+def test_init_on_the_example_finds_the_three_models_the_handwritten_manifest_lists(tmp_path):
+    work = tmp_path / "model-repo"
+    shutil.copytree(EXAMPLE, work)
+    (work / "idm.yaml").unlink()
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    assert "wrote idm.yaml with 3 models" in p.stdout
+    models = manifest_models(work / "idm.yaml")
+    assert models["bonsai-mini-Q8_0"]["artifacts"] == ["weights/bonsai-mini/bonsai-mini-Q8_0.gguf"]
+    assert models["bonsai-mini-Q8_0"]["evals"] == [
+        {"path": "evals/bonsai-mini/results_2026-11-01T10-00-00.123456.json"}]
+    assert models["edge-classifier"]["evals"] == [{"path": "evals/edge-classifier.csv"}]
+    assert models["student-distilled"]["evals"] == [{"path": "models/student-distilled/README.md"}]
+    # the same densities as the example's own manifest, model for model
+    mine = measured(work)
+    shutil.copy(EXAMPLE / "idm.yaml", work / "handwritten.yaml")
+    theirs = measured(work, "handwritten.yaml")
+    assert mine["bonsai-mini-Q8_0"]["density"] == theirs["bonsai-mini"]["density"]
+    for name in ("edge-classifier", "student-distilled"):
+        assert mine[name]["density"] == theirs[name]["density"]
+        assert mine[name]["size_bytes"] == theirs[name]["size_bytes"]
+
+
+def test_init_never_overwrites_without_force(tmp_path):
+    work = tmp_path / "model-repo"
+    shutil.copytree(EXAMPLE, work)
+    before = (work / "idm.yaml").read_bytes()
+    p = idm(work, "init")
+    assert p.returncode == 2
+    assert p.stderr.strip() == ("idm-gate: error: init: idm.yaml already exists; pass --force to replace it, "
+                                "or --dry-run to print what init would write")
+    assert (work / "idm.yaml").read_bytes() == before
+    # --dry-run prints the manifest on stdout and writes nothing
+    p = idm(work, "init", "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert yaml.safe_load(p.stdout)["version"] == 1
+    assert "scanned" in p.stderr
+    assert (work / "idm.yaml").read_bytes() == before
+    p = idm(work, "init", "--force")
+    assert p.returncode == 0, p.stderr
+    assert (work / "idm.yaml").read_bytes() != before
+    assert set(manifest_models(work / "idm.yaml")) == {"bonsai-mini-Q8_0", "edge-classifier", "student-distilled"}
+
+
+def test_init_writes_a_manifest_with_comments(tmp_path):
+    work = tmp_path / "model-repo"
+    shutil.copytree(EXAMPLE, work)
+    (work / "idm.yaml").unlink()
+    assert idm(work, "init").returncode == 0
+    text = (work / "idm.yaml").read_text()
+    assert text.startswith("# idm-gate manifest, written by `idm-gate init`")
+    assert "max_drop: 5%     # a density drop beyond this" in text
+    assert "# lm-eval results, 5 tasks (placed here: it names weights/bonsai-mini/bonsai-mini-Q8_0.gguf)" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# weights: shards, quantizations, external data, duplicates, pointers, DVC
+
+
+def test_sharded_safetensors_are_one_model_sized_whole(tmp_path):
+    work = repo_with(tmp_path)
+    shards = sharded_safetensors(work / "llm", 3)
+    (work / "llm" / "config.json").write_text('{"model_type": "llama"}')
+    lmeval_results(work / "evals" / "llm" / "results_2026-01-02T03-04-05.000001.json",
+                   "pretrained=./llm,dtype=bfloat16", "./llm")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    assert "3 shards, as model.safetensors.index.json lists" in p.stdout
+    (model,) = manifest_models(work / "idm.yaml").values()
+    assert model["name"] == "llm"
+    assert model["artifacts"] == ["llm/*.safetensors"]
+    m = measured(work)["llm"]
+    # three shards of 128 float32 values each: 3 * 128 = 384 parameters; the size is the three files'
+    assert m["params"] == 384
+    assert m["size_bytes"] == sum(s.stat().st_size for s in shards)
+
+
+def test_an_incomplete_shard_set_is_not_placed(tmp_path):
+    work = repo_with(tmp_path)
+    shards = sharded_safetensors(work / "llm", 3)
+    shards[1].unlink()
+    lmeval_results(work / "results_2026-01-02T03-04-05.000001.json", "pretrained=llm", "llm")
+    p = idm(work, "init")
+    assert p.returncode == 2
+    assert "llm/model-00001-of-00003.safetensors: shard set model-*-of-00003.safetensors is incomplete " \
+           "(2 of 3 present" in p.stdout
+    assert "found no weight files" in p.stderr
+    assert not (work / "idm.yaml").exists()
+
+
+def test_an_index_naming_a_missing_shard_is_not_placed(tmp_path):
+    work = repo_with(tmp_path)
+    sharded_safetensors(work / "llm", 2)
+    idx = work / "llm" / "model.safetensors.index.json"
+    doc = json.loads(idx.read_text())
+    doc["weight_map"]["extra.weight"] = "model-00003-of-00003.safetensors"
+    idx.write_text(json.dumps(doc))
+    safetensors_file(work / "other" / "model.safetensors")
+    lmeval_results(work / "other" / "results_2026-01-02T03-04-05.000001.json", "pretrained=other", "other")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    assert "model.safetensors.index.json lists model-00003-of-00003.safetensors, which is not in the repository" \
+        in p.stdout
+    assert set(manifest_models(work / "idm.yaml")) == {"other"}
+
+
+def test_gguf_one_model_per_quantization_and_split_files_are_one(tmp_path):
+    work = repo_with(tmp_path)
+    q4 = gguf_file(work / "gguf" / "tiny-Q4_K_M.gguf", rows=8)
+    q8 = gguf_file(work / "gguf" / "tiny-Q8_0.gguf", rows=16)
+    splits = [gguf_file(work / "gguf" / f"tiny-F16-0000{i}-of-00003.gguf", rows=4) for i in (1, 2, 3)]
+    for quant in ("Q4_K_M", "Q8_0", "F16"):
+        lmeval_results(work / "evals" / quant / "results_2026-01-02T03-04-05.000001.json",
+                       f"pretrained=gguf,gguf_file=tiny-{quant}.gguf" if quant != "F16"
+                       else "pretrained=gguf,gguf_file=tiny-F16-00001-of-00003.gguf", f"tiny-{quant}")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    models = manifest_models(work / "idm.yaml")
+    assert set(models) == {"tiny-Q4_K_M", "tiny-Q8_0", "tiny-F16"}
+    assert models["tiny-F16"]["artifacts"] == ["gguf/tiny-F16-*-of-00003.gguf"]
+    assert models["tiny-Q8_0"]["evals"] == [{"path": "evals/Q8_0/results_2026-01-02T03-04-05.000001.json"}]
+    m = measured(work)
+    assert m["tiny-Q4_K_M"]["size_bytes"] == q4.stat().st_size
+    assert m["tiny-Q8_0"]["size_bytes"] == q8.stat().st_size
+    assert m["tiny-F16"]["size_bytes"] == sum(s.stat().st_size for s in splits)
+    # each split holds 4*32 + 32 parameters; the model is the three together: 3 * 160 = 480
+    assert m["tiny-F16"]["params"] == 480
+
+
+def test_a_model_card_beside_several_quantizations_is_not_guessed(tmp_path):
+    work = repo_with(tmp_path)
+    gguf_file(work / "tiny-Q4_K_M.gguf")
+    gguf_file(work / "tiny-Q8_0.gguf")
+    shutil.copy(ROOT / "tests" / "data" / "evals" / "model-card" / "README.md", work / "README.md")
+    p = idm(work, "init")
+    assert p.returncode == 2
+    assert "README.md: model card: its folder holds 2 models (tiny-Q4_K_M, tiny-Q8_0); add it to the one it " \
+           "measured" in p.stdout
+
+
+def test_onnx_takes_its_external_data(tmp_path):
+    work = repo_with(tmp_path)
+    model = onnx_file(work / "onnx" / "model.onnx", external="model.onnx_data")
+    data = work / "onnx" / "model.onnx_data"
+    assert data.stat().st_size == 64 * 32 * 4  # the initializer, float32
+    lmeval_results(work / "onnx" / "results_2026-01-02T03-04-05.000001.json", "pretrained=onnx", "onnx")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    (model_entry,) = manifest_models(work / "idm.yaml").values()
+    assert model_entry["artifacts"] == ["onnx/model.onnx", "onnx/model.onnx_data"]
+    m = measured(work)["onnx"]
+    assert m["size_bytes"] == model.stat().st_size + 64 * 32 * 4
+    assert m["params"] == 64 * 32
+
+
+def test_pytorch_copy_of_safetensors_and_trainer_state_are_left_out(tmp_path):
+    work = repo_with(tmp_path)
+    st = safetensors_file(work / "model.safetensors")
+    (work / "pytorch_model.bin").write_bytes(b"PK\x03\x04" + b"\0" * 3000)
+    (work / "training_args.bin").write_bytes(b"\x80\x04" + b"\0" * 100)
+    lmeval_results(work / "results_2026-01-02T03-04-05.000001.json", "pretrained=.", "example-org/repo")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    assert "pytorch_model.bin: the same weights as model*.safetensors in PyTorch format" in p.stdout
+    assert "training_args.bin: training state (optimizer, scheduler, RNG), not weights" in p.stdout
+    (model,) = manifest_models(work / "idm.yaml").values()
+    assert model["name"] == "repo"  # the folder names a model stored as model.safetensors
+    assert measured(work)["repo"]["size_bytes"] == st.stat().st_size
+
+
+def test_git_lfs_pointers_are_sized_from_their_size_line(tmp_path):
+    work = repo_with(tmp_path)
+    lfs_pointer(work / "big" / "model.safetensors", 7_000_000_000)
+    lmeval_results(work / "big" / "results_2026-01-02T03-04-05.000001.json", "pretrained=big", "big")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    assert "Git LFS pointer" in p.stdout
+    assert measured(work)["big"]["size_bytes"] == 7_000_000_000
+
+
+def test_dvc_tracked_weights_and_dvc_lock(tmp_path):
+    work = repo_with(tmp_path)
+    (work / "weights").mkdir()
+    # as `dvc add weights/model.gguf` writes it (and puts the file itself in .gitignore)
+    (work / "weights" / "model.gguf.dvc").write_text(
+        "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 1500000000\n  hash: md5\n  path: model.gguf\n")
+    (work / "weights" / ".gitignore").write_text("/model.gguf\n")
+    gguf_file(work / "weights" / "model.gguf")  # pulled locally, ignored by git
+    (work / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  quantize:\n    cmd: python quantize.py\n    outs:\n"
+        "    - path: out/model-q4.gguf\n      hash: md5\n      md5: 00112233445566778899aabbccddeeff\n"
+        "      size: 400000000\n")
+    lmeval_results(work / "evals" / "results_2026-01-02T03-04-05.000001.json",
+                   "pretrained=weights,gguf_file=model.gguf", "weights")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    (model,) = manifest_models(work / "idm.yaml").values()
+    assert model["artifacts"] == ["weights/model.gguf"]
+    assert "dvc.lock: out/model-q4.gguf: output of DVC stage quantize" in p.stdout
+    assert "weights/model.gguf: ignored by git" not in p.stdout  # the .dvc file stands for it
+    # in a checkout without the pulled file (CI), the .dvc file's size is used
+    (work / "weights" / "model.gguf").unlink()
+    assert measured(work)["model"]["size_bytes"] == 1_500_000_000
+
+
+def test_git_ignored_weights_are_reported(tmp_path):
+    work = repo_with(tmp_path)
+    (work / ".gitignore").write_text("*.gguf\n")
+    gguf_file(work / "local-Q4_0.gguf")
+    p = idm(work, "init")
+    assert p.returncode == 2
+    assert "local-Q4_0.gguf: ignored by git, so a checkout in CI will not have it" in p.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# eval results: placing, reruns, formats not readable yet
+
+
+def test_weights_without_evals_are_written_commented_out(tmp_path):
+    work = repo_with(tmp_path)
+    safetensors_file(work / "a" / "model.safetensors")
+    safetensors_file(work / "b" / "model.safetensors")
+    lmeval_results(work / "a" / "results_2026-01-02T03-04-05.000001.json", "pretrained=a", "a")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    text = (work / "idm.yaml").read_text()
+    assert set(manifest_models(work / "idm.yaml")) == {"a"}
+    assert "  # - name: b\n  #   artifacts:\n  #     - \"b/*.safetensors\"\n" in text
+    assert "    no eval results found for it: written commented out" in p.stdout
+
+
+def test_no_evals_anywhere_writes_nothing(tmp_path):
+    work = repo_with(tmp_path)
+    safetensors_file(work / "model.safetensors")
+    p = idm(work, "init")
+    assert p.returncode == 2
+    assert "found 1 set(s) of weights but no eval results idm-gate can place on them" in p.stderr
+    assert "Traceback" not in p.stderr
+    assert not (work / "idm.yaml").exists()
+
+
+def test_a_rerun_of_the_same_tasks_keeps_the_newest(tmp_path):
+    work = repo_with(tmp_path)
+    safetensors_file(work / "m" / "model.safetensors")
+    lmeval_results(work / "out" / "m" / "results_2026-01-01T00-00-00.000001.json", "pretrained=m", "m",
+                   date=1767225600.0)
+    lmeval_results(work / "out" / "m" / "results_2026-02-01T00-00-00.000001.json", "pretrained=m", "m",
+                   date=1769904000.0)
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    assert manifest_models(work / "idm.yaml")["m"]["evals"] == [
+        {"path": "out/m/results_2026-02-01T00-00-00.000001.json"}]
+    assert ("- out/m/results_2026-01-01T00-00-00.000001.json (left out: the same tasks as the newer "
+            "out/m/results_2026-02-01T00-00-00.000001.json)") in p.stdout
+
+
+def test_lighteval_and_mteb_results_are_found_but_not_written_until_readable(tmp_path):
+    from idm_gate.evals import FORMATS
+
+    work = repo_with(tmp_path)
+    safetensors_file(work / "m" / "model.safetensors")
+    lmeval_results(work / "m" / "results_2026-01-02T03-04-05.000001.json", "pretrained=m", "m")
+    # lighteval writes results/<model>/results_<time>.json with config_general beside results
+    (work / "results" / "m").mkdir(parents=True)
+    (work / "results" / "m" / "results_2026-01-03T00-00-00.000000.json").write_text(json.dumps({
+        "config_general": {"lighteval_sha": "abc", "model_name": "m", "start_time": 1.0},
+        "results": {"leaderboard|arc:challenge|25": {"acc": 0.5, "acc_stderr": 0.01},
+                    "all": {"acc": 0.5, "acc_stderr": 0.01}},
+        "versions": {"leaderboard|arc:challenge|25": 0}}))
+    # MTEB writes results/<org__model>/<revision>/<Task>.json
+    (work / "mteb" / "org__m" / "no_revision_available").mkdir(parents=True)
+    (work / "mteb" / "org__m" / "no_revision_available" / "Banking77Classification.json").write_text(json.dumps({
+        "dataset_revision": "0fd18e25b25c072e09e0d92ab615fda904d66300", "task_name": "Banking77Classification",
+        "mteb_version": "1.12.0", "scores": {"test": [{"accuracy": 0.8, "main_score": 0.8, "hf_subset": "default",
+                                                      "languages": ["eng-Latn"]}]},
+        "evaluation_time": 10.0, "kg_co2_emissions": None}))
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    evals = manifest_models(work / "idm.yaml")["m"]["evals"]
+    for kind, path in (("lighteval", "results/m/results_2026-01-03T00-00-00.000000.json"),
+                       ("mteb", "mteb/org__m/no_revision_available/Banking77Classification.json")):
+        if kind in FORMATS:  # e8's readers landed: init writes the file with its format
+            assert {"path": path, "format": kind} in evals
+        else:
+            assert {"path": path} not in evals
+            assert f"{path}: {kind.replace('mteb', 'MTEB')} results: found, but idm-gate" in p.stdout
+
+
+def test_an_unreadable_results_file_is_reported_with_the_readers_error(tmp_path):
+    work = repo_with(tmp_path)
+    safetensors_file(work / "m" / "model.safetensors")
+    (work / "m" / "results_2026-01-02T03-04-05.000001.json").write_text(
+        json.dumps({"results": {"arc": {"perplexity,none": 12.5}}}))
+    p = idm(work, "init")
+    assert p.returncode == 2
+    assert "m/results_2026-01-02T03-04-05.000001.json: lm-eval results that cannot be read:" in p.stdout
+    assert not (work / "idm.yaml").exists()
+
+
+def test_init_of_a_subfolder_writes_paths_relative_to_it(tmp_path):
+    repo = make_repo(tmp_path, {"README.md": "top\n"})
+    sub = repo.path / "models"
+    safetensors_file(sub / "m" / "model.safetensors")
+    lmeval_results(sub / "m" / "results_2026-01-02T03-04-05.000001.json", "pretrained=m", "m")
+    p = idm(repo.path, "init", "models")
+    assert p.returncode == 0, p.stderr
+    assert manifest_models(sub / "idm.yaml")["m"]["artifacts"] == ["m/*.safetensors"]
+    assert idm(sub, "measure").returncode == 0
