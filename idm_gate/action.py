@@ -56,7 +56,7 @@ def _inside(base: Path, rel: str, name: str, start: Path | None = None) -> Path:
 def resolve_mode(mode: str, ctx) -> str:
     if mode != "auto":
         return mode
-    if ctx.event_name in ("pull_request", "pull_request_target"):
+    if ctx.event_name in ("pull_request", "pull_request_target", "merge_group"):
         return "check"
     if ctx.event_name == "push" and ctx.default_branch and ctx.ref == f"refs/heads/{ctx.default_branch}":
         return "record"
@@ -125,10 +125,18 @@ def run(environ=None, out=None) -> int:
                     warn_drop=relative_flag(get_input("warn-drop", None, env), "input warn-drop"))
     client = None
     if mode == "check":
-        if ctx.pr_number is None or not ctx.base_ref:
-            raise InputError("mode check: needs a pull_request event (GITHUB_BASE_REF and the PR in the event "
-                             "payload); use mode record or measure for other events")
-        opts = CheckOptions(base_ref=f"origin/{ctx.base_ref}", branch=branch, cli_policy=policy)
+        if ctx.event_name == "merge_group":
+            # a merge queue: check the group's commit against the commit of the target branch it
+            # was built on; there is no pull request to comment on, the status goes on the group
+            if not ctx.base_sha and not ctx.base_ref:
+                raise InputError("mode check: the merge_group event payload names no base_sha or base_ref")
+            base = ctx.base_sha or f"origin/{ctx.base_ref}"
+        elif ctx.pr_number is None or not ctx.base_ref:
+            raise InputError("mode check: needs a pull_request or merge_group event (GITHUB_BASE_REF and the PR "
+                             "in the event payload); use mode record or measure for other events")
+        else:
+            base = f"origin/{ctx.base_ref}"
+        opts = CheckOptions(base_ref=base, branch=branch, cli_policy=policy)
         res = check(manifest, shown, opts, log.warn)
         number, head_sha = ctx.pr_number, ctx.head_sha or ctx.sha
     else:

@@ -295,3 +295,123 @@ def _report(out: TextIO, root: Path, drafts: list[Draft], artifacts: dict[str, l
         out.write(f"could not place {len(unplaced)} file{'s' if len(unplaced) != 1 else ''}:\n")
         for f in unplaced:
             out.write(f"  {f.path}: {f.reason}\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# --workflow
+
+
+WORKFLOW = """\
+# idm-gate: written by `idm-gate init --workflow` (idm-gate {version}).
+# Pull requests and merge-queue groups are checked against the baseline recorded for the commit
+# they are based on; every push to {branch} records a new baseline on the idm-baselines branch.
+# Pull requests from forks get a read-only token: for those, see the two-stage setup in
+# idm-gate's examples/workflows/ (idm-gate-measure.yml + idm-gate-publish.yml).
+name: idm-gate
+
+on:
+  pull_request:
+  merge_group:
+  push:
+    branches: [{branch_yaml}]
+
+# Nothing by default; each job asks for what it needs.
+permissions: {{}}
+
+jobs:
+  check:
+    if: github.event_name == 'pull_request' || github.event_name == 'merge_group'
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read        # check out the code and read the baseline branch
+      pull-requests: write  # the sticky comment
+      statuses: write       # the commit status
+    # A new push to the pull request makes the running check obsolete.
+    concurrency:
+      group: idm-gate-check-${{{{ github.event.pull_request.number || github.ref }}}}
+      cancel-in-progress: true
+    steps:
+      # fetch-depth: 0 brings the base commit (whose idm.yaml holds the policy) and the baseline branch.
+      - uses: {checkout}
+        with:
+          fetch-depth: 0
+          lfs: false  # weights in Git LFS are sized from their pointer files
+      - id: idm
+        # idm-gate {version}, the release that wrote this file (or pin its full commit SHA)
+        uses: {action}@v{version}
+        with:
+          mode: check
+          manifest: {manifest}
+
+  record:
+    if: github.event_name == 'push'
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write  # push the new baseline to the idm-baselines branch
+    # One record at a time; a newer push waits instead of cancelling a record half-way.
+    concurrency:
+      group: idm-gate-record-${{{{ github.ref }}}}
+      cancel-in-progress: false
+    steps:
+      - uses: {checkout}
+        with:
+          fetch-depth: 0
+          lfs: false
+      # idm-gate {version}, the release that wrote this file (or pin its full commit SHA)
+      - uses: {action}@v{version}
+        with:
+          mode: record
+          manifest: {manifest}
+"""
+
+
+def default_branch(repo_root: Path) -> tuple[str, str]:
+    """(branch, where it came from): origin's HEAD, else the branch checked out, else ``main``."""
+    from .gitutil import Git
+
+    git = Git(repo_root)
+    for args, how in ((("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"), "origin's HEAD"),
+                      (("symbolic-ref", "--quiet", "--short", "HEAD"), "the branch checked out")):
+        proc = git.exec(*args)
+        name = proc.stdout.decode("utf-8", "replace").strip()
+        if proc.returncode == 0 and name:
+            return name.removeprefix("origin/"), how
+    return "main", "the default"
+
+
+def render_workflow(manifest_rel: str, branch: str) -> str:
+    """The workflow text for ``manifest_rel`` (relative to the repository's top) and ``branch``."""
+    return WORKFLOW.format(version=__version__, branch=branch, branch_yaml=_scalar(branch), checkout=CHECKOUT,
+                           action=ACTION_REPO, manifest=_scalar(manifest_rel))
+
+
+def init_workflow(target: Path, manifest: Path | None, *, force: bool, dry_run: bool,
+                  out: TextIO = sys.stdout) -> int:
+    """Write ``.github/workflows/idm-gate.yml`` at the top of the repository holding ``target``."""
+    from .measure import repo_root as find_repo_root
+
+    if not target.is_dir():
+        raise InputError(f"init: {str(target)!r} is not a folder; give the repository (or a folder in it)")
+    top = find_repo_root(target.resolve())
+    manifest = (manifest or target / "idm.yaml").resolve()
+    try:
+        manifest_rel = manifest.relative_to(top).as_posix()
+    except ValueError:
+        raise InputError(f"init: the manifest {str(manifest)!r} is outside the repository {str(top)!r}; "
+                         "the workflow can only gate a manifest inside it") from None
+    path = top / ".github" / "workflows" / "idm-gate.yml"
+    shown = os.path.relpath(path)
+    if path.exists() and not force and not dry_run:
+        raise InputError(f"init: {shown} already exists; pass --force to replace it, or --dry-run to print "
+                         "what init would write")
+    branch, how = default_branch(top)
+    text = render_workflow(manifest_rel, branch)
+    if dry_run:
+        out.write(text)
+        return 0
+    write_atomic(path, text)
+    out.write(f"idm-gate: wrote {shown}: check on pull requests and merge queues, record on pushes to "
+              f"{branch} ({how}), gating {manifest_rel}\n")
+    if not manifest.exists():
+        out.write(f"idm-gate: note: {manifest_rel} does not exist yet; run idm-gate init to write it\n")
+    return 0

@@ -318,8 +318,35 @@ def test_measure_then_publish_two_stage_fork_flow(setup, tmp_path):
     assert p.returncode == 2 and "refusing a report for another PR" in p.stderr
 
 
+def test_merge_queue_group_is_checked_against_the_commit_it_was_built_on(setup):
+    # The merge_group payload as GitHub sends it (action checks_requested): head_sha is the group's
+    # commit (also GITHUB_SHA), base_sha the target branch's commit; GITHUB_BASE_REF is empty.
+    repo, runner, gh = setup
+    base = repo.git("rev-parse", "origin/main")
+    head = regress(repo)
+    payload = {"action": "checks_requested",
+               "merge_group": {"head_sha": head, "head_ref": f"refs/heads/gh-readonly-queue/main/pr-{PR}-{base}",
+                               "base_sha": base, "base_ref": "refs/heads/main",
+                               "head_commit": {"id": head, "tree_id": "f" * 40, "message": "Merge pull request #7"}},
+               "repository": {"full_name": f"{OWNER}/{REPO}", "default_branch": "main"}}
+    p = runner.run("merge_group", payload, {},
+                   extra_env={"GITHUB_REF": f"refs/heads/gh-readonly-queue/main/pr-{PR}-{base}"})
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert "idm-gate: mode check (merge_group)" in p.stdout
+    assert runner.outputs["verdict"] == "fail"
+    assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
+    assert gh.issue_comments(OWNER, REPO, PR) == []  # no pull request to comment on in a merge group
+    # the same group without the regression passes
+    repo.git("reset", "-q", "--hard", base)
+    p = runner.run("merge_group", {**payload, "merge_group": {**payload["merge_group"], "head_sha": base}}, {},
+                   extra_env={"GITHUB_REF": f"refs/heads/gh-readonly-queue/main/pr-{PR}-{base}"})
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert runner.outputs["verdict"] == "pass"
+
+
 @pytest.mark.parametrize("event,ref,want", [
     ("pull_request", "refs/pull/7/merge", "check"),
+    ("merge_group", "refs/heads/gh-readonly-queue/main/pr-7-abc", "check"),
     ("pull_request_target", "refs/heads/main", "check"),
     ("push", "refs/heads/trunk", "record"),      # the repository's default branch
     ("push", "refs/heads/main", "measure"),      # not the default branch here: never a baseline

@@ -358,3 +358,73 @@ def test_init_of_a_subfolder_writes_paths_relative_to_it(tmp_path):
     assert p.returncode == 0, p.stderr
     assert manifest_models(sub / "idm.yaml")["m"]["artifacts"] == ["m/*.safetensors"]
     assert idm(sub, "measure").returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# --workflow
+
+
+def _check_jsonschema(schema: str, path: Path) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "check-jsonschema"
+    tool = str(exe) if exe.exists() else (shutil.which("check-jsonschema") or "check-jsonschema")
+    return subprocess.run([tool, "--builtin-schema", schema, str(path)], capture_output=True, text=True, timeout=120)
+
+
+def test_init_workflow_checks_prs_and_merge_queues_and_records_the_default_branch(tmp_path):
+    from idm_gate import __version__
+
+    repo = make_repo(tmp_path, {"models/README.md": "x\n"})
+    # origin's HEAD names the default branch, whatever is checked out
+    repo.git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+    repo.git("checkout", "-q", "-b", "feature")
+    p = idm(repo.path, "init", "--workflow", "models")
+    assert p.returncode == 0, p.stderr
+    assert "record on pushes to main (origin's HEAD), gating models/idm.yaml" in p.stdout
+    assert "models/idm.yaml does not exist yet; run idm-gate init" in p.stdout
+    path = repo.path / ".github" / "workflows" / "idm-gate.yml"
+    result = _check_jsonschema("vendor.github-workflows", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    wf = yaml.safe_load(path.read_text())
+    on = wf[True]  # YAML 1.1 reads the key `on` as true
+    assert set(on) == {"pull_request", "merge_group", "push"}
+    assert on["push"] == {"branches": ["main"]}
+    assert wf["permissions"] == {}
+    jobs = wf["jobs"]
+    assert jobs["check"]["permissions"] == {"contents": "read", "pull-requests": "write", "statuses": "write"}
+    assert jobs["record"]["permissions"] == {"contents": "write"}
+    assert jobs["check"]["if"] == "github.event_name == 'pull_request' || github.event_name == 'merge_group'"
+    assert jobs["record"]["if"] == "github.event_name == 'push'"
+    assert jobs["check"]["concurrency"]["cancel-in-progress"] is True
+    assert jobs["record"]["concurrency"]["cancel-in-progress"] is False
+    for job, mode in (("check", "check"), ("record", "record")):
+        checkout, gate = jobs[job]["steps"]
+        assert checkout["uses"] == "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
+        assert checkout["with"] == {"fetch-depth": 0, "lfs": False}
+        assert gate["uses"] == f"idm-gate/idm-gate@v{__version__}"
+        assert gate["with"] == {"mode": mode, "manifest": "models/idm.yaml"}
+    # never replaced without --force
+    before = path.read_text()
+    path.write_text(before + "# my edit\n")
+    p = idm(repo.path, "init", "--workflow", "models")
+    assert p.returncode == 2
+    assert "already exists; pass --force to replace it" in p.stderr
+    assert path.read_text().endswith("# my edit\n")
+    assert idm(repo.path, "init", "--workflow", "models", "--force").returncode == 0
+    assert path.read_text() == before
+
+
+def test_init_workflow_without_a_remote_uses_the_branch_checked_out(tmp_path):
+    work = repo_with(tmp_path)
+    subprocess.run(["git", "checkout", "-q", "-b", "trunk"], cwd=work, check=True)
+    p = idm(work, "init", "--workflow", "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert yaml.safe_load(p.stdout)[True]["push"] == {"branches": ["trunk"]}
+    assert not (work / ".github").exists()
+
+
+def test_the_workflow_schema_check_can_fail(tmp_path):
+    from idm_gate.init import render_workflow
+
+    broken = tmp_path / "broken.yml"
+    broken.write_text(render_workflow("idm.yaml", "main").replace("statuses: write", "statuses: admin"))
+    assert _check_jsonschema("vendor.github-workflows", broken).returncode != 0

@@ -29,7 +29,7 @@ class RunnerContext:
     api_url: str                     # GITHUB_API_URL (GHES: https://host/api/v3), no trailing slash
     sha: str | None                  # GITHUB_SHA (for a PR: the merge commit, not the head)
     ref: str | None                  # GITHUB_REF
-    base_ref: str | None             # GITHUB_BASE_REF (PR events only)
+    base_ref: str | None             # GITHUB_BASE_REF (PR events), the target branch of a merge_group
     workspace: str | None            # GITHUB_WORKSPACE
     pr_number: int | None = None
     head_sha: str | None = None      # pull_request.head.sha, or workflow_run.head_sha
@@ -133,6 +133,21 @@ def read_context(environ: Mapping[str, str] | None = None) -> RunnerContext:
         if isinstance(first.get("base"), dict):
             fields["base_sha"] = first["base"].get("sha")
 
+    elif event_name == "merge_group":
+        # A merge queue's group: head_sha is the commit to check (GITHUB_SHA), base_sha the target
+        # branch's commit it was built on, base_ref the target's full ref. GITHUB_BASE_REF is empty.
+        mg = payload.get("merge_group")
+        if not isinstance(mg, dict):
+            raise InputError(f"{where(event_path or 'GITHUB_EVENT_PATH', 'merge_group')}: missing "
+                             "from a merge_group event payload")
+        target = mg.get("base_ref")
+        fields.update(head_sha=mg.get("head_sha") if isinstance(mg.get("head_sha"), str) else None,
+                      base_sha=mg.get("base_sha") if isinstance(mg.get("base_sha"), str) else None)
+        if isinstance(target, str) and target:
+            fields["base_ref"] = target.removeprefix("refs/heads/")
+
+    base_ref = env.get("GITHUB_BASE_REF") or fields.pop("base_ref", None)
+    fields.pop("base_ref", None)
     return RunnerContext(
         event_name=event_name,
         owner=owner,
@@ -140,7 +155,7 @@ def read_context(environ: Mapping[str, str] | None = None) -> RunnerContext:
         api_url=api_url,
         sha=env.get("GITHUB_SHA") or None,
         ref=env.get("GITHUB_REF") or None,
-        base_ref=env.get("GITHUB_BASE_REF") or None,
+        base_ref=base_ref,
         workspace=env.get("GITHUB_WORKSPACE") or None,
         **fields,
     )
