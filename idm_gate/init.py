@@ -28,8 +28,6 @@ ACTION_REPO = "idm-gate/idm-gate"
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
 KIND_LABELS = {"lm-eval": "lm-eval results", "lighteval": "lighteval results", "mteb": "MTEB results",
                "model-index": "model card", "csv": "CSV scores"}
-# What `read_eval` detects without `format:` (by extension and content).
-_DETECTED = {"lm-eval": ".json", "model-index": ".md", "csv": ".csv"}
 
 
 @dataclass
@@ -82,25 +80,17 @@ def _artifacts(w: WeightSet, files: list[str]) -> list[str]:
 
 
 def _read_tasks(ev: EvalFile, root: Path, manifest_dir: Path, repo_root: Path) -> tuple[set[str] | None, str]:
-    """(tasks counted, "") when ``measure`` can read ``ev`` with its own reader; (None, why) otherwise."""
+    """(tasks counted, "") when ``measure`` reads ``ev`` as the manifest will name it (no ``format:``,
+    so detected as ``measure`` detects it); (None, the reader's one-line error) otherwise."""
     from .data import EvalSource
-    from .evals import FORMATS, read_eval
+    from .evals import read_eval
 
-    label = KIND_LABELS.get(ev.kind, ev.kind)
-    if ev.kind not in FORMATS:
-        return None, (f"{label}: found, but idm-gate {__version__} cannot read this format yet (it reads "
-                      f"{', '.join(FORMATS)}); add its scores inline (scores:) or as a task,score CSV")
-    src = EvalSource(path=_rel(root, ev.path, manifest_dir), format=_format_field(ev), field="evals[0]")
+    src = EvalSource(path=_rel(root, ev.path, manifest_dir), field="evals[0]")
     try:
         res = read_eval(src, manifest_dir, repo_root, ev.path, {})
     except InputError as e:
-        return None, f"{label} that cannot be read: {e}"
+        return None, f"{KIND_LABELS.get(ev.kind, ev.kind)} that cannot be read: {e}"
     return {t.task for t in res.tasks}, ""
-
-
-def _format_field(ev: EvalFile) -> str | None:
-    """``format:`` for the manifest, only where the reader would not detect it from the name."""
-    return None if _DETECTED.get(ev.kind) == posixpath.splitext(ev.path)[1].lower() else ev.kind
 
 
 def build_drafts(found: ScanResult, root: Path, manifest_dir: Path, repo_root: Path) -> list[Draft]:
@@ -163,10 +153,9 @@ def _model_lines(d: Draft, artifacts: list[str], root: Path, manifest_dir: Path,
     if not d.evals:
         lines.append(f"  {c}    - path: RESULTS_FILE   # lm-eval results JSON, model card, or task,score CSV")
     for ev, n, why in d.evals:
-        fmt = f"\n  {c}      format: {ev.kind}" if _format_field(ev) else ""
         tasks = f"{n} task{'s' if n != 1 else ''}"
         lines.append(f"  {c}    # {KIND_LABELS.get(ev.kind, ev.kind)}, {tasks} (placed here: {why})")
-        lines.append(f"  {c}    - path: {_scalar(_rel(root, ev.path, manifest_dir))}{fmt}")
+        lines.append(f"  {c}    - path: {_scalar(_rel(root, ev.path, manifest_dir))}")
     for old, new in d.superseded:
         lines.append(f"  {c}    # left out: {_rel(root, old, manifest_dir)} (the same tasks as the newer "
                      f"{_rel(root, new, manifest_dir)})")

@@ -21,9 +21,10 @@ Weights (``WeightSet``: one candidate model each)
       ``dvc.lock`` outputs are listed as found but not sized.
 
 Eval results (``EvalFile``)
-    lm-evaluation-harness results JSON, lighteval results JSON, MTEB task results JSON, and
-    ``README.md`` model cards whose front matter has a ``model-index``. Files in formats that
-    :mod:`idm_gate.evals` cannot read yet are reported as found but not readable, never placed.
+    lm-evaluation-harness, lighteval and MTEB results JSON, ``task,score`` CSVs, and ``README.md``
+    model cards whose front matter has a ``model-index``, as :func:`idm_gate.evals.detect_format`
+    (the detection ``measure`` uses) tells them apart. ``init`` then reads each with ``measure``'s
+    reader; one that does not read is reported with the reader's error, never placed.
 
 Placing an eval file on a model goes from the most to the least specific evidence, stopping at the
 first that names exactly one model (two or more is "ambiguous", reported, never guessed):
@@ -456,82 +457,91 @@ def _dvc_lock(root: Path, rel: str, result: ScanResult, tracked: set[str]) -> No
 
 
 def find_evals(root: Path, files: list[str], result: ScanResult) -> None:
-    """Classify the JSON and model-card files of ``files`` into ``result.evals``."""
+    """Add the eval results files of ``files`` to ``result.evals``.
+
+    The format is :func:`idm_gate.evals.detect_format`'s, the one ``measure`` uses; this module only
+    adds what each file says about its model. Candidates: ``README.md`` (a card counts when its front
+    matter has ``model-index``), ``*.csv``, and ``*.json`` other than the Hub's config files; generic
+    ``{task: score}`` JSON is not taken (any JSON of numbers would look like it).
+    """
+    from .evals import detect_format
     from .jsonsafe import load_json
 
     opened = 0
     for rel in files:
         name = rel.rsplit("/", 1)[-1]
         low = name.lower()
-        if low == "readme.md":
-            _model_card(root, rel, result)
-            continue
-        if low.endswith(".csv"):
-            _score_table(root, rel, result)
-            continue
-        if not low.endswith(".json") or NOT_EVAL_JSON.search(rel):
+        if not (low == "readme.md" or low.endswith(".csv") or (low.endswith(".json") and not NOT_EVAL_JSON.search(rel))):
             continue
         if opened >= MAX_JSON_FILES:
-            result.unplaced.append(Finding(rel, f"not opened: over {MAX_JSON_FILES:,} JSON files in the "
+            result.unplaced.append(Finding(rel, f"not opened: over {MAX_JSON_FILES:,} candidate eval files in the "
                                                 "scanned folder; point init at a smaller folder"))
             continue
         opened += 1
         data = _read_small(root / rel, EVAL_FILE_CAP)
-        if data is None:
+        if not data:
             continue
-        try:
-            doc = load_json(data, rel, allow_nan=True)
-        except InputError:
-            if low.startswith("results"):
-                result.unplaced.append(Finding(rel, "named like eval results but not valid JSON"))
-            continue
-        ev = classify_json(doc, rel, root)
-        if ev is not None:
-            result.evals.append(ev)
+        fmt = detect_format(data, name)
+        if fmt == "model-index":
+            if low == "readme.md":
+                _model_card(data, rel, result)
+        elif fmt == "csv":
+            stem = name[: -len(".csv")] if low.endswith(".csv") else name
+            result.evals.append(EvalFile(rel, "csv", names=_names([stem, _parent_name(rel)])))
+        elif fmt in ("lm-eval", "lighteval", "mteb"):
+            try:
+                doc = load_json(data, rel, allow_nan=True)
+            except InputError:
+                continue
+            result.evals.append(describe_json(fmt, doc, rel, root))
+        elif fmt is None and low.startswith("results") and low.endswith(".json"):
+            result.unplaced.append(Finding(rel, "named like eval results, but not in a format idm-gate reads "
+                                                "(lm-eval, lighteval, MTEB)"))
 
 
-def classify_json(doc: Any, rel: str, root: Path | None = None) -> EvalFile | None:
-    """Which eval results format a parsed JSON document is, with its model hints; None when none.
+def describe_json(fmt: str, doc: Any, rel: str, root: Path) -> EvalFile:
+    """What a results JSON of format ``fmt`` says about its model (paths, names, date).
 
-    - lighteval: a ``config_general`` object beside ``results`` (lighteval's ``results_<time>.json``);
-    - lm-eval: a ``results`` object (lm-evaluation-harness ``results_<time>.json``, or
-      ``results.json`` of 0.3);
-    - MTEB: ``task_name`` and a ``scores`` object (one file per task, ``results/<model>/<revision>/``),
-      or ``mteb_version`` and ``mteb_dataset_name`` (before mteb 1.11).
+    - lm-eval: ``config.model_args`` (``pretrained=``, ``gguf_file=``, ``peft=``; a string or, since
+      0.4, a mapping), ``model_name``, the folder it writes to (``<output>/<model_name_sanitized>/``),
+      ``date``;
+    - lighteval: ``config_general.model_name``, ``start_time``;
+    - MTEB: ``model_meta.json`` beside the file (``name``), and the folders it writes to
+      (``results/<org__name>/<revision>/<Task>.json``).
     """
-    if not isinstance(doc, dict):
-        return None
-    folder = _folder(rel)
-    if isinstance(doc.get("results"), dict) and isinstance(doc.get("config_general"), dict):
-        cg = doc["config_general"]
+    d = doc if isinstance(doc, dict) else {}
+    if fmt == "lighteval":
+        cg = d.get("config_general") if isinstance(d.get("config_general"), dict) else {}
         name = cg.get("model_name") if isinstance(cg.get("model_name"), str) else None
         return EvalFile(rel, "lighteval", paths=_path_hints([name]), names=_names([name, _parent_name(rel)]),
-                        date=_number(cg.get("start_time")))
-    if isinstance(doc.get("results"), dict):
-        paths: list[str | None] = []
-        cfg = doc.get("config") if isinstance(doc.get("config"), dict) else {}
-        args = _model_args(cfg.get("model_args"))
-        pretrained = args.get("pretrained") or args.get("model") or args.get("path") or args.get("model_path")
-        gguf = args.get("gguf_file")
-        if pretrained and gguf:
-            paths.append(posixpath.join(pretrained, gguf))
-        paths += [pretrained, args.get("peft"), gguf]
-        names = [doc.get("model_name"), pretrained, _parent_name(rel)]
-        return EvalFile(rel, "lm-eval", paths=_path_hints(paths), names=_names(names),
-                        date=_number(doc.get("date")) or _stamp(rel))
-    if (isinstance(doc.get("task_name"), str) and isinstance(doc.get("scores"), dict)) or (
-            "mteb_version" in doc and "mteb_dataset_name" in doc):
-        # results/<org__model>/<revision>/<Task>.json; the revision folder is a hash or "no_revision_available"
-        parts = folder.split("/")
-        names = parts[-2:] if len(parts) >= 2 else parts
-        return EvalFile(rel, "mteb", names=_names(names))
-    return None
+                        date=_number(cg.get("start_time")) or _stamp(rel))
+    if fmt == "mteb":
+        parts = _folder(rel).split("/")
+        meta_name = None
+        meta = _read_small(root / _folder(rel) / "model_meta.json", 1024 * 1024)
+        if meta:
+            try:
+                from .jsonsafe import load_json
+
+                m = load_json(meta, "model_meta.json", allow_nan=True)
+                meta_name = m.get("name") if isinstance(m, dict) and isinstance(m.get("name"), str) else None
+            except InputError:
+                meta_name = None
+        return EvalFile(rel, "mteb", names=_names([meta_name, *reversed(parts[-2:])]))
+    paths: list[str | None] = []
+    cfg = d.get("config") if isinstance(d.get("config"), dict) else {}
+    args = _model_args(cfg.get("model_args"))
+    pretrained = args.get("pretrained") or args.get("model") or args.get("path") or args.get("model_path")
+    gguf = args.get("gguf_file")
+    if pretrained and gguf:
+        paths.append(posixpath.join(pretrained, gguf))
+    paths += [pretrained, args.get("peft"), gguf]
+    names = [d.get("model_name"), pretrained, _parent_name(rel)]
+    return EvalFile(rel, "lm-eval", paths=_path_hints(paths), names=_names(names),
+                    date=_number(d.get("date")) or _stamp(rel))
 
 
-def _model_card(root: Path, rel: str, result: ScanResult) -> None:
-    data = _read_small(root / rel, 1024 * 1024)
-    if not data:
-        return
+def _model_card(data: bytes, rel: str, result: ScanResult) -> None:
     text = data.decode("utf-8", "replace")
     if not text.startswith("---"):
         return
@@ -541,19 +551,7 @@ def _model_card(root: Path, rel: str, result: ScanResult) -> None:
         return
     m = re.search(r"^model-index\s*:\s*\n\s*-\s*name\s*:\s*(.+?)\s*$", front, re.M)
     name = m.group(1).strip("'\"") if m else None
-    result.evals.append(EvalFile(rel, "model-index", names=_names([name, _parent_name(rel, card=True)])))
-
-
-def _score_table(root: Path, rel: str, result: ScanResult) -> None:
-    """idm-gate's own CSV (header ``task,score[,stderr]``); named after its model (file or folder)."""
-    data = _read_small(root / rel, EVAL_FILE_CAP)
-    if not data:
-        return
-    first = next((ln for ln in data[:4096].decode("utf-8-sig", "replace").splitlines() if ln.strip()), "")
-    cols = {c.strip().lower() for c in first.split(",")}
-    if {"task", "score"} <= cols <= {"task", "score", "stderr"}:
-        stem = rel.rsplit("/", 1)[-1][:-4]
-        result.evals.append(EvalFile(rel, "csv", names=_names([stem, _parent_name(rel)])))
+    result.evals.append(EvalFile(rel, "model-index", names=_names([name, _parent_name(rel)])))
 
 
 def _model_args(value: Any) -> dict[str, str]:
@@ -591,7 +589,7 @@ def _names(values: list[Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _parent_name(rel: str, card: bool = False) -> str | None:
+def _parent_name(rel: str) -> str | None:
     folder = _folder(rel)
     return folder.rsplit("/", 1)[-1] if folder else None
 

@@ -306,36 +306,31 @@ def test_a_rerun_of_the_same_tasks_keeps_the_newest(tmp_path):
             "out/m/results_2026-02-01T00-00-00.000001.json)") in p.stdout
 
 
-def test_lighteval_and_mteb_results_are_found_but_not_written_until_readable(tmp_path):
-    from idm_gate.evals import FORMATS
-
+def test_lighteval_and_mteb_results_are_placed_by_the_model_name_they_record(tmp_path):
+    # real outputs (tests/data/evals/): lighteval's results_<time>.json for HuggingFaceTB/SmolLM-135M,
+    # and MTEB's results/<org__name>/<revision>/<Task>.json with model_meta.json for intfloat/e5-small-v2
     work = repo_with(tmp_path)
-    safetensors_file(work / "m" / "model.safetensors")
-    lmeval_results(work / "m" / "results_2026-01-02T03-04-05.000001.json", "pretrained=m", "m")
-    # lighteval writes results/<model>/results_<time>.json with config_general beside results
-    (work / "results" / "m").mkdir(parents=True)
-    (work / "results" / "m" / "results_2026-01-03T00-00-00.000000.json").write_text(json.dumps({
-        "config_general": {"lighteval_sha": "abc", "model_name": "m", "start_time": 1.0},
-        "results": {"leaderboard|arc:challenge|25": {"acc": 0.5, "acc_stderr": 0.01},
-                    "all": {"acc": 0.5, "acc_stderr": 0.01}},
-        "versions": {"leaderboard|arc:challenge|25": 0}}))
-    # MTEB writes results/<org__model>/<revision>/<Task>.json
-    (work / "mteb" / "org__m" / "no_revision_available").mkdir(parents=True)
-    (work / "mteb" / "org__m" / "no_revision_available" / "Banking77Classification.json").write_text(json.dumps({
-        "dataset_revision": "0fd18e25b25c072e09e0d92ab615fda904d66300", "task_name": "Banking77Classification",
-        "mteb_version": "1.12.0", "scores": {"test": [{"accuracy": 0.8, "main_score": 0.8, "hf_subset": "default",
-                                                      "languages": ["eng-Latn"]}]},
-        "evaluation_time": 10.0, "kg_co2_emissions": None}))
+    evals = ROOT / "tests" / "data" / "evals"
+    safetensors_file(work / "models" / "SmolLM-135M" / "model.safetensors")
+    safetensors_file(work / "models" / "e5-small-v2" / "model.safetensors", seed=1)
+    (work / "results" / "lighteval").mkdir(parents=True)
+    shutil.copy(evals / "lighteval" / "results_2024-08-20T10-02-41.536718.json", work / "results" / "lighteval")
+    rev = work / "results" / "mteb" / "intfloat__e5-small-v2" / "dca8b1a9dae0d4575df2bf423a5edb485a431236"
+    rev.mkdir(parents=True)
+    for f in ("Banking77Classification.json", "STS17.json", "model_meta.json"):
+        shutil.copy(evals / "mteb" / "new" / f, rev / f)
     p = idm(work, "init")
     assert p.returncode == 0, p.stderr
-    evals = manifest_models(work / "idm.yaml")["m"]["evals"]
-    for kind, path in (("lighteval", "results/m/results_2026-01-03T00-00-00.000000.json"),
-                       ("mteb", "mteb/org__m/no_revision_available/Banking77Classification.json")):
-        if kind in FORMATS:  # e8's readers landed: init writes the file with its format
-            assert {"path": path, "format": kind} in evals
-        else:
-            assert {"path": path} not in evals
-            assert f"{path}: {kind.replace('mteb', 'MTEB')} results: found, but idm-gate" in p.stdout
+    models = manifest_models(work / "idm.yaml")
+    assert models["SmolLM-135M"]["evals"] == [
+        {"path": "results/lighteval/results_2024-08-20T10-02-41.536718.json"}]
+    rev_rel = rev.relative_to(work).as_posix()
+    assert models["e5-small-v2"]["evals"] == [{"path": f"{rev_rel}/Banking77Classification.json"},
+                                              {"path": f"{rev_rel}/STS17.json"}]
+    assert "it names the model 'SmolLM-135M'" in p.stdout
+    assert "it names the model 'e5-small-v2'" in p.stdout
+    m = measured(work)
+    assert len(m["e5-small-v2"]["tasks"]) == 2
 
 
 def test_an_unreadable_results_file_is_reported_with_the_readers_error(tmp_path):
