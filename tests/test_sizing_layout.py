@@ -388,3 +388,123 @@ def test_plausibility_bounds():
     assert plausibility(8 * 1024, 1024, f) == []  # exactly 64 bits
     assert plausibility(8 * 1024 + 1, 1024, f) != []
     assert plausibility(10, None, f) == []
+
+
+# ---------------------------------------------------------------- DVC pipelines: dvc.lock
+
+# As `dvc repro` (DVC 3) writes it: schema '2.0', deps and outs with hash: md5, md5 and size.
+LOCK = """\
+schema: '2.0'
+stages:
+  convert:
+    cmd: python convert.py --outtype f16 checkpoints/acme-7b weights/model-f16.gguf
+    deps:
+    - path: checkpoints/acme-7b
+      hash: md5
+      md5: 3f1d27a1c2b7d4f7c65e8cfb7a6b0d1e.dir
+      size: 14484731008
+      nfiles: 9
+    - path: convert.py
+      hash: md5
+      md5: 0c4b3f6b0a8f34b4a2c7e1d9f8a6b5c4
+      size: 18342
+    outs:
+    - path: weights/model-f16.gguf
+      hash: md5
+      md5: 9a0364b9e99bb480dd25e1f0284c8555
+      size: 14484817920
+  quantize:
+    cmd: llama-quantize weights/model-f16.gguf weights/model-q4.gguf Q4_K_M
+    deps:
+    - path: weights/model-f16.gguf
+      hash: md5
+      md5: 9a0364b9e99bb480dd25e1f0284c8555
+      size: 14484817920
+    outs:
+    - path: weights/model-q4.gguf
+      hash: md5
+      md5: 7d4e8c1a2b3f4a5b6c7d8e9f0a1b2c3d
+      size: 4368439296
+  export:
+    cmd: python export.py
+    outs:
+    - path: models/acme-7b-hf
+      hash: md5
+      md5: 1b2c3d4e5f60718293a4b5c6d7e8f901.dir
+      size: 14485010432
+      nfiles: 11
+"""
+
+
+def test_cli_issue_example_dvc_lock_output_not_checked_out(tmp_path):
+    # the issue's example: dvc.lock at the root, the output not checked out -> 4,368,439,296 bytes, dvc
+    (tmp_path / "dvc.lock").write_text(LOCK)
+    manifest(tmp_path, ["weights/model-q4.gguf"])
+    p = run_measure(tmp_path, "--format", "json")
+    assert p.returncode == 0, p.stderr
+    m = json.loads(p.stdout)["models"][0]
+    assert (m["size_bytes"], m["size_source"]) == (4_368_439_296, "dvc")
+    assert m["artifacts"][0]["note"] == "dvc.lock, stage 'quantize', not checked out"
+    # D = -ln(0.25) / 4.368439296 = 1.386294 / 4.368439296 = 0.317343
+    assert m["density"] == pytest.approx(0.317343, abs=1e-6)
+
+
+def test_dvc_lock_glob_and_checked_out_file(tmp_path):
+    (tmp_path / "dvc.lock").write_text(LOCK)
+    # a glob that matches no checked-out file matches the lock's outputs: here one of them
+    res = size(["weights/*-q4.gguf"], tmp_path)
+    assert (res.size_bytes, res.source) == (4_368_439_296, "dvc")
+    # a checked-out output is sized by stat, the lock is not consulted
+    gguf_model(tmp_path / "weights" / "model-q4.gguf", GGUF_TENSORS)
+    res = size(["weights/model-q4.gguf"], tmp_path)
+    assert res.source == "stat" and res.size_bytes == (tmp_path / "weights" / "model-q4.gguf").stat().st_size
+
+
+def test_dvc_lock_folder_output_and_a_file_inside_it(tmp_path):
+    (tmp_path / "dvc.lock").write_text(LOCK)
+    res = size(["models/acme-7b-hf"], tmp_path)
+    assert (res.size_bytes, res.source) == (14_485_010_432, "dvc")
+    assert res.files[0].note == ("dvc.lock, stage 'export', not checked out; a folder of 11 files, all counted "
+                                 "(dvc.lock records only the total)")
+    assert refused(["models/acme-7b-hf/model.safetensors"], tmp_path) == (
+        f"{WHAT}[0]: 'models/acme-7b-hf/model.safetensors' is inside the DVC output 'models/acme-7b-hf' of dvc.lock "
+        "(stage 'export'), which is not checked out and records only its total size; name the folder, or "
+        "'dvc pull' it")
+
+
+def test_dvc_lock_paths_follow_the_stage_wdir(tmp_path):
+    # dvc.yaml's wdir makes outs relative to another folder; dvc.lock does not repeat it
+    (tmp_path / "dvc.yaml").write_text("stages:\n  train:\n    wdir: training\n    cmd: python train.py\n"
+                                       "    outs:\n    - model.safetensors\n")
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    outs:\n"
+                                       "    - path: model.safetensors\n      hash: md5\n"
+                                       "      md5: 00112233445566778899aabbccddeeff\n      size: 2200000000\n")
+    res = size(["training/model.safetensors"], tmp_path)
+    assert (res.size_bytes, res.files[0].path) == (2_200_000_000, "training/model.safetensors")
+
+
+@pytest.mark.parametrize("text, expect", [
+    # DVC 1 wrote stages at the top level, with md5 and no size
+    ("quantize:\n  cmd: q\n  outs:\n  - path: weights/model-q4.gguf\n    md5: 7d4e8c1a2b3f4a5b6c7d8e9f0a1b2c3d\n",
+     "is not a dvc.lock of schema '2.0'"),
+    ("schema: '2.0'\nstages:\n  q:\n    cmd: q\n    outs:\n    - path: weights/model-q4.gguf\n      md5: 7d4e\n",
+     "dvc.lock records no integer size for it (stage 'q'); run 'dvc commit'"),
+    ("schema: '2.0'\nstages:\n  q:\n    outs: {path: x}\n", "stages.q.outs must be a list"),
+    ("schema: '2.0'\nstages: [\n", "'dvc.lock' is not valid YAML"),
+])
+def test_bad_dvc_locks_are_one_line_errors(tmp_path, text, expect):
+    (tmp_path / "dvc.lock").write_text(text)
+    assert expect in refused(["weights/model-q4.gguf"], tmp_path)
+
+
+def test_shards_tracked_by_dvc_lock_are_sized_from_it(tmp_path):
+    # the index is in git, the shards are a pipeline's outputs that were never pulled
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {"total_size": 3000}, "weight_map": {"a": "model-00001-of-00002.safetensors",
+                                                          "b": "model-00002-of-00002.safetensors"}}))
+    outs = "".join(f"    - path: w/model-0000{i}-of-00002.safetensors\n      hash: md5\n      md5: {i:032x}\n"
+                   f"      size: {n}\n" for i, n in ((1, 2_000), (2, 1_500)))
+    (tmp_path / "dvc.lock").write_text(f"schema: '2.0'\nstages:\n  save:\n    cmd: python save.py\n    outs:\n{outs}")
+    res = size(["w/model.safetensors.index.json"], tmp_path)
+    assert (res.size_bytes, res.source) == (2_000 + 1_500, "dvc")

@@ -22,7 +22,7 @@ from ..data import ArtifactSize, SizeResult
 from ..errors import InputError
 from ..paths import check_regular_file, quote, resolve_inside
 from . import dvc, gguf, layout, lfs, onnx, plain, pytorch, safetensors
-from ._glob import has_magic, iter_glob
+from ._glob import compile_glob, has_magic, iter_glob
 from ._io import format_from_name, read_prefix
 
 MAX_MATCHES = 10_000
@@ -96,6 +96,7 @@ class _Collect:
         self.left_out: dict[str, list[tuple[str, str]]] = {}  # folder shown -> [(path, why)]
         self.notices: list[str] = []
         self.remote_indexes: dict[str, str] = {}  # Hub address of a shard index -> what
+        self.locks: dict[str, list[dvc.LockOut]] = {}  # folder -> dvc.lock outputs above it
 
     def remote(self, a: ArtifactSize, what: str) -> None:
         if layout.is_index(a.path):
@@ -142,6 +143,8 @@ class _Collect:
                 return
             raise InputError(f"{what}: {pat[:200]!r} does not exist (relative to the manifest's folder); "
                              "check the path, or commit a .dvc file or Git LFS pointer for it")
+        if self.lock_glob(pat, what):
+            return
         raise InputError(f"{what}: {pat[:200]!r} matches no file; check the glob (relative to the "
                          "manifest's folder)")
 
@@ -167,13 +170,54 @@ class _Collect:
         out.extend((os.path.join(self.base, p), "shard index: its shards are counted") for p in scan.indexes)
 
     def missing(self, rel: str, what: str) -> bool:
-        """Size a path that is not checked out from its ``.dvc`` file; False when there is none."""
-        dvc_rel = rel + ".dvc"
-        if os.path.lexists(os.path.join(self.base, dvc_rel)):
-            resolved = str(resolve_inside(dvc_rel, Path(self.base), self.root, what))
-            self.add(resolved, measure_file(Path(resolved), self.shown(dvc_rel), what), what)
-            return True
-        return False
+        """Size a path that is not checked out from DVC's records; False when there are none."""
+        full = os.path.normpath(os.path.join(self.base, rel))
+        got = self.tracked(full, what)
+        if got is None:
+            return False
+        self.add(*got, what)
+        return True
+
+    def tracked(self, full: str, what: str, note: str | None = None) -> tuple[str, ArtifactSize] | None:
+        """(key path, size) of a file that is not checked out, from ``<file>.dvc`` or a ``dvc.lock``."""
+        rel = os.path.relpath(full, self.base)
+        if os.path.lexists(full + ".dvc"):
+            resolved = str(resolve_inside(rel + ".dvc", Path(self.base), self.root, what))
+            a = measure_file(Path(resolved), self.shown(rel + ".dvc"), what)
+            return resolved, replace(a, note=note) if note else a
+        resolve_inside(rel, Path(self.base), self.root, what)  # never look outside the repository
+        for out in self.lock_outs(os.path.dirname(full), what):
+            if out.path == full:
+                a = dvc.from_lock(out, self._shown_abs(full), what)
+                return full, replace(a, note=f"{note}; {a.note}") if note else a
+            if full.startswith(out.path + os.sep):
+                raise InputError(f"{what}: {quote(self._shown_abs(full))} is inside the DVC output "
+                                 f"{quote(self._shown_abs(out.path))} of {out.lock} (stage {out.stage!r}), which is "
+                                 "not checked out and records only its total size; name the folder, or 'dvc pull' it")
+        return None
+
+    def lock_outs(self, folder: str, what: str) -> list[dvc.LockOut]:
+        key = os.path.normpath(folder)
+        if key not in self.locks:
+            self.locks[key] = dvc.find_lock_outs(key, self.root_r, self._shown_abs, what)
+        return self.locks[key]
+
+    def lock_glob(self, pat: str, what: str) -> bool:
+        """Outputs of ``dvc.lock`` files that a glob matching no file would match; False if none."""
+        fixed = []
+        for part in pat.split("/"):
+            if has_magic(part):
+                break
+            fixed.append(part)
+        start = os.path.normpath(os.path.join(self.base, *fixed)) if fixed else self.base
+        if not start.startswith(self.root_r):
+            return False
+        rx = compile_glob(pat)
+        hits = [o for o in self.lock_outs(start if os.path.isdir(start) else os.path.dirname(start), what)
+                if rx.fullmatch(os.path.relpath(o.path, self.base).replace(os.sep, "/"))]
+        for o in hits:
+            self.add(o.path, dvc.from_lock(o, self._shown_abs(o.path), what), what)
+        return bool(hits)
 
     def expand_indexes(self) -> None:
         for path, what in sorted(self.remote_indexes.items()):
@@ -189,8 +233,9 @@ class _Collect:
         for resolved, (shown, what) in sorted(self.indexes.items()):
             ix = layout.read_index(Path(resolved), shown, what)
             folder = os.path.dirname(resolved)
-            here = [s for s in ix.shards if os.path.lexists(os.path.join(folder, s))
-                    or os.path.lexists(os.path.join(folder, s + ".dvc"))]
+            tracked = {s: self.tracked(os.path.join(folder, s), what, note=f"shard named by {os.path.basename(shown)}")
+                       for s in ix.shards if not os.path.lexists(os.path.join(folder, s))}
+            here = [s for s in ix.shards if os.path.lexists(os.path.join(folder, s)) or tracked.get(s)]
             if not here:
                 if ix.total_size is None:
                     raise InputError(f"{what}: {quote(shown)} has no metadata.total_size and none of its "
@@ -212,8 +257,9 @@ class _Collect:
             name = os.path.basename(shown)
             for s in ix.shards:
                 p = os.path.join(folder, s)
-                if not os.path.lexists(p):
-                    p += ".dvc"
+                if s in tracked:
+                    self.add(*tracked[s], what)  # type: ignore[misc]
+                    continue
                 r = str(resolve_inside(os.path.relpath(p, self.base), Path(self.base), self.root, what))
                 if self.has(r):
                     continue
@@ -228,15 +274,20 @@ class _Collect:
             folder = os.path.dirname(resolved)
             counted = []
             for loc in a.external:
-                p = os.path.join(folder, loc)
-                if os.path.isabs(loc) or not os.path.lexists(p):
-                    alt = p + ".dvc"
-                    if os.path.isabs(loc) or not os.path.lexists(alt):
+                p = os.path.normpath(os.path.join(folder, loc))
+                if os.path.isabs(loc):
+                    resolve_inside(loc, Path(self.base), self.root, what)  # raises: absolute path
+                if not os.path.lexists(p):
+                    got = self.tracked(p, what, note=f"external data of {a.path}")
+                    if got is None:
                         raise InputError(f"{what}: {quote(a.path)} keeps initializers in external data "
                                          f"{quote(loc)}, which does not exist beside it; check it out (git lfs "
                                          "pull, dvc pull) or save the model with its weights inside "
                                          "(onnx.save_model(..., save_as_external_data=False))")
-                    p = alt
+                    counted.append(got[1].path)
+                    if not self.has(got[0]):
+                        self.add(*got, what)
+                    continue
                 r = str(resolve_inside(os.path.relpath(p, self.base), Path(self.base), self.root, what))
                 shown = self._shown_abs(p)
                 counted.append(shown)
