@@ -11,8 +11,10 @@ Weights (``WeightSet``: one candidate model each)
       ``<prefix>.<ext>.index.json`` names a file that is not there, is refused (a partial size would
       be a plausible wrong number).
     - Every other GGUF file is its own model: one model per quantization.
-    - An ONNX model takes the files beside it whose names follow the external-data conventions
-      (``model.onnx_data``, ``model.onnx.data``, ``model.data``).
+    - An ONNX model takes the external data files its graph names (``location``; read by the ONNX
+      header reader, counted by sizing).
+    - Which file is weights, shards, indexes and trainer state follow :mod:`idm_gate.sizing.layout`
+      (``sniff``, ``SHARD_RE``, ``read_index``, ``TRAINING_STATE``), the rules sizing applies.
     - A folder holding ``model*.safetensors`` and ``pytorch_model*.bin`` holds the same weights twice
       (the Hub's two formats): the ``.bin`` set is left out so the size is counted once.
     - Trainer state (``optimizer.pt``, ``scheduler.pt``, ``rng_state*.pth``, ``training_args.bin``, ...)
@@ -51,6 +53,7 @@ from typing import Any
 
 from .errors import InputError
 from .paths import EVAL_FILE_CAP
+from .sizing.layout import SHARD_RE, TRAINING_STATE, is_index, read_index, sniff
 
 MAX_FILES = 200_000        # files listed under the scanned folder
 MAX_JSON_FILES = 5_000     # JSON files opened to see whether they are eval results
@@ -62,10 +65,6 @@ WEIGHT_EXTENSIONS = {".safetensors": "safetensors", ".gguf": "gguf", ".onnx": "o
 FORMAT_LABELS = {"safetensors": "safetensors", "gguf": "GGUF", "onnx": "ONNX", "pytorch": "PyTorch",
                  "dvc": "DVC-tracked"}
 
-# Hugging Face Trainer / PyTorch Lightning state saved beside the weights: not model weights.
-TRAINING_STATE = re.compile(r"^(optimizer|scheduler|scaler|training_args|rng_state(_\d+)?|"
-                            r"trainer_state|lr_scheduler)\.(pt|pth|bin)$", re.I)
-SHARD = re.compile(r"^(?P<prefix>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})\.(?P<ext>safetensors|gguf|bin)$", re.I)
 # Hub conventions: stems that name no model, so the folder names it.
 GENERIC_STEMS = {"model", "pytorch_model", "diffusion_pytorch_model", "adapter_model", "consolidated",
                  "weights", "checkpoint", "last", "best", "final", "model.fp16", "flax_model"}
@@ -214,7 +213,7 @@ def weight_format(rel: str) -> str | None:
     Trainer state files (``optimizer.pt``, ``training_args.bin``, ...) are not weights: None.
     """
     name = rel.rsplit("/", 1)[-1]
-    if TRAINING_STATE.match(name):
+    if TRAINING_STATE.fullmatch(name):
         return None
     low = name.lower()
     for ext, fmt in WEIGHT_EXTENSIONS.items():
@@ -249,22 +248,17 @@ def _is_lfs_pointer(path: Path) -> bool:
     return bool(data and data.startswith(LFS_VERSION))
 
 
-def _index_files(root: Path, folder: str, index_name: str) -> set[str] | None:
-    """The shard file names a ``*.index.json`` lists in its ``weight_map``, or None without one."""
-    from .jsonsafe import load_json
-
+def _index_files(root: Path, folder: str, index_name: str, result: ScanResult) -> set[str] | None:
+    """The shard file names a ``*.index.json`` lists (:func:`idm_gate.sizing.layout.read_index`), or
+    None without one; an unreadable index is reported."""
     rel = posixpath.join(folder, index_name)
-    data = _read_small(root / rel, EVAL_FILE_CAP)
-    if data is None or _is_lfs_pointer(root / rel):
+    if not (root / rel).is_file():
         return None
     try:
-        doc = load_json(data, rel, allow_nan=False)
-    except InputError:
+        return set(read_index(root / rel, rel, "init").shards)
+    except InputError as e:
+        result.unplaced.append(Finding(rel, f"a shard index that cannot be read ({str(e).split(': ', 2)[-1]})"))
         return None
-    wm = doc.get("weight_map") if isinstance(doc, dict) else None
-    if not isinstance(wm, dict):
-        return None
-    return {v for v in wm.values() if isinstance(v, str)}
 
 
 def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
@@ -282,15 +276,24 @@ def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
     singles: list[tuple[str, str]] = []
     for rel in files:
         fmt = weight_format(rel)
+        name = rel.rsplit("/", 1)[-1]
         if fmt is None or rel in dvc_tracked or any(rel.startswith(d + "/") for d in dvc_tracked):
-            name = rel.rsplit("/", 1)[-1]
-            if TRAINING_STATE.match(name) and rel not in dvc_tracked:
+            if TRAINING_STATE.fullmatch(name) and rel not in dvc_tracked:
                 result.unplaced.append(Finding(rel, "training state (optimizer, scheduler, RNG), not weights"))
             continue
-        m = SHARD.match(rel.rsplit("/", 1)[-1])
-        if m:
-            key = (_folder(rel), m["prefix"], m["ext"].lower(), int(m["n"]))
-            shards.setdefault(key, {})[int(m["i"])] = rel
+        try:
+            sniffed = sniff(root / rel, rel, "init")
+        except InputError as e:
+            result.unplaced.append(Finding(rel, str(e).split(": ", 1)[-1]))
+            continue
+        if sniffed is None:
+            # a .bin that is neither a PyTorch zip nor a legacy torch.save pickle (sizing.layout.sniff)
+            result.unplaced.append(Finding(rel, f"named like {fmt} weights, but its first bytes are not"))
+            continue
+        m = SHARD_RE.fullmatch(name)
+        if m and m["ext"].lower() in (".safetensors", ".gguf", ".bin"):
+            key = (_folder(rel), m["stem"], m["ext"][1:].lower(), int(m["count"]))
+            shards.setdefault(key, {})[int(m["no"])] = rel
         else:
             singles.append((rel, fmt))
 
@@ -306,7 +309,7 @@ def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
                                                   "would be wrong"))
             continue
         index_name = f"{prefix}.{ext}.index.json"
-        listed = _index_files(root, folder, index_name)
+        listed = _index_files(root, folder, index_name, result)
         note = f"{n} shards"
         if listed is not None:
             names = {r.rsplit("/", 1)[-1] for r in rels}
@@ -327,11 +330,20 @@ def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
         if _is_lfs_pointer(root / rel):
             note = "Git LFS pointer (its size line is used)"
         if fmt == "onnx":
-            data = _onnx_external(name, stem, folder, present)
-            files_ += data
+            # sizing counts the external data files the graph names (ArtifactSize.external); the
+            # manifest lists the .onnx file only
+            from .sizing import onnx as onnx_reader
+
+            try:
+                ext = onnx_reader.measure(root / rel, rel, "init").external
+            except InputError as e:
+                result.unplaced.append(Finding(rel, str(e).split(": ", 1)[-1]))
+                continue
+            data = [posixpath.normpath(posixpath.join(folder, x)) for x in ext]
+            files_ += [d for d in data if d in present]
             if data:
                 note = f"with its external data {', '.join(d.rsplit('/', 1)[-1] for d in data)}"
-        sets.append(_set(fmt, folder, stem, tuple(files_), tuple(files_), note))
+        sets.append(_set(fmt, folder, stem, tuple(files_), (rel,), note))
 
     sets = _drop_duplicate_formats(sets, result)
     result.weights.extend(_unique_names(sets, root))
@@ -340,18 +352,6 @@ def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
 def _set(fmt: str, folder: str, stem: str, files: tuple[str, ...], artifacts: tuple[str, ...],
          note: str) -> WeightSet:
     return WeightSet(name="", format=fmt, folder=folder, files=files, artifacts=artifacts, note=note, stem=stem)
-
-
-_ONNX_DATA = ("{name}_data", "{name}.data", "{stem}.onnx_data", "{stem}.data", "{stem}_data")
-
-
-def _onnx_external(name: str, stem: str, folder: str, present: set[str]) -> list[str]:
-    out = []
-    for pat in _ONNX_DATA:
-        cand = posixpath.join(folder, pat.format(name=name, stem=stem))
-        if cand in present and cand not in out:
-            out.append(cand)
-    return out
 
 
 def _drop_duplicate_formats(sets: list[WeightSet], result: ScanResult) -> list[WeightSet]:
@@ -471,7 +471,8 @@ def find_evals(root: Path, files: list[str], result: ScanResult) -> None:
     for rel in files:
         name = rel.rsplit("/", 1)[-1]
         low = name.lower()
-        if not (low == "readme.md" or low.endswith(".csv") or (low.endswith(".json") and not NOT_EVAL_JSON.search(rel))):
+        if not (low == "readme.md" or low.endswith(".csv")
+                or (low.endswith(".json") and not is_index(name) and not NOT_EVAL_JSON.search(rel))):
             continue
         if opened >= MAX_JSON_FILES:
             result.unplaced.append(Finding(rel, f"not opened: over {MAX_JSON_FILES:,} candidate eval files in the "

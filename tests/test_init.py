@@ -199,7 +199,9 @@ def test_onnx_takes_its_external_data(tmp_path):
     p = idm(work, "init")
     assert p.returncode == 0, p.stderr
     (model_entry,) = manifest_models(work / "idm.yaml").values()
-    assert model_entry["artifacts"] == ["onnx/model.onnx", "onnx/model.onnx_data"]
+    # sizing counts the external data the graph names; the manifest lists the model file
+    assert model_entry["artifacts"] == ["onnx/model.onnx"]
+    assert "with its external data model.onnx_data" in p.stdout
     m = measured(work)["onnx"]
     assert m["size_bytes"] == model.stat().st_size + 64 * 32 * 4
     assert m["params"] == 64 * 32
@@ -208,13 +210,16 @@ def test_onnx_takes_its_external_data(tmp_path):
 def test_pytorch_copy_of_safetensors_and_trainer_state_are_left_out(tmp_path):
     work = repo_with(tmp_path)
     st = safetensors_file(work / "model.safetensors")
-    (work / "pytorch_model.bin").write_bytes(b"PK\x03\x04" + b"\0" * 3000)
+    (work / "pytorch_model.bin").write_bytes(b"PK\x03\x04" + b"\0" * 3000)  # torch.save's zip
     (work / "training_args.bin").write_bytes(b"\x80\x04" + b"\0" * 100)
+    (work / "sub").mkdir()
+    (work / "sub" / "vocab.bin").write_bytes(b"\x00\x01 not a checkpoint" * 10)
     lmeval_results(work / "results_2026-01-02T03-04-05.000001.json", "pretrained=.", "example-org/repo")
     p = idm(work, "init")
     assert p.returncode == 0, p.stderr
     assert "pytorch_model.bin: the same weights as model*.safetensors in PyTorch format" in p.stdout
     assert "training_args.bin: training state (optimizer, scheduler, RNG), not weights" in p.stdout
+    assert "sub/vocab.bin: named like pytorch weights, but its first bytes are not" in p.stdout
     (model,) = manifest_models(work / "idm.yaml").values()
     assert model["name"] == "repo"  # the folder names a model stored as model.safetensors
     assert measured(work)["repo"]["size_bytes"] == st.stat().st_size
