@@ -36,6 +36,7 @@ from idm_gate.gitutil import Git  # noqa: E402
 from idm_gate.store import canonical_json, find_baseline  # noqa: E402
 from idm_gate.store.branch import BranchStore, record_path  # noqa: E402
 
+KEY = "idm.yaml"  # the gate key: the manifest's path from the repository's top
 ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_AUTHOR_NAME": "bench",
@@ -63,7 +64,7 @@ def fast_import(repo: Path, n_records: int, rng: random.Random) -> str:
            b"data 8\nrecords\n"]
     for sha in shas:
         data = canonical_json({"commit": sha, "density": rng.random(), "models": [{"name": "m", "gb": 1.0}]})
-        out.append(f"M 100644 inline {record_path(sha)}\n".encode())
+        out.append(f"M 100644 inline {record_path(sha, KEY)}\n".encode())
         out.append(b"data %d\n%s\n" % (len(data), data))
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(out), check=True,
                    env={**os.environ, **ENV})
@@ -77,7 +78,7 @@ def bench_size(workdir: Path, n: int, repeat: int, rng: random.Random) -> dict[s
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env={**os.environ, **ENV})
     target = fast_import(repo, n, rng)
     git = Git(repo, env=ENV)
-    store = BranchStore(git, warn=lambda m: None)
+    store = BranchStore(git, key=KEY, warn=lambda m: None)
     assert "local branch" in store.description
     head = git.rev_parse("main")
     candidates = git.first_parent_ancestors(head, 50)

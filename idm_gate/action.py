@@ -86,6 +86,7 @@ def run(environ=None, out=None) -> int:
     comment_mode = _choice("comment", get_input("comment", "on-change", env), COMMENT_MODES)
     fail_on_regression = get_bool_input("fail-on-regression", True, env)
     branch = get_input("baseline-branch", "idm-baselines", env)
+    baseline_key = get_input("baseline-key", None, env)  # empty: the manifest's path from the repository's top
     status_context = get_input("status-context", "", env) if ("INPUT_STATUS-CONTEXT" in env) else "idm-gate"
     key = get_input("comment-key", "default", env)
     author = get_input("comment-author", None, env)
@@ -111,7 +112,7 @@ def run(environ=None, out=None) -> int:
     if mode == "record":
         from .gate import record
 
-        sha, m, where = record(manifest, shown, "branch", branch, warn=log.warn)
+        sha, m, where = record(manifest, shown, "branch", branch, warn=log.warn, key=baseline_key)
         log.line(f"idm-gate: recorded {len(m.models)} model(s) for {sha[:12]} in {where}")
         _write_measure_outputs(m, report_path, outputs, ctx)
         return 0
@@ -136,14 +137,14 @@ def run(environ=None, out=None) -> int:
                              "in the event payload); use mode record or measure for other events")
         else:
             base = f"origin/{ctx.base_ref}"
-        opts = CheckOptions(base_ref=base, branch=branch, cli_policy=policy)
+        opts = CheckOptions(base_ref=base, branch=branch, cli_policy=policy, baseline_key=baseline_key)
         res = check(manifest, shown, opts, log.warn)
         number, head_sha = ctx.pr_number, ctx.head_sha or ctx.sha
     else:
         client, number, head_sha, current, merge_base = _publish_inputs(ctx, token, report_path, log)
         # the uploaded report is input here: the gate's report goes beside it, never over it
         report_path = report_path.with_name(report_path.stem + "-check.json")
-        opts = CheckOptions(base_ref=merge_base, branch=branch, cli_policy=policy)
+        opts = CheckOptions(base_ref=merge_base, branch=branch, cli_policy=policy, baseline_key=baseline_key)
         res = check(manifest, shown, opts, log.warn, current=current, merge_base=merge_base)
     # an annotation's file is relative to the repository's top (the workspace), not to working-directory
     annotated = manifest.relative_to(workspace.resolve()).as_posix()

@@ -89,7 +89,7 @@ def cmd_check(args) -> int:
 
     opts = CheckOptions(base_ref=args.base_ref, store_spec=args.store, branch=args.baseline_branch,
                         remote=args.remote, max_walk=args.max_walk, cli_policy=cli_policy(args),
-                        require_baseline=args.require_baseline)
+                        require_baseline=args.require_baseline, baseline_key=args.baseline_key)
     res = check(_manifest_path(args), args.manifest, opts, _warn)
     write_output(render_check(res, args.format), args.output)
     if res.verdict == "fail" and not args.no_fail:
@@ -101,23 +101,36 @@ def cmd_record(args) -> int:
     from .gate import record
 
     sha, m, where = record(_manifest_path(args), args.manifest, args.store, args.baseline_branch, args.remote,
-                           warn=_warn)
+                           warn=_warn, key=args.baseline_key)
     print(f"idm-gate: recorded {len(m.models)} model(s) for {sha[:12]} in {where}")
     return EXIT_OK
 
 
 def cmd_baseline_export(args) -> int:
+    import json
+
     from .gate import open_repo
     from .store import canonical_json, export_records, open_store
 
     repo = open_repo(_manifest_path(args), args.manifest)
-    store = open_store(args.store, repo.git, remote=args.remote, branch=args.baseline_branch, warn=_warn)
+    key = repo.gate_key(args.baseline_key)
+    store = open_store(args.store, repo.git, key=key, remote=args.remote, branch=args.baseline_branch, warn=_warn)
     shas = repo.git.first_parent_ancestors(repo.git.rev_parse(args.rev), args.max_walk)
-    doc = export_records(store, shas)
+    existing = None
+    if args.output and args.output != "-" and Path(args.output).is_file():
+        # Other gates' records (and this gate's older ones) already in the file are kept, never dropped.
+        try:
+            existing = json.loads(Path(args.output).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise InputError(f"--output {args.output}: the file there is not a baseline file idm-gate can "
+                             f"merge into ({getattr(e, 'msg', None) or e}); move it away or name another file") from None
+    doc = export_records(store, shas, existing)
     write_output(canonical_json(doc).decode("utf-8"), args.output)
     if args.output and args.output != "-":
-        print(f"idm-gate: wrote {len(doc['records'])} record(s) to {args.output}; commit it and use "
-              f"--store file:{args.output}", file=sys.stderr)
+        others = len(doc["gates"]) - 1
+        kept = f" (kept the {others} other gate(s) already in it)" if others else ""
+        print(f"idm-gate: wrote {len(doc['gates'][key])} record(s) of gate {key!r} to {args.output}{kept}; "
+              f"commit it and use --store file:{args.output}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -169,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where baselines live: branch (default), branch:NAME or file:PATH")
         sp.add_argument("--baseline-branch", default="idm-baselines", help="branch of the branch store")
         sp.add_argument("--remote", default="origin", help="git remote holding the baseline branch")
+        sp.add_argument("--baseline-key", metavar="KEY",
+                        help="gate key the baselines are filed under (default: the manifest's path from the "
+                             "repository's top, e.g. models/idm.yaml); name one to keep a gate's baselines "
+                             "when its manifest moves")
 
     sp = sub.add_parser("check", help="compare this checkout against the baseline of its base branch")
     common(sp)

@@ -58,6 +58,12 @@ class Repo:
     root: Path
     manifest_rel: str  # the manifest's path relative to the repository root (posix)
 
+    def gate_key(self, explicit: str | None = None) -> str:
+        """The key this manifest's baselines are filed under: ``explicit`` when given, else ``manifest_rel``."""
+        from .store.records import check_gate_key
+
+        return check_gate_key(explicit) if explicit is not None else self.manifest_rel
+
 
 def open_repo(manifest_path: Path, shown: str) -> Repo:
     folder = manifest_path.resolve().parent if manifest_path.exists() else Path.cwd()
@@ -72,7 +78,7 @@ def open_repo(manifest_path: Path, shown: str) -> Repo:
     return Repo(Git(root), root, rel)
 
 
-def build_record(sha: str, m: Measurement, repo: Repo) -> dict:
+def build_record(sha: str, m: Measurement, repo: Repo, key: str) -> dict:
     from .report.jsonio import measurement_to_dict
 
     branch = os.environ.get("GITHUB_REF_NAME") or repo.git.exec("symbolic-ref", "--short", "-q", "HEAD").stdout.decode().strip()
@@ -82,6 +88,7 @@ def build_record(sha: str, m: Measurement, repo: Repo) -> dict:
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "tool_version": __version__,
         "manifest": repo.manifest_rel,
+        "gate_key": key,
         "manifest_digest": m.manifest_digest,
         "fingerprint": {x.name: x.fingerprint for x in m.models},
         "report": measurement_to_dict(m),
@@ -89,11 +96,13 @@ def build_record(sha: str, m: Measurement, repo: Repo) -> dict:
 
 
 def record(manifest_path: Path, shown: str, store_spec: str, branch: str, remote: str = "origin",
-           retry=None, warn=None) -> tuple[str, Measurement, str]:
-    """Measure HEAD and store its record. Returns (sha, measurement, store description)."""
+           retry=None, warn=None, key: str | None = None) -> tuple[str, Measurement, str]:
+    """Measure HEAD and store its record under the gate ``key`` (default: the manifest's path from the
+    repository's top). Returns (sha, measurement, store description)."""
     from .store import open_store
 
     repo = open_repo(manifest_path, shown)
+    gate_key = repo.gate_key(key)
     sha = repo.git.rev_parse("HEAD")
     changed = repo.git.run("diff", "--name-only", "HEAD", "--").splitlines()
     if changed and warn:
@@ -103,9 +112,9 @@ def record(manifest_path: Path, shown: str, store_spec: str, branch: str, remote
     man = load_manifest(manifest_path, shown)
     m = measure(man, repo.root)
     kw = {"warn": warn} if warn else {}
-    store = open_store(store_spec, repo.git, remote=remote, branch=branch, retry=retry, **kw)
-    store.put(sha, build_record(sha, m, repo))
-    return sha, m, store.description
+    store = open_store(store_spec, repo.git, key=gate_key, remote=remote, branch=branch, retry=retry, **kw)
+    store.put(sha, build_record(sha, m, repo, gate_key))
+    return sha, m, f"{store.description} under gate key {gate_key!r}"
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,7 @@ class CheckOptions:
     max_walk: int = 50
     cli_policy: Policy = Policy()
     require_baseline: bool = False
+    baseline_key: str | None = None  # the gate key; None: the manifest's path from the repository's top
 
 
 def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, Measurement, int] | None:
@@ -192,7 +202,8 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
             if pp is not None and pp != bp and not new_model:
                 notices.append(f"this PR changes the gate policy of {x.name} "
                                f"({_policy_text(bp)} -> {_policy_text(pp)}); the new policy applies after merge")
-        store = open_store(opts.store_spec, repo.git, remote=opts.remote, branch=opts.branch, warn=warn)
+        store = open_store(opts.store_spec, repo.git, key=repo.gate_key(opts.baseline_key), remote=opts.remote,
+                           branch=opts.branch, warn=warn)
         found = _baseline(store, repo, mb, opts.max_walk, warn)
 
     if found is None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import yaml
 
@@ -51,17 +52,35 @@ class Repo:
         return subprocess.run([sys.executable, "-m", "idm_gate", *args], cwd=self.path, env=env,
                               capture_output=True, text=True, timeout=timeout)
 
-    def records_on_origin(self, branch: str = "idm-baselines") -> dict:
+    def records_on_origin(self, branch: str = "idm-baselines", gate: str | None = None) -> dict:
+        """``{sha: record}`` on origin's baseline branch: of the gate key ``gate``, else of the only gate there.
+
+        Legacy records (``records/<xx>/<sha>.json``, idm-gate 0.1.0) count for the gate their ``manifest`` names.
+        """
+        by_gate = self.gates_on_origin(branch)
+        if gate is not None:
+            return by_gate.get(gate, {})
+        assert len(by_gate) <= 1, f"records of several gates on origin: {sorted(by_gate)}; name one"
+        return next(iter(by_gate.values()), {})
+
+    def gates_on_origin(self, branch: str = "idm-baselines") -> dict:
+        """``{gate key: {sha: record}}`` for every record file on origin's baseline branch."""
         out = subprocess.run(["git", "ls-tree", "-r", "--name-only", branch], cwd=self.origin, env=self.env,
                              capture_output=True, text=True)
         if out.returncode:
             return {}
-        recs = {}
+        gates: dict = {}
         for name in out.stdout.split():
             blob = subprocess.run(["git", "show", f"{branch}:{name}"], cwd=self.origin, env=self.env,
                                   capture_output=True, text=True, check=True).stdout
-            recs[Path(name).stem] = json.loads(blob)
-        return recs
+            rec = json.loads(blob)
+            parts = Path(name).parts  # records/<xx>/<sha>/<key>.json, or records/<xx>/<sha>.json before 0.2
+            if len(parts) == 4:
+                sha, key = parts[2], unquote(parts[3].removesuffix(".json"))
+            else:
+                sha, key = Path(name).stem, rec["manifest"]
+            gates.setdefault(key, {})[sha] = rec
+        return gates
 
 
 def make_repo(tmp: Path, files: dict) -> Repo:

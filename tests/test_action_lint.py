@@ -37,6 +37,7 @@ EXPECTED_INPUTS = {
     "github-token": "${{ github.token }}",
     "mode": "auto",
     "baseline-branch": "idm-baselines",
+    "baseline-key": "",
     "max-drop": "",
     "warn-drop": "",
     "fail-on-regression": "true",

@@ -19,6 +19,8 @@ import pytest
 from gitrepo import make_repo
 from test_gate_e2e import BASE, GATE, manifest
 
+from idm_gate.store.branch import record_path
+
 BRANCH = "idm-baselines"
 
 
@@ -36,7 +38,7 @@ def plant(r, sha: str, data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ienv = dict(env, GIT_INDEX_FILE=str(Path(tmp) / "index"))
         git(origin, ienv, "read-tree", tip)
-        git(origin, ienv, "update-index", "--add", "--cacheinfo", f"100644,{blob},records/{sha[:2]}/{sha}.json")
+        git(origin, ienv, "update-index", "--add", "--cacheinfo", f"100644,{blob},{record_path(sha, 'idm.yaml')}")
         tree = git(origin, ienv, "write-tree")
     new = git(origin, env, "commit-tree", tree, "-p", tip, input=b"someone edits a record by hand\n")
     git(origin, env, "update-ref", f"refs/heads/{BRANCH}", new, tip)
@@ -79,7 +81,7 @@ def _edited(rec: dict) -> dict:
 CORRUPT = {
     # name: (bytes of the record from the good one, what the warning on stderr says)
     "not-json": (lambda rec: b'{"commit": "' + rec["commit"].encode() + b'", "report": {',
-                 r"records/\w\w/{c1}\.json: baseline record for {c12} is corrupt \(not JSON: .* at line 1\); "
+                 r"records/\w\w/{c1}/idm\.yaml\.json: baseline record for {c12} is corrupt \(not JSON: .* at line 1\); "
                  r"ignoring it"),
     "other-commit": (lambda rec: json.dumps(dict(rec, commit="f" * 40)).encode(),
                      r"baseline record filed under {c12} says commit 'ffffffffffff'; ignoring it"),
@@ -218,9 +220,9 @@ def test_file_store_reads_the_base_commit_never_the_prs_edit(two_records, tmp_pa
     r.git("checkout", "-q", "main")
     res = r.idm("baseline", "export", "-o", "baselines.json")
     assert res.returncode == 0, res.stderr
-    assert "wrote 2 record(s) to baselines.json" in res.stderr
+    assert "wrote 2 record(s) of gate 'idm.yaml' to baselines.json;" in res.stderr
     exported = json.loads((r.path / "baselines.json").read_text())
-    assert exported == {"version": 1, "records": r.records_on_origin()}  # the round trip is lossless
+    assert exported == {"version": 2, "gates": {"idm.yaml": r.records_on_origin()}}  # the round trip is lossless
     c2 = r.commit("baselines file")
     r.git("push", "-q", "origin", "main")
     r.git("checkout", "-q", "-b", "pr2")
@@ -233,8 +235,8 @@ def test_file_store_reads_the_base_commit_never_the_prs_edit(two_records, tmp_pa
 
     # the PR rewrites the file: every record, and one for the merge base, is the PR's own bigger model
     own = json.loads(r.idm("measure", "--format", "json").stdout)
-    fake = {"version": 1, "records": {sha: dict(exported["records"][c1], commit=sha, report=own)
-                                      for sha in (c0, c1, c2)}}
+    fake = {"version": 2, "gates": {"idm.yaml": {sha: dict(exported["gates"]["idm.yaml"][c1], commit=sha, report=own)
+                                                 for sha in (c0, c1, c2)}}}
     r.write("baselines.json", json.dumps(fake))
     r.commit("a better baseline, honest")
     res = check(r, "--store", "file:baselines.json")

@@ -16,6 +16,7 @@ from idm_gate.gitutil import Git
 from idm_gate.store import canonical_json, ensure_history, export_records, find_baseline, open_store
 from idm_gate.store.branch import BranchStore, RetryPolicy, record_path
 
+KEY = "idm.yaml"  # the gate key of a repository with one manifest at its top
 FAST = RetryPolicy(attempts=8, base=0.02, cap=0.2, deadline=10)
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,7 +74,7 @@ def rec(sha: str, **extra) -> dict:
 
 def store_for(repo: Path, warnings: list[str] | None = None, **kw) -> BranchStore:
     sink = warnings.append if warnings is not None else (lambda m: None)
-    return open_store("branch", Git(repo), warn=sink, retry=FAST, **kw)  # type: ignore[return-value]
+    return open_store("branch", Git(repo), key=kw.pop("key", KEY), warn=sink, retry=FAST, **kw)  # type: ignore[return-value]
 
 
 def history(repo: Path) -> list[str]:
@@ -98,9 +99,9 @@ def test_first_put_creates_orphan_branch_and_leaves_worktree_head_and_index_alon
     assert after == before
     # On origin: one parentless commit, the record at its fan-out path, canonical JSON.
     assert g(origin, "rev-list", "--parents", "idm-baselines") == g(origin, "rev-parse", "idm-baselines")
-    blob = g(origin, "show", f"idm-baselines:{record_path(head)}")
+    blob = g(origin, "show", f"idm-baselines:{record_path(head, KEY)}")
     assert (blob + "\n").encode() == canonical_json(rec(head))
-    assert record_path(head) == f"records/{head[:2]}/{head}.json"
+    assert record_path(head, KEY) == f"records/{head[:2]}/{head}/idm.yaml.json"
     # No identity configured: the commit is authored as idm-gate.
     assert g(origin, "log", "-1", "--format=%an <%ae>|%cn", "idm-baselines") == "idm-gate <idm-gate@localhost>|idm-gate"
 
@@ -189,7 +190,7 @@ def test_fetch_uses_a_private_ref_and_notices_a_deleted_branch(repo, origin):
 
 def test_named_branch_spec(repo, origin):
     head = history(repo)[0]
-    store = open_store("branch:team/baselines", Git(repo), warn=lambda m: None)
+    store = open_store("branch:team/baselines", Git(repo), key=KEY, warn=lambda m: None)
     assert "team/baselines" in store.description
     store.put(head, rec(head))
     assert g(origin, "rev-parse", "--verify", "team/baselines")
@@ -202,7 +203,7 @@ def test_corrupt_records_are_skipped_with_a_warning(repo, origin):
     work = origin.parent / "damage"
     g(origin.parent, "clone", "-q", "--branch", "idm-baselines", str(origin), str(work))
     for sha, content in ((a, "{not json"), (b, json.dumps(rec(c)))):
-        path = work / record_path(sha)
+        path = work / record_path(sha, KEY)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
     g(work, "add", ".")
@@ -291,7 +292,7 @@ def test_push_rejected_then_accepted(repo, origin, tmp_path):
 def test_push_rejected_every_time_gives_up_with_a_retryable_error(repo, origin, tmp_path):
     install_hook(origin, tmp_path / "pushes", reject=1000)
     head = history(repo)[0]
-    store = BranchStore(Git(repo), warn=lambda m: None, retry=RetryPolicy(attempts=3, base=0.01, cap=0.01))
+    store = BranchStore(Git(repo), key=KEY, warn=lambda m: None, retry=RetryPolicy(attempts=3, base=0.01, cap=0.01))
     with pytest.raises(StoreError) as e:
         store.put(head, rec(head))
     msg = str(e.value)
@@ -306,7 +307,7 @@ WRITER = textwrap.dedent("""
     from idm_gate.gitutil import Git
     from idm_gate.store import open_store
     repo, sha = Path(sys.argv[1]), sys.argv[2]
-    store = open_store("branch", Git(repo), warn=lambda m: print(m, file=sys.stderr))
+    store = open_store("branch", Git(repo), key="idm.yaml", warn=lambda m: print(m, file=sys.stderr))
     store.put(sha, {"commit": sha, "writer": sha[:7]})
 """)
 
@@ -342,7 +343,7 @@ def test_eight_concurrent_writers_all_land(repo, origin, tmp_path):
 def write_baseline_file(repo: Path, records: dict) -> None:
     path = repo / ".idm" / "baselines.json"
     path.parent.mkdir(exist_ok=True)
-    path.write_bytes(canonical_json({"version": 1, "records": records}))
+    path.write_bytes(canonical_json({"version": 2, "gates": {KEY: records}}))
 
 
 def test_file_store_reads_the_commit_not_the_working_tree(repo):
@@ -352,29 +353,29 @@ def test_file_store_reads_the_commit_not_the_working_tree(repo):
     base = commit(repo, "baselines")
     # A PR edits the file, in its working tree and in a commit of its own: neither counts.
     write_baseline_file(repo, {c: rec(c, density=99.0), base: rec(base, density=99.0)})
-    store = open_store("file:.idm/baselines.json", Git(repo), warn=lambda m: None)
+    store = open_store("file:.idm/baselines.json", Git(repo), key=KEY, warn=lambda m: None)
     assert find_baseline(store, Git(repo), base) == (c, rec(c), 3)
     g(repo, "commit", "-q", "-am", "pr edits baseline")
     pr = history(repo)[0]
-    store = open_store("file:.idm/baselines.json", Git(repo), warn=lambda m: None)
+    store = open_store("file:.idm/baselines.json", Git(repo), key=KEY, warn=lambda m: None)
     assert find_baseline(store, Git(repo), base) == (c, rec(c), 3)  # asked from the merge-base
     assert find_baseline(store, Git(repo), pr)[2] == 1  # only when asked from the PR's own commit
 
 
 def test_file_store_missing_file_and_bad_file(repo):
     head = history(repo)[0]
-    assert open_store("file:nothing.json", Git(repo), warn=print).get_many([head]) == {}
+    assert open_store("file:nothing.json", Git(repo), key=KEY, warn=print).get_many([head]) == {}
     (repo / "bad.json").write_text('{"records": []}')
     g(repo, "add", "bad.json")
     head = commit(repo, "bad")
     with pytest.raises(InputError, match=r"bad\.json at .*expected"):
-        open_store("file:bad.json", Git(repo), warn=print).get_many([head])
+        open_store("file:bad.json", Git(repo), key=KEY, warn=print).get_many([head])
 
 
 def test_file_store_is_read_only(repo):
     head = history(repo)[0]
     with pytest.raises(InputError, match="idm-gate baseline export"):
-        open_store("file:b.json", Git(repo), warn=print).put(head, rec(head))
+        open_store("file:b.json", Git(repo), key=KEY, warn=print).put(head, rec(head))
 
 
 def test_export_round_trip_from_branch_to_file(repo):
@@ -383,18 +384,18 @@ def test_export_round_trip_from_branch_to_file(repo):
     for sha in shas[1:]:
         branch.put(sha, rec(sha))
     doc = export_records(store_for(repo), shas)
-    assert doc == {"version": 1, "records": {s: rec(s) for s in shas[1:]}}
+    assert doc == {"version": 2, "gates": {KEY: {s: rec(s) for s in shas[1:]}}}
     (repo / "baselines.json").write_bytes(canonical_json(doc))
     g(repo, "add", "baselines.json")
     top = commit(repo, "export")
-    found = find_baseline(open_store("file:baselines.json", Git(repo), warn=print), Git(repo), top)
+    found = find_baseline(open_store("file:baselines.json", Git(repo), key=KEY, warn=print), Git(repo), top)
     assert found == (shas[1], rec(shas[1]), 2)
 
 
 @pytest.mark.parametrize("spec", ["bogus", "file:", "file:../outside.json", "file:/etc/passwd", "branch:bad..name"])
 def test_bad_store_specs_are_input_errors(repo, spec):
     with pytest.raises(InputError, match="--store"):
-        open_store(spec, Git(repo), warn=print)
+        open_store(spec, Git(repo), key=KEY, warn=print)
 
 
 # -- shallow clones ----------------------------------------------------------------------------------

@@ -4,8 +4,10 @@
 * ``file:<path>``: a JSON file committed in the repository, read from a commit -- see ``store.file``.
 
 A record is a JSON object (the measurement report plus metadata) filed under the commit SHA it
-measured; the store checks only that its ``"commit"`` equals that SHA. A corrupt record is skipped
-with a warning, as if absent.
+measured and the gate key of its manifest (``store.records``: the manifest's repository-relative path
+unless named), so two manifests in one repository keep two series of baselines. A store is opened for
+one gate; the store checks only that a record's ``"commit"`` equals its SHA. A corrupt record is
+skipped with a warning, as if absent.
 
 Shallow clones: ``actions/checkout`` fetches one commit by default, so neither the merge-base nor the
 ancestors walked by ``find_baseline`` exist locally. ``ensure_history`` fetches the base branch and
@@ -40,13 +42,14 @@ class BaselineStore(Protocol):
     """What the gate needs from a place that keeps baselines."""
 
     description: str
+    key: str  # the gate key this store reads and writes
 
     def get_many(self, shas: list[str]) -> dict[str, dict]:
-        """Records found among ``shas``, by SHA (one git call, never a walk over all records)."""
+        """This gate's records found among ``shas``, by SHA (one git call, never a walk over all records)."""
         ...
 
     def put(self, sha: str, record: dict) -> None:
-        """Store ``record`` for ``sha``; ``StoreError`` when it could not (nothing was lost)."""
+        """Store ``record`` for ``sha`` and this gate; ``StoreError`` when it could not (nothing was lost)."""
         ...
 
 
@@ -58,12 +61,13 @@ def open_store(
     spec: str,
     git: Git,
     *,
+    key: str,
     remote: str = "origin",
     branch: str = "idm-baselines",
     warn: Callable[[str], None] = _warn_stderr,
     retry: RetryPolicy | None = None,
 ) -> BaselineStore:
-    """Open the store ``spec`` names: ``branch``, ``branch:<name>`` or ``file:<path>``.
+    """Open the store ``spec`` names (``branch``, ``branch:<name>`` or ``file:<path>``) for the gate ``key``.
 
     ``retry`` (a ``store.branch.RetryPolicy``) tunes how a branch store retries a lost push race.
     """
@@ -74,11 +78,11 @@ def open_store(
         name = arg if sep else branch
         if not name or git.exec("check-ref-format", f"refs/heads/{name}").returncode != 0:
             raise InputError(f"--store {spec!r}: {name!r} is not a valid branch name; e.g. branch:idm-baselines")
-        return BranchStore(git, remote=remote, branch=name, warn=warn, retry=retry)
+        return BranchStore(git, key=key, remote=remote, branch=name, warn=warn, retry=retry)
     if kind == "file" and sep:
         from .file import FileStore
 
-        return FileStore(git, arg, warn=warn)
+        return FileStore(git, arg, key=key, warn=warn)
     raise InputError(
         f"--store {spec!r}: unknown store; use 'branch', 'branch:<name>' or 'file:<path>' "
         f"(path relative to the repository root)"
@@ -107,15 +111,20 @@ def find_baseline(
     return None
 
 
-def export_records(branch_store: BaselineStore, shas: list[str]) -> dict:
-    """The ``file:`` store document holding ``branch_store``'s records for ``shas``.
+def export_records(branch_store: BaselineStore, shas: list[str], existing: object = None) -> dict:
+    """The ``file:`` store document holding ``branch_store``'s records for ``shas``, under its gate key.
 
     ``idm-gate baseline export`` passes e.g. the bounded first-parent history of HEAD and writes
-    ``canonical_json(export_records(...))`` to the file, which the user then commits.
+    ``canonical_json(export_records(...))`` to the file, which the user then commits. ``existing`` is
+    the document already in that file (version 1 or 2), if any: nothing in it is dropped. Other gates'
+    records are kept, so one file can hold every gate of the repository; this gate's are kept too,
+    with the branch's record winning for a commit both have.
     """
-    from .file import FILE_VERSION
+    from .file import FILE_VERSION, gates_in
 
-    return {"version": FILE_VERSION, "records": branch_store.get_many(shas)}
+    gates = dict(gates_in(existing, "the existing baseline file")) if existing is not None else {}
+    gates[branch_store.key] = {**gates.get(branch_store.key, {}), **branch_store.get_many(shas)}
+    return {"version": FILE_VERSION, "gates": gates}
 
 
 def _base_refspec(base_ref: str, remote: str) -> tuple[str, str]:

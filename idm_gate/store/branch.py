@@ -1,8 +1,12 @@
 """Baselines on a dedicated git branch (default ``idm-baselines``) of the ``origin`` remote.
 
-Layout: one file per measured commit, ``records/<sha[:2]>/<sha>.json``, canonical JSON (sorted keys,
-indent 1). The two-character fan-out keeps every tree small, so reading one record and adding one
-costs the same with ten records or a hundred thousand.
+Layout: one file per measured commit and gate, ``records/<sha[:2]>/<sha>/<gate key>.json`` (the key
+percent-encoded, see ``store.records.key_filename``), canonical JSON (sorted keys, indent 1). The
+two-character fan-out keeps every tree small, so reading one record and adding one costs the same with
+ten records or a hundred thousand. idm-gate 0.1.0 wrote ``records/<sha[:2]>/<sha>.json``, one per
+commit; such a record is still read, for the gate whose manifest path it names in ``"manifest"``, when
+the commit has no record of the new layout for that gate. Nothing rewrites or deletes it: a new record
+goes beside it.
 
 Reading fetches ``+refs/heads/<branch>`` into the private ref ``refs/idm-gate/<branch>`` (never one of
 the user's branches or remote-tracking refs), once per process, then asks one
@@ -16,8 +20,9 @@ the commit with ``commit-tree`` on top of the fetched tip (or as a parentless or
 does not exist yet, so the first record creates it), and it is pushed as a fast-forward, never forced.
 When another recorder pushed first, the push is rejected; we fetch the new tip, rebuild on it and push
 again, with exponential backoff and jitter (``RetryPolicy``). Recording a commit whose identical
-record is already there is a no-op; a different record for the same commit replaces the old one (the
-old one stays in the branch's history).
+record is already there (same gate) is a no-op; a different record for the same commit and gate
+replaces the old one (the old one stays in the branch's history); another gate's record is never
+touched.
 
 Without the remote (a laptop repository with no ``origin``) the store uses the local branch
 ``refs/heads/<branch>``: reads come from it and writes move it with ``git update-ref <new> <old>``,
@@ -35,7 +40,7 @@ from pathlib import Path
 
 from ..errors import InputError, StoreError
 from ..gitutil import Git, first_error_line, is_full_sha
-from .records import Warn, canonical_json, parse_record
+from .records import Warn, canonical_json, check_gate_key, key_filename, legacy_record_applies, parse_record
 
 IDENTITY_NAME = "idm-gate"
 IDENTITY_EMAIL = "idm-gate@localhost"
@@ -65,9 +70,14 @@ class RetryPolicy:
         return random.uniform(d / 2, d)
 
 
-def record_path(sha: str) -> str:
-    """Where the record for ``sha`` lives in the branch's tree."""
-    return f"records/{sha[:2]}/{sha}.json"
+def record_path(sha: str, key: str | None) -> str:
+    """Where the record for ``sha`` and gate ``key`` lives in the branch's tree.
+
+    ``key=None`` gives the path idm-gate 0.1.0 used, one record per commit for whatever gate recorded last.
+    """
+    if key is None:
+        return f"records/{sha[:2]}/{sha}.json"
+    return f"records/{sha[:2]}/{sha}/{key_filename(key)}"
 
 
 class BranchStore:
@@ -77,12 +87,14 @@ class BranchStore:
         self,
         git: Git,
         *,
+        key: str,
         remote: str = "origin",
         branch: str = "idm-baselines",
         warn: Warn,
         retry: RetryPolicy | None = None,
     ):
         self.git = git
+        self.key = check_gate_key(key, "baseline key")
         self.remote = remote
         self.branch = branch
         self.warn = warn
@@ -131,29 +143,37 @@ class BranchStore:
         return out if proc.returncode == 0 and out else None
 
     def get_many(self, shas: list[str]) -> dict[str, dict]:
-        """The records stored for any of ``shas``, by SHA; one ``git cat-file --batch`` call."""
+        """This gate's records for any of ``shas``, by SHA; one ``git cat-file --batch`` call.
+
+        For each commit the gate's own record wins; without one, a 0.1.0 record at the commit's old path
+        counts when its ``"manifest"`` names this gate (another gate's 0.1.0 record is passed over).
+        """
         self._ensure_fetched()
         wanted = list(dict.fromkeys(s for s in shas if is_full_sha(s)))
         if not wanted:
             return {}
-        query = "".join(f"{self.ref}:{record_path(s)}\n" for s in wanted).encode()
+        paths = [(sha, path) for sha in wanted for path in (record_path(sha, self.key), record_path(sha, None))]
+        query = "".join(f"{self.ref}:{path}\n" for _, path in paths).encode()
         out = self.git.run_bytes("cat-file", "--batch", input=query)
         found: dict[str, dict] = {}
         pos = 0
-        for sha in wanted:
+        for sha, path in paths:
             end = out.index(b"\n", pos)
             header = out[pos:end].split()
             pos = end + 1
-            if len(header) != 3:  # "<name> missing" (or ambiguous): no record for this commit
+            if len(header) != 3:  # "<name> missing" (or ambiguous): no record at this path
                 continue
             size = int(header[2])
             data = out[pos : pos + size]
             pos += size + 1  # the content is followed by a newline
+            if sha in found:
+                continue  # the gate's own record came first; the 0.1.0 one beside it is not needed
+            legacy = path == record_path(sha, None)
             if header[1] != b"blob":
-                self.warn(f"{self.description}: {record_path(sha)} is not a file; ignoring it")
+                self.warn(f"{self.description}: {path} is not a file; ignoring it")
                 continue
-            record = parse_record(sha, data, f"{self.description}: {record_path(sha)}", self.warn)
-            if record is not None:
+            record = parse_record(sha, data, f"{self.description}: {path}", self.warn)
+            if record is not None and (not legacy or legacy_record_applies(record, self.key)):
                 found[sha] = record
         return found
 
@@ -175,10 +195,11 @@ class BranchStore:
             ienv = {**env, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if tip:
                 self.git.run("read-tree", tip, env=ienv)
-            self.git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{record_path(sha)}", env=ienv)
+            self.git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{record_path(sha, self.key)}",
+                         env=ienv)
             tree = self.git.run("write-tree", env=ienv)
         parents = ["-p", tip] if tip else []
-        message = f"idm-gate: baseline for {sha}\n".encode()
+        message = f"idm-gate: baseline for {sha} ({self.key})\n".encode()
         return self.git.run("commit-tree", tree, *parents, input=message, env=env).strip()
 
     def _publish(self, new: str, old: str | None) -> str | None:
@@ -212,11 +233,12 @@ class BranchStore:
         return reason
 
     def _blob_at(self, tip: str, sha: str) -> str | None:
-        proc = self.git.exec("rev-parse", "--verify", "--quiet", f"{tip}:{record_path(sha)}")
+        proc = self.git.exec("rev-parse", "--verify", "--quiet", f"{tip}:{record_path(sha, self.key)}")
         return proc.stdout.decode().strip() or None
 
     def put(self, sha: str, record: dict) -> None:
-        """Store ``record`` for ``sha`` (a full commit SHA); replaces a different record, else no-op."""
+        """Store ``record`` for ``sha`` (a full commit SHA) and this gate; replaces this gate's different
+        record, else no-op. Other gates' records and 0.1.0 records stay as they are."""
         if not is_full_sha(sha):
             raise InputError(f"baseline record: {sha!r} is not a full commit SHA; pass the 40-hex SHA")
         if not isinstance(record, dict) or record.get("commit") != sha:

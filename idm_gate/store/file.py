@@ -1,8 +1,12 @@
 """Baselines in a JSON file committed to the repository (``--store file:<path>``).
 
-Format (what ``idm-gate baseline export`` writes)::
+Format (what ``idm-gate baseline export`` writes), records by gate key and then by commit::
 
-    {"version": 1, "records": {"<sha>": {"commit": "<sha>", ...}, ...}}
+    {"version": 2, "gates": {"<gate key>": {"<sha>": {"commit": "<sha>", ...}, ...}, ...}}
+
+idm-gate 0.1.0 wrote ``{"version": 1, "records": {"<sha>": record}}``, one record per commit; such a
+file is still read, each record for the gate whose manifest path its ``"manifest"`` field names (see
+``store.records``).
 
 Semantics: the file is read *as committed at the first commit asked about* -- ``find_baseline`` asks
 about the merge-base first, so the gate reads the file from the merge-base commit and looks up that
@@ -21,9 +25,32 @@ from pathlib import PurePosixPath
 
 from ..errors import InputError
 from ..gitutil import Git, is_full_sha
-from .records import Warn, check_record_value
+from .records import Warn, check_gate_key, check_record_value
 
-FILE_VERSION = 1
+FILE_VERSION = 2
+LEGACY_FILE_VERSION = 1
+EXPECTED = f'{{"version": {FILE_VERSION}, "gates": {{<gate key>: {{<sha>: record}}}}}}'
+
+
+def gates_in(doc: object, where: str) -> dict[str, dict[str, object]]:
+    """The records of a file store document by gate key, then SHA; ``InputError`` for another shape.
+
+    A version-1 document (idm-gate 0.1.0) is grouped by each record's ``"manifest"``; a record without
+    one cannot be attributed and is left out.
+    """
+    hint = "regenerate it with `idm-gate baseline export`"
+    if isinstance(doc, dict) and doc.get("version") == LEGACY_FILE_VERSION and isinstance(doc.get("records"), dict):
+        gates: dict[str, dict[str, object]] = {}
+        for sha, rec in doc["records"].items():
+            if isinstance(rec, dict) and isinstance(rec.get("manifest"), str) and rec["manifest"]:
+                gates.setdefault(rec["manifest"], {})[sha] = rec
+        return gates
+    if not isinstance(doc, dict) or doc.get("version") != FILE_VERSION or not isinstance(doc.get("gates"), dict):
+        raise InputError(f"{where}: expected {EXPECTED}; {hint}")
+    for key, recs in doc["gates"].items():
+        if not isinstance(recs, dict):
+            raise InputError(f"{where}: gates[{key!r}] is {type(recs).__name__}, expected {{<sha>: record}}; {hint}")
+    return doc["gates"]
 
 
 def normalise_path(path: str, what: str) -> str:
@@ -45,8 +72,9 @@ def normalise_path(path: str, what: str) -> str:
 class FileStore:
     """The ``file:<path>`` store; see the module docstring for what commit the file is read from."""
 
-    def __init__(self, git: Git, path: str, *, warn: Warn, at: str | None = None):
+    def __init__(self, git: Git, path: str, *, key: str, warn: Warn, at: str | None = None):
         self.git = git
+        self.key = check_gate_key(key, "baseline key")
         self.path = normalise_path(path, "--store file:")
         self.warn = warn
         self.at = at
@@ -67,19 +95,12 @@ class FileStore:
                     f"{where}: not valid JSON ({getattr(e, 'msg', 'not UTF-8')}); regenerate it with "
                     f"`idm-gate baseline export` and commit it on the base branch"
                 ) from None
-            if not isinstance(doc, dict) or doc.get("version") != FILE_VERSION or not isinstance(
-                doc.get("records"), dict
-            ):
-                raise InputError(
-                    f'{where}: expected {{"version": {FILE_VERSION}, "records": {{<sha>: record}}}}; '
-                    f"regenerate it with `idm-gate baseline export`"
-                )
-            records = doc["records"]
+            records = gates_in(doc, where).get(self.key, {})
         self._cache[rev] = records
         return records
 
     def get_many(self, shas: list[str]) -> dict[str, dict]:
-        """Records for ``shas`` from the file at ``at`` (default: the first of ``shas``); one git call."""
+        """This gate's records for ``shas`` from the file at ``at`` (default: the first of ``shas``); one git call."""
         wanted = [s for s in shas if is_full_sha(s)]
         if not wanted:
             return {}
