@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import InputError
+from .github.runner import PR_EVENTS
 
 MODES = ("auto", "check", "record", "measure", "publish")
 COMMENT_MODES = ("always", "on-change", "on-regression", "never")
@@ -37,6 +38,11 @@ class Log:
         from .github.commands import annotation
 
         self.command(annotation("warning", message))
+
+    def notice(self, message: str) -> None:
+        from .github.commands import annotation
+
+        self.command(annotation("notice", message))
 
 
 def _choice(name: str, value: str, allowed) -> str:
@@ -106,6 +112,14 @@ def run(environ=None, out=None) -> int:
     os.chdir(workdir)
     shown = manifest_rel
     log.line(f"idm-gate: mode {mode} ({ctx.event_name or 'no event'}), manifest {shown}")
+    if ctx.event_name in PR_EVENTS and ctx.event_action == "closed":
+        # After a merge or a close there is nothing to gate: rewriting the comment or the status now
+        # would report on a PR nobody can change any more (and a ❌ must not turn ✅ after the fact).
+        log.notice(f"pull request #{ctx.pr_number} was closed: idm-gate leaves its comment and status as "
+                   "they are (drop 'closed' from the workflow's pull_request types to skip this run)")
+        return 0
+    if mode in ("check", "measure") and (ctx.event_name in PR_EVENTS or ctx.event_name == "merge_group"):
+        _require_measured_commit(ctx, mode)
 
     if mode == "measure":
         return _measure(manifest, shown, ctx, report_path, outputs, summary_path, log)
@@ -141,7 +155,10 @@ def run(environ=None, out=None) -> int:
         res = check(manifest, shown, opts, log.warn)
         number, head_sha = ctx.pr_number, ctx.head_sha or ctx.sha
     else:
-        client, number, head_sha, current, merge_base = _publish_inputs(ctx, token, report_path, log)
+        found = _publish_inputs(ctx, token, report_path, log)
+        if found is None:
+            return 0
+        client, number, head_sha, current, merge_base = found
         # the uploaded report is input here: the gate's report goes beside it, never over it
         report_path = report_path.with_name(report_path.stem + "-check.json")
         opts = CheckOptions(base_ref=merge_base, branch=branch, cli_policy=policy, baseline_key=baseline_key)
@@ -196,27 +213,122 @@ def _publish_inputs(ctx, token, report_path: Path, log):
     if not isinstance(doc, dict):
         raise InputError(f"{shown}: not a JSON object; expected the report idm-gate measure wrote")
     claimed = doc.pop("context", None)
+    if claimed is not None and (not isinstance(claimed, dict) or claimed.get("head_sha") not in (None, ctx.head_sha)
+                                or not isinstance(claimed.get("pr_number"), (int, type(None)))):
+        raise InputError(f"{shown}: its context ({str(claimed)[:120]}) is not about the run's head commit "
+                         f"{ctx.head_sha[:12]}; refusing a report for another commit or PR")
+    claimed_number = claimed.get("pr_number") if isinstance(claimed, dict) else None
     current = measurement_from_dict(doc, shown)
     client = make_client(token or None, ctx.api_url)
-    pulls = [p for p in client.pulls_for_commit(ctx.owner, ctx.repo, ctx.head_sha)
-             if isinstance(p, dict) and p.get("state") == "open" and (p.get("head") or {}).get("sha") == ctx.head_sha]
-    if len(pulls) != 1:
-        raise InputError(f"mode publish: {len(pulls)} open pull requests have head {ctx.head_sha[:12]}; "
-                         "expected exactly one (was the PR updated since the measure run?)")
-    pr = pulls[0]
+    pr = find_pull_request(client, ctx, claimed_number, log)
+    if pr is None:
+        return None
     number = pr["number"]
-    if claimed is not None:
-        if not isinstance(claimed, dict) or claimed.get("pr_number") not in (None, number) or \
-                claimed.get("head_sha") not in (None, ctx.head_sha):
-            raise InputError(f"{shown}: context names PR {claimed.get('pr_number') if isinstance(claimed, dict) else '?'}"
-                             f" / {str(claimed.get('head_sha') if isinstance(claimed, dict) else '?')[:12]}, but the "
-                             f"run's head {ctx.head_sha[:12]} belongs to PR #{number}; refusing a report for another PR")
+    if claimed_number is not None and claimed_number != number:
+        raise InputError(f"{shown}: context names PR {claimed_number}, but the run's head {ctx.head_sha[:12]} "
+                         f"belongs to PR #{number}; refusing a report for another PR")
     # As in a pull_request run, whose merge commit has the base tip as first parent: the baseline is
     # looked up from the base branch's commit the PR is measured against.
     merge_base = (pr.get("base") or {}).get("sha")
     if not isinstance(merge_base, str) or not merge_base:
         raise InputError(f"mode publish: PR #{number} has no base commit in the API's answer")
     return client, number, ctx.head_sha, current, merge_base
+
+
+def _full(repo_obj) -> str:
+    return str((repo_obj or {}).get("full_name") or "").lower() if isinstance(repo_obj, dict) else ""
+
+
+def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict | None:
+    """The open PR of this repository whose head is ``ctx.head_sha`` on ``ctx.head_repository``.
+
+    GitHub gives no single way for every case: ``workflow_run.pull_requests`` is empty for a fork, and
+    ``commits/{sha}/pulls`` answers [] for a fork's head commit (it is not in this repository). So the
+    candidates are: the PR number the measure run wrote (a claim, checked here against the API), the
+    number in the payload, ``commits/{sha}/pulls`` (same-repository PRs) and ``pulls?head=<owner>:<branch>``
+    (forks). Only a candidate whose head repository is the run's head repository, whose base is this
+    repository, and whose head commit is the run's head counts: another fork's PR from a branch of the
+    same name never does. None (with a notice) when the run is superseded or the PR closed.
+    """
+    from .github.client import GitHubAPIError
+
+    if not ctx.head_repository:
+        raise InputError("mode publish: the workflow_run payload has no head_repository (a deleted fork?); "
+                         "nothing to publish to")
+    this, head_repo = f"{ctx.owner}/{ctx.repo}".lower(), ctx.head_repository.lower()
+    candidates: dict[int, dict] = {}
+
+    def consider(pr) -> None:
+        if isinstance(pr, dict) and isinstance(pr.get("number"), int) and \
+                _full((pr.get("head") or {}).get("repo")) == head_repo and _full((pr.get("base") or {}).get("repo")) == this:
+            candidates.setdefault(pr["number"], pr)
+
+    for number in {n for n in (claimed_number, ctx.pr_number) if isinstance(n, int)}:
+        try:
+            consider(client.get_pull(ctx.owner, ctx.repo, number))
+        except GitHubAPIError as exc:
+            if exc.status != 404:
+                raise
+    for pr in client.pulls_for_commit(ctx.owner, ctx.repo, ctx.head_sha):
+        consider(pr)
+    if ctx.head_owner and ctx.head_branch:
+        for pr in client.list_pulls(ctx.owner, ctx.repo, head=f"{ctx.head_owner}:{ctx.head_branch}"):
+            consider(pr)
+    open_prs = [pr for pr in candidates.values() if pr.get("state") == "open"]
+    exact = [pr for pr in open_prs if (pr.get("head") or {}).get("sha") == ctx.head_sha]
+    if len(exact) == 1:
+        return exact[0]
+    if len(exact) > 1:
+        raise InputError(f"mode publish: {len(exact)} open pull requests ({', '.join('#' + str(p['number']) for p in exact)}) "
+                         f"have head {ctx.head_sha[:12]} from {ctx.head_repository}; cannot tell which one this run "
+                         "measured")
+    moved = [pr for pr in open_prs if (pr.get("head") or {}).get("sha") != ctx.head_sha]
+    if moved:
+        pr = moved[0]
+        log.notice(f"PR #{pr['number']} has moved on to {str(pr['head'].get('sha'))[:12]} since this run measured "
+                   f"{ctx.head_sha[:12]}: this result is superseded, the run for the new head publishes instead")
+        return None
+    closed = [pr for pr in candidates.values() if pr.get("state") == "closed"]
+    if closed:
+        log.notice(f"PR #{closed[0]['number']} is closed: idm-gate leaves its comment and status as they are")
+        return None
+    if ctx.triggering_event not in (None, "pull_request", "pull_request_target"):
+        log.notice(f"the measure run was triggered by {ctx.triggering_event}, not by a pull request: nothing to "
+                   "publish")
+        return None
+    raise InputError(f"mode publish: no open pull request of {ctx.owner}/{ctx.repo} has head {ctx.head_sha[:12]} "
+                     f"from {ctx.head_repository} (branch {ctx.head_branch or '?'}); was the measure workflow run "
+                     "for a pull request?")
+
+
+def _require_measured_commit(ctx, mode: str) -> None:
+    """Refuse to report on a commit other than the one checked out (and so measured).
+
+    A pull request is measured at its head or at its test merge commit (refs/pull/N/merge, whose second
+    parent is the head); a merge group at ``merge_group.head_sha``. ``pull_request_target`` checks out the
+    base branch by default: measuring that and posting ✅ on the PR would vouch for code never looked at.
+    """
+    from .gitutil import Git
+
+    git = Git(Path.cwd())
+    if git.toplevel() is None or not ctx.head_sha:
+        return  # not a checkout: measure needs none, and check says so itself
+    head = git.rev_parse("HEAD")
+    if head == ctx.head_sha:
+        return
+    if ctx.event_name != "merge_group":
+        parents = git.run("rev-list", "--parents", "-n", "1", "HEAD").split()[1:]
+        if len(parents) == 2 and parents[1] == ctx.head_sha:
+            return
+        what = f"pull request #{ctx.pr_number}'s head {ctx.head_sha[:12]} nor its merge commit"
+    else:
+        what = f"the merge group's head {ctx.head_sha[:12]}"
+    hint = (" (pull_request_target checks out the base branch unless told otherwise)"
+            if ctx.event_name == "pull_request_target" else "")
+    raise InputError(f"mode {mode} ({ctx.event_name}): the checkout is {head[:12]}, not {what}{hint}; idm-gate "
+                     "only reports on the commit it measured. Safe setups: on pull_request with actions/checkout's "
+                     "default ref, or for forks the two workflows idm-gate-measure.yml (pull_request) + "
+                     "idm-gate-publish.yml (workflow_run) from examples/workflows")
 
 
 def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode, status_context,

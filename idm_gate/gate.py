@@ -173,12 +173,16 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
     found = None
     if base_bytes is None:
         if pr_policies is None:
-            raise InputError(f"{repo.manifest_rel}: not in the base commit {mb[:7]}; publish mode needs the base "
-                             "branch to have the manifest (the PR's own policy is not trusted here)")
-        # The PR introduces the gate: nothing to compare against, so its own absolute budgets apply.
-        policies = {k: tighten(v, opts.cli_policy) for k, v in pr_policies.items()}
-        notices.append(f"{repo.manifest_rel} does not exist at the merge base {mb[:7]}: this PR introduces the "
-                       "gate, so only its own absolute budgets apply")
+            # publish mode: the PR's manifest was not read (its policy is not trusted here), so only what
+            # the trusted workflow sets (the action's inputs) can apply; a gate starts with its first record.
+            policies = {x.name: opts.cli_policy for x in current.models}
+            notices.append(f"{repo.manifest_rel} does not exist at the base commit {mb[:7]}: this PR introduces "
+                           "the gate, so there is nothing to compare with yet (only the workflow's own limits apply)")
+        else:
+            # The PR introduces the gate: nothing to compare against, so its own absolute budgets apply.
+            policies = {k: tighten(v, opts.cli_policy) for k, v in pr_policies.items()}
+            notices.append(f"{repo.manifest_rel} does not exist at the merge base {mb[:7]}: this PR introduces the "
+                           "gate, so only its own absolute budgets apply")
     else:
         base_man = parse_manifest(base_bytes, manifest_path.resolve(), f"{repo.manifest_rel}@{mb[:7]}")
         base_pol = model_policies(base_man)

@@ -2,9 +2,17 @@
 
 * Every request body is validated against its operation's ``requestBody`` schema in
   ``tests/data/github-openapi-subset.json`` (from @octokit/openapi 23.0.2, MIT, generated from
-  github/rest-api-description). An invalid body, or a request to a route the fake does not know,
-  gets 422/404 and is recorded in ``failures``; the ``fake_github`` fixture fails the test at
+  github/rest-api-description), and every query parameter the operation declares against its
+  schema (a ``state=opened`` is caught). An invalid request, or one to a route the fake does not
+  know, gets 422/404 and is recorded in ``failures``; the ``fake_github`` fixture fails the test at
   teardown if any were recorded (clear ``failures`` in a test that provokes one on purpose).
+* It answers as GitHub does where GitHub is surprising (each researched, see tests/data/webhooks/
+  README.md): ``commits/{sha}/pulls`` lists no open pull request from a fork (the head commit is
+  not in the base repository; the merged PR once it is); ``pulls?head=`` filters only in the form
+  ``owner:branch`` (a bare branch name is ignored and every PR comes back); ``GET /user`` is 403
+  "Resource not accessible by integration" for installation tokens (``GITHUB_TOKEN``, Apps), while
+  GraphQL ``query { viewer { login } }`` (``POST /graphql``, GHES: ``/api/graphql``) answers every
+  token with its login (``<app-slug>[bot]`` for an installation token).
 * ``Authorization: Bearer <token>`` (or ``token <token>``) must name a token from ``add_user``;
   no header is an anonymous reader, who may not write.
 * Lists page like GitHub: ``?page=&per_page=`` (default 30, max 100) with a ``Link`` header
@@ -25,6 +33,7 @@ Usage::
         gh.add_user("tok-fork", "github-actions[bot]", app=True, read_only=True)  # writes -> 403
         gh.add_comment("octo", "models", 7, "hello", "someone")
         gh.add_pull("octo", "models", 7, head_sha="a" * 40)
+        gh.add_pull("octo", "models", 8, head_sha="c" * 40, head_repo="alice/models", head_ref="patch-1")
         gh.inject("GET", r"/issues/7/comments", **server_error(502))
         client = make_client("tok-user", gh.url)
 
@@ -158,14 +167,35 @@ class _Spec:
             for method, op in ops.items():
                 body = (op.get("requestBody") or {}).get("content", {}).get("application/json", {})
                 schema = body.get("schema")
+                query = {q["name"]: _openapi_to_jsonschema(q.get("schema") or {}, False)
+                         for q in op.get("parameters", []) if q.get("in") == "query"}
                 self.routes.append((method.upper(), rx, op.get("operationId"), op.get("requestBody"),
-                                    _openapi_to_jsonschema(schema) if schema else None))
+                                    _openapi_to_jsonschema(schema) if schema else None, query))
 
     def find(self, method: str, path: str):
-        for m, rx, op_id, request_body, schema in self.routes:
+        for m, rx, op_id, request_body, schema, query in self.routes:
             if m == method and rx.match(path):
-                return op_id, request_body, schema
+                return op_id, request_body, schema, query
         return None
+
+
+def _query_problem(query: dict, declared: dict) -> str | None:
+    """A declared query parameter whose value its schema refuses (GitHub ignores undeclared ones)."""
+    for name, value in query.items():
+        schema = declared.get(name)
+        if schema is None:
+            continue
+        candidate: Any = value
+        if schema.get("type") == "integer":
+            try:
+                candidate = int(value)
+            except ValueError:
+                return f"query {name}={value!r}: not an integer"
+        try:
+            jsonschema.validate(candidate, schema)
+        except jsonschema.ValidationError as exc:
+            return f"query {name}={value!r}: {exc.message}"
+    return None
 
 
 class FakeGitHub:
@@ -180,6 +210,7 @@ class FakeGitHub:
         self.statuses: dict[tuple[str, str, str], list[dict]] = {}
         self.pulls: dict[tuple[str, str, int], dict] = {}
         self.commit_pulls: dict[tuple[str, str, str], list[int]] = {}
+        self.graphql_path = "/api/graphql" if self.prefix else "/graphql"   # GHES: not under /api/v3
         self.requests: list[Recorded] = []
         self.failures: list[str] = []
         self.faults: list[Fault] = []
@@ -223,19 +254,50 @@ class FakeGitHub:
     def add_pull(self, owner: str, repo: str, number: int, *, head_sha: str, base_sha: str = "b" * 40,
                  head_repo: str | None = None, base_ref: str = "main", head_ref: str = "feature",
                  state: str = "open") -> dict:
-        """A pull request; its head commit is mapped to it for ``commits/{sha}/pulls``."""
+        """A pull request from ``head_repo`` (default: this repository) branch ``head_ref``.
+
+        As on GitHub, ``commits/{sha}/pulls`` finds it by its head commit only when that commit is in
+        this repository: a same-repository PR, not a fork's (see ``merge_pull`` for after a merge).
+        """
         with self.lock:
             full = f"{owner}/{repo}"
+            head_full = head_repo or full
             pr = {
                 "id": self._new_id(), "number": number, "state": state, "title": f"PR {number}",
                 "html_url": f"https://github.com/{full}/pull/{number}",
                 "url": f"{self.url}/repos/{full}/pulls/{number}",
-                "head": {"sha": head_sha, "ref": head_ref, "repo": {"full_name": head_repo or full}},
-                "base": {"sha": base_sha, "ref": base_ref, "repo": {"full_name": full}},
+                "user": {"login": head_full.split("/")[0], "type": "User"},
+                "merged_at": None, "merge_commit_sha": None,
+                "head": {"label": f"{head_full.split('/')[0]}:{head_ref}", "sha": head_sha, "ref": head_ref,
+                         "repo": {"full_name": head_full, "owner": {"login": head_full.split("/")[0]}}},
+                "base": {"label": f"{owner}:{base_ref}", "sha": base_sha, "ref": base_ref,
+                         "repo": {"full_name": full, "owner": {"login": owner}}},
             }
             self.pulls[(owner, repo, number)] = pr
-            self.commit_pulls.setdefault((owner, repo, head_sha), []).append(number)
+            if head_full.lower() == full.lower():
+                self.commit_pulls.setdefault((owner, repo, head_sha), []).append(number)
             return pr
+
+    def push_to_pull(self, owner: str, repo: str, number: int, head_sha: str) -> None:
+        """A new commit on the PR's head branch: its head moves on."""
+        with self.lock:
+            pr = self.pulls[(owner, repo, number)]
+            pr["head"]["sha"] = head_sha
+            if pr["head"]["repo"]["full_name"].lower() == f"{owner}/{repo}".lower():
+                self.commit_pulls.setdefault((owner, repo, head_sha), []).append(number)
+
+    def close_pull(self, owner: str, repo: str, number: int, merge_sha: str | None = None) -> None:
+        """Close the PR; with ``merge_sha`` it was merged, and its commits are now in the repository."""
+        with self.lock:
+            pr = self.pulls[(owner, repo, number)]
+            pr["state"] = "closed"
+            if merge_sha:
+                pr["merged_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                pr["merge_commit_sha"] = merge_sha
+                for sha in (pr["head"]["sha"], merge_sha):
+                    numbers = self.commit_pulls.setdefault((owner, repo, sha), [])
+                    if number not in numbers:
+                        numbers.append(number)
 
     def inject(self, method: str, path_regex: str, *, times: int = 1, **response: Any) -> Fault:
         """Queue a fault for the next ``times`` requests whose method and path match."""
@@ -251,7 +313,10 @@ class FakeGitHub:
             return list(self.comments.get((owner, repo, number), []))
 
     def writes(self) -> list[Recorded]:
-        return [r for r in self.requests if r.method not in ("GET", "HEAD")]
+        """Requests that change something: not GETs, and not GraphQL queries (POSTs that only read)."""
+        return [r for r in self.requests if r.method not in ("GET", "HEAD")
+                and not (r.path == self.graphql_path and isinstance(r.body, dict)
+                         and str(r.body.get("query", "")).lstrip().startswith(("query", "{")))]
 
     def count(self, method: str | None = None, path_regex: str | None = None) -> int:
         return sum(1 for r in self.requests if (method is None or r.method == method)
@@ -284,9 +349,12 @@ class FakeGitHub:
 
         if path == "/user" and method == "GET":
             if who is None:
-                return 401, {"message": "Requires authentication"}, {}
+                return 401, {"message": "Requires authentication",
+                             "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user"}, {}
             if who["app"]:
-                return 403, forbidden_for_fork()["body"], {}
+                return 403, {"message": "Resource not accessible by integration",
+                             "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                             "status": "403"}, {}
             return 200, {"login": who["login"], "id": 1, "type": "User"}, {}
 
         m = re.match(r"^/repos/([^/]+)/([^/]+)/(.*)$", path)
@@ -346,12 +414,49 @@ class FakeGitHub:
                 prs = [self.pulls[(owner, repo, n)] for n in numbers]
             return self.page(prs, path, query)
 
+        if rest == "pulls":
+            return self.page(self.list_pulls(owner, repo, query), path, query)
+
         if mm := re.fullmatch(r"pulls/(\d+)", rest):
             with self.lock:
                 pr = self.pulls.get((owner, repo, int(mm.group(1))))
             return (200, pr, {}) if pr else (404, not_found()["body"], {})
 
         return 404, not_found()["body"], {}
+
+    def list_pulls(self, owner: str, repo: str, query: dict) -> list[dict]:
+        """``GET /repos/{o}/{r}/pulls``: ``state`` (default open), ``head`` only as ``owner:branch``
+        (a bare branch name filters nothing, as on GitHub), ``base``; newest first."""
+        state = query.get("state", "open")
+        head = query.get("head")
+        with self.lock:
+            prs = [pr for (o, r, _), pr in self.pulls.items() if (o, r) == (owner, repo)]
+        if state != "all":
+            prs = [pr for pr in prs if pr["state"] == state]
+        if head and ":" in head:
+            user, _, ref = head.partition(":")
+            prs = [pr for pr in prs if pr["head"]["repo"]["owner"]["login"].lower() == user.lower()
+                   and pr["head"]["ref"] == ref]
+        if query.get("base"):
+            prs = [pr for pr in prs if pr["base"]["ref"] == query["base"]]
+        return sorted(prs, key=lambda pr: pr["id"], reverse=query.get("direction", "desc") == "desc")
+
+    def graphql(self, body: Any, who: dict | None):
+        """``POST /graphql``: the one query idm-gate sends, ``viewer { login }``."""
+        if who is None:
+            return 401, {"message": "This endpoint requires you to be authenticated.",
+                         "documentation_url": "https://docs.github.com/graphql/guides/forming-calls-with-graphql"
+                                              "#authenticating-with-graphql"}, {}
+        problem = None
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or \
+                set(body) - {"query", "variables", "operationName"}:
+            problem = "body must be {query: string, variables?: object, operationName?: string}"
+        elif re.sub(r"\s+", " ", body["query"]).strip() not in ("query { viewer { login } }", "{ viewer { login } }"):
+            problem = f"query {body['query']!r}: the fake answers only 'query {{ viewer {{ login }} }}'"
+        if problem:
+            self.fail(f"POST {self.graphql_path}: {problem}")
+            return 200, {"errors": [{"message": problem}]}, {}
+        return 200, {"data": {"viewer": {"login": who["login"]}}}, {}
 
     def page(self, items: list, path: str, query: dict):
         try:
@@ -395,7 +500,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         split = urlsplit(self.path)
         path, query = split.path, {k: v[-1] for k, v in parse_qs(split.query).items()}
-        if fake.prefix:
+        if fake.prefix and path != fake.graphql_path:
             if not path.startswith(fake.prefix + "/"):
                 fake.fail(f"{self.command} {path}: outside the API prefix {fake.prefix}")
                 self._send(404, not_found()["body"])
@@ -442,14 +547,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
             return
 
+        if path == fake.graphql_path and self.command == "POST":
+            if body_error:
+                fake.fail(f"POST {path}: {body_error}")
+                self._send(400, {"message": "Problems parsing JSON"})
+                return
+            self._send(*fake.graphql(body, who))
+            return
+
         found = fake.spec.find(self.command, path)
-        if found is None and not (self.command == "GET" and path == "/user"):
+        if found is None:
             fake.fail(f"{self.command} {path}: no such operation in the OpenAPI subset")
             self._send(404, not_found()["body"])
             return
         if found is not None:
-            op_id, request_body, schema = found
-            problem = body_error
+            op_id, request_body, schema, declared = found
+            problem = body_error or _query_problem(query, declared)
             if problem is None and request_body is not None:
                 if body is None and request_body.get("required"):
                     problem = "request body required"

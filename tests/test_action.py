@@ -6,60 +6,15 @@ from __future__ import annotations
 import html
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import webhooks
 from fakegithub import forbidden_for_fork, server_error
 from gitrepo import make_repo
 from test_gate_e2e import BASE, GATE, manifest
 
-TOKEN = "ghs_faketoken1234567890"
-OWNER, REPO, PR = "octo", "models", 7
-
-
-def read_outputs(path: Path) -> dict:
-    """Parse GITHUB_OUTPUT's heredoc format back into a dict (as the runner does)."""
-    out, lines = {}, path.read_text().split("\n") if path.exists() else []
-    i = 0
-    while i < len(lines):
-        if "<<" in lines[i]:
-            name, delim = lines[i].split("<<", 1)
-            j = lines.index(delim, i + 1)
-            out[name] = "\n".join(lines[i + 1:j])
-            i = j + 1
-        else:
-            i += 1
-    return out
-
-
-class Runner:
-    """The environment the Actions runner gives a container action."""
-
-    def __init__(self, repo, gh, tmp: Path):
-        self.repo, self.gh, self.tmp = repo, gh, tmp
-
-    def run(self, event_name: str, payload: dict, inputs: dict, token: str | None = TOKEN, extra_env=None):
-        event = self.tmp / f"event-{event_name}.json"
-        event.write_text(json.dumps(payload))
-        self.output = self.tmp / "github_output"
-        self.summary = self.tmp / "step_summary"
-        for f in (self.output, self.summary):
-            f.write_text("")
-        env = dict(self.repo.env, GITHUB_ACTIONS="true", GITHUB_EVENT_NAME=event_name,
-                   GITHUB_EVENT_PATH=str(event), GITHUB_REPOSITORY=f"{OWNER}/{REPO}", GITHUB_API_URL=self.gh.url,
-                   GITHUB_WORKSPACE=str(self.repo.path), GITHUB_SHA=self.repo.git("rev-parse", "HEAD"),
-                   GITHUB_OUTPUT=str(self.output), GITHUB_STEP_SUMMARY=str(self.summary),
-                   IDM_GATE_GH_BACKOFF="0.01", IDM_GATE_GH_MAX_WAIT="0.2")
-        env.update(extra_env or {})  # a test's own knobs win over the fast defaults above
-        if token is not None:
-            env["INPUT_GITHUB-TOKEN"] = token
-        for k, v in inputs.items():
-            env[f"INPUT_{k.upper()}"] = v
-        p = subprocess.run([sys.executable, "-m", "idm_gate", "action"], cwd=self.repo.path, env=env,
-                           capture_output=True, text=True, timeout=120)
-        self.outputs = read_outputs(self.output)
-        return p
+from actionrunner import OWNER, PR, REPO, TOKEN, Runner, read_outputs  # noqa: F401
 
 
 def pr_payload(repo, base_branch="main", fork=False) -> dict:
@@ -167,9 +122,9 @@ def test_rerun_with_unchanged_result_writes_nothing(setup):
     before = len(gh.requests)
     runner.run("pull_request", pr_payload(repo), {"status-context": ""}, extra_env=pr_env(repo))
     new = gh.requests[before:]
-    # /user (403 for a GITHUB_TOKEN) and one page of comments: no write at all
+    # the token's login (GraphQL viewer, a query) and one page of comments: no write at all
     assert [(r.method, r.path) for r in new] == [
-        ("GET", "/user"), ("GET", f"/repos/{OWNER}/{REPO}/issues/{PR}/comments")]
+        ("POST", "/graphql"), ("GET", f"/repos/{OWNER}/{REPO}/issues/{PR}/comments")]
 
 
 def test_on_change_stays_quiet_when_no_model_changed(setup):
@@ -291,11 +246,11 @@ def test_measure_then_publish_two_stage_fork_flow(setup, tmp_path):
     dl.mkdir()
     (dl / "idm-report.json").write_text(artifact.read_text())
     artifact.unlink()
-    gh.add_pull(OWNER, REPO, PR, head_sha=head, base_sha=repo.git("rev-parse", "origin/main"), head_repo="fork/models")
-    run = {"workflow_run": {"head_sha": head, "event": "pull_request", "pull_requests": [],
-                            "head_repository": {"full_name": "fork/models"},
-                            "repository": {"full_name": f"{OWNER}/{REPO}"}},
-           "repository": {"full_name": f"{OWNER}/{REPO}", "default_branch": "main"}}
+    gh.add_pull(OWNER, REPO, PR, head_sha=head, base_sha=repo.git("rev-parse", "origin/main"), head_repo="fork/models",
+                head_ref="pr")
+    # GitHub's workflow_run payload for a fork's run: pull_requests is empty
+    run = webhooks.workflow_run(repository=f"{OWNER}/{REPO}", head_sha=head, head_repository="fork/models",
+                                head_branch="pr")
     p = runner.run("workflow_run", run, {"mode": "publish", "report": ".idm-report-artifact/idm-report.json"})
     assert p.returncode == 1, p.stderr + p.stdout
     assert len(gh.issue_comments(OWNER, REPO, PR)) == 1
@@ -402,4 +357,4 @@ def test_app_token_finds_its_comment_through_comment_author(setup):
                    token="ghs_apptoken", extra_env=pr_env(repo))
     comments = gh.issue_comments(OWNER, REPO, PR)
     assert len(comments) == 1 and comments[0]["user"]["login"] == "idm-app[bot]"
-    assert gh.count("GET", r"^/user$") == 0  # the author was given: no need to ask
+    assert gh.count("GET", r"^/user$") == gh.count("POST", r"^/graphql$") == 0  # the author was given: no need to ask

@@ -124,7 +124,8 @@ def assert_delivered(gh, runner, head, state="failure"):
     assert runner.outputs["comment-url"].endswith(f"#issuecomment-{comments[0]['id']}")
 
 
-OK_RUN = [("GET", "/user"), ("GET", f"/issues/{PR}/comments"), ("POST", f"/issues/{PR}/comments"),
+# the token's login (GraphQL viewer: github-actions[bot]), the comments, the create, the status
+OK_RUN = [("POST", "/graphql"), ("GET", f"/issues/{PR}/comments"), ("POST", f"/issues/{PR}/comments"),
           ("POST", "/statuses/SHA")]
 
 
@@ -276,20 +277,20 @@ def test_secondary_rate_limit_that_persists_is_a_warning(pr):
     assert "403: You have exceeded a secondary rate limit" in w and w.endswith("(gave up after 3 attempts)")
 
 
-def test_a_rate_limited_user_lookup_never_duplicates_the_comment(pr):
-    """With a personal token, ``GET /user`` names the comment's author. Rate limited, it must not be
-    taken for an Actions token's 403 (author github-actions[bot]): that misses our comment and posts a
+def test_a_rate_limited_login_lookup_never_duplicates_the_comment(pr):
+    """GraphQL ``viewer`` names the comment's author. Rate limited, it must not be taken for a lookup
+    that cannot tell (author github-actions[bot]): that misses a personal token's comment and posts a
     second one. The comment is skipped with a warning instead; the next run updates it."""
     repo, runner, gh, head = pr
     gh.add_user("ghp_personal", "idm-bot")
     mine = gh.add_comment(OWNER, REPO, PR, f"{TAG}\nan older result", "idm-bot")
-    gh.inject("GET", r"^/user$", times=99, **secondary_rate_limit())
+    gh.inject("POST", r"^/graphql$", times=99, **secondary_rate_limit())
     p, warnings = act(repo, runner, token="ghp_personal", env={"IDM_GATE_GH_MAX_WAIT": "0.05"})
     assert p.returncode == 1, p.stderr + p.stdout
     assert gh.issue_comments(OWNER, REPO, PR) == [mine] and count(gh, CREATE) == 0
     (w,) = warnings
-    assert w.startswith("::warning::PR comment skipped: GitHub API GET /user: 403: You have exceeded a secondary")
-    assert "fork" not in w
+    assert w.startswith("::warning::PR comment skipped: GitHub API POST /graphql: 403: You have exceeded a secondary")
+    assert "fork" not in w and gh.count("GET", r"^/user$") == 0
     assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
 
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -379,12 +380,61 @@ def test_an_answer_that_is_not_json_is_a_clear_error(gh):
         client_for(gh).get_pull(OWNER, REPO, 3)
 
 
-def test_pulls_for_commit_and_get_pull(gh):
-    gh.add_pull(OWNER, REPO, 12, head_sha=SHA, head_repo="mallory/models")
+def test_pulls_for_commit_finds_same_repository_prs_but_not_a_forks_open_pr(gh):
+    """As on GitHub: a fork's head commit is not in the base repository, so ``commits/{sha}/pulls``
+    answers [] for it until the PR is merged (public reports: jwalton/gh-find-current-pr#119,
+    TooTallNate/nx.js#410); same-repository PRs are found by their head."""
+    fork_sha, own_sha = SHA, "c" * 40
+    gh.add_pull(OWNER, REPO, 12, head_sha=fork_sha, head_repo="mallory/models")
+    gh.add_pull(OWNER, REPO, 13, head_sha=own_sha, head_ref="topic")
     client = client_for(gh)
-    assert [p["number"] for p in client.pulls_for_commit(OWNER, REPO, SHA)] == [12]
-    assert client.pulls_for_commit(OWNER, REPO, "c" * 40) == []
+    assert client.pulls_for_commit(OWNER, REPO, fork_sha) == []
+    assert [p["number"] for p in client.pulls_for_commit(OWNER, REPO, own_sha)] == [13]
     assert client.get_pull(OWNER, REPO, 12)["head"]["repo"]["full_name"] == "mallory/models"
+    gh.close_pull(OWNER, REPO, 12, merge_sha="d" * 40)
+    assert [p["number"] for p in client.pulls_for_commit(OWNER, REPO, fork_sha)] == [12]
+
+
+def test_list_pulls_filters_by_owner_and_branch_as_github_does(gh):
+    """``head=owner:branch`` keeps one fork's PR out of another's with the same branch name; GitHub
+    ignores a bare branch name, so the client refuses to send one."""
+    gh.add_pull(OWNER, REPO, 7, head_sha=SHA, head_repo="alice/models", head_ref="patch-1")
+    gh.add_pull(OWNER, REPO, 8, head_sha=SHA, head_repo="bob/models", head_ref="patch-1")
+    gh.add_pull(OWNER, REPO, 9, head_sha="c" * 40, head_repo="alice/models", head_ref="other", state="closed")
+    client = client_for(gh)
+    assert [p["number"] for p in client.list_pulls(OWNER, REPO, head="alice:patch-1")] == [7]
+    assert [p["number"] for p in client.list_pulls(OWNER, REPO, head="bob:patch-1")] == [8]
+    assert [p["number"] for p in client.list_pulls(OWNER, REPO)] == [8, 7]  # open only, newest first
+    assert [p["number"] for p in client.list_pulls(OWNER, REPO, state="all")] == [9, 8, 7]
+    with pytest.raises(ValueError, match="owner>:<branch"):
+        client.list_pulls(OWNER, REPO, head="patch-1")
+    # the fake, like GitHub, ignores a bare branch name: every open PR comes back
+    with urllib.request.urlopen(f"{gh.url}/repos/{OWNER}/{REPO}/pulls?head=patch-1") as resp:
+        raw = json.loads(resp.read())
+    assert [p["number"] for p in raw] == [8, 7]
+
+
+@pytest.mark.parametrize("token,login,app", [
+    ("ghs_actions", "github-actions[bot]", True),     # GITHUB_TOKEN: GET /user is 403, viewer answers
+    ("ghs_app", "idm-app[bot]", True),                # a GitHub App installation token: the same
+    ("ghp_personal", "idm-bot", False),               # a personal token: both answer
+])
+def test_the_token_login_comes_from_graphql_viewer_for_every_kind_of_token(gh, token, login, app):
+    gh.add_user(token, login, app=app)
+    client = client_for(gh, token=token)
+    assert client.token_login() == login
+    assert [(r.method, r.path, r.body) for r in gh.requests] == [
+        ("POST", "/graphql", {"query": "query { viewer { login } }"})]
+    # GET /user: 403 "Resource not accessible by integration" for installation tokens, hence None
+    assert client.get_authenticated_login() == (None if app else login)
+
+
+def test_a_failing_graphql_lookup_falls_back_to_get_user(gh):
+    gh.add_user("ghp_personal", "idm-bot")
+    gh.inject("POST", r"^/graphql$", status=502, body={"message": "Server Error"}, times=99)
+    client = client_for(gh, token="ghp_personal")
+    assert client.token_login() == "idm-bot"
+    assert gh.count("GET", r"^/user$") == 1
 
 
 def test_client_works_under_a_ghes_prefix():
@@ -394,6 +444,8 @@ def test_client_works_under_a_ghes_prefix():
             ghes.add_comment(OWNER, REPO, PR, f"c{i}", "someone")
         client = client_for(ghes)
         assert ghes.url.endswith("/api/v3") and client.get_authenticated_login() == "idm-bot"
+        assert client.graphql_url().endswith("/api/graphql") and client.token_login() == "idm-bot"
+        assert [r.path for r in ghes.requests[-1:]] == ["/api/graphql"]
         assert len(client.list_issue_comments(OWNER, REPO, PR)) == 101
         assert upsert_comment(client, OWNER, REPO, PR, "k", "hi").action == "created"
     assert not ghes.failures
@@ -436,9 +488,9 @@ def test_a_rerun_with_an_unchanged_body_only_reads(gh):
     rerun = client_for(gh)
     assert upsert_comment(rerun, OWNER, REPO, PR, "idm", "same").action == "unchanged"
     new = gh.requests[before:]
-    assert [(r.method, r.path) for r in new] == [("GET", "/user")] + [
+    assert [(r.method, r.path) for r in new] == [("POST", "/graphql")] + [
         ("GET", f"/repos/{OWNER}/{REPO}/issues/{PR}/comments")] * 2
-    assert rerun.requests == 3 and not [r for r in new if r.method != "GET"]
+    assert rerun.requests == 3 and not [r for r in new if r in gh.writes()]  # the GraphQL query only reads
 
 
 def test_github_token_comments_are_found_by_the_actions_bot(fake_github):
@@ -469,13 +521,13 @@ def test_a_lost_answer_to_a_create_does_not_duplicate_the_comment(gh):
     gh.inject("POST", "/comments$", drop_response=True)
     result = upsert_comment(client_for(gh), OWNER, REPO, PR, "idm", "v1")
     assert result.action == "created" and len(ours(gh)) == 1
-    assert gh.count("POST") == 1
+    assert gh.count("POST", "^/repos/") == 1
 
 
 def test_a_5xx_on_create_looks_before_creating_again(gh):
     gh.inject("POST", "/comments$", **server_error(502))
     result = upsert_comment(client_for(gh), OWNER, REPO, PR, "idm", "v1")
-    assert result.action == "created" and len(ours(gh)) == 1 and gh.count("POST") == 2
+    assert result.action == "created" and len(ours(gh)) == 1 and gh.count("POST", "^/repos/") == 2
 
 
 def test_422_body_too_long_is_retried_once_with_a_harder_cut(gh):
@@ -488,14 +540,14 @@ def test_422_body_too_long_is_retried_once_with_a_harder_cut(gh):
     body = comment["body"]
     assert len(body.encode("utf-8")) <= COMMENT_LIMIT and body.startswith(f"{marker('idm')}\n{verdict}\n\n")
     assert "details were shortened" in body and body.count("```") % 2 == 0 and "</details>" in body
-    assert gh.count("POST") == 2  # 422 once, then the cut that fits
+    assert gh.count("POST", "^/repos/") == 2  # 422 once, then the cut that fits
 
 
 def test_422_too_long_that_persists_surfaces(gh):
     gh.inject("POST", "/comments$", times=2, **body_too_long())
     with pytest.raises(GitHubAPIError, match="422.*too long"):
         upsert_comment(client_for(gh), OWNER, REPO, PR, "idm", "x")
-    assert gh.count("POST") == 2
+    assert gh.count("POST", "^/repos/") == 2
 
 
 def test_fit_body_keeps_the_verdict_and_says_it_cut():
@@ -535,7 +587,7 @@ def test_a_fork_token_write_becomes_a_warning(fake_github):
                      "PR comment") is None
     assert len(warnings) == 2 and all("403" in w and "fork" in w for w in warnings)
     assert warnings[0].startswith("commit status skipped: GitHub API POST")
-    assert gh.statuses == {} and gh.count("POST") == 2  # one try each: a 403 is not retried
+    assert gh.statuses == {} and gh.count("POST", "^/repos/") == 2  # one try each: a 403 is not retried
 
 
 def test_try_write_lets_programming_errors_through():

@@ -362,6 +362,54 @@ class GitHubClient:
 
     # -- the calls ------------------------------------------------------------------------------
 
+    def graphql_url(self) -> str:
+        """GitHub's GraphQL endpoint beside this REST API: ``GITHUB_GRAPHQL_URL`` when the runner sets
+        it, else ``https://api.github.com/graphql``, or ``https://HOST/api/graphql`` for a GHES
+        ``https://HOST/api/v3`` (GHES does not serve GraphQL under ``/api/v3``)."""
+        env = os.environ.get("GITHUB_GRAPHQL_URL", "").strip().rstrip("/")
+        if env and urlsplit(env).netloc == urlsplit(self.api_url).netloc:
+            return env
+        if self.api_url.endswith("/api/v3"):
+            return self.api_url[: -len("/v3")] + "/graphql"
+        return self.api_url + "/graphql"
+
+    def viewer_login(self) -> str | None:
+        """The token's own login from GraphQL ``query { viewer { login } }``; None without a token.
+
+        Unlike ``GET /user`` this answers installation tokens too: ``github-actions[bot]`` for an
+        Actions ``GITHUB_TOKEN``, ``<app-slug>[bot]`` for a GitHub App's, the user for a personal
+        token (what sticky-comment actions such as marocchino/sticky-pull-request-comment rely on).
+        Raises ``GitHubAPIError`` when GitHub answers with an error (HTTP or GraphQL ``errors``).
+        """
+        if not self._token:
+            return None
+        url = self.graphql_url()
+        path = urlsplit(url).path
+        transport = self._api.transport
+        resp = self._call("POST", path, lambda: transport.request(
+            "POST", url, headers=dict(self._headers), json={"query": "query { viewer { login } }"}, raw=True))
+        doc = _json(resp, "POST", path)
+        login = ((doc or {}).get("data") or {}).get("viewer", {}).get("login") if isinstance(doc, dict) else None
+        if not isinstance(login, str) or not login:
+            errors = doc.get("errors") if isinstance(doc, dict) else None
+            detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors or [])
+            raise GitHubAPIError(resp.status_code, detail or "no viewer login in the answer", method="POST",
+                                 path=path)
+        return login
+
+    def token_login(self) -> str | None:
+        """The token's own login: GraphQL ``viewer`` first, then ``GET /user``; None when neither
+        tells (no token, or both refused), so the caller falls back to ``github-actions[bot]``."""
+        if not self._token:
+            return None
+        try:
+            return self.viewer_login()
+        except GitHubAPIError as exc:
+            if exc.rate_limited:
+                raise
+            log.info("GraphQL viewer lookup failed (%s); asking GET /user", exc)
+        return self.get_authenticated_login()
+
     def get_authenticated_login(self) -> str | None:
         """The token's own login; None without a token or for an Actions ``GITHUB_TOKEN`` (403)."""
         if not self._token:
@@ -407,6 +455,17 @@ class GitHubClient:
         return self._paginate("/repos/{owner}/{repo}/commits/{commit_sha}/pulls:GET",
                               f"/repos/{owner}/{repo}/commits/{sha}/pulls",
                               owner=owner, repo=repo, commit_sha=sha)
+
+    def list_pulls(self, owner: str, repo: str, *, head: str | None = None, state: str = "open") -> list[dict]:
+        """Pull requests of ``owner/repo`` in ``state``; ``head`` is ``"<user>:<branch>"`` (GitHub
+        ignores a bare branch name, so one is refused here)."""
+        if head is not None and ":" not in head:
+            raise ValueError(f"head {head!r}: give it as '<owner>:<branch>'")
+        params: dict = {"state": state}
+        if head is not None:
+            params["head"] = head
+        return self._paginate("/repos/{owner}/{repo}/pulls:GET", f"/repos/{owner}/{repo}/pulls",
+                              owner=owner, repo=repo, **params)
 
     def get_pull(self, owner: str, repo: str, number: int) -> dict:
         return self._op("/repos/{owner}/{repo}/pulls/{pull_number}:GET", "GET",

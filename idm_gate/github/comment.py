@@ -1,10 +1,10 @@
 """The sticky pull request comment: one per PR and key, edited in place on every run.
 
 Ours is the comment that carries the hidden marker ``<!-- idm-gate:comment-key=<key> -->`` AND is
-written by the token's own account (``GET /user``), or by ``github-actions[bot]`` when ``/user``
-is forbidden, which is how an Actions ``GITHUB_TOKEN`` answers. Anyone can paste the marker into a
-comment; only the author check makes it ours. (A GitHub App installation token is also refused
-``/user``: pass ``author="<app-slug>[bot]"`` for it.)
+written by the token's own account (GraphQL ``viewer``, which answers personal, App installation and
+Actions tokens alike; ``GET /user`` refuses the last two), or by ``github-actions[bot]`` when neither
+answers. Anyone can paste the marker into a comment; only the author check makes it ours.
+``author`` overrides the lookup.
 """
 
 from __future__ import annotations
@@ -122,6 +122,22 @@ def find_comment(comments: list[dict], key: str, authors: set[str]) -> dict | No
     return None
 
 
+def comment_authors(client: GitHubClient, author: str | None) -> set[str]:
+    """The logins whose comments count as ours: ``author`` when given, else the token's own login.
+
+    The login comes from GraphQL ``viewer`` (which answers App installation tokens and
+    ``GITHUB_TOKEN`` alike), then ``GET /user``, else ``github-actions[bot]``. REST lists a bot's
+    comments as ``<slug>[bot]``; GraphQL has been seen to name bots without the suffix, so both
+    spellings are accepted (no user name can contain brackets, so nobody else matches).
+    """
+    if author:
+        return {author}
+    login = client.token_login()
+    if not login:
+        return {ACTIONS_BOT}
+    return {login, login + "[bot]"} if not login.endswith("[bot]") else {login}
+
+
 def upsert_comment(client: GitHubClient, owner: str, repo: str, number: int, key: str, body: str,
                    *, details: str | None = None, author: str | None = None,
                    limit: int = COMMENT_LIMIT, create: bool = True) -> CommentResult:
@@ -136,11 +152,7 @@ def upsert_comment(client: GitHubClient, owner: str, repo: str, number: int, key
     Raises ``GitHubAPIError``; wrap in ``try_write`` where a failure must only warn.
     """
     tag = marker(key)
-    if author:
-        authors = {author}
-    else:
-        login = client.get_authenticated_login()
-        authors = {login} if login else {ACTIONS_BOT}
+    authors = comment_authors(client, author)
 
     def render(measure) -> str:
         return f"{tag}\n{_shorten(body, details, limit, measure)}"

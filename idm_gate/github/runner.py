@@ -38,6 +38,9 @@ class RunnerContext:
     default_branch: str | None = None
     triggering_event: str | None = None   # workflow_run.event: what started the upstream run
     head_repository: str | None = None    # full name of the PR's (or upstream run's) head repo
+    event_action: str | None = None       # the payload's "action": "opened", "synchronize", "closed", ...
+    head_branch: str | None = None        # pull_request.head.ref, workflow_run.head_branch
+    head_owner: str | None = None         # login owning the head repository (a fork's owner)
 
     @property
     def is_pull_request(self) -> bool:
@@ -54,6 +57,17 @@ def _full_name(repo_obj) -> str | None:
         name = repo_obj.get("full_name")
         return name if isinstance(name, str) else None
     return None
+
+
+def _owner(repo_obj) -> str | None:
+    """``repo.owner.login``, else the part of ``full_name`` before the slash."""
+    if not isinstance(repo_obj, dict):
+        return None
+    owner = repo_obj.get("owner")
+    if isinstance(owner, dict) and isinstance(owner.get("login"), str):
+        return owner["login"]
+    name = _full_name(repo_obj)
+    return name.split("/", 1)[0] if name and "/" in name else None
 
 
 def load_event(path: str) -> dict:
@@ -94,6 +108,9 @@ def read_context(environ: Mapping[str, str] | None = None) -> RunnerContext:
     if isinstance(repository_obj, dict) and isinstance(repository_obj.get("default_branch"), str):
         fields["default_branch"] = repository_obj["default_branch"]
 
+    if isinstance(payload.get("action"), str):
+        fields["event_action"] = payload["action"]
+
     if event_name in PR_EVENTS:
         pr = payload.get("pull_request")
         if not isinstance(pr, dict):
@@ -110,6 +127,8 @@ def read_context(environ: Mapping[str, str] | None = None) -> RunnerContext:
             head_sha=head.get("sha"),
             base_sha=base.get("sha"),
             head_repository=head_repo,
+            head_branch=head.get("ref") if isinstance(head.get("ref"), str) else None,
+            head_owner=_owner(head.get("repo")),
             # A deleted fork has head.repo == null: treat it as a fork (read-only token, untrusted).
             is_fork=head_repo is None or (base_repo is not None and head_repo.lower() != base_repo.lower()),
         )
@@ -126,13 +145,14 @@ def read_context(environ: Mapping[str, str] | None = None) -> RunnerContext:
             head_sha=run.get("head_sha"),
             triggering_event=run.get("event"),
             head_repository=head_repo,
-            # Runs from forks list no pull_requests; callers find the PR via commits/{sha}/pulls.
+            head_branch=run.get("head_branch") if isinstance(run.get("head_branch"), str) else None,
+            head_owner=_owner(run.get("head_repository")),
+            # Runs from forks list no pull_requests (actions/runner#3444): publish looks the PR up.
             pr_number=first.get("number") if isinstance(first.get("number"), int) else None,
             is_fork=head_repo is not None and head_repo.lower() != base_repo.lower(),
         )
         if isinstance(first.get("base"), dict):
             fields["base_sha"] = first["base"].get("sha")
-
     elif event_name == "merge_group":
         # A merge queue's group: head_sha is the commit to check (GITHUB_SHA), base_sha the target
         # branch's commit it was built on, base_ref the target's full ref. GITHUB_BASE_REF is empty.
