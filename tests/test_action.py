@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import webhooks
+from actionrunner import OWNER, PR, REPO, TOKEN, Runner, read_outputs  # noqa: F401 (other modules import these here)
 from fakegithub import forbidden_for_fork, server_error
 from gitrepo import make_repo
 from test_gate_e2e import BASE, GATE, manifest
 
-from actionrunner import OWNER, PR, REPO, TOKEN, Runner, read_outputs  # noqa: F401
 
 
 def pr_payload(repo, base_branch="main", fork=False) -> dict:
