@@ -16,7 +16,6 @@ from gitrepo import make_repo
 from test_gate_e2e import BASE, GATE, manifest
 
 
-
 def pr_payload(repo, base_branch="main", fork=False) -> dict:
     head = repo.git("rev-parse", "HEAD")
     base = repo.git("rev-parse", f"origin/{base_branch}")
