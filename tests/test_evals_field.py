@@ -294,3 +294,68 @@ def test_opencompass_header_is_not_called_a_missing_header(tmp_path):
     assert p.stderr.strip().endswith("summary.csv: line 2 (gsm8k, accuracy): the value 'not-a-number' is not a number; "
                                      "OpenCompass writes a number with two decimals, or '-' for no result")
     assert "not a header" not in p.stderr
+
+
+# --- model cards ---------------------------------------------------------------------------------
+
+def test_model_card_rows_sharing_a_dataset_type_are_distinct_tasks_and_other_scales_are_left_out():
+    r = read_fixture("model-card-chat/README.md")
+    tasks = by_task(r)
+    assert list(tasks) == ["ai2_arc", "instruction-following [name=IFEval]", "instruction-following [name=FollowBench]",
+                           "gsm8k [split=test]", "gsm8k [split=train]"]
+    # percent card: "55.4%" -> 0.554, "51.2" (text) -> 0.512, 40.1 -> 0.401
+    assert tasks["instruction-following [name=IFEval]"].error == pytest.approx(0.446, abs=1e-12)
+    assert tasks["instruction-following [name=FollowBench]"].error == pytest.approx(0.488, abs=1e-12)
+    assert tasks["gsm8k [split=train]"].error == pytest.approx(0.543, abs=1e-12)
+    skipped = dict(r.skipped)
+    assert skipped["drop"] == "not reported (value -1)"
+    assert skipped["hendrycks/competition_math"] == "not reported (value None)"
+    # MT-Bench's 7.34 is a 1-10 rating and the arena's 1023 an Elo rating, though typed accuracy / pass@1.
+    assert skipped["unknown"].startswith("MT-Bench rates answers 1-10, not a percent")
+    assert skipped["lmsys/chatbot_arena_conversations"].startswith("an Elo rating")
+    assert any("unknown: skipped: MT-Bench" in n for n in r.notices)
+
+
+def test_model_card_chat_through_the_cli(tmp_path):
+    (tmp_path / "README.md").write_bytes((DATA / "model-card-chat/README.md").read_bytes())
+    m = measured(tmp_path, "      - path: README.md\n")
+    # Pe = (0.3796928327645052 + 0.446 + 0.488 + 0.599 + 0.543) / 5 = 2.4556928327645052 / 5
+    assert m["error_rate"] == pytest.approx(0.49113856655290104, abs=1e-12)
+
+
+def test_speech_recognition_card_counts_word_error_rates_through_the_cli(tmp_path):
+    (tmp_path / "README.md").write_bytes((DATA / "model-card-asr/README.md").read_bytes())
+    m = measured(tmp_path, "      - path: README.md\n")
+    tasks = {t["name"]: t for t in m["tasks"]}
+    # WER first (CER 3.1 on 'other' is passed over); percent card: 3.4 -> 0.034, 8.6 -> 0.086
+    assert {k: (t["metric"], t["error"]) for k, t in tasks.items()} == {
+        "librispeech_asr:clean": ("wer", pytest.approx(0.034, abs=1e-12)),
+        "librispeech_asr:other": ("wer", pytest.approx(0.086, abs=1e-12))}
+    assert m["error_rate"] == pytest.approx(0.06, abs=1e-12)  # (0.034 + 0.086) / 2
+
+
+def test_speech_error_rate_over_one_is_an_input_error(tmp_path):
+    text = (DATA / "model-card-asr/README.md").read_text().replace("value: 8.6", "value: 1.3").replace(
+        "value: 3.4", "value: 0.2").replace("value: 3.1", "value: 0.9")
+    refused(read_text, tmp_path, "README.md", text, scale="fraction", match="error rate 1.3 is outside 0..1")
+
+
+@pytest.mark.parametrize("value, fraction_card, expected", [
+    ('"85%"', False, 0.15),        # percent card
+    ('"85%"', True, 0.15),         # beside fractions: the % sign says its own scale
+    ('"0.91"', True, 0.09),
+    ("' 72.5 '", False, 0.275),
+])
+def test_model_card_text_values_are_read_when_unambiguous(tmp_path, value, fraction_card, expected):
+    other = "0.5" if fraction_card else "50"
+    text = ("---\nmodel-index:\n- name: m\n  results:\n"
+            f"  - dataset: {{type: a}}\n    metrics: [{{type: acc, value: {value}}}]\n"
+            f"  - dataset: {{type: b}}\n    metrics: [{{type: acc, value: {other}}}]\n---\n")
+    t = by_task(read_text(tmp_path, "README.md", text))["a"]
+    assert t.error == pytest.approx(expected, abs=1e-12)
+
+
+def test_model_card_decimal_comma_is_refused_quoting_it(tmp_path):
+    text = "---\nmodel-index:\n- name: m\n  results:\n  - dataset: {type: a}\n    metrics: [{type: acc, value: '0,912'}]\n---\n"
+    msg = refused(read_text, tmp_path, "README.md", text, match="'0,912' has a decimal comma")
+    assert msg.startswith("README.md: model-index[0].results[0].metrics[0].value: ")

@@ -22,9 +22,27 @@ Safety
 Task names
     ``dataset.type`` (the dataset's id: ``hellaswag``, ``cais/mmlu``), falling back to
     ``dataset.name`` when there is no type. Display names like "HellaSwag (10-Shot)" change between
-    cards; ids do not, so two cards of the same family compare task by task. When several results
-    share a dataset id, each becomes ``<id>:<config>`` (``ai2_arc:ARC-Challenge``); results still
-    equal after that are an error. A card with several models in ``model-index`` is an error.
+    cards; ids do not, so two cards of the same family compare task by task. Many cards reuse one type
+    for several results (a category such as ``instruction-following``, one dataset with two splits,
+    configs, languages or task types); those results are different tasks, named with the fewest
+    fields that tell them apart, in this order: ``<type>:<config>`` (``ai2_arc:ARC-Challenge``), then
+    ``[split=..., args=..., task=..., name=...]`` (``gsm8k [split=test]``,
+    ``instruction-following [name=IFEval]``). Results equal in all of these are an error. A card with
+    several models in ``model-index`` is an error.
+
+Values
+    Numbers, or text holding one when it is unambiguous (``"0.91"``, ``"85%"``: a % sign states its
+    own scale). A decimal comma (``"0,912"``) is an error quoting the value. ``-1``, an empty value,
+    ``null`` or ``"N/A"`` mean "not reported": the result is left out with a notice.
+
+Other scales
+    A benchmark scored on another scale is not a percent even when its metric is typed ``accuracy``
+    or ``pass@1``: MT-Bench (a 1-10 judge rating) and arena Elo ratings are left out with a notice
+    (recognised by the dataset's type, name or config, or an ``elo``/``rating`` metric).
+
+Speech recognition
+    ``wer`` and ``cer`` are error rates and count as the task's error (WER first, after any accuracy
+    the result also reports); read on the card's scale, an error rate above 1 (100 %) is an error.
 
 Metric
     Each result's metrics go through the primary-metric rule of :mod:`idm_gate.evals.rates`, using
@@ -45,7 +63,9 @@ Open LLM Leaderboard
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any, Mapping
 
 
@@ -84,17 +104,65 @@ def load_front_matter(text: str, file: str) -> Any:
     return load_yaml(body.encode("utf-8"), f"{file}: front matter", line_offset=first_line - 1, aliases=False)
 
 
-def _value(raw: Any) -> float | None:
-    """A metric value: a number, or text holding one (some cards quote them). NaN when not finite."""
+_NOT_REPORTED = object()
+
+
+def _value(raw: Any, file: str, place: str) -> tuple[float, bool] | object | None:
+    """A metric value as (number, written with a % sign); ``_NOT_REPORTED`` for -1 or an empty value;
+    None when it is not a number at all. Text is read when unambiguous ("85%", "0.91", " 72.5 "); a
+    decimal comma ("0,912") is refused, quoting it, since 0,912 and 0.912 and 912 are all plausible."""
+    if raw is None:
+        return _NOT_REPORTED
     f = number(raw)
     if f is not None:
-        return f
-    if isinstance(raw, str):
-        try:
-            f = float(raw.strip().rstrip("%"))
-        except ValueError:
-            return None
-        return f if math.isfinite(f) else math.nan
+        return _NOT_REPORTED if f == -1 else (f, False)
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if text in ("", "-", "-1", "N/A", "n/a", "NA"):
+        return _NOT_REPORTED
+    pct = text.endswith("%")
+    body = text[:-1].strip() if pct else text
+    if "," in body:
+        raise fail(file, place, f"{show(raw)} has a decimal comma", "write the value with a decimal point "
+                   f"({show(body.replace(',', '.'))} if that is what it means)")
+    try:
+        f = float(body)
+    except ValueError:
+        return None
+    if not math.isfinite(f):
+        return (math.nan, pct)
+    return (f, pct)
+
+
+# A benchmark on another scale is never a percent, whatever its metric is typed as: MT-Bench is
+# rated 1-10 by a judge model, arenas give Elo ratings.
+_OTHER_SCALE = (
+    (re.compile(r"mt_?bench"), "MT-Bench rates answers 1-10, not a percent"),
+    (re.compile(r"(chatbot|lmsys)_?arena|arena_elo|(^|_)elo($|_)"), "an Elo rating, not a percent"),
+)
+_OTHER_SCALE_METRIC = (
+    (re.compile(r"(^|_)elo($|_)"), "an Elo rating, not a percent"),
+    (re.compile(r"(^|_)rating($|_)|1_?10|out_of_10"), "a rating on its own scale, not a percent"),
+)
+
+
+def _other_scale(dataset: Mapping, metric: Mapping) -> str | None:
+    """Why a result is on a scale that is not a percent or a fraction, or None."""
+    for key in ("type", "name", "config"):
+        v = dataset.get(key)
+        if isinstance(v, str):
+            n = rates.normalize(v).replace("/", "_")
+            for pattern, why in _OTHER_SCALE:
+                if pattern.search(n):
+                    return why
+    for key in ("type", "name"):
+        v = metric.get(key)
+        if isinstance(v, str):
+            n = rates.normalize(v)
+            for pattern, why in _OTHER_SCALE_METRIC:
+                if pattern.search(n):
+                    return why
     return None
 
 
@@ -164,43 +232,46 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
             if not isinstance(m, dict):
                 raise fail(file, f"{place}.metrics[{j}]", f"is {kind_of(m)}", "a mapping with type and value")
         src = result.get("source")
-        rows.append({"place": place, "base": base, "config": config, "metrics": metrics,
+        task = result.get("task")
+        rows.append({"place": place, "base": base, "dataset": dataset, "metrics": metrics,
+                     "task_type": task.get("type") if isinstance(task, dict) else None,
                      "source": src if isinstance(src, dict) else {}})
+    _name_rows(rows, file)
 
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["base"]] = counts.get(r["base"], 0) + 1
-    seen: dict[str, str] = {}
-    for r in rows:
-        name = r["base"]
-        if counts[name] > 1 and isinstance(r["config"], (str, int, float)) and str(r["config"]).strip():
-            name = f"{name}:{str(r['config']).strip()}"
-        if name in seen:
-            raise fail(file, r["place"], f"task {name!r} appears twice (also at {seen[name]})",
-                       "give each result a distinct dataset.config, or remove the duplicate")
-        seen[name] = r["place"]
-        r["task"] = name
-
-    chosen: list[tuple[dict, int, Mapping, str, float]] = []
+    chosen: list[tuple[dict, int, Mapping, str, float, bool]] = []
     notices: list[str] = []
     skipped: list[tuple[str, str]] = []
+
+    def skip(task: str, reason: str) -> None:
+        skipped.append((task, reason))
+        notices.append(skipped_notice(file, task, reason))
+
     for r in rows:
         picked = _pick(r, overrides.get(r["task"]), file)
         if isinstance(picked, str):
-            skipped.append((r["task"], picked))
-            notices.append(skipped_notice(file, r["task"], picked))
+            skip(r["task"], picked)
             continue
         j, metric, direction = picked
         mplace = f"{r['place']}.metrics[{j}].value"
-        value = _value(metric.get("value"))
-        if value is None:
+        other = _other_scale(r["dataset"], metric)
+        if other is not None:
+            skip(r["task"], f"{other} (typed {show(_label(metric), 30)})")
+            continue
+        value = _value(metric.get("value"), file, mplace)
+        if value is _NOT_REPORTED:
+            skip(r["task"], f"not reported (value {show(metric.get('value'))})")
+            continue
+        if not isinstance(value, tuple):
             raise fail(file, mplace, f"is {kind_of(metric.get('value'))}, not a number", "write the score as a number")
-        if math.isnan(value):
+        number_, pct = value
+        if math.isnan(number_):
             raise fail(file, mplace, f"is not finite ({show(metric.get('value'))})", "write the score as a finite number")
-        chosen.append((r, j, metric, direction, value))
+        chosen.append((r, j, metric, direction, number_, pct))
 
+    plain = [c[4] for c in chosen if not c[5]]
     if scale is None:
-        scale_used = FRACTION if chosen and all(c[4] <= 1.0 for c in chosen) else PERCENT
+        # A value written with a % sign says its own scale; the others follow the card's convention.
+        scale_used = FRACTION if plain and all(v <= 1.0 for v in plain) else PERCENT
         inferred = True
         if chosen:
             why = ("every value is at most 1" if scale_used == FRACTION
@@ -209,11 +280,13 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
                            "set scale: fraction or percent in the manifest to declare it"))
     else:
         scale_used, inferred = scale, False
+    if scale_used == FRACTION:
+        chosen = [(r, j, m, d, v / 100.0 if pct else v, pct) for r, j, m, d, v, pct in chosen]
 
     tasks: list[TaskScore] = []
     v1: list[str] = []
     v2: list[str] = []
-    for r, j, metric, direction, value in chosen:
+    for r, j, metric, direction, value, _pct in chosen:
         tasks.append(task_score(r["task"], _label(metric), value, direction, None, source=source, scale=scale_used,
                                 scale_inferred=inferred, file=file, place=f"{r['place']}.metrics[{j}].value"))
         board = _leaderboard(r["source"])
@@ -229,6 +302,60 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
         notices.append(one_line(f"{file}: {', '.join(v1)}: copied from the Open LLM Leaderboard (v1); read as the "
                        "accuracies it published"))
     return EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped))
+
+
+def _text(value: Any) -> str | None:
+    """A dataset field as a short, stable string (``args`` may be a mapping), or None when absent."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value).lower()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = str(value).strip()
+    return text or None
+
+
+# The fields that tell two results of one dataset id apart, in the order they appear in a name.
+_QUALIFIERS = ("split", "args", "task", "name")
+
+
+def _name_rows(rows: list[dict], file: str) -> None:
+    """Give each row a task name: ``dataset.type`` alone when no other row shares it; otherwise
+    ``<type>:<config>`` and ``[split=..., args=..., task=..., name=...]`` with the fewest of these fields,
+    in that order, that tell apart the rows sharing the type (stable as long as the card lists the same
+    results; a card that adds a sibling row may lengthen a name)."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        ds = r["dataset"]
+        r["fields"] = {"config": _text(ds.get("config")), "split": _text(ds.get("split")),
+                       "args": _text(ds.get("args")), "task": _text(r["task_type"]), "name": _text(ds.get("name"))}
+        groups.setdefault(r["base"], []).append(r)
+    names: dict[int, str] = {}
+    for base, group in groups.items():
+        order = ("config",) + _QUALIFIERS
+        # The fewest fields, in that order, that tell the group's results apart.
+        use: tuple[str, ...] = order
+        for k in range(len(order) + 1):
+            cand = tuple(f for f in order[:k] if len({g["fields"][f] for g in group}) > 1)
+            if len({tuple(g["fields"][f] for f in cand) for g in group}) == len(group):
+                use = cand
+                break
+        for r in group:
+            name = base
+            if "config" in use and r["fields"]["config"] is not None:
+                name += f":{r['fields']['config']}"
+            extra = [f"{k}={r['fields'][k] if r['fields'][k] is not None else '-'}" for k in _QUALIFIERS if k in use]
+            if extra:
+                name += f" [{', '.join(extra)}]"
+            names[id(r)] = name
+    seen: dict[str, str] = {}
+    for r in rows:
+        name = names[id(r)]
+        if name in seen:
+            raise fail(file, r["place"], f"task {name!r} appears twice (also at {seen[name]})",
+                       "results of one dataset must differ in dataset config, split, args, name or task type; "
+                       "remove the duplicate")
+        seen[name] = r["place"]
+        r["task"] = name
 
 
 def _pick(row: dict, override: str | None, file: str):
@@ -253,12 +380,21 @@ def _pick(row: dict, override: str | None, file: str):
         raise fail(file, place, f"the manifest picks metric {override!r} for {row['task']}, which this result "
                    "does not have", f"its metrics are: {have}")
     candidates = [(j, m, _effective_name(m)) for j, m in enumerate(metrics)]
-    ok = [c for c in candidates if rates.is_candidate(c[2])]
+    # Speech recognition cards report word and character error rates: on a card they are the task's
+    # error (WER first, then CER), after any accuracy-like rate the result also has.
+    ok = [c for c in candidates if rates.is_candidate(c[2]) or rates.classify(c[2]) == rates.DECLARED_ONLY]
     if not ok:
         names = list(dict.fromkeys(c[2] or "(unnamed)" for c in candidates))
         return "no rate metric (" + "; ".join(f"{n}: {rates.why_not(n)}" for n in names) + ")"
-    j, m, eff = min(ok, key=lambda c: (rates.rank(c[2]), c[0]))
+    j, m, eff = min(ok, key=lambda c: (_speech_rank(c[2]), rates.rank(c[2]), c[0]))
     return j, m, rates.default_direction(eff) or rates.HIGHER
+
+
+def _speech_rank(name: str) -> int:
+    """0 for rates and error rates, 1 for a word error rate, 2 for a character error rate."""
+    if rates.classify(name) != rates.DECLARED_ONLY:
+        return 0
+    return 2 if "cer" in rates.normalize(name) or "char" in rates.normalize(name) else 1
 
 
 def _leaderboard(src: Mapping) -> int:
