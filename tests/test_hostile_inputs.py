@@ -440,7 +440,7 @@ add("model-card-alias-bomb", "eval files", with_files([ev("README.md")], {"READM
 add("model-card-python-tag", "eval files", with_files([ev("README.md")], {
     "README.md": "---\nmodel-index: !!python/object/apply:os.system ['touch pwned']\n---\n"}), "README.md: front matter: line 2, ", "tag '!!python/object/apply:os.system' is not allowed")
 add("unknown-suffix", "eval files", with_files([ev("evals/scores.txt")], {"evals/scores.txt": "x 0.5\n"}),
-    f"{M}: models[0].evals[0].path: ", "cannot tell the format")
+    "evals/scores.txt: ", "not a results format idm-gate reads")
 
 # ---- paths: escaping the repository, special files, globs
 
