@@ -138,6 +138,9 @@ def run(environ=None, out=None) -> int:
 
     policy = Policy(max_drop=relative_flag(get_input("max-drop", None, env), "input max-drop"),
                     warn_drop=relative_flag(get_input("warn-drop", None, env), "input warn-drop"))
+    terms = {k: f"input {name}: {get_input(name, None, env)}" for k, name in (("max_drop", "max-drop"),
+                                                                           ("warn_drop", "warn-drop"))
+             if getattr(policy, k) is not None}
     client = None
     if mode == "check":
         if ctx.event_name == "merge_group":
@@ -151,7 +154,8 @@ def run(environ=None, out=None) -> int:
                              "in the event payload); use mode record or measure for other events")
         else:
             base = f"origin/{ctx.base_ref}"
-        opts = CheckOptions(base_ref=base, branch=branch, cli_policy=policy, baseline_key=baseline_key)
+        opts = CheckOptions(base_ref=base, branch=branch, cli_policy=policy, baseline_key=baseline_key,
+                            policy_terms=terms)
         res = check(manifest, shown, opts, log.warn)
         number, head_sha = ctx.pr_number, ctx.head_sha or ctx.sha
     else:
@@ -161,7 +165,8 @@ def run(environ=None, out=None) -> int:
         client, number, head_sha, current, merge_base = found
         # the uploaded report is input here: the gate's report goes beside it, never over it
         report_path = report_path.with_name(report_path.stem + "-check.json")
-        opts = CheckOptions(base_ref=merge_base, branch=branch, cli_policy=policy, baseline_key=baseline_key)
+        opts = CheckOptions(base_ref=merge_base, branch=branch, cli_policy=policy, baseline_key=baseline_key,
+                            policy_terms=terms)
         res = check(manifest, shown, opts, log.warn, current=current, merge_base=merge_base)
     # an annotation's file is relative to the repository's top (the workspace), not to working-directory
     annotated = manifest.relative_to(workspace.resolve()).as_posix()

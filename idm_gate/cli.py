@@ -7,15 +7,45 @@ store write that ran out of retries (nothing lost; run again).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
 from . import __version__
+from .color import MODES as COLOR_MODES
+from .color import PLAIN, Painter, wanted
 from .errors import IdmError, InputError, one_line
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 FORMATS = ("text", "json", "markdown")
+
+
+class Messages:
+    """Warnings and errors on standard error: each distinct line once per run, coloured when wanted."""
+
+    def __init__(self, color: str = "auto", stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.paint = Painter(wanted(color, self.stream, os.environ))
+        self.seen: set[str] = set()
+
+    def warn(self, msg: str) -> None:
+        line = one_line(msg)
+        if line in self.seen:
+            return
+        self.seen.add(line)
+        print(f"idm-gate: {self.paint('warning', 'warning:')} {line}", file=self.stream)
+
+    def error(self, msg: str, kind: str = "error") -> None:
+        print(f"idm-gate: {self.paint(kind, kind + ':')} {one_line(msg)}", file=self.stream)
+
+
+def stdout_painter(args) -> Painter:
+    return Painter(wanted(getattr(args, "color", "auto"), sys.stdout, os.environ))
+
+
+def to_file(output: str | None) -> bool:
+    return bool(output) and output != "-"
 
 
 def write_output(text: str, output: str | None) -> None:
@@ -42,6 +72,7 @@ def _manifest_path(args) -> Path:
 def cmd_measure(args) -> int:
     from .manifest import load_manifest
     from .measure import measure
+    from .report.text import render_measurement as render_text
 
     man = load_manifest(_manifest_path(args), args.manifest)
     m = measure(man)
@@ -54,15 +85,32 @@ def cmd_measure(args) -> int:
 
         text = render_measurement(m)
     else:
-        from .report.text import render_measurement
-
-        text = render_measurement(m)
+        text = render_text(m)
     write_output(text, args.output)
+    if to_file(args.output):
+        # The file holds the chosen format; the log still shows the figures.
+        sys.stdout.write(render_text(m))
+        args.messages.error(f"wrote the {args.format} report to {args.output}", kind="note")
     return EXIT_OK
 
 
-def _warn(msg: str) -> None:
-    print(f"idm-gate: warning: {msg}", file=sys.stderr)
+# The policy flags of `check`: Policy field -> flag (the user's terms in the "ignored" warning).
+POLICY_FLAGS = {"max_drop": "--max-drop", "warn_drop": "--warn-drop", "min_density": "--min-density",
+                "max_size_gb": "--max-size-gb", "max_error_rate": "--max-error-rate",
+                "significance": "--significance", "z": "--z"}
+
+
+def number_flag(value: str | None, flag: str) -> float | None:
+    """A flag's finite number ('0.5', '1e-3'); kept as text until here so messages can quote the user."""
+    if value is None:
+        return None
+    try:
+        x = float(value)
+    except ValueError:
+        x = float("nan")
+    if not math.isfinite(x):
+        raise InputError(f"{flag}: {value!r} is not valid; write a finite number such as 0.5")
+    return x
 
 
 def cli_policy(args):
@@ -70,18 +118,27 @@ def cli_policy(args):
 
     return Policy(max_drop=relative_flag(args.max_drop, "--max-drop"),
                   warn_drop=relative_flag(args.warn_drop, "--warn-drop"),
-                  min_density=args.min_density, max_size_gb=args.max_size_gb, max_error_rate=args.max_error_rate,
-                  significance=None if args.significance is None else args.significance == "on", z=args.z)
+                  min_density=number_flag(args.min_density, "--min-density"),
+                  max_size_gb=number_flag(args.max_size_gb, "--max-size-gb"),
+                  max_error_rate=number_flag(args.max_error_rate, "--max-error-rate"),
+                  significance=None if args.significance is None else args.significance == "on",
+                  z=number_flag(args.z, "--z"))
 
 
-def render_check(res, fmt: str) -> str:
+def policy_terms(args) -> dict[str, str]:
+    """How the user wrote each policy flag they passed: {"max_drop": "--max-drop 10%", ...}."""
+    return {field: f"{flag} {getattr(args, field)}" for field, flag in POLICY_FLAGS.items()
+            if getattr(args, field) is not None}
+
+
+def render_check(res, fmt: str, paint: Painter | None = None) -> str:
     from .report import check as r
 
     if fmt == "json":
         from .report.jsonio import dumps
 
         return dumps(r.check_to_dict(res))
-    return r.render_markdown(res) if fmt == "markdown" else r.render_text(res)
+    return r.render_markdown(res) if fmt == "markdown" else r.render_text(res, paint=paint or PLAIN)
 
 
 def cmd_check(args) -> int:
@@ -89,9 +146,16 @@ def cmd_check(args) -> int:
 
     opts = CheckOptions(base_ref=args.base_ref, store_spec=args.store, branch=args.baseline_branch,
                         remote=args.remote, max_walk=args.max_walk, cli_policy=cli_policy(args),
-                        require_baseline=args.require_baseline, baseline_key=args.baseline_key)
-    res = check(_manifest_path(args), args.manifest, opts, _warn)
-    write_output(render_check(res, args.format), args.output)
+                        require_baseline=args.require_baseline, policy_terms=policy_terms(args),
+                        baseline_key=args.baseline_key)
+    res = check(_manifest_path(args), args.manifest, opts, args.messages.warn)
+    if to_file(args.output):
+        write_output(render_check(res, args.format), args.output)
+        # A CI log must still say why a gate failed: the verdict and the reasons go to stdout too.
+        sys.stdout.write(render_check(res, "text", stdout_painter(args)))
+        args.messages.error(f"wrote the {args.format} report to {args.output}", kind="note")
+    else:
+        write_output(render_check(res, args.format, stdout_painter(args)), args.output)
     if res.verdict == "fail" and not args.no_fail:
         return EXIT_FAIL
     return EXIT_OK
@@ -101,7 +165,7 @@ def cmd_record(args) -> int:
     from .gate import record
 
     sha, m, where = record(_manifest_path(args), args.manifest, args.store, args.baseline_branch, args.remote,
-                           warn=_warn, key=args.baseline_key)
+                           warn=args.messages.warn, key=args.baseline_key)
     print(f"idm-gate: recorded {len(m.models)} model(s) for {sha[:12]} in {where}")
     return EXIT_OK
 
@@ -114,7 +178,8 @@ def cmd_baseline_export(args) -> int:
 
     repo = open_repo(_manifest_path(args), args.manifest)
     key = repo.gate_key(args.baseline_key)
-    store = open_store(args.store, repo.git, key=key, remote=args.remote, branch=args.baseline_branch, warn=_warn)
+    store = open_store(args.store, repo.git, key=key, remote=args.remote, branch=args.baseline_branch,
+                       warn=args.messages.warn)
     shas = repo.git.first_parent_ancestors(repo.git.rev_parse(args.rev), args.max_walk)
     existing = None
     if args.output and args.output != "-" and Path(args.output).is_file():
@@ -161,84 +226,111 @@ def cmd_schema(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line. Every option's help ends with its default, as ``--help`` shows it."""
     p = argparse.ArgumentParser(
         prog="idm-gate",
         description="Measure models' intelligence density (-ln error rate per GB) and gate pull requests on it.",
+        epilog="Run 'idm-gate COMMAND --help' for the options of a command. Exit codes: 0 ok, 1 the gate "
+               "failed, 2 bad input or usage, 3 unexpected error.",
     )
-    p.add_argument("--version", action="version", version=f"idm-gate {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    p.add_argument("-V", "--version", action="version", version=f"idm-gate {__version__}",
+                   help="print the version and exit")
+    color_help = ("colour the output: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
+                  "always or never (default: auto)")
+    p.add_argument("--color", choices=COLOR_MODES, default="auto", help=color_help)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    def add(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".")
+        # Also accepted after the command; SUPPRESS keeps a value given before it.
+        sp.add_argument("--color", choices=COLOR_MODES, default=argparse.SUPPRESS, help=color_help)
+        return sp
+
+    def manifest_opt(sp):
+        sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: idm.yaml)")
 
     def common(sp):
-        sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: ./idm.yaml)")
+        manifest_opt(sp)
         sp.add_argument("--format", "-f", choices=FORMATS, default="text", help="report format (default: text)")
-        sp.add_argument("--output", "-o", help="write the report here instead of standard output")
+        sp.add_argument("--output", "-o",
+                        help="also write the report to this file; the text report stays on standard output "
+                             "(default: standard output only)")
 
-    sp = sub.add_parser("measure", help="compute every model's density from the manifest")
+    sp = add("measure", "compute every model's density from the manifest")
     common(sp)
     sp.set_defaults(func=cmd_measure)
 
     def store_opts(sp):
         sp.add_argument("--store", default="branch",
-                        help="where baselines live: branch (default), branch:NAME or file:PATH")
-        sp.add_argument("--baseline-branch", default="idm-baselines", help="branch of the branch store")
-        sp.add_argument("--remote", default="origin", help="git remote holding the baseline branch")
+                        help="where baselines live: branch, branch:NAME or file:PATH (default: branch)")
+        sp.add_argument("--baseline-branch", default="idm-baselines",
+                        help="branch of the branch store (default: idm-baselines)")
+        sp.add_argument("--remote", default="origin", help="git remote holding the baseline branch (default: origin)")
         sp.add_argument("--baseline-key", metavar="KEY",
                         help="gate key the baselines are filed under (default: the manifest's path from the "
                              "repository's top, e.g. models/idm.yaml); name one to keep a gate's baselines "
                              "when its manifest moves")
 
-    sp = sub.add_parser("check", help="compare this checkout against the baseline of its base branch")
+    sp = add("check", "compare this checkout against the baseline of its base branch")
     common(sp)
     store_opts(sp)
-    sp.add_argument("--base-ref", required=True, help="the PR's base, e.g. origin/main")
+    sp.add_argument("--base-ref", required=True, help="the PR's base, e.g. origin/main (required, no default)")
     sp.add_argument("--max-walk", type=int, default=50,
-                    help="first-parent commits to search for a baseline from the merge base (default 50)")
-    sp.add_argument("--max-drop", help="relative density drop that fails, e.g. 5%% (tightens the manifest's)")
-    sp.add_argument("--warn-drop", help="relative density drop that warns, e.g. 2%%")
-    sp.add_argument("--min-density", type=float)
-    sp.add_argument("--max-size-gb", type=float)
-    sp.add_argument("--max-error-rate", type=float)
-    sp.add_argument("--significance", choices=("on", "off"))
-    sp.add_argument("--z", type=float, help="standard errors a drop must exceed to count (default 1.96)")
-    sp.add_argument("--require-baseline", action="store_true", help="fail when no baseline exists")
-    sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails")
+                    help="first-parent commits to search for a baseline from the merge base (default: 50)")
+    unset = "(default: the base commit's gate: setting"
+    sp.add_argument("--max-drop", help=f"relative density drop that fails, e.g. 5%% {unset}, else 5%%)")
+    sp.add_argument("--warn-drop", help=f"relative density drop that warns, e.g. 2%% {unset}, else none)")
+    sp.add_argument("--min-density", help=f"lowest density any model may have {unset}, else none)")
+    sp.add_argument("--max-size-gb", help=f"largest size any model may have, in GB {unset}, else none)")
+    sp.add_argument("--max-error-rate",
+                    help=f"highest mean error rate any model may have, as a fraction {unset}, else none)")
+    sp.add_argument("--significance", choices=("on", "off"),
+                    help=f"on: drops within z combined standard errors only warn {unset}, else on)")
+    sp.add_argument("--z", help=f"standard errors a drop must exceed to count {unset}, else 1.96)")
+    sp.add_argument("--require-baseline", action="store_true",
+                    help="fail when no baseline exists (default: pass with a notice)")
+    sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
     sp.set_defaults(func=cmd_check)
 
-    sp = sub.add_parser("record", help="measure HEAD and store it as the baseline for this commit")
-    sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: ./idm.yaml)")
+    sp = add("record", "measure HEAD and store it as the baseline for this commit")
+    manifest_opt(sp)
     store_opts(sp)
     sp.set_defaults(func=cmd_record)
 
-    sp = sub.add_parser("baseline", help="baseline store maintenance")
-    bsub = sp.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
+    sp = add("baseline", "baseline store maintenance")
+    bsub = sp.add_subparsers(dest="baseline_command", metavar="ACTION", required=True, title="actions")
     ep = bsub.add_parser("export", help="write the file store (file:PATH) from the branch store")
-    ep.add_argument("--manifest", "-m", default="idm.yaml")
+    manifest_opt(ep)
     store_opts(ep)
-    ep.add_argument("--rev", default="HEAD", help="export records of this commit's first-parent history")
-    ep.add_argument("--max-walk", type=int, default=1000)
+    ep.add_argument("--rev", default="HEAD",
+                    help="export records of this commit's first-parent history (default: HEAD)")
+    ep.add_argument("--max-walk", type=int, default=1000, help="first-parent commits to export (default: 1000)")
     ep.add_argument("--output", "-o", help="file to write (default: standard output)")
     ep.set_defaults(func=cmd_baseline_export)
 
-    sp = sub.add_parser("action", help="run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
+    sp = add("action", "run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
     sp.set_defaults(func=cmd_action)
 
-    sp = sub.add_parser("init", help="write idm.yaml from the weights and eval results found in a repository",
-                        description="Scan PATH for weights and eval results, group them into models and write a "
-                                    "commented idm.yaml that validates and measures. With --workflow, write "
-                                    ".github/workflows/idm-gate.yml instead.")
+    sp = add("init", "write idm.yaml from the weights and eval results found in a repository",
+             description="Scan PATH for weights and eval results, group them into models and write a "
+                         "commented idm.yaml that validates and measures. With --workflow, write "
+                         ".github/workflows/idm-gate.yml instead.")
     sp.add_argument("path", nargs="?", default=".", metavar="PATH",
                     help="folder to scan; the manifest's paths are relative to it (default: .)")
     sp.add_argument("--manifest", "-m", help="manifest to write, or with --workflow the one the workflow "
                                              "gates (default: PATH/idm.yaml)")
     sp.add_argument("--workflow", action="store_true",
-                    help="write .github/workflows/idm-gate.yml at the repository's top level instead")
+                    help="write .github/workflows/idm-gate.yml at the repository's top level instead "
+                         "(default: write the manifest)")
     sp.add_argument("--force", action="store_true", help="replace an existing file (default: refuse)")
-    sp.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing")
+    sp.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing "
+                                                           "(default: write)")
     sp.set_defaults(func=cmd_init)
 
-    sp = sub.add_parser("schema", help="print a JSON Schema shipped with idm-gate")
+    sp = add("schema", "print a JSON Schema shipped with idm-gate")
     sp.add_argument("which", nargs="?", choices=("manifest", "report", "check"), default="manifest",
-                    help="manifest (idm.yaml), report (measure --format json) or check (check --format json)")
+                    help="manifest (idm.yaml), report (measure --format json) or check (check --format json) "
+                         "(default: manifest)")
     sp.set_defaults(func=cmd_schema)
     return p
 
@@ -246,10 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        # Bare `idm-gate`: the usage with the list of commands, as git and pip do; no command is a usage error.
+        parser.print_help()
+        return EXIT_INPUT
+    args.messages = Messages(args.color)
     try:
         return args.func(args)
     except IdmError as e:
-        print(f"idm-gate: error: {one_line(str(e))}", file=sys.stderr)
+        args.messages.error(str(e))
         return e.exit_code
     except KeyboardInterrupt:
         print("idm-gate: interrupted", file=sys.stderr)
@@ -260,8 +357,8 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()  # and still exit 3: an uncaught exception would exit 1, "the gate failed"
             return EXIT_ERROR
-        print(f"idm-gate: internal error: {type(e).__name__}: {one_line(str(e))} (set IDM_GATE_DEBUG=1 for a traceback "
-              "and please report it)", file=sys.stderr)
+        args.messages.error(f"{type(e).__name__}: {str(e)} (set IDM_GATE_DEBUG=1 for a traceback "
+                            "and please report it)", kind="internal error")
         return EXIT_ERROR
 
 

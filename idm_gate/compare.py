@@ -167,7 +167,7 @@ def compare(current: Measurement, baseline: Measurement | None, policies: dict[s
         for b in baseline.models:
             if b.name not in names:
                 verdicts.append(compare_model(None, b, policies.get(b.name, Policy()), current.log_base))
-    notices = list(meta.pop("notices", ()))
+    notices = list(dict.fromkeys(meta.pop("notices", ())))  # each notice once, in order
     if baseline is not None and baseline.log_base != current.log_base:
         notices.append(f"baseline used log_base {baseline.log_base}, this run {current.log_base}; "
                        "the baseline was recomputed in this run's base")

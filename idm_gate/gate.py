@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, metric
@@ -78,6 +78,14 @@ def open_repo(manifest_path: Path, shown: str) -> Repo:
     return Repo(Git(root), root, rel)
 
 
+def warn_if_dirty(repo: Repo, consequence: str, warn) -> None:
+    """Warn when tracked files differ from HEAD (staged or not): what is measured is not the commit."""
+    changed = repo.git.run("diff", "--name-only", "HEAD", "--").splitlines()
+    if changed:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        warn(f"tracked files differ from HEAD ({', '.join(changed[:3])}{more}); {consequence}")
+
+
 def build_record(sha: str, m: Measurement, repo: Repo, key: str) -> dict:
     from .report.jsonio import measurement_to_dict
 
@@ -104,11 +112,8 @@ def record(manifest_path: Path, shown: str, store_spec: str, branch: str, remote
     repo = open_repo(manifest_path, shown)
     gate_key = repo.gate_key(key)
     sha = repo.git.rev_parse("HEAD")
-    changed = repo.git.run("diff", "--name-only", "HEAD", "--").splitlines()
-    if changed and warn:
-        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        warn(f"tracked files differ from HEAD ({', '.join(changed[:3])}{more}); the record for {sha[:12]} "
-             "is of the working tree as it is now")
+    if warn:
+        warn_if_dirty(repo, f"the record for {sha[:12]} is of the working tree as it is now", warn)
     man = load_manifest(manifest_path, shown)
     m = measure(man, repo.root)
     kw = {"warn": warn} if warn else {}
@@ -127,6 +132,8 @@ class CheckOptions:
     cli_policy: Policy = Policy()
     require_baseline: bool = False
     baseline_key: str | None = None  # the gate key; None: the manifest's path from the repository's top
+    # How the user gave each field of ``cli_policy`` ({"max_drop": "--max-drop 10%"}), for messages.
+    policy_terms: dict[str, str] = field(default_factory=dict)
 
 
 def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, Measurement, int] | None:
@@ -163,6 +170,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
     notices: list[str] = []
 
     if current is None:
+        warn_if_dirty(repo, "the check measures the working tree as it is now, not the commit", warn)
         man = load_manifest(manifest_path, shown)
         current = measure(man, repo.root)
         pr_policies = model_policies(man)
@@ -187,6 +195,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
         base_man = parse_manifest(base_bytes, manifest_path.resolve(), f"{repo.manifest_rel}@{mb[:7]}")
         base_pol = model_policies(base_man)
         policies = {}
+        ignored: dict[str, list[str]] = {}  # policy field the user loosened -> models it was ignored for
         for x in current.models:
             bp = base_pol.get(x.name, base_man.gate)
             # What applies when the base sets nothing (max_drop 5 %, z 1.96) is the base's gate too: a flag
@@ -199,13 +208,21 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
                 # but only where it is stricter than the base's global gate.
                 extra = tighten(pr_policies[x.name], opts.cli_policy)
             policies[x.name] = tighten(floor, extra)
-            if opts.cli_policy != Policy() and policies[x.name] == floor and opts.cli_policy.over(floor) != floor:
-                warn(f"{x.name}: flags looser than the base commit's gate policy were ignored "
-                     f"({_policy_text(floor)}); a pull request cannot relax its own gate")
+            for k, v in opts.cli_policy.as_dict().items():
+                if getattr(tighten(floor, Policy(**{k: v})), k) != v:
+                    ignored.setdefault(k, []).append(x.name)
             pp = (pr_policies or {}).get(x.name)
             if pp is not None and pp != bp and not new_model:
                 notices.append(f"this PR changes the gate policy of {x.name} "
                                f"({_policy_text(bp)} -> {_policy_text(pp)}); the new policy applies after merge")
+        for k, names in ignored.items():
+            floor_k = {getattr(_in_unit(base_pol.get(n, base_man.gate), base_man.log_base, current.log_base)
+                               .over(DEFAULTS), k) for n in names}
+            which = "every model" if len(names) == len(current.models) else ", ".join(names)
+            base_says = " / ".join(sorted(_setting_text(k, v) for v in floor_k))
+            warn(f"{opts.policy_terms.get(k, _setting_text(k, getattr(opts.cli_policy, k)))} was ignored for "
+                 f"{which}: it is looser than the base commit's gate ({base_says}), and a pull request cannot "
+                 "relax its own gate; change gate: in the base branch's manifest instead")
         store = open_store(opts.store_spec, repo.git, key=repo.gate_key(opts.baseline_key), remote=opts.remote,
                            branch=opts.branch, warn=warn)
         found = _baseline(store, repo, mb, opts.max_walk, warn)
@@ -234,12 +251,19 @@ def _in_unit(p: Policy, from_base: str, to_base: str) -> Policy:
     return replace(p, min_density=p.min_density * metric.log_factor(from_base) / metric.log_factor(to_base))
 
 
+def _setting_text(k: str, v) -> str:
+    """One policy setting as the manifest writes it: ``max_drop 5%``, ``significance on``, ``z 1.96``."""
+    if v is None:
+        return f"{k} unset"
+    if isinstance(v, bool):
+        return f"{k} {'on' if v else 'off'}"
+    if k in ("max_drop", "warn_drop"):
+        return f"{k} {v * 100:.4g}%"
+    return f"{k} {v:.4g}"
+
+
 def _policy_text(p: Policy) -> str:
     d = p.as_dict()
     if not d:
         return "defaults"
-    parts = []
-    for k, v in d.items():
-        parts.append(f"{k} {v:.1%}" if k in ("max_drop", "warn_drop") else f"{k} {v:.4g}" if k == "min_density"
-                     else f"{k} {v}")
-    return ", ".join(parts)
+    return ", ".join(_setting_text(k, v) for k, v in d.items())

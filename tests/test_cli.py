@@ -73,7 +73,7 @@ def test_measure_json_matches_schema_and_formula():
 def test_measure_markdown_and_output_file(tmp_path):
     out = tmp_path / "report.md"
     p = idm("measure", "-f", "markdown", "-o", str(out))
-    assert p.returncode == 0 and p.stdout == ""
+    assert p.returncode == 0 and p.stdout == idm("measure").stdout  # the log keeps the text report
     md = out.read_text()
     assert md.startswith("### Intelligence density: 3 model(s)") and "| bonsai-mini |" in md
     assert list(tmp_path.iterdir()) == [out], "no temporary file left behind"

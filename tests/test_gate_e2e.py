@@ -147,7 +147,7 @@ def test_a_flag_cannot_loosen_the_default_max_drop_of_a_base_without_gate(tmp_pa
     res = check(r, "--max-drop", "90%", "--z", "100")
     assert res.returncode == 1, res.stdout
     assert "over max_drop 5.0%" in res.stdout
-    assert "flags looser than the base commit's gate policy were ignored" in res.stderr
+    assert "--max-drop 90% was ignored for every model: it is looser than the base commit's gate (max_drop 5%)" in res.stderr
 
 
 def test_cli_flag_tightens_the_policy(repo):

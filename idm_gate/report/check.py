@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import __version__, metric
+from ..color import PLAIN, Painter
 from ..compare import FAIL, PASS, WARN, CheckResult, ModelVerdict
 from .fmt import count, gb, num, pm
 from .jsonio import model_to_dict
@@ -39,12 +40,13 @@ def decomposition_line(v: ModelVerdict, unit_gb: str = "GB") -> str | None:
 
 # -- text -------------------------------------------------------------------------------------------
 
-def render_text(r: CheckResult) -> str:
+def render_text(r: CheckResult, paint: Painter = PLAIN) -> str:
+    """The report for a terminal or a CI log; ``paint`` colours the verdicts (PLAIN: no escape codes)."""
     u = metric.unit(r.log_base)
-    lines = [f"idm-gate {__version__}: {r.verdict.upper()}  ({baseline_line(r)})", ""]
+    lines = [f"idm-gate {__version__}: {paint(r.verdict, r.verdict.upper())}  ({baseline_line(r)})", ""]
     for v in r.models:
         cur, base = v.current, v.baseline
-        head = f"{v.name}: {v.verdict.upper()} [{v.status}]"
+        head = f"{v.name}: {paint(v.verdict, v.verdict.upper())} [{v.status}]"
         lines.append(head)
         if v.cur and v.base:
             lines.append(f"  density  {num(v.base.density)} -> {num(v.cur.density)} {u}  ({change(v)})")
@@ -62,7 +64,7 @@ def render_text(r: CheckResult) -> str:
             lines.append(f"  - {reason}")
         lines.append("")
     for n in r.notices:
-        lines.append(f"note: {n}")
+        lines.append(f"{paint('note', 'note:')} {n}")
     return "\n".join(lines).rstrip() + "\n"
 
 

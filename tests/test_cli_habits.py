@@ -1,0 +1,273 @@
+"""What a user of a mature CLI expects: usage on a bare call, -V, documented defaults, colour rules,
+stdout that keeps the verdict when -o writes a file, warnings once and in the user's own terms.
+
+Everything runs the CLI in a subprocess; gate runs use real git repositories with a bare origin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitrepo import make_repo
+from idm_gate import __version__
+from idm_gate.cli import build_parser
+
+ESC = "\x1b["
+BASE = {"arc": 70.0, "gsm8k": 60.0}   # Pe = 0.35
+
+
+def manifest(size_bytes: int = 2 * 10**9, names=("bonsai",), gate=None) -> dict:
+    m = {"version": 1, "models": [{"name": n, "size_bytes": size_bytes,
+                                   "evals": [{"scores": BASE, "scale": "percent"}]} for n in names]}
+    if gate is not None:
+        m["gate"] = gate
+    return m
+
+
+def idm(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "idm_gate", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def on_terminals(args: list[str], cwd: Path, env: dict) -> tuple[str, str, int]:
+    """Run the CLI with stdout and stderr each on its own pseudo-terminal; (stdout, stderr, exit code)."""
+    masters, slaves = zip(*(pty.openpty() for _ in range(2)))
+    proc = subprocess.Popen([sys.executable, "-m", "idm_gate", *args], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=slaves[0], stderr=slaves[1])
+    for s in slaves:
+        os.close(s)
+    got = {m: b"" for m in masters}
+    open_ = set(masters)
+    while open_:
+        ready, _, _ = select.select(list(open_), [], [], 60)
+        assert ready, "no output for 60 s"
+        for m in ready:
+            try:
+                chunk = os.read(m, 65536)
+            except OSError:  # EIO: the child closed its end
+                chunk = b""
+            if chunk:
+                got[m] += chunk
+            else:
+                open_.discard(m)
+                os.close(m)
+    rc = proc.wait(timeout=60)
+    # a terminal turns "\n" into "\r\n"
+    return tuple(got[m].decode().replace("\r\n", "\n") for m in masters) + (rc,)
+
+
+def clean_env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
+    env["TERM"] = "xterm-256color"
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def failing_pr(tmp_path):
+    """A repository whose PR branch makes bonsai 10 % bigger at the same error: density -9.1 %, a fail."""
+    r = make_repo(tmp_path, {"idm.yaml": manifest()})
+    assert r.idm("record").returncode == 0
+    r.git("checkout", "-q", "-b", "pr")
+    r.write("idm.yaml", manifest(size_bytes=int(2 * 10**9 * 1.10)))
+    r.commit("bigger")
+    return r
+
+
+# -- usage, version, help ---------------------------------------------------------------------------
+
+def test_bare_command_prints_the_usage_with_every_command(tmp_path):
+    p = idm(cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stdout.startswith("usage: idm-gate ")
+    listed = re.findall(r"^ {4}(\w+) {2,}", p.stdout, flags=re.M)
+    assert listed == ["measure", "check", "record", "baseline", "action", "init", "schema"]
+    assert p.stderr == ""
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version_flags(tmp_path, flag):
+    p = idm(flag, cwd=tmp_path)
+    assert (p.returncode, p.stdout) == (0, f"idm-gate {__version__}\n")
+
+
+def _all_parsers(parser: argparse.ArgumentParser, name: str = "idm-gate"):
+    yield name, parser
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for sub_name, sub in a.choices.items():
+                yield from _all_parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_option_of_every_command_has_help_that_states_its_default():
+    problems = []
+    for where, parser in _all_parsers(build_parser()):
+        for a in parser._actions:
+            if isinstance(a, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):
+                continue
+            flag = a.option_strings[0] if a.option_strings else a.dest
+            if not a.help:
+                problems.append(f"{where} {flag}: no help")
+            elif isinstance(a, argparse._StoreTrueAction):
+                if "(default: " not in a.help:
+                    problems.append(f"{where} {flag}: does not say what happens without it")
+            elif a.default not in (None, argparse.SUPPRESS) and f"(default: {a.default})" not in a.help:
+                problems.append(f"{where} {flag}: help does not end with (default: {a.default})")
+            elif "default" not in a.help:
+                problems.append(f"{where} {flag}: help does not say what applies when it is not given")
+    assert problems == []
+
+
+def test_help_shows_defaults_as_printed(tmp_path):
+    p = idm("check", "--help", cwd=tmp_path)
+    assert p.returncode == 0
+    text = " ".join(p.stdout.split())  # argparse wraps lines
+    assert "first-parent commits to search for a baseline from the merge base (default: 50)" in text
+    assert "branch of the branch store (default: idm-baselines)" in text
+
+
+# -- colour ------------------------------------------------------------------------------------------
+
+RED_ERROR = f"idm-gate: {ESC}1;31merror:{ESC}0m "
+
+
+def test_errors_are_coloured_on_a_terminal_only(tmp_path):
+    out, err, rc = on_terminals(["measure"], tmp_path, clean_env())
+    assert rc == 2 and err.startswith(RED_ERROR), repr(err)
+    p = idm("measure", cwd=tmp_path, env=clean_env())  # a pipe, as in a CI log
+    assert p.returncode == 2 and ESC not in p.stderr
+
+
+def test_no_color_and_term_dumb_turn_it_off_on_a_terminal(tmp_path):
+    for env in (clean_env(NO_COLOR="1"), clean_env(TERM="dumb")):
+        _, err, rc = on_terminals(["measure"], tmp_path, env)
+        assert rc == 2 and err.startswith("idm-gate: error: ") and ESC not in err
+
+
+def test_an_empty_no_color_does_not_count(tmp_path):
+    # no-color.org: "when present and not an empty string"
+    _, err, _ = on_terminals(["measure"], tmp_path, clean_env(NO_COLOR=""))
+    assert err.startswith(RED_ERROR)
+
+
+def test_color_flag_overrides_the_environment(tmp_path):
+    p = idm("--color", "always", "measure", cwd=tmp_path, env=clean_env(NO_COLOR="1"))
+    assert p.stderr.startswith(RED_ERROR)
+    p = idm("measure", "--color", "always", cwd=tmp_path, env=clean_env(NO_COLOR="1"))  # after the command too
+    assert p.stderr.startswith(RED_ERROR)
+    _, err, _ = on_terminals(["measure", "--color", "never"], tmp_path, clean_env(FORCE_COLOR="1"))
+    assert ESC not in err
+    p = idm("measure", cwd=tmp_path, env=clean_env(FORCE_COLOR="1"))  # FORCE_COLOR: a CI log that renders it
+    assert p.stderr.startswith(RED_ERROR)
+    p = idm("measure", "--color", "sometimes", cwd=tmp_path)
+    assert p.returncode == 2 and "invalid choice: 'sometimes'" in p.stderr
+
+
+def test_verdicts_are_coloured_on_a_terminal_and_never_in_files_or_markdown(failing_pr, tmp_path):
+    env = clean_env(**{k: v for k, v in failing_pr.env.items() if k.startswith(("GIT_", "HOME"))})
+    out, err, rc = on_terminals(["check", "--base-ref", "origin/main"], failing_pr.path, env)
+    assert rc == 1
+    assert out.startswith(f"idm-gate {__version__}: {ESC}1;31mFAIL{ESC}0m  (baseline from ")
+    assert f"bonsai: {ESC}1;31mFAIL{ESC}0m [changed]" in out
+    md = failing_pr.idm("check", "--base-ref", "origin/main", "-f", "markdown", "--color", "always")
+    assert md.stdout.startswith("## ❌ idm-gate: **fail**") and ESC not in md.stdout
+    out_file = tmp_path / "report.txt"
+    p = failing_pr.idm("check", "--base-ref", "origin/main", "-o", str(out_file), "--color", "always")
+    assert ESC not in out_file.read_text() and f"{ESC}1;31mFAIL" in p.stdout
+
+
+# -- -o keeps the verdict on stdout -------------------------------------------------------------------
+
+def test_output_file_keeps_the_verdict_and_reasons_on_stdout(failing_pr, tmp_path):
+    comment = tmp_path / "comment.md"
+    p = failing_pr.idm("check", "--base-ref", "origin/main", "-f", "markdown", "-o", str(comment))
+    assert p.returncode == 1
+    assert comment.read_text().startswith("## ❌ idm-gate: **fail**, efficiency regression")
+    # 2 GB -> 2.2 GB at Pe 0.35: density -ln(0.35)/2 = 0.5249 -> -ln(0.35)/2.2 = 0.4772, -9.1 %
+    assert p.stdout.startswith(f"idm-gate {__version__}: FAIL  (baseline from ")
+    assert "bonsai: FAIL [changed]" in p.stdout
+    assert "  - density down 9.1%, over max_drop 5.0%" in p.stdout
+    assert p.stderr == f"idm-gate: note: wrote the markdown report to {comment}\n"
+
+
+def test_measure_output_file_keeps_the_table_on_stdout(tmp_path):
+    r = make_repo(tmp_path, {"idm.yaml": manifest()})
+    out = tmp_path / "m.json"
+    p = r.idm("measure", "-f", "json", "-o", str(out))
+    assert p.returncode == 0 and out.read_text().lstrip().startswith("{")
+    # -ln(0.35) / 2 GB = 0.5249 nats/GB
+    row = next(ln for ln in p.stdout.splitlines() if ln.startswith("bonsai "))
+    assert row.split()[-1] == "0.5249"
+
+
+def test_output_dash_is_stdout_alone(failing_pr):
+    p = failing_pr.idm("check", "--base-ref", "origin/main", "-f", "markdown", "-o", "-")
+    assert p.stdout.startswith("## ❌ idm-gate: **fail**") and "FAIL  (baseline" not in p.stdout
+    assert p.stderr == ""
+
+
+# -- check warns on uncommitted changes ---------------------------------------------------------------
+
+def test_check_warns_when_the_working_tree_is_not_head(failing_pr):
+    p = failing_pr.idm("check", "--base-ref", "origin/main")
+    assert "tracked files differ" not in p.stderr
+    failing_pr.write("idm.yaml", manifest())  # back to the baseline's size, not committed
+    p = failing_pr.idm("check", "--base-ref", "origin/main")
+    assert p.returncode == 0, p.stdout  # the working tree is what was measured
+    assert p.stderr == ("idm-gate: warning: tracked files differ from HEAD (idm.yaml); the check measures the "
+                        "working tree as it is now, not the commit\n")
+    failing_pr.git("add", "idm.yaml")  # staged counts too
+    assert "tracked files differ from HEAD (idm.yaml)" in failing_pr.idm("check", "--base-ref", "origin/main").stderr
+
+
+# -- warnings once, in the user's terms ---------------------------------------------------------------
+
+def test_looser_flags_are_named_once_as_the_user_wrote_them(tmp_path):
+    names = ("alpha", "beta", "gamma")
+    r = make_repo(tmp_path, {"idm.yaml": manifest(names=names)})
+    assert r.idm("record").returncode == 0
+    r.git("checkout", "-q", "-b", "pr")
+    r.write("idm.yaml", manifest(size_bytes=3 * 10**9, names=names))  # density -33 % for all three
+    r.commit()
+    p = r.idm("check", "--base-ref", "origin/main", "--max-drop", "90%", "--z", "100", "--significance", "on",
+              "--warn-drop", "1%")
+    assert p.returncode == 1
+    # The base sets no gate, so its defaults hold: max_drop 5 %, significance on, z 1.96. --warn-drop 1 % and
+    # --significance on are taken (a warn_drop where none was set; on is what applies); the other two loosen.
+    assert p.stderr.splitlines() == [
+        "idm-gate: warning: --max-drop 90% was ignored for every model: it is looser than the base commit's "
+        "gate (max_drop 5%), and a pull request cannot relax its own gate; change gate: in the base branch's "
+        "manifest instead",
+        "idm-gate: warning: --z 100 was ignored for every model: it is looser than the base commit's gate "
+        "(z 1.96), and a pull request cannot relax its own gate; change gate: in the base branch's manifest "
+        "instead",
+    ]
+    assert "True" not in p.stderr
+
+
+def test_a_looser_flag_names_only_the_models_it_was_ignored_for(tmp_path):
+    m = manifest(names=("alpha", "beta"), gate={"max_drop": "20%"})
+    m["models"][1]["gate"] = {"max_drop": "5%"}  # beta is held tighter than the global 20 %
+    r = make_repo(tmp_path, {"idm.yaml": m})
+    p = r.idm("check", "--base-ref", "HEAD", "--max-drop", "10%")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.splitlines() == [
+        "idm-gate: warning: --max-drop 10% was ignored for beta: it is looser than the base commit's gate "
+        "(max_drop 5%), and a pull request cannot relax its own gate; change gate: in the base branch's "
+        "manifest instead"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "abc"])
+def test_a_policy_number_flag_must_be_finite(failing_pr, value):
+    p = failing_pr.idm("check", "--base-ref", "origin/main", "--z", value)
+    assert p.returncode == 2
+    assert p.stderr == f"idm-gate: error: --z: {value!r} is not valid; write a finite number such as 0.5\n"
