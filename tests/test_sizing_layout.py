@@ -508,3 +508,22 @@ def test_shards_tracked_by_dvc_lock_are_sized_from_it(tmp_path):
     (tmp_path / "dvc.lock").write_text(f"schema: '2.0'\nstages:\n  save:\n    cmd: python save.py\n    outs:\n{outs}")
     res = size(["w/model.safetensors.index.json"], tmp_path)
     assert (res.size_bytes, res.source) == (2_000 + 1_500, "dvc")
+
+
+# ---------------------------------------------------------------- Git LFS pointers with extensions
+
+def test_lfs_pointer_with_extensions_says_its_size_is_the_filtered_objects(tmp_path):
+    # the pointer Git LFS writes through extensions foo (order 0) and bar (order 1), as in
+    # git-lfs docs/extensions.md: ext-N-name lines sorted before oid; oid and size after the filters
+    (tmp_path / "model.safetensors").write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+        f"ext-0-foo sha256:{'1' * 64}\n"
+        f"ext-1-bar sha256:{'2' * 64}\n"
+        f"oid sha256:{'3' * 64}\n"
+        "size 2147483648\n")
+    res = size(["model.safetensors"], tmp_path)
+    assert (res.size_bytes, res.source) == (2_147_483_648, "lfs-pointer")
+    want = ("Git LFS pointer with extensions foo, bar: its size is that of the filtered object in LFS storage, "
+            "not of the file a checkout writes")
+    assert res.files[0].note == want
+    assert res.notices == (f"model.safetensors: {want}",)

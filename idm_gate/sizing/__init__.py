@@ -79,7 +79,9 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
     files = tuple(sorted(acc.found.values(), key=lambda a: a.path))
     layout.check_sets(files, what)
     res = aggregate(files)
-    notices = acc.notices + acc.left_out_notices() + layout.plausibility(res.size_bytes, res.params, files)
+    filtered = [f"{a.path}: {a.note}" for a in files if a.source == "lfs-pointer" and a.note]
+    notices = (acc.notices + filtered + acc.left_out_notices()
+               + layout.plausibility(res.size_bytes, res.params, files))
     return replace(res, notices=tuple(notices))
 
 

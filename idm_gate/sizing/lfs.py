@@ -8,6 +8,11 @@ A pointer is a small text file (under 1024 bytes)::
 
 We read it only when the file is that small and starts with the version line; a pointer with a
 missing or malformed ``oid`` or ``size`` is an error. Its format comes from the file name.
+
+A pointer written through Git LFS extensions (``docs/extensions.md``) has ``ext-<order>-<name>
+<oid>`` lines before ``oid``; its ``oid`` and ``size`` are those of the object after the
+extensions' clean filters (compressed, encrypted ...), not of the file a checkout writes. The size
+is still the best figure without the object: it is used, and ``note`` says so.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ POINTER_MAX = 1024
 VERSION_LINE = b"version https://git-lfs.github.com/spec/v1"
 _OID = re.compile(r"sha256:[0-9a-f]{64}")
 _SIZE = re.compile(r"[0-9]{1,19}")
+_EXT = re.compile(r"ext-([0-9]+)-([a-z0-9.-]+)")
 
 
 def is_pointer(head: bytes, size: int) -> bool:
@@ -52,8 +58,13 @@ def measure(path: Path, shown: str, what: str) -> ArtifactSize:
     if lsize is None or not _SIZE.fullmatch(lsize):
         raise _err(what, shown, "is a Git LFS pointer whose 'size' line is missing or not a "
                    "non-negative integer; run 'git lfs pull' or fix the pointer")
+    exts = [m.group(2) for k in fields if (m := _EXT.fullmatch(k))]
+    note = None
+    if exts:
+        note = (f"Git LFS pointer with extension{'s' if len(exts) > 1 else ''} {', '.join(exts)}: its size is "
+                "that of the filtered object in LFS storage, not of the file a checkout writes")
     return ArtifactSize(path=shown, size_bytes=int(lsize), source="lfs-pointer",
-                        format=format_from_name(shown))
+                        format=format_from_name(shown), note=note)
 
 
 def _err(what: str, shown: str, msg: str) -> InputError:
