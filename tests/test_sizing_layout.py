@@ -527,3 +527,30 @@ def test_lfs_pointer_with_extensions_says_its_size_is_the_filtered_objects(tmp_p
             "not of the file a checkout writes")
     assert res.files[0].note == want
     assert res.notices == (f"model.safetensors: {want}",)
+
+
+# ---------------------------------------------------------------- the reports list what was counted
+
+def test_text_and_markdown_reports_list_each_file_and_the_source_of_its_size(tmp_path):
+    hf_shards(tmp_path / "w", TENSORS, max_shard_size=9_000)
+    (tmp_path / "w" / SHARDS[2]).write_text(  # shard 3 not pulled from LFS: its size from the pointer
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{'cd' * 32}\nsize 2136\n")
+    sizes = [(tmp_path / "w" / s).stat().st_size for s in SHARDS[:2]] + [2_136]
+    manifest(tmp_path, ["w/model.safetensors.index.json"], name="acme-7b")
+    p = run_measure(tmp_path)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    at = lines.index("  3 file(s) counted in the size:")
+    rows = [ln.split() for ln in lines[at + 2:at + 5]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (f"w/{SHARDS[0]}", f"{sizes[0]:,}", "stat"), (f"w/{SHARDS[1]}", f"{sizes[1]:,}", "stat"),
+        (f"w/{SHARDS[2]}", "2,136", "lfs-pointer")]
+    assert " ".join(rows[0][3:]) == "shard named by model.safetensors.index.json"
+    md = run_measure(tmp_path, "--format", "markdown")
+    assert md.returncode == 0, md.stderr
+    total = sum(sizes)
+    block = md.stdout[md.stdout.index("<details><summary>acme-7b: 3 files counted"):]
+    block = block[:block.index("</details>")]
+    assert block.splitlines()[0] == f"<details><summary>acme-7b: 3 files counted, {total:,} bytes</summary>"
+    assert f"| w/model-00003-of-00003.safetensors | 2,136 | lfs-pointer | shard named by " \
+           "model.safetensors.index.json |" in block

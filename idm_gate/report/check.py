@@ -7,7 +7,7 @@ from ..color import PLAIN, Painter
 from ..compare import FAIL, PASS, WARN, CheckResult, ModelVerdict
 from .fmt import count, gb, num, pm
 from .jsonio import model_to_dict
-from .markdown import esc, task_details
+from .markdown import esc, files_details, task_details
 
 ICON = {PASS: "✅", WARN: "⚠️", FAIL: "❌"}
 
@@ -119,6 +119,8 @@ def render_markdown_parts(r: CheckResult) -> tuple[str, str]:
             details.append(f"Baseline tasks: {', '.join(esc(t.task) for t in v.baseline.tasks)}")
             details.append("")
         details += ["</details>", ""]
+        if v.current:
+            details += files_details(v.current)
     details.append(f"<sub>D = −{'ln' if r.log_base == 'e' else 'log2'}(mean error rate) / size in GB. "
                    f"idm-gate {__version__}.</sub>")
     return "\n".join(head), "\n".join(details)

@@ -49,6 +49,22 @@ def task_details(x) -> list[str]:
     return out
 
 
+def files_details(x) -> list[str]:
+    """A folded list of the files counted in one model's size, with the source of each size.
+
+    ``x`` is a ``ModelMeasurement``; returns Markdown lines (empty when the size was declared).
+    """
+    if not x.artifacts:
+        return []
+    n = len(x.artifacts)
+    out = [f"<details><summary>{esc(x.name)}: {n} file{'s' if n != 1 else ''} counted, "
+           f"{x.size_bytes:,} bytes</summary>", "",
+           "| file | bytes | size from | note |", "|---|---:|---|---|"]
+    for a in x.artifacts:
+        out.append(f"| {esc(a.path, 300)} | {a.size_bytes:,} | {esc(a.source)} | {esc(a.note or '', 300)} |")
+    return [*out, "", "</details>", ""]
+
+
 def render_measurement(m: Measurement) -> str:
     log = "ln" if m.log_base == "e" else "log2"
     lines = [f"### Intelligence density: {len(m.models)} model(s)", "",
@@ -58,4 +74,5 @@ def render_measurement(m: Measurement) -> str:
         lines += [f"<details><summary>{esc(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
         lines += [f"- {esc(n, 500)}" for n in x.notices]
         lines += ["</details>", ""]
+        lines += files_details(x)
     return "\n".join(lines)

@@ -35,6 +35,11 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
                 score = f"{num(t.score)}{' %' if t.scale == 'percent' else ''}"
                 trows.append([f"  {t.task}", t.metric, score, num(t.error), num(t.stderr), t.source])
             lines += _table(trows, {2, 3, 4})
+            if x.artifacts:
+                lines.append(f"  {len(x.artifacts)} file(s) counted in the size:")
+                frows = [["  file", "bytes", "size from", "note"]]
+                frows += [[f"  {a.path}", f"{a.size_bytes:,}", a.source, a.note or ""] for a in x.artifacts]
+                lines += _table(frows, {1})
             for n in x.notices:
                 lines.append(f"  note: {n}")
     for n in m.notices:
