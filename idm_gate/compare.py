@@ -5,8 +5,8 @@ Rules (README "The gate"):
 - a relative density drop beyond ``max_drop`` fails and beyond ``warn_drop`` warns;
 - with significance on and a standard error on both sides, a drop beyond ``max_drop`` fails only when it
   also lies beyond ``z`` combined standard errors; otherwise it warns as "within noise";
-- when the task set or a task's metric differs, both sides are recomputed on the common tasks and the
-  difference is named; with no common task the model cannot be compared (warn);
+- when the task set, a task's metric or a partial run's sample count differs, both sides are recomputed on
+  the common tasks and the difference is named; with no common task the model cannot be compared (warn);
 - every change is split into its accuracy and size parts, with the break-even size.
 """
 
@@ -125,7 +125,16 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     if added:
         results.append((PASS, f"{', '.join(added)} new in the PR; not in the comparison"))
     if changed_metric:
-        results.append((WARN, f"metric changed for {', '.join(changed_metric)}; compared without them"))
+        # The fingerprint holds the metric and, for a partial (--limit) run, the sample count.
+        bt, ct = {t.task: t for t in base.tasks}, {t.task: t for t in cur.tasks}
+        samples = [t for t in changed_metric if t in bt and t in ct and bt[t].metric == ct[t].metric]
+        metrics = [t for t in changed_metric if t not in samples]
+        if metrics:
+            results.append((WARN, f"metric changed for {', '.join(metrics)}; compared without them"))
+        if samples:
+            results.append((WARN, "sample count changed for " + ", ".join(
+                f"{t} ({bt[t].partial or 'full run'} -> {ct[t].partial or 'full run'})" for t in samples)
+                + "; a partial run is compared only with one on the same examples; compared without them"))
     if not common:
         results.append((WARN, "no task in common with the baseline: density change not comparable"))
         return ModelVerdict(cur.name, worst(v for v, _ in results), status, cur, base, p,

@@ -359,3 +359,66 @@ def test_model_card_decimal_comma_is_refused_quoting_it(tmp_path):
     text = "---\nmodel-index:\n- name: m\n  results:\n  - dataset: {type: a}\n    metrics: [{type: acc, value: '0,912'}]\n---\n"
     msg = refused(read_text, tmp_path, "README.md", text, match="'0,912' has a decimal comma")
     assert msg.startswith("README.md: model-index[0].results[0].metrics[0].value: ")
+
+
+# --- partial lm-eval runs (--limit) --------------------------------------------------------------
+
+LMEVAL_FULL = "lm-eval/results_2025-03-14T09-26-53.118402.json"
+LMEVAL_LIMIT = "lm-eval-limit/results_2025-03-15T08-12-40.553121.json"  # the same run with --limit 10
+
+
+def test_lmeval_limit_run_is_a_smoke_test_with_its_sample_counts():
+    r = read_fixture(LMEVAL_LIMIT)
+    tasks = by_task(r)
+    # n-samples: effective 10 of each task's original; mmlu sums its 8 leaves: 8 x 10 of
+    # 126 + 311 + 100 + 166 + 114 + 201 + 100 + 102 = 1220
+    assert {k: t.partial for k, t in tasks.items()} == {
+        "arc_challenge": "10 of 1172 examples", "gsm8k": "10 of 1319 examples", "hellaswag": "10 of 10042 examples",
+        "mmlu": "80 of 1220 examples", "truthfulqa_mc2": "10 of 817 examples", "winogrande": "10 of 1267 examples"}
+    notice = next(n for n in r.notices if "partial run" in n)
+    assert "config.limit is 10.0" in notice and "smoke test" in notice and "arc_challenge: 10 of 1172" in notice
+    assert all(t.partial is None for t in read_fixture(LMEVAL_FULL).tasks)
+
+
+def _measure_file(tmp_path: Path, rel: str) -> dict:
+    (tmp_path / "results.json").write_bytes((DATA / rel).read_bytes())
+    return measured(tmp_path, "      - path: results.json\n")
+
+
+def test_sample_count_is_part_of_the_fingerprint_and_of_the_report(tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "part").mkdir()
+    full = _measure_file(tmp_path / "full", LMEVAL_FULL)
+    part = _measure_file(tmp_path / "part", LMEVAL_LIMIT)
+    # A full run's fingerprint is the metric key alone, as in reports stored before this change.
+    assert full["fingerprint"]["arc_challenge"] == "acc_norm,none"
+    assert all("partial" not in t for t in full["tasks"])
+    assert part["fingerprint"]["arc_challenge"] == "acc_norm,none [10 of 1172 examples]"
+    assert {t["name"]: t["partial"] for t in part["tasks"]}["mmlu"] == "80 of 1220 examples"
+    # Pe = (0.4 + 0.7 + 0.5 + 0.6 + 0.6 + 0.3) / 6 = 3.1 / 6
+    assert part["error_rate"] == pytest.approx(3.1 / 6, abs=1e-12)
+
+
+def test_a_partial_run_is_not_compared_with_a_full_one(tmp_path):
+    from idm_gate.compare import compare
+    from idm_gate.report.jsonio import measurement_from_dict
+
+    def load(rel: str, sub: str):
+        folder = tmp_path / sub
+        folder.mkdir()
+        (folder / "results.json").write_bytes((DATA / rel).read_bytes())
+        (folder / "idm.yaml").write_text("version: 1\nmodels:\n  - name: m\n    size_bytes: 1000000000\n"
+                                         "    evals:\n      - path: results.json\n")
+        p = subprocess.run([sys.executable, "-m", "idm_gate", "measure", "-f", "json"], cwd=folder,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        return measurement_from_dict(json.loads(p.stdout), sub)  # as a stored baseline is read back
+
+    full, part, part2 = load(LMEVAL_FULL, "full"), load(LMEVAL_LIMIT, "part"), load(LMEVAL_LIMIT, "part2")
+    v = compare(part, full, {}).models[0]
+    assert v.verdict == "warn" and v.delta is None  # nothing in common: not comparable, never a pass or fail
+    assert any(r.startswith("sample count changed for arc_challenge (full run -> 10 of 1172 examples)")
+               for r in v.reasons), v.reasons
+    assert any("no task in common" in r for r in v.reasons)
+    same = compare(part2, part, {}).models[0]
+    assert same.verdict == "pass" and same.delta == 0 and not same.metric_changed

@@ -2,8 +2,9 @@
 
 What is read
     ``results`` (task -> metrics), ``groups`` (group aggregates, v0.4), ``group_subtasks`` (group ->
-    its subtasks) and ``higher_is_better`` (task -> metric -> bool). Everything else (``configs``,
-    ``versions``, ``n-shot``, ``n-samples``, ``config``, ...) is ignored. Metric keys are
+    its subtasks), ``higher_is_better`` (task -> metric -> bool), and ``config.limit`` with
+    ``n-samples`` for partial runs (below). Everything else (``configs``, ``versions``, ``n-shot``, ...)
+    is ignored. Metric keys are
     ``"<metric>,<filter>"`` in v0.4 (``"acc,none"``, ``"exact_match,strict-match"``) and ``"<metric>"``
     in v0.3; the standard error sits beside them as ``"<metric>_stderr,<filter>"``. A task is named by
     its key in ``results``; the display ``alias`` (``" - humanities"``) is not a name (its indentation
@@ -26,6 +27,12 @@ Groups
     ``group_subtasks``; there an entry whose alias the harness indented under a group (``" - humanities"``,
     ``"  - formal_logic"``) is inside a group aggregate and is not counted on its own.
 
+Partial runs
+    A file from ``--limit`` (``config.limit`` set, or ``n-samples.<task>.effective`` below
+    ``original``) is a smoke test: a notice says so, and each task's sample count ("10 of 1172
+    examples"; a group sums its leaves) becomes :attr:`TaskScore.partial`, part of what two
+    measurements must share to be compared.
+
 Direction
     ``higher_is_better[task][metric]`` when the file gives it; the metric name's rule otherwise.
 
@@ -40,7 +47,7 @@ Values
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from ..data import TaskScore
@@ -149,7 +156,76 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
         if passed_over:
             notices.append(one_line(f"{file}: {name}: counted {metric.key}; passed over " + "; ".join(
                 f"{k} ({why})" for k, why in passed_over)))
+    why = _partial_run(doc, tasks, children)
+    if why is not None:
+        reason, counts = why
+        limit = doc["config"].get("limit") if isinstance(doc.get("config"), dict) else None
+        tasks = [replace(t, partial=f"{counts[t.task][0]} of {counts[t.task][1]} examples" if t.task in counts
+                         else f"limit {show(limit)}") for t in tasks]
+        notices.append(one_line(f"{file}: a partial run ({reason}): a smoke test, not a benchmark; its scores are "
+                                "compared only with runs on the same number of examples"))
     return EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped))
+
+
+def _partial_run(doc: Mapping, tasks: list[TaskScore], children: Mapping[str, list[str]]):
+    """(why the run is partial, task -> (effective, original) examples) for a ``--limit`` run; None otherwise.
+
+    lm-eval writes ``config.limit`` (a count or a fraction, null for a full run) and, since 0.4.2,
+    ``n-samples: {task: {original, effective}}`` for each leaf task; a group's count is its leaves' sum.
+    """
+    config = doc.get("config")
+    limit = config.get("limit") if isinstance(config, dict) else None
+    raw = doc.get("n-samples")
+    leaves: dict[str, tuple[int, int]] = {}
+    if isinstance(raw, dict):
+        for name, entry in raw.items():
+            if isinstance(entry, dict):
+                eff, orig = _count(entry.get("effective")), _count(entry.get("original"))
+                if eff is not None and orig is not None:
+                    leaves[name] = (eff, orig)
+    short = [f"{n}: {e} of {o}" for n, (e, o) in leaves.items() if e < o]
+    if (limit is None or isinstance(limit, bool)) and not short:
+        return None
+    counts: dict[str, tuple[int, int]] = {}
+    for t in tasks:
+        total = _leaf_sum(t.task, leaves, children)
+        if total is not None:
+            counts[t.task] = total
+    why = [f"config.limit is {show(limit)}"] if limit is not None and not isinstance(limit, bool) else []
+    if short:
+        why.append("examples scored " + ", ".join(short[:3]) + (f" and {len(short) - 3} more" if len(short) > 3 else ""))
+    return "; ".join(why), counts
+
+
+def _leaf_sum(name: str, leaves: Mapping[str, tuple[int, int]],
+              children: Mapping[str, list[str]]) -> tuple[int, int] | None:
+    """(effective, original) summed over a task's leaves; None when a leaf has no count."""
+    if name in leaves:
+        return leaves[name]
+    subs = children.get(name)
+    if not subs:
+        return None
+    eff = orig = 0
+    stack, seen = list(subs), set()
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in leaves:
+            eff, orig = eff + leaves[n][0], orig + leaves[n][1]
+        elif children.get(n):
+            stack.extend(children[n])
+        else:
+            return None
+    return eff, orig
+
+
+def _count(value: Any) -> int | None:
+    f = number(value)
+    if f is None or math.isnan(f) or f < 0 or f != int(f):
+        return None
+    return int(f)
 
 
 def _indented(alias: Any) -> bool:
