@@ -422,3 +422,60 @@ def test_a_partial_run_is_not_compared_with_a_full_one(tmp_path):
     assert any("no task in common" in r for r in v.reasons)
     same = compare(part2, part, {}).models[0]
     assert same.verdict == "pass" and same.delta == 0 and not same.metric_changed
+
+
+# --- globs ---------------------------------------------------------------------------------------
+
+def _copy(tmp_path: Path, rel: str, to: str) -> None:
+    dest = tmp_path / to
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes((DATA / rel).read_bytes())
+
+
+def test_glob_takes_each_task_from_the_newest_run_and_names_the_file(tmp_path):
+    _copy(tmp_path, LMEVAL_FULL, "evals/results_2025-03-14T09-26-53.118402.json")
+    _copy(tmp_path, LMEVAL_LIMIT, "evals/results_2025-03-15T08-12-40.553121.json")
+    m = measured(tmp_path, "      - path: evals/results_*.json\n")
+    newest = "evals/results_2025-03-15T08-12-40.553121.json"
+    assert {t["source"] for t in m["tasks"]} == {newest}
+    assert m["error_rate"] == pytest.approx(3.1 / 6, abs=1e-12)  # the --limit run's values, as above
+    assert any(n.startswith("evals/results_*.json: arc_challenge, gsm8k, hellaswag, mmlu, truthfulqa_mc2, winogrande "
+                            f"from {newest}, the newest run; older results in "
+                            "evals/results_2025-03-14T09-26-53.118402.json not used") for n in m["notices"]), m["notices"]
+
+
+def test_glob_keeps_older_results_for_tasks_the_newest_run_did_not_cover(tmp_path):
+    _copy(tmp_path, LMEVAL_FULL, "evals/results_2025-03-14T09-26-53.118402.json")
+    rerun = json.loads((DATA / LMEVAL_FULL).read_text())
+    rerun["results"] = {"arc_challenge": {"alias": "arc_challenge", "acc,none": 0.5, "acc_norm,none": 0.75}}
+    for key in ("groups", "group_subtasks"):
+        rerun.pop(key, None)
+    (tmp_path / "evals/results_2025-04-01T12-00-00.000001.json").write_text(json.dumps(rerun))
+    r = read_eval(EvalSource(path="evals/results_*.json", field="models[0].evals[0]"), tmp_path, tmp_path,
+                  "idm.yaml", {})
+    tasks = by_task(r)
+    assert tasks["arc_challenge"].source == "evals/results_2025-04-01T12-00-00.000001.json"
+    assert tasks["arc_challenge"].error == pytest.approx(0.25)
+    assert tasks["gsm8k"].source == "evals/results_2025-03-14T09-26-53.118402.json"
+
+
+def test_glob_without_run_times_in_the_names_cannot_pick_and_says_so(tmp_path):
+    _copy(tmp_path, LMEVAL_FULL, "evals/a.json")
+    _copy(tmp_path, LMEVAL_LIMIT, "evals/b.json")
+    refused(read_eval, EvalSource(path="evals/*.json", field="models[0].evals[0]"), tmp_path, tmp_path, "idm.yaml", {},
+            match="task 'arc_challenge' is in both 'evals/a.json' and 'evals/b.json'")
+
+
+def test_glob_over_an_mteb_folder_skips_model_meta(tmp_path):
+    for name in ("Banking77Classification.json", "STS17.json", "MSMARCO.json", "model_meta.json"):
+        _copy(tmp_path, f"mteb/new/{name}", f"results/e5-small-v2/dca8b1a9/{name}")
+    r = read_eval(EvalSource(path="results/**/*.json", field="models[0].evals[0]"), tmp_path, tmp_path,
+                  "idm.yaml", {})
+    assert sorted(by_task(r)) == ["Banking77Classification", "MSMARCO", "STS17"]
+    assert any(n == "results/**/*.json: skipped results/e5-small-v2/dca8b1a9/model_meta.json: not a results format "
+               "idm-gate reads" for n in r.notices), r.notices
+
+
+def test_glob_matching_nothing_is_refused(tmp_path):
+    refused(read_eval, EvalSource(path="evals/results_*.json", field="models[0].evals[0]"), tmp_path, tmp_path,
+            "idm.yaml", {}, match="idm.yaml: models[0].evals[0].path: 'evals/results_*.json' matches no file")

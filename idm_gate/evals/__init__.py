@@ -29,13 +29,15 @@ A source from which no task can be counted is an error. Every problem with the u
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Mapping
 
-from ..data import EvalResult, EvalSource
+from ..data import EvalResult, EvalSource, TaskScore
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
+from ..sizing._glob import has_magic
 from . import lighteval, lmeval, model_index, mteb, opencompass, table
-from ._common import EvalReadResult, check_scale, decode_text, fail, load_json, show
+from ._common import EvalReadResult, check_scale, decode_text, fail, load_json, one_line, show
 
 FORMATS = ("lm-eval", "lighteval", "mteb", "opencompass", "model-index", "csv", "json")
 
@@ -125,32 +127,145 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
         return _non_empty(result, f"{manifest_name}: {field}.scores")
 
     what = f"{manifest_name}: {field}.path"
+    if has_magic(source.path):
+        return _read_glob(source, base_dir, root, what, overrides)
     path = resolve_inside(source.path, base_dir, root, what)
-    data = read_capped(path, EVAL_FILE_CAP, what, source.path)
-    file = source.path
+    return _non_empty(_read_file(source, source.path, path, what, overrides), source.path)
+
+
+class _Unknown(Exception):
+    """A file of no known format (raised only so a glob can skip it)."""
+
+
+def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: Mapping[str, str],
+               *, in_glob: bool = False) -> EvalReadResult:
+    data = read_capped(path, EVAL_FILE_CAP, what, rel)
+    file = rel
     fmt = source.format
-    kwargs = dict(file=file, source=source.path, scale=source.scale, overrides=overrides)
+    kwargs = dict(file=file, source=rel, scale=source.scale, overrides=overrides)
     if fmt is None:
-        suffix = Path(source.path).suffix.lower()
+        suffix = Path(rel).suffix.lower()
         if suffix == ".json" or data.lstrip()[:1] in (b"{", b"["):
             doc = load_json(data, file)  # a broken JSON file: say where, not "unknown format"
             fmt = _json_format(doc)
             doc_reader = {"lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc, "mteb": mteb.read_doc,
                           "json": table.read_json_doc}.get(fmt or "")
             if doc_reader is not None:
-                return _non_empty(doc_reader(doc, **kwargs), file)
+                return doc_reader(doc, **kwargs)
         else:
             decode_text(data, file)
-            fmt = detect_format(data, source.path)
-        if fmt is None and suffix == ".csv":
+            fmt = detect_format(data, rel)
+        if fmt is None and suffix == ".csv" and not in_glob:
             fmt = "csv"  # the CSV reader says what is wrong with the header
         if fmt is None:
+            if in_glob:
+                raise _Unknown(rel)
             raise fail(file, None, "not a results format idm-gate reads",
                        f"it reads {KNOWN}; set format: in the manifest if the file is one of them")
     reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read,
               "opencompass": opencompass.read, "model-index": model_index.read,
               "csv": table.read_csv, "json": table.read_json}[fmt]
-    return _non_empty(reader(data, **kwargs), file)
+    return reader(data, **kwargs)
+
+
+GLOB_MAX_FILES = 1000
+_GLOB_MAX_SCANNED = 200_000
+# lm-eval and lighteval name a run's file results_<ISO time with '-' for ':'>.json.
+_STAMP = re.compile(r"results_(\d{4}-\d{2}-\d{2}T\d{2}[-:]\d{2}[-:]\d{2}(?:\.\d+)?)")
+
+
+def run_timestamp(name: str) -> str | None:
+    """The run time in an lm-eval/lighteval file name (``results_2025-03-14T09-26-53.118402.json``)
+    as a sortable ``YYYY-MM-DDTHH-MM-SS.ffffff`` string; None when the name has none."""
+    m = _STAMP.search(Path(name).name)
+    if m is None:
+        return None
+    stamp = m.group(1).replace(":", "-")
+    head, dot, frac = stamp.partition(".")
+    return f"{head}.{(frac + '000000')[:6]}" if dot else f"{head}.000000"
+
+
+def _read_glob(source: EvalSource, base_dir: Path, root: Path, what: str,
+               overrides: Mapping[str, str]) -> EvalReadResult:
+    """Read every file a glob matches; a task found in several files comes from the newest run.
+
+    Files are ordered by the run time in their names (``results_<time>.json``). When two files hold
+    the same task and either name has no time, which one is current cannot be told: an error. A file
+    of no known format (mteb's ``model_meta.json`` beside its task files) is skipped with a notice;
+    a glob matching no readable file is an error.
+    """
+    from ..errors import InputError
+    from ..sizing._glob import iter_glob
+
+    pattern = source.path or ""
+    if "\x00" in pattern or Path(pattern).is_absolute():
+        resolve_inside(pattern, base_dir, root, what)  # raises the shared message
+
+    def on_cap(n: int) -> InputError:
+        return InputError(f"{what}: {pattern[:200]!r} looked at over {n:,} directory entries; narrow the glob "
+                          "to the folder with the results files")
+
+    matches: list[tuple[str, Path]] = []
+    for rel in iter_glob(str(base_dir), pattern, _GLOB_MAX_SCANNED, on_cap):
+        resolved = resolve_inside(rel, base_dir, root, what)
+        if resolved.is_dir():
+            continue
+        if len(matches) == GLOB_MAX_FILES:
+            raise fail(what, None, f"{pattern[:200]!r} matches over {GLOB_MAX_FILES:,} files",
+                       "narrow the glob to the results files")
+        matches.append((rel, resolved))
+    if not matches:
+        raise fail(what, None, f"{pattern[:200]!r} matches no file", "check the glob against the results folder")
+    # Newest run first; files without a time in the name after those with one, in name order.
+    matches.sort(key=lambda m: (run_timestamp(m[0]) is None, _invert(run_timestamp(m[0]) or ""), m[0]))
+    tasks: list[TaskScore] = []
+    notices: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    unknown: list[str] = []
+    origin: dict[str, str] = {}
+    older: dict[str, list[str]] = {}
+    for rel, resolved in matches:
+        try:
+            res = _read_file(source, rel, resolved, what, overrides, in_glob=True)
+        except _Unknown:
+            unknown.append(rel)
+            continue
+        notices.extend(res.notices)
+        for t in res.tasks:
+            if t.task in origin:
+                first = origin[t.task]
+                if run_timestamp(first) is None or run_timestamp(rel) is None:
+                    raise fail(what, None, f"task {t.task!r} is in both {first!r} and {rel!r}, and the file "
+                               "names do not say which run is newer",
+                               "narrow the glob to one file per task, or keep lm-eval's results_<time>.json names")
+                older.setdefault(t.task, []).append(rel)
+                continue
+            origin[t.task] = rel
+            tasks.append(t)
+        skipped.extend((n, r) for n, r in getattr(res, "skipped", ()) if n not in origin)
+    if unknown:
+        notices.append(one_line(f"{pattern}: skipped {', '.join(unknown[:4])}"
+                                + (f" and {len(unknown) - 4} more" if len(unknown) > 4 else "")
+                                + ": not a results format idm-gate reads"))
+    if not tasks and not skipped:
+        raise fail(what, None, f"{pattern[:200]!r} matches no results file ({', '.join(unknown[:3])})",
+                   f"idm-gate reads {KNOWN}")
+    by_file: dict[str, list[str]] = {}
+    for task, files in older.items():
+        by_file.setdefault(origin[task], []).append(task)
+    for newest, names in by_file.items():
+        olds = sorted({f for n in names for f in older[n]})
+        notices.append(one_line(f"{pattern}: {', '.join(names[:6])}{' ...' if len(names) > 6 else ''} from {newest}, "
+                                f"the newest run; older results in {', '.join(olds[:3])} not used"))
+    if len(matches) > 1:
+        used = sorted(set(origin.values()))
+        notices.append(one_line(f"{pattern}: read {', '.join(used[:6])}" + (" ..." if len(used) > 6 else "")))
+    return _non_empty(EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped)), pattern)
+
+
+def _invert(stamp: str) -> str:
+    """A key that sorts time stamps newest first (digits complemented)."""
+    return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in stamp)
 
 
 def _non_empty(result: EvalReadResult, file: str) -> EvalReadResult:
