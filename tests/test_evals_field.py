@@ -479,3 +479,29 @@ def test_glob_over_an_mteb_folder_skips_model_meta(tmp_path):
 def test_glob_matching_nothing_is_refused(tmp_path):
     refused(read_eval, EvalSource(path="evals/results_*.json", field="models[0].evals[0]"), tmp_path, tmp_path,
             "idm.yaml", {}, match="idm.yaml: models[0].evals[0].path: 'evals/results_*.json' matches no file")
+
+
+# --- declared scale against the values -----------------------------------------------------------
+
+def test_declared_percent_on_fractions_is_a_warning(tmp_path):
+    r = read_fixture(LMEVAL_FULL, scale="percent")
+    warn = [n for n in r.notices if "warning" in n]
+    assert warn == [f"{LMEVAL_FULL}: warning: scale: percent is declared, but lm-eval writes fractions (0..1), so each "
+                    "is read as at most 1 % (an error rate near 1); use scale: fraction or leave scale out"]
+    # arc acc_norm 0.5443686006825939 read as 0.544 %: error 1 - 0.005443686006825939 (what the warning is about)
+    assert by_task(r)["arc_challenge"].error == pytest.approx(1 - 0.005443686006825939, abs=1e-12)
+    r = read_text(tmp_path, "s.csv", "task,score\narc,0.54\nmmlu,0.61\n", scale="percent")
+    assert any("every value is at most 1" in n for n in r.notices)
+    inline = read_eval(EvalSource(scores={"arc": 0.54}, scale="percent", field="models[0].evals[1]"), tmp_path,
+                       tmp_path, "idm.yaml", {})
+    assert any(n.startswith("idm.yaml: models[0].evals[1].scores: warning: scale: percent") for n in inline.notices)
+    # Real percentages under scale: percent: no warning.
+    r = read_text(tmp_path, "s.csv", "task,score\narc,54.4\nmmlu,0.9\n", scale="percent")
+    assert not any("warning" in n for n in r.notices)
+
+
+def test_declared_percent_warning_reaches_the_cli(tmp_path):
+    (tmp_path / "results.json").write_bytes((DATA / LMEVAL_FULL).read_bytes())
+    p = measure(tmp_path, "      - path: results.json\n        scale: percent\n", fmt="text")
+    assert p.returncode == 0, p.stderr
+    assert "results.json: warning: scale: percent is declared, but lm-eval writes fractions" in p.stdout + p.stderr

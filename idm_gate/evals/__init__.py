@@ -124,7 +124,8 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
                        "drop format, or move the scores to a file")
         result = table.read_inline(source.scores, file=f"{manifest_name}: {field}.scores", source="inline",
                                    scale=source.scale, overrides=overrides)
-        return _non_empty(result, f"{manifest_name}: {field}.scores")
+        return _non_empty(_check_percent(result, None, source, f"{manifest_name}: {field}.scores"),
+                          f"{manifest_name}: {field}.scores")
 
     what = f"{manifest_name}: {field}.path"
     if has_magic(source.path):
@@ -151,7 +152,7 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
             doc_reader = {"lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc, "mteb": mteb.read_doc,
                           "json": table.read_json_doc}.get(fmt or "")
             if doc_reader is not None:
-                return doc_reader(doc, **kwargs)
+                return _check_percent(doc_reader(doc, **kwargs), fmt, source, file)
         else:
             decode_text(data, file)
             fmt = detect_format(data, rel)
@@ -165,7 +166,27 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
     reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read,
               "opencompass": opencompass.read, "model-index": model_index.read,
               "csv": table.read_csv, "json": table.read_json}[fmt]
-    return reader(data, **kwargs)
+    return _check_percent(reader(data, **kwargs), fmt, source, file)
+
+
+# Formats whose values are always fractions: a declared percent scale divides them by 100.
+FRACTION_FORMATS = ("lm-eval", "lighteval", "mteb")
+
+
+def _check_percent(result: EvalReadResult, fmt: str | None, source: EvalSource, file: str) -> EvalReadResult:
+    """Warn when ``scale: percent`` is declared on fractions: every error would come out near 1."""
+    if source.scale != "percent" or not result.tasks:
+        return result
+    if fmt in FRACTION_FORMATS:
+        why = f"{fmt} writes fractions (0..1)"
+    elif all(t.score <= 1.0 for t in result.tasks):
+        why = "every value is at most 1"
+    else:
+        return result
+    warning = one_line(f"{file}: warning: scale: percent is declared, but {why}, so each is read as at most 1 % "
+                       "(an error rate near 1); use scale: fraction or leave scale out")
+    return EvalReadResult(tasks=result.tasks, notices=result.notices + (warning,),
+                          skipped=getattr(result, "skipped", ()))
 
 
 GLOB_MAX_FILES = 1000
