@@ -554,3 +554,32 @@ def test_text_and_markdown_reports_list_each_file_and_the_source_of_its_size(tmp
     assert block.splitlines()[0] == f"<details><summary>acme-7b: 3 files counted, {total:,} bytes</summary>"
     assert f"| w/model-00003-of-00003.safetensors | 2,136 | lfs-pointer | shard named by " \
            "model.safetensors.index.json |" in block
+
+
+def test_a_checkpoint_saved_both_consolidated_and_sharded_is_flagged(tmp_path):
+    # as some repositories publish it: consolidated.safetensors beside the transformers shards
+    hf_shards(tmp_path / "w", TENSORS, max_shard_size=9_000)
+    save_file(TENSORS, str(tmp_path / "w" / "consolidated.safetensors"))
+    res = size(["w/*.safetensors"], tmp_path)
+    assert res.notices == ("warning: w holds the safetensors shards model-* and consolidated.safetensors beside "
+                           "them: if these are the same weights saved twice, they are counted twice; keep the files "
+                           "of one of them",)
+
+
+def test_an_onnx_graph_left_in_lfs_names_the_data_file_beside_it(tmp_path):
+    onnx_model(tmp_path / "model.onnx", external="model.onnx_data")
+    (tmp_path / "model.onnx").write_text(  # a clone without LFS: the graph is a pointer, not readable
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ef' * 32}\nsize 412\n")
+    res = size(["model.onnx"], tmp_path)
+    assert res.size_bytes == 412
+    assert res.notices == ("warning: model.onnx is sized from its lfs-pointer record, so its external data is not "
+                           "known; model.onnx_data beside it looks like it: list it too if the model keeps its "
+                           "weights there",)
+
+
+def test_a_folder_with_a_symlink_out_of_the_repository_is_refused(tmp_path):
+    repo = tmp_path / "repo"
+    save_file({"w": np.ones(8, np.float32)}, str(tmp_path / "secret.safetensors"))
+    (repo / "m").mkdir(parents=True)
+    (repo / "m" / "model.safetensors").symlink_to(tmp_path / "secret.safetensors")
+    assert "'m/model.safetensors' resolves outside the repository" in refused(["m"], repo)

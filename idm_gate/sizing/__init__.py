@@ -80,7 +80,8 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
     layout.check_sets(files, what)
     res = aggregate(files)
     filtered = [f"{a.path}: {a.note}" for a in files if a.source == "lfs-pointer" and a.note]
-    notices = (acc.notices + filtered + acc.left_out_notices()
+    notices = (acc.notices + filtered + acc.left_out_notices() + layout.same_format_twice(files)
+               + layout.unread_onnx_data(files, acc.exists)
                + layout.plausibility(res.size_bytes, res.params, files))
     return replace(res, notices=tuple(notices))
 
@@ -313,6 +314,10 @@ class _Collect:
             parts = "; ".join(f"{why}: {layout.listed(ps)}" for why, ps in by_why.items())
             out.append(f"{folder}: {len(rest)} file(s) left out ({parts})")
         return out
+
+    def exists(self, shown: str) -> bool:
+        """Whether a repository-relative path (as artifacts are shown) exists."""
+        return "://" not in shown and os.path.lexists(os.path.join(self.root_r, shown))
 
     def _on_cap(self, pat: str, what: str):
         def on_cap(n: int) -> InputError:

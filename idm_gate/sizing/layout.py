@@ -119,7 +119,7 @@ def sniff(path: Path, shown: str, what: str) -> str | None:
     """The weight format of a file from its first bytes (and, for ONNX, its extension), or None.
 
     GGUF starts with ``GGUF``; safetensors with a little-endian u64 header length that fits the
-    file, then ``{``; a PyTorch checkpoint is a zip archive (``PK\\x03\\x04``) with a checkpoint
+    file, then ``{"``; a PyTorch checkpoint is a zip archive (``PK\\x03\\x04``) with a checkpoint
     extension, or a legacy ``torch.save`` pickle (protocol 2 and its magic number). ONNX has no
     magic: the ``.onnx`` extension decides and the reader then checks the protobuf. A Git LFS
     pointer returns the format its name implies.
@@ -129,9 +129,9 @@ def sniff(path: Path, shown: str, what: str) -> str | None:
         return format_from_name(shown)
     if head[:4] == b"GGUF":
         return "gguf"
-    if size > 9 and head[8:9] == b"{":
+    if size > 10 and head[8:10] == b'{"':  # the header is a JSON object with no leading space
         (n,) = struct.unpack("<Q", head[:8])
-        if n + 8 <= size:
+        if 2 <= n and n + 8 <= size:
             return "safetensors"
     ext = format_from_name(shown)
     if head[:4] == b"PK\x03\x04" and ext == "pytorch":
@@ -147,16 +147,19 @@ def scan_folder(folder_rel: str, base: str, root_r: str, what: str, scan_cap: in
                 on_cap) -> FolderScan:
     """Split the files below ``folder_rel`` (relative to ``base``) into weights, indexes, the rest.
 
-    Hidden files and folders are skipped and symlinked folders are not followed (as for ``**``).
-    Returned paths are relative to ``base`` and ``/``-separated.
+    Hidden files and folders are skipped and symlinked folders are not followed (as for ``**``);
+    a file (or symlink) that resolves outside ``root_r`` is an error before it is opened. Returned
+    paths are relative to ``base`` and ``/``-separated.
     """
+    from ..paths import resolve_inside
+
     weights: list[str] = []
     indexes: list[str] = []
     left: list[tuple[str, str]] = []
     names = set(iter_glob(base, folder_rel.rstrip("/") + "/**", scan_cap, on_cap))
     for rel in sorted(names):
         name = posixpath.basename(rel)
-        full = Path(os.path.join(base, rel))
+        full = resolve_inside(rel, Path(base), Path(root_r), what)
         if not full.is_file():
             left.append((rel, "not a regular file"))
             continue
@@ -273,6 +276,53 @@ def check_sets(files: Sequence[ArtifactSize], what: str) -> None:
         raise InputError(f"{what}: the artifacts hold weights in {len(fmts)} formats: {parts}; the same weights in "
                          "several formats would be counted twice: keep the files of one format (e.g. "
                          "'*.safetensors'), or give each format its own entry under models:")
+
+
+def same_format_twice(files: Sequence[ArtifactSize]) -> list[str]:
+    """Warnings for a folder holding a shard set and, beside it, a single file of the same format.
+
+    Checkpoints published both ways (``consolidated.safetensors`` beside
+    ``model-0000N-of-0000M.safetensors``) hold the same weights twice; the parameter count doubles
+    with the bytes, so plausibility cannot see it.
+    """
+    by_dir: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for a in files:
+        if a.format not in ("safetensors", "pytorch"):
+            continue
+        folder, name = posixpath.split(a.path)
+        sets, singles = by_dir.setdefault((folder, a.format), ([], []))
+        (sets if SHARD_RE.fullmatch(name) else singles).append(name)
+    out = []
+    for (folder, fmt), (sets, singles) in sorted(by_dir.items()):
+        if sets and singles:
+            stems = sorted({m.group("stem") for n in sets if (m := SHARD_RE.fullmatch(n))})
+            out.append(f"warning: {folder or '.'} holds the {fmt} shards {listed([s + '-*' for s in stems], 3)} "
+                       f"and {listed(singles, 3)} beside them: if these are the same weights saved twice, they are "
+                       "counted twice; keep the files of one of them")
+    return out
+
+
+def unread_onnx_data(files: Sequence[ArtifactSize], exists) -> list[str]:
+    """Warnings for an ONNX graph that could not be read (an LFS pointer, a .dvc record): its
+    external data files cannot be known, so files beside it with the usual names are named.
+
+    ``exists(path)`` tells whether a path shown like the artifacts' exists.
+    """
+    counted = {a.path for a in files}
+    out = []
+    for a in files:
+        if a.format != "onnx" or a.source == "stat":
+            continue
+        folder, name = posixpath.split(a.path)
+        stem = name[: -len(".onnx")] if name.lower().endswith(".onnx") else name
+        usual = {f"{name}.data", f"{name}_data", f"{stem}.data", f"{stem}.onnx_data"}
+        near = sorted(n for n in usual if posixpath.join(folder, n) not in counted
+                      and exists(posixpath.join(folder, n)))
+        if near:
+            out.append(f"warning: {a.path} is sized from its {a.source} record, so its external data is not known; "
+                       f"{listed([posixpath.join(folder, n) for n in near], 3)} beside it looks like it: list it "
+                       "too if the model keeps its weights there")
+    return out
 
 
 def plausibility(size_bytes: int, params: int | None, files: Sequence[ArtifactSize]) -> list[str]:
