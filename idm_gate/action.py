@@ -45,6 +45,24 @@ class Log:
         self.command(annotation("notice", message))
 
 
+class PlainLog(Log):
+    """``Log`` for a terminal (``idm-gate publish``): warnings and notices as plain lines on standard
+    error, workflow commands (annotations, masks) dropped, since no runner reads them."""
+
+    def command(self, cmd: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        from .errors import one_line
+
+        print(f"idm-gate: warning: {one_line(message)}", file=sys.stderr)
+
+    def notice(self, message: str) -> None:
+        from .errors import one_line
+
+        print(f"idm-gate: notice: {one_line(message)}", file=sys.stderr)
+
+
 def _choice(name: str, value: str, allowed) -> str:
     if value not in allowed:
         raise InputError(f"input {name}: {value!r} is not valid; use one of {' | '.join(allowed)}")
@@ -159,15 +177,14 @@ def run(environ=None, out=None) -> int:
         res = check(manifest, shown, opts, log.warn)
         number, head_sha = ctx.pr_number, ctx.head_sha or ctx.sha
     else:
-        found = _publish_inputs(ctx, token, report_path, log)
-        if found is None:
+        published = publish_check(ctx, token, manifest, shown, report_path, log,
+                                  CheckOptions(base_ref="", branch=branch, cli_policy=policy, baseline_key=baseline_key,
+                                               policy_terms=terms))
+        if published is None:
             return 0
-        client, number, head_sha, current, merge_base = found
+        res, client, number, head_sha = published
         # the uploaded report is input here: the gate's report goes beside it, never over it
         report_path = report_path.with_name(report_path.stem + "-check.json")
-        opts = CheckOptions(base_ref=merge_base, branch=branch, cli_policy=policy, baseline_key=baseline_key,
-                            policy_terms=terms)
-        res = check(manifest, shown, opts, log.warn, current=current, merge_base=merge_base)
     # an annotation's file is relative to the repository's top (the workspace), not to working-directory
     annotated = manifest.relative_to(workspace.resolve()).as_posix()
     return _deliver(res, ctx, token, client, number, head_sha, (key, author), comment_mode, status_context,
@@ -200,9 +217,38 @@ def _write_measure_outputs(m, report_path: Path, outputs, ctx) -> None:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Write the report at ``path`` whole or not at all; a folder that is missing is the user's to fix."""
+    if not path.parent.is_dir():
+        raise InputError(f"input report: the folder {path.parent} does not exist; create it in an earlier step "
+                         "or name a file in an existing folder")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"input report: cannot write {path} ({e.strerror}); name a writable file") from None
+
+
+def publish_check(ctx, token: str | None, manifest: Path, shown: str, report_path: Path, log, opts):
+    """Mode publish (the action's and ``idm-gate publish``'s): the measure run's report, gated here.
+
+    Finds the PR ``ctx.head_sha`` belongs to (``find_pull_request``), then checks the report's
+    measurement against the baseline and the policy at the PR's base commit (``opts.base_ref`` is
+    replaced by it). Returns (CheckResult, client, PR number, head SHA), or None when there is
+    nothing to publish (superseded run, closed PR; a notice says which). ``InputError`` for a report
+    that is not idm-gate's, is edited, or claims another commit or PR.
+    """
+    from dataclasses import replace
+
+    from .gate import check
+
+    found = _publish_inputs(ctx, token, report_path, log)
+    if found is None:
+        return None
+    client, number, head_sha, current, merge_base = found
+    res = check(manifest, shown, replace(opts, base_ref=merge_base), log.warn, current=current, merge_base=merge_base)
+    return res, client, number, head_sha
 
 
 def _publish_inputs(ctx, token, report_path: Path, log):
@@ -337,7 +383,7 @@ def _require_measured_commit(ctx, mode: str) -> None:
 
 
 def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode, status_context,
-             fail_on_regression, report_path: Path, shown, outputs, summary_path, log) -> int:
+             fail_on_regression, report_path: Path | None, shown, outputs, summary_path, log) -> int:
     """``comment_id`` is (comment-key, comment-author or None: the token's own login, else github-actions[bot])."""
     from .github.client import make_client, try_write
     from .github.commands import annotation, append_summary
@@ -346,7 +392,8 @@ def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode
     from .report.check import check_to_dict, render_markdown_parts, render_text
     from .report.jsonio import dumps
 
-    _atomic_write(report_path, dumps(check_to_dict(res)))
+    if report_path is not None:
+        _atomic_write(report_path, dumps(check_to_dict(res)))
     log.line(render_text(res))
     head, details = render_markdown_parts(res)
     worst = res.worst_model()
@@ -357,7 +404,7 @@ def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode
     outputs.set("density", f"{shown_density.density:.6g}" if shown_density else "")
     outputs.set("baseline-density", f"{worst.base.density:.6g}" if worst and worst.base else "")
     outputs.set("delta-pct", f"{worst.delta_rel * 100:.2f}" if worst and worst.delta_rel is not None else "")
-    outputs.set("report-path", str(report_path))
+    outputs.set("report-path", str(report_path) if report_path is not None else "")
     for v in res.models:
         if v.verdict != "pass":
             log.command(annotation("error" if v.verdict == "fail" else "warning",

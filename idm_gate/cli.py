@@ -199,10 +199,67 @@ def cmd_baseline_export(args) -> int:
     return EXIT_OK
 
 
-def cmd_action(args) -> int:
-    from .action import run
+def cmd_publish(args) -> int:
+    """What the action's mode publish does, from a terminal or any CI: the token comes from the
+    environment (``GITHUB_TOKEN``, else ``GH_TOKEN``), never from the command line, where ``ps`` and
+    shell history would show it."""
+    from .action import COMMENT_MODES, PlainLog, _deliver, publish_check
+    from .gate import CheckOptions
+    from .github.commands import OutputsWriter
+    from .github.runner import DEFAULT_API_URL, RunnerContext
 
-    return run()
+    owner, _, name = args.repository.partition("/")
+    if not owner or not name or "/" in name:
+        raise InputError(f"--repository: {args.repository!r} is not 'owner/name'")
+    head_owner, _, head_name = args.head_repository.partition("/")
+    if not head_owner or not head_name or "/" in head_name:
+        raise InputError(f"--head-repository: {args.head_repository!r} is not 'owner/name' (the fork, or the "
+                         "repository itself for a same-repository PR)")
+    if args.comment not in COMMENT_MODES:  # argparse's choices say it first; kept for callers of main()
+        raise InputError(f"--comment: {args.comment!r} is not valid; use one of {' | '.join(COMMENT_MODES)}")
+    api_url = (args.api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    if not api_url.startswith(("https://", "http://")):
+        raise InputError(f"--api-url: {api_url!r} is not an http(s) URL")
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or None
+    if not token:
+        raise InputError("idm-gate publish: set GITHUB_TOKEN (or GH_TOKEN) to a token that may read pull requests "
+                         "and write comments and statuses")
+    ctx = RunnerContext(event_name="workflow_run", owner=owner, repo=name, api_url=api_url, sha=None, ref=None,
+                        base_ref=None, workspace=None, pr_number=args.pr, head_sha=args.head_sha,
+                        triggering_event="pull_request", head_repository=args.head_repository,
+                        head_branch=args.head_branch, head_owner=head_owner,
+                        is_fork=args.head_repository.lower() != args.repository.lower())
+    log = PlainLog()
+    opts = CheckOptions(base_ref="", store_spec=args.store, branch=args.baseline_branch, remote=args.remote,
+                        cli_policy=cli_policy(args), baseline_key=args.baseline_key, policy_terms=policy_terms(args))
+    manifest = _manifest_path(args)
+    published = publish_check(ctx, token, manifest, args.manifest, Path(args.report), log, opts)
+    if published is None:
+        return EXIT_OK
+    res, client, number, head_sha = published
+    if args.output and args.output != "-" and Path(args.output).resolve() == Path(args.report).resolve():
+        raise InputError("--output: the same file as --report; the measure run's report is input here")
+    code = _deliver(res, ctx, token, client, number, head_sha, (args.comment_key, args.comment_author), args.comment,
+                    args.status_context, not args.no_fail, Path(args.output) if args.output else None, args.manifest,
+                    OutputsWriter(None), None, log)
+    return code
+
+
+def cmd_action(args) -> int:
+    """The container action. A user's mistake exits 2 as in every command, and is also shown as an
+    ``::error::`` annotation, which the run's summary page lists (stderr alone is buried in the log)."""
+    from .action import run
+    from .github.commands import annotation
+
+    try:
+        return run()
+    except IdmError as e:
+        print(annotation("error", one_line(str(e)), title="idm-gate"), flush=True)
+        raise
+    except Exception as e:
+        print(annotation("error", f"internal error: {type(e).__name__}: {one_line(str(e))}", title="idm-gate"),
+              flush=True)
+        raise
 
 
 def cmd_init(args) -> int:
@@ -307,6 +364,33 @@ def build_parser() -> argparse.ArgumentParser:
     ep.add_argument("--max-walk", type=int, default=1000, help="first-parent commits to export (default: 1000)")
     ep.add_argument("--output", "-o", help="file to write (default: standard output)")
     ep.set_defaults(func=cmd_baseline_export)
+
+    sp = add("publish", "gate a report from a measure run and post it to its pull request "
+             "(the action's mode publish; token from GITHUB_TOKEN)")
+    sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: ./idm.yaml); its "
+                    "version at the PR's base commit holds the policy")
+    store_opts(sp)
+    sp.add_argument("--report", required=True, help="the report `idm-gate measure --format json` (or the action's "
+                    "mode measure) wrote for the pull request")
+    sp.add_argument("--repository", required=True, help="owner/name of the repository the PR is opened against")
+    sp.add_argument("--head-sha", required=True, help="the commit the report measured (the PR's head)")
+    sp.add_argument("--head-repository", required=True,
+                    help="owner/name holding the PR's branch: the fork, or --repository itself")
+    sp.add_argument("--head-branch", required=True, help="the PR's branch in --head-repository")
+    sp.add_argument("--pr", type=int, help="the PR number, if known; checked against the API like everything else")
+    sp.add_argument("--api-url", help="REST API URL (default: GITHUB_API_URL, else https://api.github.com; "
+                    "GHES: https://HOST/api/v3)")
+    sp.add_argument("--comment", default="on-change", choices=("always", "on-change", "on-regression", "never"),
+                    help="when to write the sticky comment (default: on-change)")
+    sp.add_argument("--comment-key", default="default", help="tells this gate's comment from other gates'")
+    sp.add_argument("--comment-author", help="login whose comment is ours (default: the token's own login)")
+    sp.add_argument("--status-context", default="idm-gate", help="commit status context; empty for no status")
+    sp.add_argument("--max-drop", help="relative density drop that fails, e.g. 5%% (tightens the base's)")
+    sp.add_argument("--warn-drop", help="relative density drop that warns, e.g. 2%%")
+    sp.add_argument("--output", "-o", help="also write the gate's report (JSON) here")
+    sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails")
+    sp.set_defaults(func=cmd_publish, min_density=None, max_size_gb=None, max_error_rate=None, significance=None,
+                    z=None)
 
     sp = add("action", "run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
     sp.set_defaults(func=cmd_action)

@@ -285,3 +285,55 @@ def test_an_app_token_finds_its_own_comment_without_comment_author(setup):
     (comment,) = gh.issue_comments(OWNER, REPO, PR)
     assert comment["user"]["login"] == "idm-app[bot]" and "▼ -16.7 %" in comment["body"]   # 1/1.2 - 1
     assert gh.count("POST", r"/issues/\d+/comments$") == 1 and gh.count("PATCH") == 1
+
+
+# -- 10. every mode is a CLI command; a user's mistake is exit 2 and an ::error:: -------------------
+
+def test_idm_gate_publish_does_from_a_terminal_what_mode_publish_does(setup):
+    repo, runner, gh = setup
+    repo.git("checkout", "-q", "-b", "patch-1")
+    head = grow(repo, 1.10)   # 1/1.1 - 1 = -9.1 %: fail
+    gh.add_pull(OWNER, REPO, PR, head_sha=head, base_sha=repo.git("rev-parse", "origin/main"),
+                head_repo="alice/models", head_ref="patch-1")
+    p = repo.idm("measure", "--format", "json", "--output", "../report.json")
+    assert p.returncode == 0, p.stderr
+    repo.git("checkout", "-q", "main")
+    args = ["publish", "--report", "../report.json", "--repository", FULL, "--head-sha", head,
+            "--head-repository", "alice/models", "--head-branch", "patch-1", "--api-url", gh.url,
+            "--output", "../check.json"]
+    p = repo.idm(*args, env_extra={"GITHUB_TOKEN": TOKEN})
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert "bonsai" in p.stdout and "::" not in p.stdout + p.stderr   # plain text, no workflow commands
+    (comment,) = gh.issue_comments(OWNER, REPO, PR)
+    assert "idm-gate: **fail**" in comment["body"] and "▼ -9.1 %" in comment["body"]
+    assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
+    assert json.loads((repo.path.parent / "check.json").read_text())["verdict"] == "fail"
+    # the same again with the PR's head moved on: superseded, a notice and exit 0
+    gh.push_to_pull(OWNER, REPO, PR, "f" * 40)
+    p = repo.idm(*args, "--no-fail", env_extra={"GITHUB_TOKEN": TOKEN})
+    assert p.returncode == 0 and f"idm-gate: notice: PR #{PR} has moved on" in p.stderr
+    # no token: one line, exit 2
+    p = repo.idm(*args)
+    assert p.returncode == 2 and p.stderr.strip() == (
+        "idm-gate: error: idm-gate publish: set GITHUB_TOKEN (or GH_TOKEN) to a token that may read pull "
+        "requests and write comments and statuses")
+
+
+def test_a_report_path_in_a_missing_folder_is_exit_2_and_an_error_annotation(setup):
+    repo, runner, gh = setup
+    repo.git("checkout", "-q", "-b", "pr")
+    grow(repo, 1.01)
+    p = runner.run("pull_request", pr_event(repo), {"report": "out/idm-report.json"}, extra_env=PR_ENV)
+    assert p.returncode == 2, p.stderr + p.stdout
+    folder = repo.path / "out"
+    msg = f"input report: the folder {folder} does not exist; create it in an earlier step or name a file in an " \
+          "existing folder"
+    assert p.stderr.strip() == f"idm-gate: error: {msg}"
+    # the runner lists ::error:: lines on the run's page; ':' and ',' are escaped in the title property only
+    assert f"::error title=idm-gate::{msg}" in p.stdout.splitlines()
+
+
+def test_a_mistake_in_the_workflows_environment_is_exit_2_and_an_error_annotation(setup):
+    repo, runner, gh = setup
+    p = runner.run("push", {"ref": "refs/heads/x"}, {}, extra_env={"GIT_CONFIG_COUNT": "x"})
+    assert p.returncode == 2 and "::error title=idm-gate::GIT_CONFIG_COUNT: 'x' is not a number" in p.stdout

@@ -122,6 +122,20 @@ def test_crash_is_exit_3_without_traceback(monkeypatch, capsys, tmp_path):
     assert err.startswith("idm-gate: internal error: RuntimeError: disk on fire") and "Traceback" not in err
 
 
+def test_the_action_shows_a_crash_as_an_error_annotation_and_exits_3(monkeypatch, capsys):
+    """The runner's summary page lists ::error:: lines; a crash must not be visible only deep in the log."""
+    import idm_gate.action
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(idm_gate.action, "run", boom)
+    assert cli.main(["action"]) == 3
+    out, err = capsys.readouterr()
+    assert out == "::error title=idm-gate::internal error: RuntimeError: disk on fire\n"
+    assert err.startswith("idm-gate: internal error: RuntimeError: disk on fire") and "Traceback" not in err
+
+
 def test_help_does_not_import_heavy_modules():
     code = ("import sys, idm_gate.cli as c\n"
             "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
