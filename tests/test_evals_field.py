@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from idm_gate.data import EvalSource
 from idm_gate.errors import InputError
@@ -505,3 +507,76 @@ def test_declared_percent_warning_reaches_the_cli(tmp_path):
     p = measure(tmp_path, "      - path: results.json\n        scale: percent\n", fmt="text")
     assert p.returncode == 0, p.stderr
     assert "results.json: warning: scale: percent is declared, but lm-eval writes fractions" in p.stdout + p.stderr
+
+
+# --- any input: a result or one line -------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12)
+_FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _any(tmp_path: Path, name: str, data: bytes, **kw) -> None:
+    try:
+        r = read_text(tmp_path, name, data, **kw)
+    except InputError as e:
+        assert "\n" not in str(e) and str(e)
+        return
+    for t in r.tasks:
+        assert 0.0 <= t.error <= 1.0 and (t.stderr is None or t.stderr >= 0), t
+    assert all("\n" not in n for n in r.notices)
+
+
+@_FUZZ
+@given(results=st.dictionaries(st.sampled_from(["all", "h|arc:challenge|25", "h|mmlu:a|5", "h|mmlu:b|5",
+                                                "h|hendrycksTest-x|5", "h|mmlu:_average|5", "gsm8k|0", "odd"]),
+                               st.dictionaries(st.sampled_from(["acc", "acc_norm", "acc_stderr", "em", "qem",
+                                                                "ppl", "extractive_match"]),
+                                               _json | st.floats(0, 1), max_size=3), max_size=5),
+       general=_json, configs=_json)
+def test_any_lighteval_shaped_document(tmp_path, results, general, configs):
+    doc = {"config_general": general if isinstance(general, dict) else {"max_samples": general},
+           "results": results, "config_tasks": configs}
+    _any(tmp_path, "r.json", json.dumps(doc).encode())
+
+
+@_FUZZ
+@given(scores=st.dictionaries(st.sampled_from(["test", "dev", "validation"]),
+                              st.lists(st.dictionaries(st.sampled_from(["main_score", "hf_subset", "languages",
+                                                                        "accuracy"]),
+                                                       _json | st.floats(-1, 1), max_size=4), max_size=3)
+                              | _json, max_size=2),
+       old=st.booleans(), override=st.sampled_from([None, "accuracy", "main_score", "cos_sim_spearman"]))
+def test_any_mteb_shaped_document(tmp_path, scores, old, override):
+    doc = ({"mteb_dataset_name": "T", "mteb_version": "1.0.0", **scores} if old
+           else {"task_name": "T", "mteb_version": "1.12.0", "scores": scores})
+    (tmp_path / "T.json").write_text(json.dumps(doc))
+    try:
+        r = read_eval(EvalSource(path="T.json", field="e"), tmp_path, tmp_path, "idm.yaml",
+                      {"T": override} if override else {})
+    except InputError as e:
+        assert "\n" not in str(e)
+        return
+    assert all(0.0 <= t.error <= 1.0 for t in r.tasks)
+
+
+@_FUZZ
+@given(rows=st.lists(st.lists(st.sampled_from(["gsm8k", "-", "accuracy", "naive_average", "score", "61.5", "1e9",
+                                               "nan", "", "gen", "x,y", '"q'] ), min_size=4, max_size=6), max_size=5))
+def test_any_opencompass_rows(tmp_path, rows):
+    text = "dataset,version,metric,mode,m\n" + "\n".join(",".join(r) for r in rows) + "\n"
+    _any(tmp_path, "summary.csv", text.encode())
+
+
+@_FUZZ
+@given(values=st.lists(_json | st.sampled_from(["85%", "0,912", "-1", "", "7.5", " 0.91 ", "1e999%"]),
+                       min_size=1, max_size=3),
+       dtype=st.sampled_from(["a", "mt_bench", "lmsys/chatbot_arena"]),
+       mtype=st.sampled_from(["acc", "wer", "cer", "elo", "pass@1"]))
+def test_any_model_card_values(tmp_path, values, dtype, mtype):
+    results = [{"task": {"type": "text-generation"}, "dataset": {"type": dtype, "split": f"s{i}"},
+                "metrics": [{"type": mtype, "value": v}]} for i, v in enumerate(values)]
+    text = "---\n" + json.dumps({"model-index": [{"name": "m", "results": results}]}) + "\n---\n"
+    _any(tmp_path, "README.md", text.encode())
