@@ -313,9 +313,10 @@ def test_model_card_rows_sharing_a_dataset_type_are_distinct_tasks_and_other_sca
     assert skipped["drop"] == "not reported (value -1)"
     assert skipped["hendrycks/competition_math"] == "not reported (value None)"
     # MT-Bench's 7.34 is a 1-10 rating and the arena's 1023 an Elo rating, though typed accuracy / pass@1.
-    assert skipped["unknown"].startswith("MT-Bench rates answers 1-10, not a percent")
+    # (its dataset type is the placeholder 'unknown', so the row is named by its dataset name)
+    assert skipped["MT-Bench"].startswith("MT-Bench rates answers 1-10, not a percent")
     assert skipped["lmsys/chatbot_arena_conversations"].startswith("an Elo rating")
-    assert any("unknown: skipped: MT-Bench" in n for n in r.notices)
+    assert any("README.md: MT-Bench: skipped: MT-Bench rates answers 1-10" in n for n in r.notices)
 
 
 def test_model_card_chat_through_the_cli(tmp_path):

@@ -251,7 +251,8 @@ def _read_glob(source: EvalSource, base_dir: Path, root: Path, what: str,
         except _Unknown:
             unknown.append(rel)
             continue
-        notices.extend(res.notices)
+        used_before = len(tasks)
+        seen_skip = {n for n, _ in skipped}
         for t in res.tasks:
             if t.task in origin:
                 first = origin[t.task]
@@ -263,7 +264,10 @@ def _read_glob(source: EvalSource, base_dir: Path, root: Path, what: str,
                 continue
             origin[t.task] = rel
             tasks.append(t)
-        skipped.extend((n, r) for n, r in getattr(res, "skipped", ()) if n not in origin)
+        new_skips = [(n, r) for n, r in getattr(res, "skipped", ()) if n not in origin and n not in seen_skip]
+        skipped.extend(new_skips)
+        if len(tasks) > used_before or new_skips:
+            notices.extend(res.notices)  # a file whose results were all superseded says nothing more
     if unknown:
         notices.append(one_line(f"{pattern}: skipped {', '.join(unknown[:4])}"
                                 + (f" and {len(unknown) - 4} more" if len(unknown) > 4 else "")

@@ -21,7 +21,7 @@ Safety
 
 Task names
     ``dataset.type`` (the dataset's id: ``hellaswag``, ``cais/mmlu``), falling back to
-    ``dataset.name`` when there is no type. Display names like "HellaSwag (10-Shot)" change between
+    ``dataset.name`` when there is no type or a placeholder one (``unknown``). Display names like "HellaSwag (10-Shot)" change between
     cards; ids do not, so two cards of the same family compare task by task. Many cards reuse one type
     for several results (a category such as ``instruction-following``, one dataset with two splits,
     configs, languages or task types); those results are different tasks, named with the fewest
@@ -135,6 +135,8 @@ def _value(raw: Any, file: str, place: str) -> tuple[float, bool] | object | Non
     return (f, pct)
 
 
+_PLACEHOLDER_TYPES = frozenset({"unknown", "other", "none", "n/a", "custom"})
+
 # A benchmark on another scale is never a percent, whatever its metric is typed as: MT-Bench is
 # rated 1-10 by a judge model, arenas give Elo ratings.
 _OTHER_SCALE = (
@@ -220,6 +222,8 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
         for key in ("type", "name"):
             v = dataset.get(key)
             if isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip():
+                if key == "type" and str(v).strip().lower() in _PLACEHOLDER_TYPES and dataset.get("name"):
+                    continue  # "type: unknown" (as on zephyr's MT-Bench row): the name says more
                 base = str(v).strip()
                 break
         if base is None:
