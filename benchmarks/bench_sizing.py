@@ -19,7 +19,7 @@ against two floors measured in the same process on the same file:
 checked the weights out). "cold" runs evict the file first with ``posix_fadvise(DONTNEED)``, as for
 weights on a disk or network mount; they show "n/a" where the kernel did not evict it (tmpfs, not
 Linux), judged by ``/proc/self/io`` ``read_bytes``. It also counts the bytes ``size_artifacts``
-reads: ``os.read`` wrapped while it runs, and the ``rchar`` delta of ``/proc/self/io`` (every byte
+reads: ``os.read`` and ``os.pread`` wrapped while it runs, and the ``rchar`` delta of ``/proc/self/io`` (every byte
 the process got from ``read``).
 
 Columns: ``sizing`` is ``size_artifacts``; ``x stat``, ``sizing/read`` and ``cold ratio`` are its
@@ -134,20 +134,26 @@ def io_delta(field: bytes, fn) -> int | None:
 
 
 def os_read_bytes(fn) -> int:
-    """Bytes returned by ``os.read`` (what the header readers use) while ``fn`` runs."""
-    real, total = os.read, 0
+    """Bytes returned by ``os.read`` and ``os.pread`` (what the header readers use) while ``fn`` runs."""
+    real_read, real_pread, total = os.read, os.pread, 0
 
     def counting(fd: int, n: int) -> bytes:
         nonlocal total
-        b = real(fd, n)
+        b = real_read(fd, n)
         total += len(b)
         return b
 
-    os.read = counting
+    def counting_p(fd: int, n: int, offset: int) -> bytes:
+        nonlocal total
+        b = real_pread(fd, n, offset)
+        total += len(b)
+        return b
+
+    os.read, os.pread = counting, counting_p
     try:
         fn()
     finally:
-        os.read = real
+        os.read, os.pread = real_read, real_pread
     return total
 
 

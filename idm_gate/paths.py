@@ -43,7 +43,7 @@ def resolve_inside(rel: str, base_dir: Path, root: Path, what: str) -> Path:
     return resolved
 
 
-def check_regular_file(path: Path, what: str, shown: str) -> os.stat_result:
+def check_regular_file(path: str | Path, what: str, shown: str) -> os.stat_result:
     """Stat ``path`` and require a regular file (no FIFO, device or directory)."""
     try:
         st = os.stat(path)

@@ -19,6 +19,8 @@ EXPECTED = {
     "bench_measure.py": (["what", "median", "x floor"],
                          ["load_manifest(idm.yaml) (floor)", "python -c pass (floor)", "idm-gate --help",
                           "idm-gate measure -m examples/model-repo/idm.yaml"], False),
+    "bench_scale.py": (["shards", "floor", "measure", "x floor", "CPU x floor", "rchar/shard", "peak mem/shard"],
+                       ["200 |"], True),
     "bench_sizing.py": (["format", "file size", "os.stat", "sizing", "full read", "read() bytes"],
                         ["safetensors |", "gguf |"], True),
     "bench_store_lookup.py": (["records", "get_many(50)", "find_baseline", "put"], ["10 |", "100 |"], True),
@@ -54,4 +56,4 @@ def test_run_all_runs_the_named_benchmark_and_refuses_an_unknown_one(tmp_path):
 
     p = run([str(BENCH / "run_all.py"), "--quick", "no-such-bench"], tmp_path)
     assert p.returncode != 0
-    assert "no benchmark 'no-such-bench'; choose from measure, sizing, store_lookup" in p.stderr
+    assert "no benchmark 'no-such-bench'; choose from measure, scale, sizing, store_lookup" in p.stderr

@@ -467,6 +467,45 @@ def test_symlink_outside_root(tmp_path):
     assert "absolute path" in raises([str(outside)], repo)
 
 
+def test_symlinked_folder_is_resolved_though_its_files_are_regular(tmp_path):
+    # scandir reports the files inside a symlinked folder as regular files: the folder itself must
+    # still be resolved, and refused when it leads out of the repository.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write_safetensors(outside / "x.safetensors")
+    repo = tmp_path / "repo"
+    (repo / "w").mkdir(parents=True)
+    (repo / "w" / "link").symlink_to(outside, target_is_directory=True)
+    assert "resolves outside the repository" in raises(["w/link/*.safetensors"], repo)
+    assert "resolves outside the repository" in raises(["w/*/*.safetensors"], repo)
+    # a symlinked folder inside the repository is fine, and its file counts once
+    (repo / "real").mkdir()
+    write_safetensors(repo / "real" / "y.safetensors")
+    (repo / "w" / "link").unlink()
+    (repo / "w" / "link").symlink_to(repo / "real", target_is_directory=True)
+    r = size_artifacts(["w/link/*.safetensors", "real/*.safetensors"], repo, repo, WHAT)
+    assert [a.path for a in r.files] == ["real/y.safetensors"]
+
+
+def test_paths_are_resolved_once_per_folder_not_once_per_file(tmp_path, monkeypatch):
+    # "Resolve the root once; resolve only what scandir reports as a link": 40 shards in one folder
+    # cost one realpath for the root, one for the manifest's folder, one for the shards' folder.
+    for i in range(40):
+        write_safetensors(tmp_path / "w" / f"s{i:02d}.safetensors")
+    (tmp_path / "w" / "zz.safetensors").symlink_to(tmp_path / "w" / "s00.safetensors")
+    calls = []
+    real = os.path.realpath
+    monkeypatch.setattr(os.path, "realpath", lambda p, *a, **k: calls.append(str(p)) or real(p, *a, **k))
+    r = size_artifacts(["w/*.safetensors"], tmp_path, tmp_path, WHAT)
+    assert len(r.files) == 40  # the symlink is the same file as s00, counted once
+    folder_calls = [c for c in calls if not c.endswith(".safetensors")]
+    link_calls = [c for c in calls if c.endswith(".safetensors")]
+    assert sorted(set(folder_calls)) == sorted({str(tmp_path), str(tmp_path / "w")})
+    assert folder_calls.count(str(tmp_path / "w")) == 1
+    assert len(folder_calls) <= 4  # root and base once each, the folder once (+ root by the link's check)
+    assert [Path(c).name for c in link_calls] == ["zz.safetensors"]  # only the link is resolved itself
+
+
 def test_dev_zero_through_symlink(tmp_path):
     (tmp_path / "zero.safetensors").symlink_to("/dev/zero")
     assert "resolves outside the repository" in raises(["zero.safetensors"], tmp_path)

@@ -83,9 +83,10 @@ def refused(path: Path) -> str:
 
 
 def bytes_read(fn) -> tuple[object, list[int], int]:
-    """Run ``fn`` and return its result, each HeaderReader's ``bytes_read`` and all os.read bytes."""
+    """Run ``fn`` and return its result, each HeaderReader's ``bytes_read`` and all bytes that
+    ``os.read`` and ``os.pread`` returned."""
     seen, total = [], [0]
-    orig_exit, orig_read = _io.HeaderReader.__exit__, os.read
+    orig_exit, orig_read, orig_pread = _io.HeaderReader.__exit__, os.read, os.pread
 
     def spy_exit(self, *exc):
         seen.append(self.bytes_read)
@@ -96,13 +97,19 @@ def bytes_read(fn) -> tuple[object, list[int], int]:
         total[0] += len(b)
         return b
 
+    def spy_pread(fd, n, offset):
+        b = orig_pread(fd, n, offset)
+        total[0] += len(b)
+        return b
+
     _io.HeaderReader.__exit__ = spy_exit
-    _io.os.read = spy_read  # the module's os is the os module: patch the function, restore below
+    # the module's os is the os module: patch the functions, restore below
+    _io.os.read, _io.os.pread = spy_read, spy_pread
     try:
         out = fn()
     finally:
         _io.HeaderReader.__exit__ = orig_exit
-        _io.os.read = orig_read
+        _io.os.read, _io.os.pread = orig_read, orig_pread
     return out, seen, total[0]
 
 

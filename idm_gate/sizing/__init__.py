@@ -22,7 +22,7 @@ from ..data import ArtifactSize, SizeResult
 from ..errors import InputError
 from ..paths import check_regular_file, quote, resolve_inside
 from . import dvc, gguf, layout, lfs, onnx, plain, pytorch, safetensors
-from ._glob import compile_glob, has_magic, iter_glob
+from ._glob import compile_glob, has_magic, iter_glob_kinds
 from ._io import format_from_name, read_prefix
 
 MAX_MATCHES = 10_000
@@ -93,6 +93,7 @@ class _Collect:
         self.base = os.path.realpath(base_dir)
         self.root = root
         self.root_r = os.path.realpath(root)
+        self._root_prefix = self.root_r.rstrip(os.sep) + os.sep
         self.found: dict[object, ArtifactSize] = {}
         self.where: dict[object, tuple[str, str]] = {}  # key -> (resolved path, what) of local files
         self.indexes: dict[str, tuple[str, str]] = {}  # resolved index -> (shown, what)
@@ -100,6 +101,10 @@ class _Collect:
         self.notices: list[str] = []
         self.remote_indexes: dict[str, str] = {}  # Hub address of a shard index -> what
         self.locks: dict[str, list[dvc.LockOut]] = {}  # folder -> dvc.lock outputs above it
+        self._real_dirs: dict[str, str] = {}  # folder relative to base -> its resolved path
+        self._base_shown: str | None = None  # the base as messages show it, with a trailing '/'
+        if os.sep == "/" and (self.base == self.root_r or self.base.startswith(self._root_prefix)):
+            self._base_shown = "" if self.base == self.root_r else self.base[len(self._root_prefix):] + "/"
 
     def remote(self, a: ArtifactSize, what: str) -> None:
         if layout.is_index(a.path):
@@ -121,16 +126,16 @@ class _Collect:
     def local(self, pat: str, what: str) -> None:
         if os.path.isabs(pat) or "\x00" in pat:
             resolve_inside(pat, Path(self.base), self.root, what)  # raises the shared message
-        matches: list[str] = []
-        for rel in iter_glob(self.base, pat, MAX_SCANNED, self._on_cap(pat, what)):
+        matches: list[tuple[str, str | None]] = []
+        for rel, kind in iter_glob_kinds(self.base, pat, MAX_SCANNED, self._on_cap(pat, what)):
             if len(matches) == MAX_MATCHES:
                 raise InputError(f"{what}: {pat[:200]!r} matches over {MAX_MATCHES:,} files; narrow the "
                                  "glob to the weight files (e.g. 'weights/*.safetensors')")
-            matches.append(rel)
+            matches.append((rel, kind))
         folders = []
-        for rel in matches:
-            resolved = str(resolve_inside(rel, Path(self.base), self.root, what))
-            if not os.path.isdir(resolved):
+        for rel, kind in matches:
+            resolved = self.resolve(rel, what, kind)
+            if kind == "file" or (kind is None and not os.path.isdir(resolved)):
                 self.file(rel, resolved, what)
             elif has_magic(pat):
                 folders.append(rel)  # a glob sizes the files it matches; '**' reaches into folders
@@ -151,12 +156,30 @@ class _Collect:
         raise InputError(f"{what}: {pat[:200]!r} matches no file; check the glob (relative to the "
                          "manifest's folder)")
 
+    def resolve(self, rel: str, what: str, kind: str | None = None) -> str:
+        """``rel`` (relative to the manifest's folder) resolved, symlinks followed; an error when it
+        leaves the repository.
+
+        The root is resolved once; each folder once (``realpath``); an entry ``scandir`` reported
+        as a regular file or folder, not a symlink (``kind``), is its folder's resolved path plus
+        its name, with no further system call. Anything else goes through ``realpath``.
+        """
+        if kind is not None:
+            folder, _, name = rel.rpartition("/")
+            real = self._real_dirs.get(folder)
+            if real is None:
+                real = self._real_dirs[folder] = os.path.realpath(os.path.join(self.base, folder))
+            full = os.path.join(real, name)
+            if full.startswith(self._root_prefix):
+                return full
+        return str(resolve_inside(rel, Path(self.base), self.root, what))  # the slow path, and its message
+
     def file(self, rel: str, resolved: str, what: str) -> None:
         shown = self.shown(rel)
         if layout.is_index(rel):
             self.indexes.setdefault(resolved, (shown, what))
         else:
-            self.add(resolved, measure_file(Path(resolved), shown, what), what)
+            self.add(resolved, measure_file(resolved, shown, what), what)
 
     def folder(self, rel: str, pat: str, what: str) -> None:
         scan = layout.scan_folder(rel, self.base, self.root_r, what, MAX_SCANNED, self._on_cap(pat, what))
@@ -266,13 +289,12 @@ class _Collect:
                 r = str(resolve_inside(os.path.relpath(p, self.base), Path(self.base), self.root, what))
                 if self.has(r):
                     continue
-                a = measure_file(Path(r), self._shown_abs(p), what)
+                a = measure_file(r, self._shown_abs(p), what)
                 self.add(r, replace(a, note=f"shard named by {name}"), what)
 
     def expand_external(self) -> None:
-        for key, a in sorted(self.found.items(), key=lambda kv: kv[1].path):
-            if not a.external:
-                continue
+        with_external = [(k, a) for k, a in self.found.items() if a.external]
+        for key, a in sorted(with_external, key=lambda kv: kv[1].path):
             resolved, what = self.where[key]
             folder = os.path.dirname(resolved)
             counted = []
@@ -296,7 +318,7 @@ class _Collect:
                 counted.append(shown)
                 if self.has(r):
                     continue
-                ext = measure_file(Path(r), shown, what)
+                ext = measure_file(r, shown, what)
                 self.add(r, replace(ext, note=f"external data of {a.path}"), what)
             self.notices.append(f"{a.path}: its initializers' external data counted with it: "
                                 f"{layout.listed(counted, 6)}")
@@ -326,6 +348,10 @@ class _Collect:
         return on_cap
 
     def shown(self, rel: str) -> str:
+        # A clean relative path (what the glob yields) below a base inside the root: the base's
+        # shown prefix plus the path, without relpath's work for each of thousands of shards.
+        if self._base_shown is not None and not _UNCLEAN.intersection(rel.split("/")):
+            return self._base_shown + rel
         return _shown(self.base, rel, self.root_r)
 
     def _shown_abs(self, full: str) -> str:
@@ -345,6 +371,9 @@ def aggregate(files: tuple[ArtifactSize, ...]) -> SizeResult:
     return SizeResult(size_bytes=size, source=source, files=files, params=params, bits_per_param=bpp)
 
 
+_UNCLEAN = frozenset(("", ".", ".."))
+
+
 def _shown(base: str, rel: str, root_r: str) -> str:
     full = os.path.normpath(os.path.join(base, rel))
     shown = os.path.relpath(full, root_r)
@@ -353,7 +382,7 @@ def _shown(base: str, rel: str, root_r: str) -> str:
     return shown.replace(os.sep, "/")
 
 
-def measure_file(path: Path, shown: str, what: str) -> ArtifactSize:
+def measure_file(path: str | Path, shown: str, what: str) -> ArtifactSize:
     """Size one local file, dispatching on LFS pointer content, then ``.dvc``, then extension
     (and, for ``.bin`` and unknown extensions, the GGUF or safetensors magic)."""
     st = check_regular_file(path, what, shown)

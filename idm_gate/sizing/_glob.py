@@ -56,9 +56,10 @@ class _Scanner:
                     raise self.on_cap(self.scan_cap)
                 yield e
 
-    def tree(self, rel: str, dirs: bool) -> Iterator[str]:
+    def tree(self, rel: str, dirs: bool) -> Iterator[tuple[str, str | None]]:
         """Everything below ``rel`` (not following symlinked folders, skipping hidden names):
-        the folders when ``dirs``, else the non-folders."""
+        the folders when ``dirs``, else the non-folders; each with its kind (see
+        ``iter_glob_kinds``)."""
         stack = [rel]
         while stack:
             cur = stack.pop()
@@ -73,27 +74,36 @@ class _Scanner:
                 if is_dir:
                     stack.append(child)
                     if dirs:
-                        yield child
+                        yield child, "dir"
                 elif not dirs:
-                    yield child
+                    yield child, _kind(e)
 
 
 def iter_glob(base: str, pattern: str, scan_cap: int,
               on_cap: Callable[[int], Exception]) -> Iterator[str]:
     """Paths (relative to ``base``, ``/``-separated) matching ``pattern``, lazily."""
+    return (rel for rel, _ in iter_glob_kinds(base, pattern, scan_cap, on_cap))
+
+
+def iter_glob_kinds(base: str, pattern: str, scan_cap: int,
+                    on_cap: Callable[[int], Exception]) -> Iterator[tuple[str, str | None]]:
+    """``(path, kind)`` for each match of ``pattern``: ``kind`` is ``"file"`` (a regular file) or
+    ``"dir"`` when ``os.scandir`` reported the last component as such and not as a symlink (from
+    the directory entry's type, no system call), else None (a symlink, or a literal name that was
+    not listed): the caller must resolve and stat those itself."""
     parts = split(pattern)
     if not parts:
         return
     sc = _Scanner(base, scan_cap, on_cap)
 
-    def walk(rel: str, i: int) -> Iterator[str]:
+    def walk(rel: str, i: int) -> Iterator[tuple[str, str | None]]:
         part, last = parts[i], i == len(parts) - 1
         if part == "**":
             if last:
                 yield from sc.tree(rel, dirs=False)
                 return
             yield from walk(rel, i + 1)
-            for d in sc.tree(rel, dirs=True):
+            for d, _ in sc.tree(rel, dirs=True):
                 yield from walk(d, i + 1)
         elif has_magic(part):
             for e in sc.entries(rel):
@@ -101,7 +111,7 @@ def iter_glob(base: str, pattern: str, scan_cap: int,
                     continue
                 child = f"{rel}/{e.name}" if rel else e.name
                 if last:
-                    yield child
+                    yield child, _kind(e)
                 else:
                     try:
                         if e.is_dir():
@@ -113,11 +123,24 @@ def iter_glob(base: str, pattern: str, scan_cap: int,
             full = os.path.join(base, child)
             if last:
                 if os.path.lexists(full):
-                    yield child
+                    yield child, None
             elif os.path.isdir(full):
                 yield from walk(child, i + 1)
 
     yield from walk("", 0)
+
+
+def _kind(e: os.DirEntry) -> str | None:
+    try:
+        if e.is_symlink():
+            return None
+        if e.is_file(follow_symlinks=False):
+            return "file"
+        if e.is_dir(follow_symlinks=False):
+            return "dir"
+    except OSError:
+        pass
+    return None
 
 
 def _component_regex(part: str) -> str:

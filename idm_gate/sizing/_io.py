@@ -18,7 +18,12 @@ from ..errors import InputError
 
 DEFAULT_READ_CAP = 256 * 1024 * 1024
 DEFAULT_DEADLINE_S = 30.0
-_CHUNK = 64 * 1024  # a safetensors header is a few KB; bigger first reads only cost page faults
+# The first read is one 4 KiB page: a safetensors shard's header usually fits, and a shard is sized
+# from that one page. Each further read doubles, up to 1 MiB, so a GGUF vocabulary of megabytes
+# takes a few dozen reads rather than thousands.
+_FIRST_CHUNK = 4 * 1024
+_MAX_CHUNK = 1024 * 1024
+_FADVISE = getattr(os, "posix_fadvise", None)
 
 
 class HeaderReader:
@@ -27,7 +32,7 @@ class HeaderReader:
     Use as a context manager. ``size`` is the file size from ``fstat``; ``pos`` the current offset.
     """
 
-    def __init__(self, path: Path, what: str, shown: str, *, cap: int = DEFAULT_READ_CAP,
+    def __init__(self, path: str | Path, what: str, shown: str, *, cap: int = DEFAULT_READ_CAP,
                  deadline_s: float | None = None) -> None:
         self.what, self.shown, self.cap = what, shown, cap
         limit = DEFAULT_DEADLINE_S if deadline_s is None else deadline_s
@@ -41,6 +46,12 @@ class HeaderReader:
             os.close(self._fd)
             raise InputError(f"{what}: {shown!r} is not a regular file (device, FIFO or socket); name a file")
         self.size = st.st_size
+        if _FADVISE is not None:
+            try:  # no read-ahead: the kernel would otherwise cache 128-256 KiB of tensor data per file
+                _FADVISE(self._fd, 0, 0, os.POSIX_FADV_RANDOM)
+            except OSError:
+                pass
+        self._chunk = _FIRST_CHUNK
         self._buf = b""
         self._buf_start = 0  # file offset of _buf[0]
         self.pos = 0
@@ -82,11 +93,11 @@ class HeaderReader:
                             "parses headers")
         self.check_time()
         start = self.pos + len(tail)
-        want = min(max(need, _CHUNK), self.cap - self.bytes_read, self.size - start)
-        os.lseek(self._fd, start, os.SEEK_SET)
+        want = min(max(need, self._chunk), self.cap - self.bytes_read, self.size - start)
+        self._chunk = min(self._chunk * 2, _MAX_CHUNK)
         parts, got = [tail], 0
         while got < want:
-            b = os.read(self._fd, want - got)
+            b = os.pread(self._fd, want - got, start + got)  # one system call, no lseek
             if not b:
                 break
             parts.append(b)
@@ -112,7 +123,7 @@ class HeaderReader:
         return struct.unpack("<Q", self.read(8, what))[0]
 
 
-def read_prefix(path: Path, n: int, what: str, shown: str) -> tuple[bytes, int]:
+def read_prefix(path: str | Path, n: int, what: str, shown: str) -> tuple[bytes, int]:
     """The first ``n`` bytes (fewer if the file is shorter) and the file size."""
     with HeaderReader(path, what, shown, cap=max(n, 1)) as r:
         k = min(n, r.size)

@@ -20,7 +20,7 @@ from ._io import format_from_name
 DVC_CAP = 1024 * 1024
 
 
-def measure(path: Path, shown: str, what: str) -> ArtifactSize:
+def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     """Total ``outs[].size`` of one ``.dvc`` file."""
     from ..yamlsafe import load_yaml
 

@@ -64,7 +64,7 @@ GGML_TYPES = {
 }
 
 
-def measure(path: Path, shown: str, what: str) -> ArtifactSize:
+def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     """Size, parameter count and bits per parameter of one ``.gguf`` file."""
     with HeaderReader(path, what, shown) as r:
         return _parse(r, shown)

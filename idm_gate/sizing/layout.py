@@ -115,7 +115,7 @@ def read_index(path: Path, shown: str, what: str) -> ShardIndex:
                       format=fmts.pop() if len(fmts) == 1 else None)
 
 
-def sniff(path: Path, shown: str, what: str) -> str | None:
+def sniff(path: str | Path, shown: str, what: str) -> str | None:
     """The weight format of a file from its first bytes (and, for ONNX, its extension), or None.
 
     GGUF starts with ``GGUF``; safetensors with a little-endian u64 header length that fits the

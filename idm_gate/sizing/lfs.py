@@ -36,7 +36,7 @@ def is_pointer(head: bytes, size: int) -> bool:
     return size < POINTER_MAX and head.startswith(VERSION_LINE)
 
 
-def measure(path: Path, shown: str, what: str) -> ArtifactSize:
+def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     """The size an LFS pointer file records for the object it stands for."""
     raw, size = read_prefix(path, POINTER_MAX, what, shown)
     if not is_pointer(raw, size):

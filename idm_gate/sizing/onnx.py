@@ -273,7 +273,7 @@ class _Walk:
         return n
 
 
-def measure(path: Path, shown: str, what: str) -> ArtifactSize:
+def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     """Size, parameter count and bits per parameter of one ``.onnx`` file (see the module docstring)."""
     with HeaderReader(path, what, shown) as r:
         w = _Walk(r)

@@ -16,7 +16,7 @@ from ._io import read_prefix
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-def measure(path: Path, shown: str, what: str) -> ArtifactSize:
+def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     """Size of one checkpoint; format "pytorch" when it is a zip archive."""
     head, size = read_prefix(path, 4, what, shown)
     fmt = "pytorch" if head == ZIP_MAGIC else None

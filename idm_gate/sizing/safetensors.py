@@ -10,7 +10,6 @@ lies inside the data section and overlaps no other tensor.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from ..data import ArtifactSize
@@ -31,7 +30,11 @@ DTYPE_BITS = {
 _MAX_DIMS = 64
 
 
-def measure(path: Path, shown: str, what: str) -> ArtifactSize:
+def _t(name: str) -> str:
+    return f"tensor {name[:200]!r}"
+
+
+def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     """Size, parameter count and bits per parameter of one ``.safetensors`` file."""
     with HeaderReader(path, what, shown, cap=HEADER_CAP + 8) as r:
         if r.size < 8:
@@ -57,32 +60,38 @@ def measure(path: Path, shown: str, what: str) -> ArtifactSize:
 
     params, bits_total = 0, 0
     ranges: list[tuple[int, int, str]] = []
+    # One pass with plain type checks (``type(x) is int``: JSON gives exact types, and a bool is no
+    # shape); messages are only formatted for the tensor that fails.
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        t = f"tensor {name[:200]!r}"
-        if not isinstance(info, dict):
-            raise r.fail(f"{t} is not an object with dtype, shape and data_offsets")
+        if type(info) is not dict:
+            raise r.fail(f"{_t(name)} is not an object with dtype, shape and data_offsets")
         dtype, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-        if not isinstance(dtype, str) or dtype not in DTYPE_BITS:
+        bits = DTYPE_BITS.get(dtype) if type(dtype) is str else None
+        if bits is None:
             shown_dtype = dtype[:40] if isinstance(dtype, str) else type(dtype).__name__
-            raise r.fail(f"{t} has unknown dtype {shown_dtype!r}; valid: {', '.join(DTYPE_BITS)}")
-        if (not isinstance(shape, list) or len(shape) > _MAX_DIMS
-                or not all(type(d) is int and d >= 0 for d in shape)):
-            raise r.fail(f"{t} shape must be a list of at most {_MAX_DIMS} non-negative integers")
-        if (not isinstance(offs, list) or len(offs) != 2
-                or not all(type(o) is int and o >= 0 for o in offs) or offs[0] > offs[1]):
-            raise r.fail(f"{t} data_offsets must be [begin, end] with 0 <= begin <= end")
-        count = math.prod(shape)
-        nbits = count * DTYPE_BITS[dtype]
-        if nbits % 8:
-            raise r.fail(f"{t} has {count:,} {dtype} elements, which do not fill whole bytes")
+            raise r.fail(f"{_t(name)} has unknown dtype {shown_dtype!r}; valid: {', '.join(DTYPE_BITS)}")
+        if type(shape) is not list or len(shape) > _MAX_DIMS:
+            raise r.fail(f"{_t(name)} shape must be a list of at most {_MAX_DIMS} non-negative integers")
+        count = 1
+        for d in shape:
+            if type(d) is not int or d < 0:
+                raise r.fail(f"{_t(name)} shape must be a list of at most {_MAX_DIMS} non-negative integers")
+            count *= d
+        if type(offs) is not list or len(offs) != 2:
+            raise r.fail(f"{_t(name)} data_offsets must be [begin, end] with 0 <= begin <= end")
         begin, end = offs
+        if type(begin) is not int or type(end) is not int or not 0 <= begin <= end:
+            raise r.fail(f"{_t(name)} data_offsets must be [begin, end] with 0 <= begin <= end")
+        nbits = count * bits
+        if nbits % 8:
+            raise r.fail(f"{_t(name)} has {count:,} {dtype} elements, which do not fill whole bytes")
         if end - begin != nbits // 8:
-            raise r.fail(f"{t} data_offsets span {end - begin:,} bytes but {dtype} {shape} needs "
+            raise r.fail(f"{_t(name)} data_offsets span {end - begin:,} bytes but {dtype} {shape} needs "
                          f"{nbits // 8:,}; the header does not match the data")
         if end > data_len:
-            raise r.fail(f"{t} data_offsets end at {end:,}, past the {data_len:,}-byte data "
+            raise r.fail(f"{_t(name)} data_offsets end at {end:,}, past the {data_len:,}-byte data "
                          "section; the file is truncated")
         ranges.append((begin, end, name))
         params += count
