@@ -411,8 +411,9 @@ def workflow_problems(name: str, workflow: dict, text: str) -> list[str]:
     writes = {job_id: {k for k, v in perms(job_id).items() if v == "write"} for job_id in jobs}
 
     if name == "idm-gate.yml":
-        if set(on) != {"pull_request", "push"} or on["push"].get("branches") != ["main"]:
-            problems.append(f"triggers must be pull_request and push to main, got {on}")
+        # merge_group: a merge queue's group must get the status the queue waits for
+        if set(on) != {"pull_request", "merge_group", "push"} or on["push"].get("branches") != ["main"]:
+            problems.append(f"triggers must be pull_request, merge_group and push to main, got {on}")
         if set(modes.values()) != {"check", "record"}:
             problems.append(f"modes must be check and record, got {modes}")
         for job_id, mode in modes.items():
@@ -424,6 +425,8 @@ def workflow_problems(name: str, workflow: dict, text: str) -> list[str]:
             event, write_set = want
             if event not in cond:
                 problems.append(f"job {job_id} ({mode}) does not run only on {event}: if={cond!r}")
+            if mode == "check" and "merge_group" not in cond:
+                problems.append(f"job {job_id} ({mode}) skips merge queue groups: if={cond!r}")
             if writes[job_id] != write_set:
                 problems.append(f"job {job_id} ({mode}) writes {sorted(writes[job_id])}, "
                                 f"should write exactly {sorted(write_set)}")
@@ -503,6 +506,8 @@ def test_the_three_example_workflows_are_there():
     ("idm-gate.yml", "    concurrency:\n      group: idm-gate-record-${{ github.ref }}\n"
      "      cancel-in-progress: false\n", ""),
     ("idm-gate.yml", "  # pin to a full commit SHA\n", "\n"),
+    ("idm-gate.yml", "  merge_group:\n", ""),
+    ("idm-gate.yml", " || github.event_name == 'merge_group'", ""),
     ("idm-gate-measure.yml", "contents: read", "contents: write"),
     ("idm-gate-measure.yml", "mode: measure", "mode: check"),
     ("idm-gate-publish.yml", "ref: ${{ github.event.repository.default_branch }}",
@@ -512,7 +517,8 @@ def test_the_three_example_workflows_are_there():
     ("idm-gate-publish.yml", "actions: read", "actions: write"),
     ("idm-gate-publish.yml", "          run-id: ${{ github.event.workflow_run.id }}\n", ""),
     ("idm-gate-publish.yml", "@d3f86a106a0bac45b974a628896c90dbdf5c8093", "@v4"),
-], ids=["record-cannot-push", "no-record", "record-races", "no-pin-advice", "measure-writes",
+], ids=["record-cannot-push", "no-record", "record-races", "no-pin-advice", "no-merge-queue", "check-skips-groups",
+        "measure-writes",
         "measure-mode",
         "publish-checks-out-head", "publish-no-credentials", "publish-actions-write", "no-run-id", "tag-pin"])
 def test_workflow_check_catches_a_broken_workflow(name, old, new):
