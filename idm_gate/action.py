@@ -368,7 +368,10 @@ def _require_measured_commit(ctx, mode: str) -> None:
     if head == ctx.head_sha:
         return
     if ctx.event_name != "merge_group":
-        parents = git.run("rev-list", "--parents", "-n", "1", "HEAD").split()[1:]
+        # from the commit object itself: in actions/checkout's default shallow clone (fetch-depth 1)
+        # the merge commit is a shallow boundary, whose parents rev-list does not show
+        parents = [ln.split()[1] for ln in git.run("cat-file", "commit", "HEAD").splitlines()
+                   if ln.startswith("parent ")]
         if len(parents) == 2 and parents[1] == ctx.head_sha:
             return
         what = f"pull request #{ctx.pr_number}'s head {ctx.head_sha[:12]} nor its merge commit"

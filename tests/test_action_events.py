@@ -10,7 +10,7 @@ import json
 import pytest
 import webhooks
 from actionrunner import OWNER, PR, REPO, TOKEN, Runner
-from gitrepo import make_repo
+from gitrepo import Repo, make_repo
 
 FULL = f"{OWNER}/{REPO}"
 SCORES = {"arc": 70.0, "gsm8k": 60.0}   # Pe = 1 - (0.70 + 0.60) / 2 = 0.35 whatever the size
@@ -337,3 +337,27 @@ def test_a_mistake_in_the_workflows_environment_is_exit_2_and_an_error_annotatio
     repo, runner, gh = setup
     p = runner.run("push", {"ref": "refs/heads/x"}, {}, extra_env={"GIT_CONFIG_COUNT": "x"})
     assert p.returncode == 2 and "::error title=idm-gate::GIT_CONFIG_COUNT: 'x' is not a number" in p.stdout
+
+
+def test_the_default_shallow_checkout_of_the_merge_commit_is_accepted(setup, tmp_path):
+    """actions/checkout's default for pull_request: `git fetch --depth=1 origin refs/pull/N/merge`, so
+    the merge commit's parents are not in the clone; it is still the PR's merge commit."""
+    repo, runner, gh = setup
+    repo.git("checkout", "-q", "-b", "pr")
+    head = grow(repo, 1.10)
+    event = pr_event(repo)
+    repo.git("checkout", "-q", "--detach", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", f"Merge {head} into main", head)
+    repo.git("push", "-q", "origin", f"HEAD:refs/pull/{PR}/merge", f"{head}:refs/pull/{PR}/head")
+    ci = Repo(tmp_path / "ci", repo.origin, repo.env)
+    ci.path.mkdir()
+    ci.git("init", "-q")
+    ci.git("remote", "add", "origin", f"file://{repo.origin}")
+    ci.git("fetch", "-q", "--no-tags", "--depth=1", "origin", f"+refs/pull/{PR}/merge:refs/remotes/pull/{PR}/merge")
+    ci.git("checkout", "-q", "--detach", f"refs/remotes/pull/{PR}/merge")
+    assert ci.git("rev-parse", "--is-shallow-repository") == "true"
+    ci_runner = Runner(ci, gh, tmp_path)
+    p = ci_runner.run("pull_request", event, {}, extra_env=PR_ENV)
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
+    assert float(ci_runner.outputs["delta-pct"]) == pytest.approx(-9.09, abs=0.01)   # 1/1.1 - 1
