@@ -188,7 +188,7 @@ def run(environ=None, out=None) -> int:
     # an annotation's file is relative to the repository's top (the workspace), not to working-directory
     annotated = manifest.relative_to(workspace.resolve()).as_posix()
     return _deliver(res, ctx, token, client, number, head_sha, (key, author), comment_mode, status_context,
-                    fail_on_regression, report_path, annotated, outputs, summary_path, log)
+                    fail_on_regression, report_path, annotated, outputs, summary_path, log, env=env)
 
 
 def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log) -> int:
@@ -386,19 +386,25 @@ def _require_measured_commit(ctx, mode: str) -> None:
 
 
 def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode, status_context,
-             fail_on_regression, report_path: Path | None, shown, outputs, summary_path, log) -> int:
-    """``comment_id`` is (comment-key, comment-author or None: the token's own login, else github-actions[bot])."""
+             fail_on_regression, report_path: Path | None, shown, outputs, summary_path, log, env=None) -> int:
+    """``comment_id`` is (comment-key, comment-author or None: the token's own login, else github-actions[bot]).
+
+    The comment is rendered to fit GitHub's limit and the job summary to fit the runner's 1 MiB, each
+    with the failing and warning models first; commits are linked from GITHUB_SERVER_URL/GITHUB_REPOSITORY.
+    """
     from .github.client import make_client, try_write
-    from .github.commands import annotation, append_summary
-    from .github.comment import upsert_comment
+    from .github.commands import SUMMARY_LIMIT, annotation, append_summary
+    from .github.comment import COMMENT_LIMIT, MARKER_ROOM, upsert_comment
     from .github.status import set_status
-    from .report.check import check_to_dict, render_markdown_parts, render_text
+    from .report.check import check_to_dict, render_text
+    from .report.check_markdown import Provenance, render_markdown, render_markdown_parts
     from .report.jsonio import dumps
 
     if report_path is not None:
         _atomic_write(report_path, dumps(check_to_dict(res)))
     log.line(render_text(res))
-    head, details = render_markdown_parts(res)
+    prov = Provenance.from_env(os.environ if env is None else env, pr_head=head_sha)
+    head, details = render_markdown_parts(res, prov, limit=COMMENT_LIMIT - MARKER_ROOM)
     worst = res.worst_model()
     outputs.set("verdict", res.verdict)
     # the compared figures (common tasks, this run's log_base), as in the comment's table, so that
@@ -433,10 +439,10 @@ def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode
         desc = _status_description(res)
         try_write(lambda: set_status(client, ctx.owner, ctx.repo, head_sha, res.verdict, status_context, desc),
                   log.warn, "commit status")
-    body = head + "\n" + details
     if comment_mode != "never" and number is not None and not wrote_comment and not token:
         log.warn("no github-token: the PR comment is in the job summary instead")
-    append_summary(summary_path, body)
+    # the summary file is this step's own; a few KiB spare for the cut note append_summary may add
+    append_summary(summary_path, render_markdown(res, prov, limit=SUMMARY_LIMIT - 4096))
     if res.verdict == "fail" and fail_on_regression:
         return 1
     return 0

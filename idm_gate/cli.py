@@ -138,7 +138,12 @@ def render_check(res, fmt: str, paint: Painter | None = None) -> str:
         from .report.jsonio import dumps
 
         return dumps(r.check_to_dict(res))
-    return r.render_markdown(res) if fmt == "markdown" else r.render_text(res, paint=paint or PLAIN)
+    if fmt == "markdown":
+        from .report.check_markdown import COMMENT_BUDGET, Provenance
+
+        # what the action posts: sized for a PR comment, commits linked when run in Actions
+        return r.render_markdown(res, Provenance.from_env(os.environ), limit=COMMENT_BUDGET)
+    return r.render_text(res, paint=paint or PLAIN)
 
 
 def cmd_check(args) -> int:

@@ -56,6 +56,8 @@ class ModelVerdict:
     new_in_pr: tuple[str, ...] = ()
     metric_changed: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    # a failing model that the PR's own (not applied) ``gate:`` for it would pass: the policy is the issue
+    pr_policy_passes: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,13 @@ class CheckResult:
     baseline_distance: int | None = None
     merge_base: str | None = None
     notices: tuple[str, ...] = field(default_factory=tuple)
+    head_commit: str | None = None     # the commit that was measured (a PR's merge commit in Actions)
+    baseline_date: str | None = None   # committer date of baseline_commit, ISO 8601
+
+    def largest_change(self) -> ModelVerdict | None:
+        """The compared model whose density changed most in relative terms, up or down."""
+        moved = [v for v in self.models if v.delta_rel is not None and v.delta_rel != 0]
+        return max(moved, key=lambda v: abs(v.delta_rel or 0.0), default=None)
 
     def worst_model(self) -> ModelVerdict | None:
         """The model with the worst outcome: worst verdict, then the largest relative drop."""
@@ -86,6 +95,11 @@ def _side(m: ModelMeasurement, tasks: list[str], log_base: str) -> Side:
     d = metric.density(agg.error_rate, m.size_bytes, log_base)
     return Side(d, metric.density_stderr(agg.error_rate, agg.error_stderr, m.size_bytes, log_base),
                 agg.error_rate, m.size_bytes)
+
+
+def _pc(x: float) -> str:
+    """One percentage format in every report: 0.05 -> "5.0 %"."""
+    return f"{x * 100:.1f} %"
 
 
 def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[str, str]]:
@@ -152,12 +166,12 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
               if cs.density_stderr is not None and bs.density_stderr is not None else None)
         if p.significance and se is not None and -delta <= p.z * se:
             noise = True
-            results.append((WARN, f"density down {drop:.1%} (over max_drop {p.max_drop:.1%}) but within noise: "
+            results.append((WARN, f"density down {_pc(drop)} (over max_drop {_pc(p.max_drop)}) but within noise: "
                                   f"{-delta:.3g} <= {p.z:g} x {se:.3g} combined standard error"))
         else:
-            results.append((FAIL, f"density down {drop:.1%}, over max_drop {p.max_drop:.1%}"))
+            results.append((FAIL, f"density down {_pc(drop)}, over max_drop {_pc(p.max_drop)}"))
     elif drop is not None and p.warn_drop is not None and drop > p.warn_drop:
-        results.append((WARN, f"density down {drop:.1%}, over warn_drop {p.warn_drop:.1%}"))
+        results.append((WARN, f"density down {_pc(drop)}, over warn_drop {_pc(p.warn_drop)}"))
     elif rel is None:
         results.append((WARN, "baseline density is not positive; relative change undefined"))
     return ModelVerdict(cur.name, worst(v for v, _ in results), status, cur, base, p, cs, bs, delta, rel, dec,
@@ -168,8 +182,10 @@ def compare(current: Measurement, baseline: Measurement | None, policies: dict[s
             **meta) -> CheckResult:
     """``policies`` maps model name -> effective policy (already merged: base manifest, CLI)."""
     verdicts = []
+    # by name, once: ``baseline.model(name)`` per model would make 10,000 models a 10^8-step compare
+    base_by_name = {b.name: b for b in reversed(baseline.models)} if baseline else {}
     for m in current.models:
-        b = baseline.model(m.name) if baseline else None
+        b = base_by_name.get(m.name)
         verdicts.append(compare_model(m, b, policies.get(m.name, Policy()), current.log_base))
     if baseline:
         names = {m.name for m in current.models}

@@ -159,6 +159,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
     from .store import ensure_history, open_store
 
     repo = open_repo(manifest_path, shown)
+    head: str | None = None
     if merge_base is None:
         base = ensure_history(repo.git, opts.base_ref, depth=opts.max_walk, remote=opts.remote)
         head = repo.git.rev_parse("HEAD")
@@ -168,6 +169,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
     else:
         mb = ensure_history(repo.git, merge_base, depth=opts.max_walk, remote=opts.remote)
     notices: list[str] = []
+    pr_only: dict[str, Policy] = {}  # a model's gate as the PR sets it, where it differs from the base's
 
     if current is None:
         warn_if_dirty(repo, "the check measures the working tree as it is now, not the commit", warn)
@@ -213,6 +215,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
                     ignored.setdefault(k, []).append(x.name)
             pp = (pr_policies or {}).get(x.name)
             if pp is not None and pp != bp and not new_model:
+                pr_only[x.name] = tighten(pp.over(DEFAULTS), opts.cli_policy)
                 notices.append(f"this PR changes the gate policy of {x.name} "
                                f"({_policy_text(bp)} -> {_policy_text(pp)}); the new policy applies after merge")
         for k, names in ignored.items():
@@ -227,17 +230,41 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
                            branch=opts.branch, warn=warn)
         found = _baseline(store, repo, mb, opts.max_walk, warn)
 
+    meta = {"merge_base": mb, "head_commit": head}
     if found is None:
         msg = f"no baseline found for the merge base {mb[:7]} or its {opts.max_walk - 1} first-parent ancestors"
         if opts.require_baseline:
             notices.append(msg + "; --require-baseline makes that a failure")
-            res = compare(current, None, policies, merge_base=mb, notices=notices)
+            res = compare(current, None, policies, notices=notices, **meta)
             return replace(res, verdict="fail")
         notices.append(msg + ": first run? `idm-gate record` on the base branch creates one")
-        return compare(current, None, policies, merge_base=mb, notices=notices)
+        return compare(current, None, policies, notices=notices, **meta)
     sha, baseline, distance = found
-    return compare(current, baseline, policies, merge_base=mb, baseline_commit=sha,
-                   baseline_distance=distance, notices=notices)
+    res = compare(current, baseline, policies, baseline_commit=sha, baseline_distance=distance,
+                  baseline_date=_commit_date(repo.git, sha), notices=notices, **meta)
+    return _mark_policy_issues(res, pr_only)
+
+
+def _commit_date(git: Git, sha: str) -> str | None:
+    """The committer date of ``sha`` (ISO 8601), or None when git cannot tell."""
+    proc = git.exec("show", "-s", "--format=%cI", sha, "--")
+    out = proc.stdout.decode("utf-8", "replace").strip()
+    return (out or None) if proc.returncode == 0 else None
+
+
+def _mark_policy_issues(res: CheckResult, pr_only: dict[str, Policy]) -> CheckResult:
+    """Mark each failing model that the PR's own gate for it would pass: the fix is on the base branch."""
+    from .compare import FAIL, compare_model
+
+    marked = []
+    for v in res.models:
+        pp = pr_only.get(v.name)
+        if v.verdict == FAIL and pp is not None and v.current is not None:
+            again = compare_model(v.current, v.baseline, pp, res.log_base)
+            if again.verdict != FAIL:
+                v = replace(v, pr_policy_passes=True)
+        marked.append(v)
+    return replace(res, models=tuple(marked))
 
 
 def _in_unit(p: Policy, from_base: str, to_base: str) -> Policy:

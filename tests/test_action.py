@@ -62,7 +62,7 @@ def test_regression_fails_comments_once_and_sets_status(setup):
     assert len(comments) == 1, "one sticky comment after three runs"
     body = comments[0]["body"]
     assert body.startswith("<!-- idm-gate:comment-key=default -->")
-    assert "## ❌ idm-gate: **fail**" in body and "▼ -9.1 %" in body
+    assert "## ❌ idm-gate: **fail**" in body and "▼\u00a0-9.1\u00a0%" in body
     # status on the PR head, not on GITHUB_SHA
     states = gh.statuses[(OWNER, REPO, head)]
     assert states[-1]["state"] == "failure" and states[-1]["context"] == "idm-gate"

@@ -195,7 +195,7 @@ def test_output_file_keeps_the_verdict_and_reasons_on_stdout(failing_pr, tmp_pat
     # 2 GB -> 2.2 GB at Pe 0.35: density -ln(0.35)/2 = 0.5249 -> -ln(0.35)/2.2 = 0.4772, -9.1 %
     assert p.stdout.startswith(f"idm-gate {__version__}: FAIL  (baseline from ")
     assert "bonsai: FAIL [changed]" in p.stdout
-    assert "  - density down 9.1%, over max_drop 5.0%" in p.stdout
+    assert "  - density down 9.1 %, over max_drop 5.0 %" in p.stdout
     assert p.stderr == f"idm-gate: note: wrote the markdown report to {comment}\n"
 
 

@@ -42,7 +42,7 @@ def test_default_max_drop_is_five_percent():
 
 def test_warn_drop():
     v = one(model(size=int(1.03e9)), model(), Policy(warn_drop=0.02))
-    assert v.verdict == "warn" and "over warn_drop 2.0%" in v.reasons[0]
+    assert v.verdict == "warn" and "over warn_drop 2.0 %" in v.reasons[0]
 
 
 def test_within_noise_warns_and_significance_off_fails():

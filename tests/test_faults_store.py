@@ -270,4 +270,4 @@ def test_a_drop_within_noise_warns_and_significance_off_fails(tmp_path):
     assert md.startswith("## ⚠️ idm-gate: **warn**") and "within noise" in md
     res = check(r, "--significance", "off")
     assert res.returncode == 1, res.stdout
-    assert "bonsai: FAIL" in res.stdout and "over max_drop 5.0%" in res.stdout and "within noise" not in res.stdout
+    assert "bonsai: FAIL" in res.stdout and "over max_drop 5.0 %" in res.stdout and "within noise" not in res.stdout

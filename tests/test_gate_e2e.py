@@ -84,13 +84,17 @@ def test_small_drop_warns_large_drop_fails(repo):
     repo.commit()
     res = check(repo)
     assert res.returncode == 0, res.stderr
-    assert "bonsai: WARN" in res.stdout and "over warn_drop 2.0%" in res.stdout
+    assert "bonsai: WARN" in res.stdout and "over warn_drop 2.0 %" in res.stdout
     repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.10), gate=GATE))
     repo.commit()
     res = check(repo)
     assert res.returncode == 1
-    assert "bonsai: FAIL" in res.stdout and "over max_drop 5.0%" in res.stdout
-    assert "size -9.5 %" in res.stdout  # the decomposition puts the whole change on size
+    assert "bonsai: FAIL" in res.stdout and "over max_drop 5.0 %" in res.stdout
+    # in plain terms: the whole change is size; D_base = -ln(0.35) / 2 GB = 0.5249 and passing needs 95 % of it:
+    # at most 2 GB / 0.95 = 2.105 GB at error 0.35, or at 2.2 GB an error of 0.35^(0.95 * 1.1) = 0.33387
+    assert "Size ×1.10 (2.00 GB → 2.20 GB) at the same accuracy (error rate 0.35)." in res.stdout, res.stdout
+    assert ("To pass (a drop of at most 5.0 %): at most 2.10 GB at this error rate, or an error rate of at most "
+            "0.3338 at this size.") in res.stdout
     assert check(repo, "--no-fail").returncode == 0
 
 
@@ -146,7 +150,7 @@ def test_a_flag_cannot_loosen_the_default_max_drop_of_a_base_without_gate(tmp_pa
     r.commit()
     res = check(r, "--max-drop", "90%", "--z", "100")
     assert res.returncode == 1, res.stdout
-    assert "over max_drop 5.0%" in res.stdout
+    assert "over max_drop 5.0 %" in res.stdout
     assert "--max-drop 90% was ignored for every model: it is looser than the base commit's gate (max_drop 5%)" in res.stderr
 
 
@@ -155,7 +159,7 @@ def test_cli_flag_tightens_the_policy(repo):
     repo.commit()
     assert check(repo).returncode == 0
     res = check(repo, "--max-drop", "1%")
-    assert res.returncode == 1 and "over max_drop 1.0%" in res.stdout
+    assert res.returncode == 1 and "over max_drop 1.0 %" in res.stdout
 
 
 def test_pr_that_introduces_the_gate_uses_its_own_budgets(tmp_path):
@@ -197,7 +201,7 @@ def test_no_task_in_common_is_not_comparable_rather_than_new(repo):
     repo.commit()
     res = check(repo, "--format", "markdown")
     assert res.returncode == 0, res.stderr
-    assert "| ⚠️ | bonsai | 0.5249 → **0.602**, not comparable | n/a |" in res.stdout, res.stdout
+    assert "| ⚠️ | bonsai | 0.5249\u00a0→ **0.602**, not comparable | n/a |" in res.stdout, res.stdout
     assert "new →" not in res.stdout
 
 
@@ -217,7 +221,9 @@ def test_markdown_report_leads_with_the_verdict(repo):
     repo.commit()
     md = check(repo, "--format", "markdown").stdout
     assert md.startswith("## ❌ idm-gate: **fail**")
-    assert "| ❌ | bonsai | 0\\.5249 → **0\\.4772** | ▼ \\-9\\.1 % |" in md or "▼ -9.1 %" in md
+    nb = "\u00a0"  # non-breaking spaces keep "▼ -9.1 %" and each "a → b" from wrapping in the table
+    assert (f"| ❌ | bonsai | 0.5249{nb}→ **0.4772** | ▼{nb}-9.1{nb}% | 2.00{nb}GB{nb}→ 2.20{nb}GB | 0.35 | n/a | n/a |"
+            in md), md
 
 
 def test_bad_base_ref_is_input_error(repo):

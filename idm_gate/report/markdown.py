@@ -6,6 +6,7 @@ Everything that comes from the PR (model names, task names, metric keys, file pa
 
 from __future__ import annotations
 
+import html
 import re
 
 from .. import __version__, metric
@@ -27,6 +28,20 @@ def esc(text: str, limit: int = 200) -> str:
     # "@name" would notify and "#123" link (and cross-reference) an issue. An entity such as "&#64;" is no
     # help: GitHub decodes it before it looks for mentions. A zero-width space after "@" and "#" breaks
     # both, as Renovate and Dependabot do; "#" goes first, as the inserted entities hold one.
+    return text.replace("#", "#&#8203;").replace("@", "@&#8203;").replace(":", "&#58;")
+
+
+def esc_html(text: str, limit: int = 200) -> str:
+    """Escape untrusted text for the inside of an HTML element (``<summary>``): entities, no backslashes.
+
+    Markdown is not processed inside an HTML block, so ``esc``'s backslashes would show there
+    (``Q8\\_0``). Mentions, issue references and emoji short codes are still broken with a zero-width
+    space or an entity, as ``esc`` does: GitHub looks for them in HTML text too.
+    """
+    text = text.replace("\r", " ").replace("\n", " ")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = html.escape(text, quote=True)
     return text.replace("#", "#&#8203;").replace("@", "@&#8203;").replace(":", "&#58;")
 
 
@@ -57,7 +72,7 @@ def files_details(x) -> list[str]:
     if not x.artifacts:
         return []
     n = len(x.artifacts)
-    out = [f"<details><summary>{esc(x.name)}: {n} file{'s' if n != 1 else ''} counted, "
+    out = [f"<details><summary>{esc_html(x.name)}: {n} file{'s' if n != 1 else ''} counted, "
            f"{x.size_bytes:,} bytes</summary>", "",
            "| file | bytes | size from | note |", "|---|---:|---|---|"]
     for a in x.artifacts:
@@ -71,7 +86,7 @@ def render_measurement(m: Measurement) -> str:
              *measurement_table(m), "",
              f"<sub>D = −{log}(error rate) / size in GB (bytes / 10⁹). idm-gate {__version__}.</sub>", ""]
     for x in m.models:
-        lines += [f"<details><summary>{esc(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
+        lines += [f"<details><summary>{esc_html(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
         lines += [f"- {esc(n, 500)}" for n in x.notices]
         lines += ["</details>", ""]
         lines += files_details(x)

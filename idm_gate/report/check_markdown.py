@@ -1,0 +1,400 @@
+"""The PR comment (and job summary) for a gate run: what a reviewer reads in ten seconds.
+
+Layout, most important first, so that whatever a size limit leaves out is the least important part:
+
+- the *head*: the verdict; counts; the largest change (by size of the relative change, up or down);
+  one table row per failing, warning, changed and new model, in that order (unchanged models are one
+  line: "12 models unchanged"); under it, for each of those models, what changed in plain terms and
+  what would pass or keep the baseline's density; the notices; and where the figures come from (the
+  measured commit and the baseline commit, linked when the server is known, and the baseline's date);
+- the *details*: one folded section per model (per-task baseline → PR, changed tasks first, then the
+  sections in ``MODEL_SECTIONS``), and one folded table of the unchanged models.
+
+Both parts fit a budget counted in UTF-8 bytes, which is never less than the characters GitHub counts:
+``head_limit`` for the head (failing and warning models are always named, as rows while they fit and
+then by name), ``limit`` for the whole. At 10,000 models the head is the counts, the rows that fit, the
+names of the failing and warning models, and the provenance line.
+
+Untrusted text (model, task, metric and file names, notices) goes through ``esc`` in Markdown and
+``esc_html`` inside HTML elements such as ``<summary>``, where Markdown escapes are not processed and a
+backslash would show.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Mapping
+
+from .. import __version__, metric
+from ..compare import _RANK, FAIL, PASS, WARN, CheckResult, ModelVerdict
+from ..data import TaskScore
+from .explain import ARROW, advice
+from .fmt import NBSP, count, num, percent, pm, size, size_pair
+from .markdown import esc, esc_html, files_details
+
+ICON = {PASS: "✅", WARN: "⚠️", FAIL: "❌"}
+TITLE = {PASS: "no efficiency regression", WARN: "efficiency warnings", FAIL: "efficiency regression"}
+_STATUS_ORDER = {"changed": 0, "new": 1, "removed": 2, "unchanged": 3}
+_HEX = re.compile(r"[0-9a-f]{7,64}")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+# GitHub refuses a comment over 65,536 characters; less room for the sticky comment's marker line
+COMMENT_BUDGET = 65_536 - 200
+_NAMES_SHOWN = 500  # failing/warning models named beyond the table, at most (then a count)
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the figures come from, for the line at the end of the head.
+
+    ``server_url`` and ``repository`` (``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY``) turn commit SHAs
+    into links; without both, SHAs are shown as code. ``pr_head`` is the PR's head commit, named when
+    the measured commit is another one (the merge commit a ``pull_request`` run checks out).
+    """
+
+    server_url: str | None = None
+    repository: str | None = None
+    pr_head: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], pr_head: str | None = None) -> Provenance:
+        server = (env.get("GITHUB_SERVER_URL") or "").strip().rstrip("/")
+        repo = (env.get("GITHUB_REPOSITORY") or "").strip()
+        ok = server.startswith(("https://", "http://")) and not re.search(r"[\s()<>\[\]]", server) \
+            and _REPO.fullmatch(repo) is not None
+        return cls(server if ok else None, repo if ok else None, pr_head)
+
+    def commit(self, sha: str) -> str:
+        short = sha[:7]
+        if not _HEX.fullmatch(sha):
+            return f"`{esc(short)}`"
+        if self.server_url and self.repository:
+            return f"[`{short}`]({self.server_url}/{self.repository}/commit/{sha})"
+        return f"`{short}`"
+
+
+# -- pieces -----------------------------------------------------------------------------------------
+
+def change_cell(v: ModelVerdict) -> str:
+    """``▼ -49.9 %`` with non-breaking spaces, so the arrow never wraps away from its number."""
+    if v.delta_rel is None:
+        return "n/a"
+    arrow = "▲" if v.delta_rel > 0 else ("▼" if v.delta_rel < 0 else "=")
+    return f"{arrow}{NBSP}{percent(v.delta_rel, space=NBSP)}"
+
+
+def _pair(a: str, b: str, bold: bool = False) -> str:
+    """``a → b`` when they differ (the arrow kept with ``a``), else one value."""
+    if a == b:
+        return f"**{b}**" if bold else b
+    return f"{a}{NBSP}{ARROW} {'**' + b + '**' if bold else b}"
+
+
+def _bpp(x: float | None) -> str:
+    return num(x, 3) if x is not None else "n/a"
+
+
+def row(v: ModelVerdict) -> str:
+    cur, base = v.current, v.baseline
+    if v.status == "removed" and base is not None:
+        dens = f"{num(base.density)}{NBSP}{ARROW} removed"
+    elif v.cur and v.base:
+        dens = _pair(num(v.base.density), num(v.cur.density), bold=True)
+    elif base is not None and cur is not None:  # a baseline, but no task in common with it
+        dens = f"{num(base.density)}{NBSP}{ARROW} **{pm(cur.density, cur.density_stderr)}**, not comparable"
+    elif cur is not None:
+        dens = f"new{NBSP}{ARROW} **{pm(cur.density, cur.density_stderr)}**"
+    else:
+        dens = "n/a"
+    if cur is not None and base is not None:
+        sz = _pair(*size_pair(base.size_bytes, cur.size_bytes, space=NBSP))
+        err = _pair(num(base.error_rate), num(cur.error_rate))
+        params = _pair(count(base.params), count(cur.params))
+        bpp = _pair(_bpp(base.bits_per_param), _bpp(cur.bits_per_param))
+    else:
+        one = cur or base
+        assert one is not None
+        sz, err = size(one.size_bytes, space=NBSP), num(one.error_rate)
+        params, bpp = count(one.params), _bpp(one.bits_per_param)
+    return f"| {ICON[v.verdict]} | {esc(v.name)} | {dens} | {change_cell(v)} | {sz} | {err} | {params} | {bpp} |"
+
+
+def explanation(v: ModelVerdict, log_base: str) -> list[str]:
+    """The model's reasons on one line, then what changed and what would pass, as a short list."""
+    reasons = "; ".join(esc(x, 400).replace(" %", NBSP + "%") for x in v.reasons)
+    lines = advice(v, log_base, space=NBSP)
+    if not reasons and not lines:
+        return []
+    out = [f"**{ICON[v.verdict]} {esc(v.name)}**" + (f": {reasons}" if reasons else "")]
+    out += [f"- {line}" for line in lines]
+    return out + [""]
+
+
+def _sources(tasks: Iterable[TaskScore]) -> str:
+    by: dict[str, int] = {}
+    for t in tasks:
+        by[t.source] = by.get(t.source, 0) + 1
+    if len(by) == 1:
+        return esc(next(iter(by)), 300)
+    return ", ".join(f"{esc(s, 300)} ({n} task{'s' if n != 1 else ''})" for s, n in by.items())
+
+
+def task_section(v: ModelVerdict, r: CheckResult) -> list[str]:
+    """Per task: metric, error rate at the baseline and in the PR, and the change; changed tasks first."""
+    cur = {t.task: t for t in v.current.tasks} if v.current else {}
+    base = {t.task: t for t in v.baseline.tasks} if v.baseline else {}
+    names = list(cur) + [t for t in base if t not in cur]
+    rows = []
+    for name in names:
+        c, b = cur.get(name), base.get(name)
+        if c and b and c.metric != b.metric:
+            metric_txt, change, moved = f"{esc(b.metric)}{NBSP}{ARROW} {esc(c.metric)}", "metric changed", True
+        else:
+            metric_txt = esc((c or b).metric)  # type: ignore[union-attr]
+            if c and b:
+                d = c.error - b.error
+                change = "=" if d == 0 else ("+" if d > 0 else "-") + num(abs(d))
+                moved = d != 0
+            else:
+                change, moved = ("new in the PR" if c else "missing in the PR"), True
+        row_txt = (f"| {esc(name)} | {metric_txt} | {num(b.error) if b else '—'} | "
+                   f"{num(c.error) if c else '—'} | {change} |")
+        rows.append((not moved, row_txt))
+    rows.sort(key=lambda x: x[0])  # stable: changed tasks first, each group in the PR's order
+    shown = v.current or v.baseline
+    assert shown is not None
+    out = [f"Source: {_sources(shown.tasks)}"]
+    if v.current and v.baseline and _sources(v.baseline.tasks) != _sources(v.current.tasks):
+        out[0] = f"Source: {_sources(v.current.tasks)} (baseline: {_sources(v.baseline.tasks)})"
+    out += ["", "| task | metric | error, baseline | error, PR | change |", "|---|---|---:|---:|---:|"]
+    out += [t for _, t in rows]
+    return out
+
+
+def files_section(v: ModelVerdict, r: CheckResult) -> list[str]:
+    """The files counted in the PR's size and where each size came from (folded; none when declared)."""
+    return files_details(v.current) if v.current else []
+
+
+# Sections of a model's folded details, in order. Each returns Markdown lines (or none); a new kind of
+# per-model content (a chart, say) is one more function here.
+MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [task_section, files_section]
+
+
+def model_details(v: ModelVerdict, r: CheckResult) -> str:
+    shown = v.current or v.baseline
+    assert shown is not None
+    n = len(shown.tasks)
+    moved = len(set(v.missing_in_pr) | set(v.new_in_pr) | set(v.metric_changed))
+    if v.current and v.baseline:
+        bt = {t.task: t.error for t in v.baseline.tasks}
+        moved += sum(1 for t in v.current.tasks if t.task in bt and t.task not in v.metric_changed
+                     and t.error != bt[t.task])
+    what = f"{n} task{'s' if n != 1 else ''}" + (f", {moved} changed" if v.current and v.baseline else "")
+    lines = [f"<details><summary>{ICON[v.verdict]} {esc_html(v.name)}: {what}</summary>", ""]
+    for section in MODEL_SECTIONS:
+        part = section(v, r)
+        if part:
+            lines += [*part, ""]
+    return "\n".join(lines + ["</details>", ""])
+
+
+def _order(v: ModelVerdict) -> tuple:
+    return (-_RANK[v.verdict], _STATUS_ORDER.get(v.status, 9), -abs(v.delta_rel or 0.0), v.name)
+
+
+def _folded(v: ModelVerdict) -> bool:
+    return v.status == "unchanged" and v.verdict == PASS
+
+
+def _counts(shown: list[ModelVerdict], folded: int) -> str:
+    by = {k: sum(1 for v in shown if v.verdict == k) for k in (FAIL, WARN, PASS)}
+    parts = []
+    if by[FAIL]:
+        parts.append(f"**{by[FAIL]:,} failing**")
+    if by[WARN]:
+        parts.append(f"{by[WARN]:,} warning")
+    if by[PASS]:
+        parts.append(f"{by[PASS]:,} passing")
+    if folded:
+        parts.append(f"{folded:,} unchanged")
+    return " · ".join(parts) if parts else "no models"
+
+
+def provenance_line(r: CheckResult, prov: Provenance) -> str:
+    log = "ln" if r.log_base == "e" else "log2"
+    parts = []
+    if r.head_commit:
+        measured = f"Measured {prov.commit(r.head_commit)}"
+        if prov.pr_head and prov.pr_head != r.head_commit:
+            measured += f" (the merge of the PR's head {prov.commit(prov.pr_head)} into the base)"
+        parts.append(measured)
+    elif prov.pr_head:
+        parts.append(f"Measured the PR's head {prov.commit(prov.pr_head)}")
+    if r.baseline_commit is None:
+        parts.append("no baseline")
+    else:
+        when = f", committed {r.baseline_date[:10]}" if r.baseline_date else ""
+        where = "the merge base"
+        if r.baseline_distance:
+            n = r.baseline_distance
+            mb = prov.commit(r.merge_base) if r.merge_base else "the merge base"
+            where = f"{n} commit{'s' if n != 1 else ''} before the merge base {mb}"
+        parts.append(f"baseline {prov.commit(r.baseline_commit)} ({where}{when})")
+    text = ", against the ".join(parts) if len(parts) == 2 and r.baseline_commit else "; ".join(parts)
+    return (f"<sub>{text}. D = −{log}(error rate) / size in GB, in {metric.unit(r.log_base)}. "
+            f"idm-gate {__version__}.</sub>")
+
+
+# -- assembly ---------------------------------------------------------------------------------------
+
+class _Budget:
+    def __init__(self, limit: int | None):
+        self.left = limit if limit is not None else None
+
+    def take(self, text: str) -> bool:
+        n = utf8_len(text) + 1  # the line break that joins it
+        if self.left is None:
+            return True
+        if n > self.left:
+            return False
+        self.left -= n
+        return True
+
+
+def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, limit: int | None = None,
+                          head_limit: int | None = None) -> tuple[str, str]:
+    """(head, details) for a PR comment or job summary; see the module docstring.
+
+    ``limit`` bounds head + details together and ``head_limit`` the head (default 3/4 of ``limit``),
+    both in UTF-8 bytes; None renders everything.
+    """
+    prov = prov or Provenance()
+    if head_limit is None and limit is not None:
+        head_limit = limit * 3 // 4
+    models = sorted(r.models, key=_order)
+    shown = [v for v in models if not _folded(v)]
+    folded = [v for v in models if _folded(v)]
+    u = metric.unit(r.log_base)
+
+    top = [f"## {ICON[r.verdict]} idm-gate: **{r.verdict}**, {TITLE[r.verdict]}", ""]
+    big = r.largest_change()
+    line = _counts(shown, len(folded)) + "."
+    if big is not None:
+        line += f" Largest change: **{esc(big.name)}**, density {change_cell(big)}."
+    top += [line, ""]
+    bottom = [provenance_line(r, prov)]
+    notices = [f"> {esc(n, 500).replace(' %', NBSP + '%')}" for n in r.notices]
+    budget = _Budget(head_limit)
+    for piece in top + bottom:
+        budget.take(piece)
+    reserve = 600  # room for the overflow lines below the table
+    if budget.left is not None:
+        budget.left -= reserve
+
+    # Priority, each stage taking what the budget has left: the failing and warning rows (at most half
+    # of it), the names of any failing or warning models left without a row, their explanations, then
+    # the passing rows and explanations, then the notices.
+    header = [f"| | model | density ({u}) | change | size | error rate | params | bits/param |",
+              "|---|---|---:|---:|---:|---:|---:|---:|"]
+    if shown:
+        budget.take("\n".join(header))
+    bad = [v for v in shown if v.verdict != PASS]
+    good = [v for v in shown if v.verdict == PASS]
+    rows: dict[str, str] = {}
+    notes: dict[str, list[str]] = {}
+    half = None if budget.left is None else budget.left // 2
+    for v in bad:
+        text = row(v)
+        if half is not None and budget.left is not None and budget.left - utf8_len(text) < half:
+            break
+        if not budget.take(text):
+            break
+        rows[v.name] = text
+    unnamed = [v for v in bad if v.name not in rows]
+    names = []
+    for v in unnamed[:_NAMES_SHOWN]:
+        item = f"{ICON[v.verdict]} {esc(v.name, 100)}"
+        if not budget.take(item + ", "):
+            break
+        names.append(item)
+    for group in (bad, good):
+        if group is good:
+            for v in good:
+                text = row(v)
+                if not budget.take(text):
+                    break
+                rows[v.name] = text
+        for v in group:
+            if v.name in rows:
+                ex = explanation(v, r.log_base)
+                if ex and budget.take("\n".join(ex)):
+                    notes[v.name] = ex
+    kept_notices = [n for n in notices if budget.take(n + "\n")]
+    if budget.left is not None:
+        budget.left += reserve
+
+    head = list(top)
+    if shown:
+        head += header + [rows[v.name] for v in shown if v.name in rows]
+    if unnamed:
+        more = len(unnamed) - len(names)
+        head += ["", f"Also failing or warning: {', '.join(names)}"
+                 + (f" and {more:,} more" if more and names else f"{more:,} models" if more else "") + "."]
+    passing_left = sum(1 for v in shown if v.name not in rows and v.verdict == PASS)
+    if passing_left:
+        head += ["", f"{passing_left:,} more changed or new model{'s' if passing_left != 1 else ''} pass."]
+    if unnamed or passing_left:
+        head.append("Every model is in the JSON report (`report-path`).")
+    if folded:
+        head += ["", f"{len(folded):,} model{'s' if len(folded) != 1 else ''} unchanged."]
+    head.append("")
+    for v in shown:
+        head += notes.get(v.name, [])
+    for n in kept_notices:
+        head += [n, ""]
+    if len(kept_notices) < len(notices):
+        head += [f"> {len(notices) - len(kept_notices):,} more notices are in the JSON report.", ""]
+    head += bottom
+    head_md = "\n".join(head)
+
+    # 2. details: one folded section per model in the same order, then the unchanged models' table
+    room = _Budget(None if limit is None else limit - utf8_len(head_md) - 2 - 300)
+    details: list[str] = []
+    left_out = 0
+    for v in shown:
+        sec = model_details(v, r)
+        if left_out or not room.take(sec):
+            left_out += 1
+            continue
+        details.append(sec)
+    if folded:
+        table = [f"<details><summary>{len(folded):,} model{'s' if len(folded) != 1 else ''} unchanged</summary>",
+                 "", f"| model | density ({u}) | size | error rate |", "|---|---:|---:|---:|"]
+        if room.take("\n".join(table) + "\n\n</details>\n"):
+            n = 0
+            for v in folded:
+                x = v.current
+                assert x is not None
+                text = f"| {esc(v.name)} | {num(x.density)} | {size(x.size_bytes, space=NBSP)} | {num(x.error_rate)} |"
+                if not room.take(text):
+                    break
+                table.append(text)
+                n += 1
+            if n < len(folded):
+                table += ["", f"{len(folded) - n:,} more unchanged models are in the JSON report."]
+            details.append("\n".join(table + ["", "</details>", ""]))
+    if left_out:
+        details.append(f"Per-task results of {left_out:,} more model{'s' if left_out != 1 else ''} are in the "
+                       "JSON report: left out to fit GitHub's size limit.")
+    return head_md, "\n".join(details).rstrip("\n")
+
+
+def render_markdown(r: CheckResult, prov: Provenance | None = None, *, limit: int | None = None) -> str:
+    head, details = render_markdown_parts(r, prov, limit=limit)
+    return head + "\n\n" + details + "\n" if details else head + "\n"
