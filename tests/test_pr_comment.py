@@ -51,14 +51,15 @@ def test_failing_pr(tmp_path, golden):
     assert "3 models unchanged." in head and seen.summaries[-1] == "3 models unchanged"
     assert not any(r[1].startswith("acme-lm-1b") for r in seen.cells[:3])
     # baseline → PR wherever a value changed: the upcast shows as 16 → 32 bits per parameter.
-    # 30,000 fp16 parameters: 60,000 bytes + the safetensors header (104 bytes) -> 60.1 KB; fp32: 120 KB.
+    # 30,000 fp16 parameters: 60,000 bytes + a 72-byte safetensors header = 60,072 -> 60.1 KB; fp32:
+    # 120,072 -> 120 KB.
     (row,) = seen.rows_with("acme-lm-60m-Q8_0")
     assert row[2:] == [f"6759{NB}→ 3388", f"▼{NB}-49.9{NB}%", f"60.1{NB}KB{NB}→ 120{NB}KB",
                        f"0.6663{NB}→ 0.6658", "30K", f"16{NB}→ 32"]
     no_wrapping_changes(seen)
-    # the split in plain terms and what would pass: D_base = -ln(0.6663) / 60,104e-9 GB = 6759;
+    # the split in plain terms and what would pass: D_base = -ln(0.6663) / 60,072e-9 GB = 6759;
     # passing needs 0.95 * 6759: at most -ln(0.6658) / (0.95 * 6759) GB = 63.35 KB at this error rate,
-    # or exp(-0.95 * 6759 * 120,104e-9) = 0.4625 at this size (both rounded down)
+    # or exp(-0.95 * 6759 * 120,072e-9) = 0.4625 at this size (both rounded down)
     assert (f"Size ×2.00 (60.1{NB}KB → 120{NB}KB) at about the same accuracy (error rate 0.6663 → 0.6658)."
             in head)
     assert (f"To pass (a drop of at most 5.0{NB}%): at most 63.3{NB}KB at this error rate, or an error rate "
@@ -81,6 +82,8 @@ def test_failing_pr(tmp_path, golden):
                           ["piqa", "score", "0.6663", "0.6653", "-0.001"],
                           ["hellaswag", "score", "0.6663", "0.6663", "="]]
     assert seen.all_text.count("Source: evals/acme-lm-60m-q8_0.csv") == 1
+    # the files counted, folded inside the model's section
+    assert "acme-lm-60m-Q8_0: 1 file counted, 120,072 bytes" in seen.summaries
 
 
 def test_passing_pr_names_the_largest_change_not_the_worst_verdict(tmp_path, golden):

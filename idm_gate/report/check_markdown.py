@@ -198,7 +198,9 @@ def model_details(v: ModelVerdict, r: CheckResult) -> str:
     what = f"{n} task{'s' if n != 1 else ''}" + (f", {moved} changed" if v.current and v.baseline else "")
     lines = [f"<details><summary>{ICON[v.verdict]} {esc_html(v.name)}: {what}</summary>", ""]
     for section in MODEL_SECTIONS:
-        part = section(v, r)
+        part = list(section(v, r))
+        while part and part[-1] == "":
+            part.pop()
         if part:
             lines += [*part, ""]
     return "\n".join(lines + ["</details>", ""])
