@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench docs lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_all.py
+
+# docs/manifest.md (from the JSON Schema) and the message catalogue in docs/troubleshooting.md
+docs: $(VENV)/.installed
+	$(PY) tools/gen_docs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -281,8 +281,16 @@ def cmd_init(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from .manifest import schema_text
+    from .manifest import schema, schema_text
 
+    if args.markdown:
+        if args.which != "manifest":
+            raise InputError("schema --markdown: renders the manifest's schema only; drop the "
+                             f"{args.which!r} argument")
+        from .schemadoc import render_markdown
+
+        sys.stdout.write(render_markdown(schema()))
+        return EXIT_OK
     sys.stdout.write(schema_text(args.which))
     return EXIT_OK
 
@@ -420,6 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("which", nargs="?", choices=("manifest", "report", "check"), default="manifest",
                     help="manifest (idm.yaml), report (measure --format json) or check (check --format json) "
                          "(default: manifest)")
+    sp.add_argument("--markdown", action="store_true",
+                    help="print the manifest reference as Markdown (docs/manifest.md) instead of the JSON Schema "
+                         "(default: off)")
     sp.set_defaults(func=cmd_schema)
     return p
 

@@ -248,12 +248,14 @@ def init_manifest(target: Path, manifest: Path, *, force: bool, dry_run: bool, o
     # with --dry-run the manifest goes to stdout (init --dry-run > idm.yaml works), the findings to stderr
     _report(sys.stderr if dry_run else out, root, kept, artifacts, found.unplaced, manifest_dir)
     gated = [d for d in kept if d.evals]
+    if not found.weights:
+        raise InputError(f"init: found no weight files (.safetensors, .gguf, .onnx, .pt/.pth/.bin/.ckpt, Git LFS "
+                         f"pointers or .dvc files) under {str(target)!r}; nothing written. Point init at the folder "
+                         "that holds the models")
     if not gated:
-        what = (f"found {len(found.weights)} set(s) of weights but no eval results idm-gate can place on them"
-                if found.weights else "found no weight files (.safetensors, .gguf, .onnx, .pt/.pth/.bin/.ckpt, "
-                                      "Git LFS pointers or .dvc files)")
-        raise InputError(f"init: {what} under {str(target)!r}; nothing written. A model needs weights and an eval "
-                         "results file (lm-eval results JSON, a model card with model-index, or a task,score CSV)")
+        raise InputError(f"init: found {len(found.weights)} set(s) of weights but no eval results idm-gate can place "
+                         f"on them under {str(target)!r}; nothing written. A model needs an eval results file (lm-eval, "
+                         "lighteval or MTEB results, a model card with model-index, or a task,score CSV)")
     text = render(kept, artifacts, found.unplaced, root, manifest_dir)
     _check_measures(text, manifest, shown, repo_root)  # what is written validates and measures
     if dry_run:
