@@ -35,9 +35,10 @@ RUN pip install --no-cache-dir /opt/idm-gate \
     && idm-gate --help > /dev/null
 
 # No USER: GitHub runs container actions as root with /github/workspace (owned by the runner's
-# user) mounted in, and a non-root user could neither write the report nor run git there
-# (docs: "Dockerfile support for GitHub Actions", USER). The job's token, not the container user,
-# bounds what the action can do.
+# user) mounted in (docs: "Dockerfile support for GitHub Actions", USER), and that user's uid is
+# only known at run time. `idm-gate action` switches to the workspace's owner itself before writing
+# anything (idm_gate/github/container.py), so nothing it leaves in the workspace is root's. The
+# job's token, not the container user, bounds what the action can do.
 # Exec form, so signals reach idm-gate directly and GitHub's `with:` inputs arrive as INPUT_*
 # environment variables; action.yml therefore passes no args.
 ENTRYPOINT ["idm-gate", "action"]

@@ -105,7 +105,9 @@ def run(environ=None, out=None) -> int:
         raise InputError(f"input working-directory: {workdir} is not a folder in the workspace")
     manifest_rel = get_input("manifest", "idm.yaml", env)
     manifest = _inside(workspace, manifest_rel, "manifest", start=workdir)
-    report_path = _inside(workspace, get_input("report", "idm-report.json", env), "report", start=workdir)
+    report_input = get_input("report", None, env)
+    report_path = (_inside(workspace, report_input, "report", start=workdir) if report_input
+                   else default_report_path(workspace, manifest))
     mode = resolve_mode(_choice("mode", get_input("mode", "auto", env), MODES), ctx)
     comment_mode = _choice("comment", get_input("comment", "on-change", env), COMMENT_MODES)
     fail_on_regression = get_bool_input("fail-on-regression", True, env)
@@ -117,9 +119,14 @@ def run(environ=None, out=None) -> int:
     outputs = OutputsWriter(env.get("GITHUB_OUTPUT") or None)
     summary_path = env.get("GITHUB_STEP_SUMMARY") or None
 
-    # The workspace is owned by the runner's user and we run as root: let git work there, for this
-    # process only (command-line scope, which safe.directory honours), without touching any config file.
-    # Appended to any GIT_CONFIG_* entries the workflow already set, never replacing them.
+    # Before anything is written: become the workspace's owner (the runner's user) when started as root,
+    # so git objects, refs, the index and the report stay the runner user's (github/container.py).
+    from .github.container import become_workspace_owner
+
+    become_workspace_owner(workspace, env, log.warn)
+    # Where we stay root (root owns the workspace, or the switch was refused): let git work there, for
+    # this process only (command-line scope, which safe.directory honours), without touching any config
+    # file. Appended to any GIT_CONFIG_* entries the workflow already set, never replacing them.
     try:
         n = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
     except ValueError:
@@ -211,13 +218,54 @@ def _write_measure_outputs(m, report_path: Path, outputs, ctx) -> None:
     if ctx.pr_number is not None or ctx.head_sha:
         doc["context"] = {"pr_number": ctx.pr_number, "head_sha": ctx.head_sha or ctx.sha}
     _atomic_write(report_path, dumps(doc))
-    outputs.set("report-path", str(report_path))
+    outputs.set("report-path", report_output(report_path, ctx.workspace))
     worst = min(m.models, key=lambda x: x.density, default=None)
     outputs.set("density", f"{worst.density:.6g}" if worst else "")
 
 
+REPORT_DIR = ".idm-gate"  # beside .git at the workspace's top; ignores itself (see default_report_path)
+
+
+def default_report_path(workspace: Path, manifest: Path) -> Path:
+    """Where a run's report goes when the ``report`` input is empty: ``.idm-gate/<manifest path>.json``.
+
+    In the workspace, so that ``report-path`` is a path ``actions/upload-artifact`` and later steps find
+    as given (outside the container too: see ``report_output``); ``/`` in the manifest's path becomes
+    ``--``, so two gates in one job write two reports. The folder holds a ``.gitignore`` of ``*`` (as
+    pytest's cache does), so it never shows in ``git status`` nor gets added by ``git add -A``.
+    """
+    rel = manifest.relative_to(workspace.resolve()).as_posix()
+    return workspace.resolve() / REPORT_DIR / (rel.replace("/", "--") + ".json")
+
+
+def report_output(path: Path, workspace: str | None) -> str:
+    """``report-path`` as the next steps see it: relative to the workspace when inside it.
+
+    A container action sees the workspace as /github/workspace, a path that does not exist on the
+    runner where ``upload-artifact`` runs; relative to the workspace (its working directory) it does.
+    """
+    if workspace:
+        try:
+            return path.relative_to(Path(workspace).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
 def _atomic_write(path: Path, text: str) -> None:
-    """Write the report at ``path`` whole or not at all; a folder that is missing is the user's to fix."""
+    """Write the report at ``path`` whole or not at all; a folder that is missing is the user's to fix.
+
+    Except idm-gate's own ``.idm-gate`` folder, made on demand with its ``.gitignore``.
+    """
+    if path.parent.name == REPORT_DIR:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = path.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# idm-gate's reports: never committed\n*\n", encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"input report: cannot create {path.parent} ({e.strerror}); name a writable file "
+                             "in the `report` input") from None
     if not path.parent.is_dir():
         raise InputError(f"input report: the folder {path.parent} does not exist; create it in an earlier step "
                          "or name a file in an existing folder")
@@ -413,7 +461,7 @@ def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode
     outputs.set("density", f"{shown_density.density:.6g}" if shown_density else "")
     outputs.set("baseline-density", f"{worst.base.density:.6g}" if worst and worst.base else "")
     outputs.set("delta-pct", f"{worst.delta_rel * 100:.2f}" if worst and worst.delta_rel is not None else "")
-    outputs.set("report-path", str(report_path) if report_path is not None else "")
+    outputs.set("report-path", report_output(report_path, ctx.workspace) if report_path is not None else "")
     for v in res.models:
         if v.verdict != "pass":
             log.command(annotation("error" if v.verdict == "fail" else "warning",

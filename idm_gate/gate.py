@@ -80,7 +80,7 @@ def open_repo(manifest_path: Path, shown: str) -> Repo:
 
 def warn_if_dirty(repo: Repo, consequence: str, warn) -> None:
     """Warn when tracked files differ from HEAD (staged or not): what is measured is not the commit."""
-    changed = repo.git.run("diff", "--name-only", "HEAD", "--").splitlines()
+    changed = repo.git.changed_tracked_files()  # never `git diff`: it would rewrite the user's index
     if changed:
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         warn(f"tracked files differ from HEAD ({', '.join(changed[:3])}{more}); {consequence}")

@@ -45,7 +45,9 @@ class Git:
         self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[bytes]:
         """Run ``git *args`` and return the completed process (bytes out, never raises on status)."""
-        full_env = {**os.environ, **self.env, **(env or {})}
+        # GIT_OPTIONAL_LOCKS=0: no git we run refreshes the user's index as a side effect (unless the
+        # caller asks for it); idm-gate only ever reads the work tree and the index.
+        full_env = {"GIT_OPTIONAL_LOCKS": "0", **os.environ, **self.env, **(env or {})}
         try:
             return subprocess.run(
                 ["git", *args],
@@ -137,6 +139,17 @@ class Git:
             return None  # "<name> missing", "ambiguous", or a tree/commit at that path
         size = int(parts[2])
         return rest[:size]
+
+    def changed_tracked_files(self) -> list[str]:
+        """Tracked files whose work-tree or staged content differs from ``HEAD`` (repository-relative).
+
+        Asked with ``git status --porcelain -z`` and ``GIT_OPTIONAL_LOCKS=0``, which compares content
+        without writing the index. (``git diff HEAD`` would give the same list but rewrites
+        ``.git/index`` whenever a file's stat data is stale, e.g. after a fresh checkout.)
+        """
+        out = self.run_bytes("status", "--porcelain=v1", "-z", "--untracked-files=no", "--no-renames",
+                             "--ignore-submodules=none", env={"GIT_OPTIONAL_LOCKS": "0"})
+        return [entry[3:].decode("utf-8", "replace") for entry in out.split(b"\0") if len(entry) > 3]
 
     def is_shallow(self) -> bool:
         """True in a shallow clone (``actions/checkout`` makes one by default, fetch-depth 1)."""

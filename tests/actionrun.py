@@ -82,8 +82,8 @@ def action_env(workspace: Path, base_env: dict, files: Path, event_name: str, pa
     return env
 
 
-def run_action(env: dict, cwd: Path, timeout: float = 120) -> ActionRun:
+def run_action(env: dict, cwd: Path, timeout: float = 120, python: str = sys.executable) -> ActionRun:
     files = Path(env["GITHUB_OUTPUT"]).parent
-    p = subprocess.run([sys.executable, "-m", "idm_gate", "action"], cwd=cwd, env=env, capture_output=True,
+    p = subprocess.run([python, "-m", "idm_gate", "action"], cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=timeout)
     return ActionRun(p, read_outputs(files / "github_output"), (files / "step_summary").read_text())

@@ -71,7 +71,8 @@ def test_regression_fails_comments_once_and_sets_status(setup):
     assert o["verdict"] == "fail" and float(o["delta-pct"]) == pytest.approx(-9.09, abs=0.01)
     assert float(o["baseline-density"]) == pytest.approx(0.52491, abs=1e-4)
     assert o["comment-url"].endswith(f"#issuecomment-{comments[0]['id']}")
-    report = json.loads(Path(o["report-path"]).read_text())
+    assert o["report-path"] == ".idm-gate/idm.yaml.json"  # relative to the workspace, for upload-artifact
+    report = json.loads((repo.path / o["report-path"]).read_text())
     assert report["kind"] == "check" and report["verdict"] == "fail"
     assert "::error file=idm.yaml,title=idm-gate::bonsai: density down" in p.stdout
     assert runner.summary.read_text().startswith("## ❌ idm-gate")

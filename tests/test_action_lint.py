@@ -46,7 +46,7 @@ EXPECTED_INPUTS = {
     "comment-author": "",
     "status-context": "idm-gate",
     "working-directory": ".",
-    "report": "idm-report.json",
+    "report": "",
 }
 EXPECTED_OUTPUTS = {"verdict", "density", "baseline-density", "delta-pct", "report-path", "comment-url"}
 SHA_PIN = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")

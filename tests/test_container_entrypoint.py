@@ -323,7 +323,7 @@ class ContainerRunner:
 
 
 def test_entrypoint_records_on_push_then_fails_a_regressing_pull_request(image, tmp_path, fake_github):
-    repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE), ".gitignore": "idm-report.json\n"})
+    repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE)})
     fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
     runner = ContainerRunner(image, repo, fake_github, tmp_path)
     main_sha = repo.git("rev-parse", "HEAD")
@@ -339,7 +339,9 @@ def test_entrypoint_records_on_push_then_fails_a_regressing_pull_request(image, 
     author = subprocess.run(["git", "log", "-1", "--format=%an <%ae>", "idm-baselines"], cwd=repo.origin,
                             env=repo.env, capture_output=True, text=True, check=True).stdout.strip()
     assert author == "idm-gate <idm-gate@localhost>"
-    assert Path(runner.outputs["report-path"]).is_relative_to(repo.path)
+    # relative to the workspace, as upload-artifact on the runner resolves it; it ignores itself in git
+    assert runner.outputs["report-path"] == ".idm-gate/idm.yaml.json"
+    assert (repo.path / ".idm-gate/idm.yaml.json").is_file() and repo.git("status", "--porcelain") == ""
 
     # a pull request that makes the model 10 % bigger for the same scores
     repo.git("checkout", "-q", "-b", "pr")
@@ -351,7 +353,7 @@ def test_entrypoint_records_on_push_then_fails_a_regressing_pull_request(image, 
     assert p.stdout.splitlines()[0] == f"::add-mask::{TOKEN}"
     o = runner.outputs
     assert o["verdict"] == "fail" and float(o["delta-pct"]) == pytest.approx(-9.09, abs=0.01)
-    assert json.loads(Path(o["report-path"]).read_text())["verdict"] == "fail"
+    assert json.loads((repo.path / o["report-path"]).read_text())["verdict"] == "fail"
     assert runner.summary.read_text().startswith("## ❌ idm-gate")
     comments = fake_github.issue_comments(OWNER, REPO, PR)
     assert len(comments) == 1 and "idm-gate: **fail**" in comments[0]["body"]
