@@ -434,11 +434,13 @@ def _require_measured_commit(ctx, mode: str) -> None:
 
 
 def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode, status_context,
-             fail_on_regression, report_path: Path | None, shown, outputs, summary_path, log, env=None) -> int:
+             fail_on_regression, report_path: Path | None, shown, outputs, summary_path, log, env=None,
+             echo: bool = True) -> int:
     """``comment_id`` is (comment-key, comment-author or None: the token's own login, else github-actions[bot]).
 
     The comment is rendered to fit GitHub's limit and the job summary to fit the runner's 1 MiB, each
     with the failing and warning models first; commits are linked from GITHUB_SERVER_URL/GITHUB_REPOSITORY.
+    ``echo=False`` leaves out the text report (the CLI has printed it already).
     """
     from .github.client import make_client, try_write
     from .github.commands import SUMMARY_LIMIT, annotation, append_summary
@@ -450,7 +452,8 @@ def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode
 
     if report_path is not None:
         _atomic_write(report_path, dumps(check_to_dict(res)))
-    log.line(render_text(res))
+    if echo:
+        log.line(render_text(res))
     prov = Provenance.from_env(os.environ if env is None else env, pr_head=head_sha)
     head, details = render_markdown_parts(res, prov, limit=COMMENT_LIMIT - MARKER_ROOM)
     worst = res.worst_model()

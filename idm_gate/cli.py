@@ -153,6 +153,7 @@ def cmd_check(args) -> int:
                         remote=args.remote, max_walk=args.max_walk, cli_policy=cli_policy(args),
                         require_baseline=args.require_baseline, policy_terms=policy_terms(args),
                         baseline_key=args.baseline_key)
+    target = _check_target(args)
     res = check(_manifest_path(args), args.manifest, opts, args.messages.warn)
     if to_file(args.output):
         write_output(render_check(res, args.format), args.output)
@@ -161,6 +162,8 @@ def cmd_check(args) -> int:
         args.messages.error(f"wrote the {args.format} report to {args.output}", kind="note")
     else:
         write_output(render_check(res, args.format, stdout_painter(args)), args.output)
+    if target is not None:
+        _deliver_check(res, args, target)
     if res.verdict == "fail" and not args.no_fail:
         return EXIT_FAIL
     return EXIT_OK
@@ -204,36 +207,81 @@ def cmd_baseline_export(args) -> int:
     return EXIT_OK
 
 
-def cmd_publish(args) -> int:
-    """What the action's mode publish does, from a terminal or any CI: the token comes from the
-    environment (``GITHUB_TOKEN``, else ``GH_TOKEN``), never from the command line, where ``ps`` and
-    shell history would show it."""
-    from .action import COMMENT_MODES, PlainLog, _deliver, publish_check
-    from .gate import CheckOptions
-    from .github.commands import OutputsWriter
+def _github_target(args, event_name: str, **fields):
+    """(RunnerContext, token) for posting to ``--repository`` from a terminal; token from the environment."""
     from .github.runner import DEFAULT_API_URL, RunnerContext
 
-    owner, _, name = args.repository.partition("/")
+    owner, _, name = (args.repository or "").partition("/")
     if not owner or not name or "/" in name:
         raise InputError(f"--repository: {args.repository!r} is not 'owner/name'")
-    head_owner, _, head_name = args.head_repository.partition("/")
-    if not head_owner or not head_name or "/" in head_name:
-        raise InputError(f"--head-repository: {args.head_repository!r} is not 'owner/name' (the fork, or the "
-                         "repository itself for a same-repository PR)")
-    if args.comment not in COMMENT_MODES:  # argparse's choices say it first; kept for callers of main()
-        raise InputError(f"--comment: {args.comment!r} is not valid; use one of {' | '.join(COMMENT_MODES)}")
     api_url = (args.api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
     if not api_url.startswith(("https://", "http://")):
         raise InputError(f"--api-url: {api_url!r} is not an http(s) URL")
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or None
     if not token:
-        raise InputError("idm-gate publish: set GITHUB_TOKEN (or GH_TOKEN) to a token that may read pull requests "
-                         "and write comments and statuses")
-    ctx = RunnerContext(event_name="workflow_run", owner=owner, repo=name, api_url=api_url, sha=None, ref=None,
-                        base_ref=None, workspace=None, pr_number=args.pr, head_sha=args.head_sha,
-                        triggering_event="pull_request", head_repository=args.head_repository,
-                        head_branch=args.head_branch, head_owner=head_owner,
-                        is_fork=args.head_repository.lower() != args.repository.lower())
+        raise InputError(f"idm-gate {args.command}: set GITHUB_TOKEN (or GH_TOKEN) to a token that may read pull "
+                         "requests and write comments and statuses")
+    ctx = RunnerContext(event_name=event_name, owner=owner, repo=name, api_url=api_url, sha=None, ref=None,
+                        base_ref=None, workspace=None, **fields)
+    return ctx, token
+
+
+def _link_env(ctx) -> dict:
+    """What the comment's commit links are built from in the action (GITHUB_SERVER_URL, GITHUB_REPOSITORY),
+    for a terminal: the server from GITHUB_SERVER_URL, else from the API URL (api.github.com ->
+    https://github.com, GHES https://HOST/api/v3 -> https://HOST)."""
+    from urllib.parse import urlsplit
+
+    server = os.environ.get("GITHUB_SERVER_URL", "").strip()
+    if not server:
+        parts = urlsplit(ctx.api_url)
+        if parts.netloc == "api.github.com":
+            server = "https://github.com"
+        else:
+            path = parts.path[: -len("/api/v3")] if parts.path.endswith("/api/v3") else parts.path
+            server = f"{parts.scheme}://{parts.netloc}{path}"
+    return {"GITHUB_SERVER_URL": server, "GITHUB_REPOSITORY": f"{ctx.owner}/{ctx.repo}"}
+
+
+def _check_target(args):
+    """``check --pr N``: where the comment and status go, checked before anything is measured."""
+    from .gitutil import Git
+
+    if args.pr is None:
+        return None
+    if args.repository is None:
+        raise InputError("--pr: also give --repository owner/name")
+    head_sha = args.head_sha or Git(_manifest_path(args).resolve().parent).rev_parse("HEAD")
+    return _github_target(args, "pull_request", pr_number=args.pr, head_sha=head_sha)
+
+
+def _deliver_check(res, args, target) -> None:
+    """The comment and status the action's mode check writes, from a terminal (failures only warn)."""
+    from .action import PlainLog, _deliver
+    from .github.commands import OutputsWriter
+
+    ctx, token = target
+    _deliver(res, ctx, token, None, ctx.pr_number, ctx.head_sha, (args.comment_key, args.comment_author),
+             args.comment, args.status_context, False, None, args.manifest, OutputsWriter(None), None, PlainLog(),
+             env=_link_env(ctx), echo=False)
+
+
+def cmd_publish(args) -> int:
+    """What the action's mode publish does, from a terminal or any CI: the token comes from the
+    environment (``GITHUB_TOKEN``, else ``GH_TOKEN``), never from the command line, where ``ps`` and
+    shell history would show it."""
+    from .action import PlainLog, _deliver, publish_check
+    from .gate import CheckOptions
+    from .github.commands import OutputsWriter
+
+    head_owner, _, head_name = args.head_repository.partition("/")
+    if not head_owner or not head_name or "/" in head_name:
+        raise InputError(f"--head-repository: {args.head_repository!r} is not 'owner/name' (the fork, or the "
+                         "repository itself for a same-repository PR)")
+    ctx, token = _github_target(args, "workflow_run", pr_number=args.pr, head_sha=args.head_sha,
+                                triggering_event="pull_request", head_repository=args.head_repository,
+                                head_branch=args.head_branch, head_owner=head_owner,
+                                is_fork=args.head_repository.lower() != args.repository.lower())
     log = PlainLog()
     opts = CheckOptions(base_ref="", store_spec=args.store, branch=args.baseline_branch, remote=args.remote,
                         cli_policy=cli_policy(args), baseline_key=args.baseline_key, policy_terms=policy_terms(args))
@@ -246,7 +294,7 @@ def cmd_publish(args) -> int:
         raise InputError("--output: the same file as --report; the measure run's report is input here")
     code = _deliver(res, ctx, token, client, number, head_sha, (args.comment_key, args.comment_author), args.comment,
                     args.status_context, not args.no_fail, Path(args.output) if args.output else None, args.manifest,
-                    OutputsWriter(None), None, log)
+                    OutputsWriter(None), None, log, env=_link_env(ctx))
     return code
 
 
@@ -341,6 +389,17 @@ def build_parser() -> argparse.ArgumentParser:
                              "repository's top, e.g. models/idm.yaml); name one to keep a gate's baselines "
                              "when its manifest moves")
 
+    def github_opts(sp, repository_required=True):
+        sp.add_argument("--repository", required=repository_required,
+                        help="owner/name of the repository the PR is opened against")
+        sp.add_argument("--api-url", help="REST API URL (default: GITHUB_API_URL, else https://api.github.com; "
+                        "GHES: https://HOST/api/v3)")
+        sp.add_argument("--comment", default="on-change", choices=("always", "on-change", "on-regression", "never"),
+                        help="when to start the sticky comment (default: on-change); an existing one is kept current")
+        sp.add_argument("--comment-key", default="default", help="tells this gate's comment from other gates'")
+        sp.add_argument("--comment-author", help="login whose comment is ours (default: the token's own login)")
+        sp.add_argument("--status-context", default="idm-gate", help="commit status context; empty for no status")
+
     sp = add("check", "compare this checkout against the baseline of its base branch")
     common(sp)
     store_opts(sp)
@@ -360,6 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--require-baseline", action="store_true",
                     help="fail when no baseline exists (default: pass with a notice)")
     sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
+    sp.add_argument("--pr", type=int, help="also post what the action's mode check posts: the sticky comment on "
+                    "this PR of --repository and a commit status on --head-sha (token from GITHUB_TOKEN)")
+    sp.add_argument("--head-sha", help="the commit the status goes on (default: HEAD; give the PR's head when "
+                    "HEAD is its merge commit)")
+    github_opts(sp, repository_required=False)
     sp.set_defaults(func=cmd_check)
 
     sp = add("record", "measure HEAD and store it as the baseline for this commit")
@@ -385,19 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
     store_opts(sp)
     sp.add_argument("--report", required=True, help="the report `idm-gate measure --format json` (or the action's "
                     "mode measure) wrote for the pull request")
-    sp.add_argument("--repository", required=True, help="owner/name of the repository the PR is opened against")
     sp.add_argument("--head-sha", required=True, help="the commit the report measured (the PR's head)")
     sp.add_argument("--head-repository", required=True,
                     help="owner/name holding the PR's branch: the fork, or --repository itself")
     sp.add_argument("--head-branch", required=True, help="the PR's branch in --head-repository")
     sp.add_argument("--pr", type=int, help="the PR number, if known; checked against the API like everything else")
-    sp.add_argument("--api-url", help="REST API URL (default: GITHUB_API_URL, else https://api.github.com; "
-                    "GHES: https://HOST/api/v3)")
-    sp.add_argument("--comment", default="on-change", choices=("always", "on-change", "on-regression", "never"),
-                    help="when to write the sticky comment (default: on-change)")
-    sp.add_argument("--comment-key", default="default", help="tells this gate's comment from other gates'")
-    sp.add_argument("--comment-author", help="login whose comment is ours (default: the token's own login)")
-    sp.add_argument("--status-context", default="idm-gate", help="commit status context; empty for no status")
+    github_opts(sp)
     sp.add_argument("--max-drop", help="relative density drop that fails, e.g. 5%% (tightens the base's)")
     sp.add_argument("--warn-drop", help="relative density drop that warns, e.g. 2%%")
     sp.add_argument("--output", "-o", help="also write the gate's report (JSON) here")

@@ -361,3 +361,22 @@ def test_the_default_shallow_checkout_of_the_merge_commit_is_accepted(setup, tmp
     assert p.returncode == 1, p.stderr + p.stdout
     assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
     assert float(ci_runner.outputs["delta-pct"]) == pytest.approx(-9.09, abs=0.01)   # 1/1.1 - 1
+
+
+def test_idm_gate_check_with_pr_posts_what_the_actions_mode_check_posts(setup):
+    repo, runner, gh = setup
+    repo.git("checkout", "-q", "-b", "pr")
+    head = grow(repo, 1.10)
+    args = ["check", "--base-ref", "origin/main", "--pr", str(PR), "--repository", FULL, "--api-url", gh.url]
+    p = repo.idm(*args)   # no token: refused before anything is measured
+    assert p.returncode == 2 and "set GITHUB_TOKEN (or GH_TOKEN)" in p.stderr and p.stdout == ""
+    p = repo.idm(*args, env_extra={"GH_TOKEN": TOKEN})
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert p.stdout.count("bonsai") >= 1 and "PR comment created" in p.stdout
+    # the same comment the action posts: run the action on the same commit and it is unchanged
+    (comment,) = gh.issue_comments(OWNER, REPO, PR)
+    assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
+    assert f"]({gh.url}/{FULL}/commit/" in comment["body"]   # commit links, as GITHUB_SERVER_URL gives them
+    p = runner.run("pull_request", pr_event(repo), {}, extra_env={**PR_ENV, "GITHUB_SERVER_URL": gh.url})
+    assert p.returncode == 1 and "PR comment unchanged" in p.stdout, p.stderr + p.stdout
+    assert gh.issue_comments(OWNER, REPO, PR) == [comment]
