@@ -283,7 +283,7 @@ def test_an_app_token_finds_its_own_comment_without_comment_author(setup):
     grow(repo, 1.20)
     p = runner.run("pull_request", pr_event(repo), {}, token="ghs_apptoken", extra_env=PR_ENV)
     (comment,) = gh.issue_comments(OWNER, REPO, PR)
-    assert comment["user"]["login"] == "idm-app[bot]" and "▼ -16.7 %" in comment["body"]   # 1/1.2 - 1
+    assert comment["user"]["login"] == "idm-app[bot]" and "▼\u00a0-16.7\u00a0%" in comment["body"]   # 1/1.2 - 1
     assert gh.count("POST", r"/issues/\d+/comments$") == 1 and gh.count("PATCH") == 1
 
 
@@ -305,7 +305,7 @@ def test_idm_gate_publish_does_from_a_terminal_what_mode_publish_does(setup):
     assert p.returncode == 1, p.stderr + p.stdout
     assert "bonsai" in p.stdout and "::" not in p.stdout + p.stderr   # plain text, no workflow commands
     (comment,) = gh.issue_comments(OWNER, REPO, PR)
-    assert "idm-gate: **fail**" in comment["body"] and "▼ -9.1 %" in comment["body"]
+    assert "idm-gate: **fail**" in comment["body"] and "▼\u00a0-9.1\u00a0%" in comment["body"]
     assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
     assert json.loads((repo.path.parent / "check.json").read_text())["verdict"] == "fail"
     # the same again with the PR's head moved on: superseded, a notice and exit 0
