@@ -581,3 +581,19 @@ def test_any_model_card_values(tmp_path, values, dtype, mtype):
                 "metrics": [{"type": mtype, "value": v}]} for i, v in enumerate(values)]
     text = "---\n" + json.dumps({"model-index": [{"name": "m", "results": results}]}) + "\n---\n"
     _any(tmp_path, "README.md", text.encode())
+
+
+def test_model_card_rows_differing_in_args_or_task_type_get_those_in_their_names(tmp_path):
+    def row(task: str, args: str) -> str:
+        return (f"  - task: {{type: {task}}}\n    dataset: {{type: glue, config: mrpc, split: validation, args: {args}}}\n"
+                "    metrics: [{type: accuracy, value: 80}]\n")
+    text = ("---\nmodel-index:\n- name: m\n  results:\n" + row("text-classification", "{shots: 0}")
+            + row("text-classification", "{shots: 5}") + row("zero-shot-classification", "{shots: 0}") + "---\n")
+    names = [t.task for t in read_text(tmp_path, "README.md", text).tasks]
+    # config and split are shared, so not named; args alone leaves rows 1 and 3 equal, so the task type
+    # is added too, for all three
+    assert names == ['glue [args={"shots":0}, task=text-classification]',
+                     'glue [args={"shots":5}, task=text-classification]',
+                     'glue [args={"shots":0}, task=zero-shot-classification]']
+    same = "---\nmodel-index:\n- name: m\n  results:\n" + row("t", "{}") + row("t", "{}") + "---\n"
+    refused(read_text, tmp_path, "README.md", same, match="model-index[0].results[1]: task 'glue:mrpc [split=validation, args={}, task=t, name=-]' appears twice")
