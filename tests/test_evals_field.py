@@ -597,3 +597,12 @@ def test_model_card_rows_differing_in_args_or_task_type_get_those_in_their_names
                      'glue [args={"shots":0}, task=zero-shot-classification]']
     same = "---\nmodel-index:\n- name: m\n  results:\n" + row("t", "{}") + row("t", "{}") + "---\n"
     refused(read_text, tmp_path, "README.md", same, match="model-index[0].results[1]: task 'glue:mrpc [split=validation, args={}, task=t, name=-]' appears twice")
+
+
+def test_lmeval_limit_without_n_samples_is_tagged_with_the_limit(tmp_path):
+    # lm-eval 0.4.0 and 0.4.1 write config.limit but no n-samples: the limit itself tells runs apart.
+    doc = json.loads((DATA / LMEVAL_LIMIT).read_text())
+    del doc["n-samples"]
+    r = read_text(tmp_path, "results_2024-01-10T10-00-00.000000.json", json.dumps(doc))
+    assert {t.partial for t in r.tasks} == {"limit 10.0"}
+    assert any("a partial run (config.limit is 10.0)" in n for n in r.notices)
