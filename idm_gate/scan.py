@@ -19,8 +19,8 @@ Weights (``WeightSet``: one candidate model each)
       (the Hub's two formats): the ``.bin`` set is left out so the size is counted once.
     - Trainer state (``optimizer.pt``, ``scheduler.pt``, ``rng_state*.pth``, ``training_args.bin``, ...)
       is not weights and is left out.
-    - A ``<path>.dvc`` file stands for the file or folder it tracks (its ``outs[].size``);
-      ``dvc.lock`` outputs are listed as found but not sized.
+    - A ``<path>.dvc`` file stands for the file or folder it tracks (its ``outs[].size``); a weight
+      file or folder a ``dvc.lock`` stage outputs is a model named by its path (sizing reads the lock).
 
 Eval results (``EvalFile``)
     lm-evaluation-harness, lighteval and MTEB results JSON, ``task,score`` CSVs, and ``README.md``
@@ -270,7 +270,7 @@ def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
         if rel.endswith(".dvc"):
             _dvc_file(root, rel, result, sets, dvc_tracked)
         elif rel.rsplit("/", 1)[-1] == "dvc.lock":
-            _dvc_lock(root, rel, result, dvc_tracked)
+            _dvc_lock(root, rel, result, sets, dvc_tracked)
 
     shards: dict[tuple[str, str, str, int], dict[int, str]] = {}
     singles: list[tuple[str, str]] = []
@@ -425,31 +425,29 @@ def _dvc_file(root: Path, rel: str, result: ScanResult, sets: list[WeightSet], t
                                "a DVC-tracked folder, counted whole (outs size)"))
 
 
-def _dvc_lock(root: Path, rel: str, result: ScanResult, tracked: set[str]) -> None:
-    from .yamlsafe import load_yaml
+def _dvc_lock(root: Path, rel: str, result: ScanResult, sets: list[WeightSet], tracked: set[str]) -> None:
+    """Each weight file or folder a ``dvc.lock`` stage outputs (:func:`idm_gate.sizing.dvc.read_lock`) is a
+    model; the manifest names the output's path, which sizing finds through the lock when not pulled."""
+    from .sizing.dvc import read_lock
 
-    data = _read_small(root / rel, 1024 * 1024)
     try:
-        doc = load_yaml(data, rel) if data is not None else None
+        outs = read_lock(root / rel, rel, "init")
     except InputError as e:
-        result.unplaced.append(Finding(rel, f"not a readable dvc.lock ({e})"))
-        return
-    stages = doc.get("stages") if isinstance(doc, dict) else None
-    if not isinstance(stages, dict):
+        result.unplaced.append(Finding(rel, str(e).split(": ", 1)[-1]))
         return
     folder = _folder(rel)
-    for stage_name, stage in stages.items():
-        outs = stage.get("outs") if isinstance(stage, dict) else None
-        for o in outs if isinstance(outs, list) else []:
-            p = o.get("path") if isinstance(o, dict) else None
-            if not isinstance(p, str):
-                continue
-            full = posixpath.normpath(posixpath.join(folder, p))
-            tracked.add(full)
-            if weight_format(full) or o.get("nfiles") is not None:
-                result.unplaced.append(Finding(
-                    f"{rel}: {full}", f"output of DVC stage {stage_name!s}; this version of idm-gate sizes "
-                    ".dvc files but not dvc.lock outputs: add it with 'dvc add' or list the pulled file"))
+    for stage, wdir, out in outs:
+        full = posixpath.normpath(posixpath.join(folder, wdir, out["path"]))
+        tracked.add(full)
+        fmt = weight_format(full)
+        if fmt is None and out.get("nfiles") is None:
+            continue  # metrics, plots, data: not weights
+        name = full.rsplit("/", 1)[-1]
+        note = f"output of DVC stage {stage} ({rel} records its size)"
+        if fmt is None:
+            sets.append(_set("dvc", _folder(full), name, (rel,), (full,), note + "; a folder, counted whole"))
+        else:
+            sets.append(_set(fmt, _folder(full), _strip_ext(name), (rel,), (full,), note))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -249,15 +249,20 @@ def test_dvc_tracked_weights_and_dvc_lock(tmp_path):
         "      size: 400000000\n")
     lmeval_results(work / "evals" / "results_2026-01-02T03-04-05.000001.json",
                    "pretrained=weights,gguf_file=model.gguf", "weights")
+    lmeval_results(work / "evals" / "q4" / "results_2026-01-02T03-04-05.000001.json",
+                   "pretrained=out,gguf_file=model-q4.gguf", "out")
     p = idm(work, "init")
     assert p.returncode == 0, p.stderr
-    (model,) = manifest_models(work / "idm.yaml").values()
-    assert model["artifacts"] == ["weights/model.gguf"]
-    assert "dvc.lock: out/model-q4.gguf: output of DVC stage quantize" in p.stdout
+    models = manifest_models(work / "idm.yaml")
+    assert models["model"]["artifacts"] == ["weights/model.gguf"]
+    assert models["model-q4"]["artifacts"] == ["out/model-q4.gguf"]
+    assert "output of DVC stage quantize (dvc.lock records its size)" in p.stdout
     assert "weights/model.gguf: ignored by git" not in p.stdout  # the .dvc file stands for it
-    # in a checkout without the pulled file (CI), the .dvc file's size is used
+    # in a checkout without the pulled file (CI), the .dvc file's size is used; dvc.lock's for its output
     (work / "weights" / "model.gguf").unlink()
-    assert measured(work)["model"]["size_bytes"] == 1_500_000_000
+    m = measured(work)
+    assert m["model"]["size_bytes"] == 1_500_000_000
+    assert m["model-q4"]["size_bytes"] == 400_000_000
 
 
 def test_git_ignored_weights_are_reported(tmp_path):
