@@ -108,6 +108,8 @@ def run(environ=None, out=None) -> int:
     report_input = get_input("report", None, env)
     report_path = (_inside(workspace, report_input, "report", start=workdir) if report_input
                    else default_report_path(workspace, manifest))
+    shard = get_input("shard", None, env)
+    measured = _measured_reports(workspace, workdir, get_input("measured-report", None, env))
     mode = resolve_mode(_choice("mode", get_input("mode", "auto", env), MODES), ctx)
     comment_mode = _choice("comment", get_input("comment", "on-change", env), COMMENT_MODES)
     fail_on_regression = get_bool_input("fail-on-regression", True, env)
@@ -146,12 +148,18 @@ def run(environ=None, out=None) -> int:
     if mode in ("check", "measure") and (ctx.event_name in PR_EVENTS or ctx.event_name == "merge_group"):
         _require_measured_commit(ctx, mode)
 
+    if shard and mode != "measure":
+        raise InputError(f"input shard: only mode measure measures a part (mode is {mode}); gate the merged parts "
+                         "with measured-report in the final job")
+    if measured and mode not in ("check", "record"):
+        raise InputError(f"input measured-report: only modes check and record take a report (mode is {mode})")
     if mode == "measure":
-        return _measure(manifest, shown, ctx, report_path, outputs, summary_path, log)
+        return _measure(manifest, shown, ctx, report_path, outputs, summary_path, log, shard)
     if mode == "record":
         from .gate import record
 
-        sha, m, where = record(manifest, shown, "branch", branch, warn=log.warn, key=baseline_key)
+        sha, m, where = record(manifest, shown, "branch", branch, warn=log.warn, key=baseline_key,
+                               report=measured, report_flag="input measured-report")
         log.line(f"idm-gate: recorded {len(m.models)} model(s) for {sha[:12]} in {where}")
         _write_measure_outputs(m, report_path, outputs, ctx)
         return 0
@@ -180,7 +188,7 @@ def run(environ=None, out=None) -> int:
         else:
             base = f"origin/{ctx.base_ref}"
         opts = CheckOptions(base_ref=base, branch=branch, cli_policy=policy, baseline_key=baseline_key,
-                            policy_terms=terms)
+                            policy_terms=terms, report=measured, report_flag="input measured-report")
         res = check(manifest, shown, opts, log.warn)
         number, head_sha = ctx.pr_number, ctx.head_sha or ctx.sha
     else:
@@ -198,23 +206,57 @@ def run(environ=None, out=None) -> int:
                     fail_on_regression, report_path, annotated, outputs, summary_path, log, env=env)
 
 
-def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log) -> int:
+def _measured_reports(workspace: Path, workdir: Path, pattern: str | None) -> tuple[Path, ...]:
+    """The files input ``measured-report`` names: one report, or a glob over the parts of a sharded
+    measure run (``parts/part-*.json``, as download-artifact leaves them); () when unset."""
+    if not pattern:
+        return ()
+    import glob
+
+    _inside(workspace, pattern, "measured-report", start=workdir)  # the pattern's fixed part stays inside
+    found = sorted(glob.glob(str(workdir / pattern), recursive=True)) if glob.has_magic(pattern) else \
+        [str(workdir / pattern)]
+    paths = tuple(_inside(workspace, f, "measured-report") for f in found)
+    if not paths:
+        raise InputError(f"input measured-report: {pattern!r} matches no file; download the measure jobs' "
+                         "artifacts first (actions/download-artifact)")
+    return paths
+
+
+def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log, shard: str | None = None) -> int:
     from .github.commands import append_summary
     from .manifest import load_manifest
-    from .measure import measure
+    from .measure import measure, repo_root
     from .report.markdown import render_measurement
 
-    m = measure(load_manifest(manifest, shown))
-    _write_measure_outputs(m, report_path, outputs, ctx)
+    man = load_manifest(manifest, shown)
+    extra: dict = {}
+    if shard:
+        from .cli import _head
+        from .shard import parse_shard, select
+
+        index, count = parse_shard(shard)
+        part = select(man, index, count)
+        root = repo_root(man.base_dir)
+        m = measure(part, root)
+        extra = {"part": (man, part, index, count, _head(root))}
+    else:
+        m = measure(man)
+    _write_measure_outputs(m, report_path, outputs, ctx, **extra)
     append_summary(summary_path, render_measurement(m))
-    log.line(f"idm-gate: measured {len(m.models)} model(s); report written to {report_path.name}")
+    what = f"part {extra['part'][2]} of {extra['part'][3]}: " if extra else ""
+    log.line(f"idm-gate: measured {what}{len(m.models)} model(s); report written to {report_path.name}")
     return 0
 
 
-def _write_measure_outputs(m, report_path: Path, outputs, ctx) -> None:
+def _write_measure_outputs(m, report_path: Path, outputs, ctx, part=None) -> None:
     from .report.jsonio import dumps, measurement_to_dict
 
     doc = measurement_to_dict(m)
+    if part is not None:
+        from .shard import part_doc
+
+        doc = part_doc(doc, *part)
     if ctx.pr_number is not None or ctx.head_sha:
         doc["context"] = {"pr_number": ctx.pr_number, "head_sha": ctx.head_sha or ctx.sha}
     _atomic_write(report_path, dumps(doc))
@@ -317,6 +359,9 @@ def _publish_inputs(ctx, token, report_path: Path, log):
         raise InputError(f"{shown}: its context ({str(claimed)[:120]}) is not about the run's head commit "
                          f"{ctx.head_sha[:12]}; refusing a report for another commit or PR")
     claimed_number = claimed.get("pr_number") if isinstance(claimed, dict) else None
+    if "shard" in doc:
+        raise InputError(f"{shown}: one part of a sharded measure run, not a whole report; join the parts first "
+                         "(idm-gate merge part-*.json -o report.json) and upload the merged report")
     current = measurement_from_dict(doc, shown)
     client = make_client(token or None, ctx.api_url)
     pr = find_pull_request(client, ctx, claimed_number, log)

@@ -75,6 +75,10 @@ def cmd_measure(args) -> int:
     from .report.text import render_measurement as render_text
 
     man = load_manifest(_manifest_path(args), args.manifest)
+    if args.shard:
+        return _measure_part(args, man)
+    if args.format is None:
+        args.format = "text"
     m = measure(man)
     if args.format == "json":
         from .report.jsonio import dumps, measurement_to_dict
@@ -91,6 +95,52 @@ def cmd_measure(args) -> int:
         # The file holds the chosen format; the log still shows the figures.
         sys.stdout.write(render_text(m))
         args.messages.error(f"wrote the {args.format} report to {args.output}", kind="note")
+    return EXIT_OK
+
+
+def _measure_part(args, man) -> int:
+    """``measure --shard K/N``: the JSON part of this runner's models, for ``idm-gate merge``."""
+    from .measure import measure, repo_root
+    from .report.jsonio import dumps, measurement_to_dict
+    from .shard import parse_shard, part_doc, select
+
+    index, count = parse_shard(args.shard)
+    if args.format not in (None, "json"):
+        raise InputError(f"--shard writes a JSON part for idm-gate merge; drop --format {args.format} "
+                         "(or use --format json)")
+    root = repo_root(man.base_dir)
+    part = select(man, index, count)
+    m = measure(part, root)
+    doc = part_doc(measurement_to_dict(m), man, part, index, count, _head(root))
+    write_output(dumps(doc), args.output)
+    if to_file(args.output):
+        args.messages.error(f"wrote part {index} of {count} ({len(part.models)} of {len(man.models)} models) to "
+                            f"{args.output}; join the parts with idm-gate merge", kind="note")
+    return EXIT_OK
+
+
+def _head(root: Path) -> str | None:
+    """HEAD's commit in ``root``, or None outside git (or before the first commit)."""
+    from .errors import StoreError
+    from .gitutil import Git
+
+    try:
+        git = Git(root)
+        return git.rev_parse("HEAD") if git.toplevel() is not None else None
+    except (InputError, StoreError):
+        return None
+
+
+def cmd_merge(args) -> int:
+    from .report.jsonio import dumps
+    from .shard import load_part, merge
+
+    parts = [(p, load_part(Path(p))) for p in args.parts]
+    doc = merge(parts)
+    write_output(dumps(doc), args.output)
+    if to_file(args.output):
+        args.messages.error(f"merged {len(parts)} part(s), {len(doc['models'])} model(s), into {args.output}",
+                            kind="note")
     return EXIT_OK
 
 
@@ -152,7 +202,7 @@ def cmd_check(args) -> int:
     opts = CheckOptions(base_ref=args.base_ref, store_spec=args.store, branch=args.baseline_branch,
                         remote=args.remote, max_walk=args.max_walk, cli_policy=cli_policy(args),
                         require_baseline=args.require_baseline, policy_terms=policy_terms(args),
-                        baseline_key=args.baseline_key)
+                        baseline_key=args.baseline_key, report=(Path(args.report),) if args.report else ())
     target = _check_target(args)
     res = check(_manifest_path(args), args.manifest, opts, args.messages.warn)
     if to_file(args.output):
@@ -173,7 +223,8 @@ def cmd_record(args) -> int:
     from .gate import record
 
     sha, m, where = record(_manifest_path(args), args.manifest, args.store, args.baseline_branch, args.remote,
-                           warn=args.messages.warn, key=args.baseline_key)
+                           warn=args.messages.warn, key=args.baseline_key,
+                           report=(Path(args.report),) if args.report else ())
     print(f"idm-gate: recorded {len(m.models)} model(s) for {sha[:12]} in {where}")
     return EXIT_OK
 
@@ -376,7 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("measure", "compute every model's density from the manifest")
     common(sp)
+    sp.set_defaults(format=None)  # text, or json with --shard
+    sp.add_argument("--shard", metavar="K/N",
+                    help="measure only part K of N (each model's part is fixed by a hash of its name, so it "
+                         "stays put when models are added) and write it as JSON for idm-gate merge")
     sp.set_defaults(func=cmd_measure)
+
+    sp = add("merge", "join the parts that measure --shard K/N wrote into one report")
+    sp.add_argument("parts", nargs="+", metavar="PART", help="every part-*.json of one measure run")
+    sp.add_argument("--output", "-o", help="write the merged report here (default: standard output)")
+    sp.set_defaults(func=cmd_merge)
 
     def store_opts(sp):
         sp.add_argument("--store", default="branch",
@@ -424,11 +484,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--head-sha", help="the commit the status goes on (default: HEAD; give the PR's head when "
                     "HEAD is its merge commit)")
     github_opts(sp, repository_required=False)
+    sp.add_argument("--report", metavar="FILE", help="gate this report of the checkout (idm-gate measure --format json, or idm-gate merge of "
+                         "measure --shard parts) instead of measuring again; refused when it is of another "
+                         "commit or manifest")
     sp.set_defaults(func=cmd_check)
 
     sp = add("record", "measure HEAD and store it as the baseline for this commit")
     manifest_opt(sp)
     store_opts(sp)
+    sp.add_argument("--report", metavar="FILE",
+                    help="store this report of HEAD (idm-gate measure --format json, or idm-gate merge of measure "
+                         "--shard parts) instead of measuring again; refused when it is of another commit or manifest")
     sp.set_defaults(func=cmd_record)
 
     sp = add("baseline", "baseline store maintenance")
@@ -448,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "version at the PR's base commit holds the policy")
     store_opts(sp)
     sp.add_argument("--report", required=True, help="the report `idm-gate measure --format json` (or the action's "
-                    "mode measure) wrote for the pull request")
+                    "mode measure, or `idm-gate merge` of measure --shard parts) wrote for the pull request")
     sp.add_argument("--head-sha", required=True, help="the commit the report measured (the PR's head)")
     sp.add_argument("--head-repository", required=True,
                     help="owner/name holding the PR's branch: the fork, or --repository itself")

@@ -103,19 +103,34 @@ def build_record(sha: str, m: Measurement, repo: Repo, key: str) -> dict:
     }
 
 
+def _report_of_head(paths: tuple[Path, ...], man: Manifest, repo: Repo, flag: str) -> Measurement:
+    """The report (or the merged parts) ``paths`` name, checked to be of HEAD and of ``man``."""
+    from .shard import load_measured, load_report
+
+    head = repo.git.rev_parse("HEAD")
+    if len(paths) == 1 and flag == "--report":
+        return load_report(paths[0], man, head, flag)
+    return load_measured(list(paths), man, head, flag)
+
+
 def record(manifest_path: Path, shown: str, store_spec: str, branch: str, remote: str = "origin",
-           retry=None, warn=None, key: str | None = None) -> tuple[str, Measurement, str]:
-    """Measure HEAD and store its record under the gate ``key`` (default: the manifest's path from the
-    repository's top). Returns (sha, measurement, store description)."""
+           retry=None, warn=None, key: str | None = None, report: tuple[Path, ...] = (),
+           report_flag: str = "--report") -> tuple[str, Measurement, str]:
+    """Measure HEAD (or take ``report``, a report of HEAD from measure or merge) and store its record
+    under the gate ``key`` (default: the manifest's path from the repository's top). Returns (sha,
+    measurement, store description)."""
     from .store import open_store
 
     repo = open_repo(manifest_path, shown)
     gate_key = repo.gate_key(key)
     sha = repo.git.rev_parse("HEAD")
-    if warn:
-        warn_if_dirty(repo, f"the record for {sha[:12]} is of the working tree as it is now", warn)
     man = load_manifest(manifest_path, shown)
-    m = measure(man, repo.root)
+    if report:
+        m = _report_of_head(report, man, repo, report_flag)
+    else:
+        if warn:
+            warn_if_dirty(repo, f"the record for {sha[:12]} is of the working tree as it is now", warn)
+        m = measure(man, repo.root)
     kw = {"warn": warn} if warn else {}
     store = open_store(store_spec, repo.git, key=gate_key, remote=remote, branch=branch, retry=retry, **kw)
     store.put(sha, build_record(sha, m, repo, gate_key))
@@ -134,6 +149,10 @@ class CheckOptions:
     baseline_key: str | None = None  # the gate key; None: the manifest's path from the repository's top
     # How the user gave each field of ``cli_policy`` ({"max_drop": "--max-drop 10%"}), for messages.
     policy_terms: dict[str, str] = field(default_factory=dict)
+    # A report of this checkout to gate instead of measuring again (measure --format json, or merge
+    # of measure --shard parts), or the parts themselves (the action's measured-report); (): measure.
+    report: tuple[Path, ...] = ()
+    report_flag: str = "--report"  # how messages name it
 
 
 def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, Measurement, int] | None:
@@ -172,9 +191,12 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
     pr_only: dict[str, Policy] = {}  # a model's gate as the PR sets it, where it differs from the base's
 
     if current is None:
-        warn_if_dirty(repo, "the check measures the working tree as it is now, not the commit", warn)
         man = load_manifest(manifest_path, shown)
-        current = measure(man, repo.root)
+        if opts.report:
+            current = _report_of_head(opts.report, man, repo, opts.report_flag)
+        else:
+            warn_if_dirty(repo, "the check measures the working tree as it is now, not the commit", warn)
+            current = measure(man, repo.root)
         pr_policies = model_policies(man)
     else:
         pr_policies = None  # publish mode: the PR's manifest is not read, so no policy-change notice

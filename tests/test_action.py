@@ -358,3 +358,40 @@ def test_app_token_finds_its_comment_through_comment_author(setup):
     comments = gh.issue_comments(OWNER, REPO, PR)
     assert len(comments) == 1 and comments[0]["user"]["login"] == "idm-app[bot]"
     assert gh.count("GET", r"^/user$") == gh.count("POST", r"^/graphql$") == 0  # the author was given: no need to ask
+
+
+def test_sharded_measure_jobs_then_one_gate_job_with_the_parts(setup):
+    # examples/workflows/idm-gate-sharded.yml: two measure jobs (shard 1/2, 2/2) upload parts; the gate
+    # job downloads them into parts/ and checks them with measured-report instead of measuring again.
+    repo, runner, gh = setup
+    head = regress(repo)
+    (repo.path / "parts").mkdir()
+    for k in (1, 2):
+        p = runner.run("pull_request", pr_payload(repo), {"mode": "measure", "shard": f"{k}/2",
+                                                          "report": f"parts/part-{k}.json"}, extra_env=pr_env(repo))
+        assert p.returncode == 0, p.stderr + p.stdout
+        assert f"measured part {k} of 2:" in p.stdout
+    parts = [json.loads((repo.path / "parts" / f"part-{k}.json").read_text()) for k in (1, 2)]
+    assert sorted(len(d["models"]) for d in parts) == [0, 1] and all(d["commit"] == head for d in parts)
+
+    # a part missing: refused before anything is written to GitHub
+    held = (repo.path / "parts" / "part-2.json").read_text()
+    (repo.path / "parts" / "part-2.json").unlink()
+    writes = len(gh.writes())
+    p = runner.run("pull_request", pr_payload(repo), {"mode": "check", "measured-report": "parts/part-*.json"},
+                   extra_env=pr_env(repo))
+    assert p.returncode == 2 and "part 2 of 2 is missing" in p.stderr, p.stderr + p.stdout
+    assert len(gh.writes()) == writes
+    (repo.path / "parts" / "part-2.json").write_text(held)
+
+    # a report input in a mode that does not gate: refused
+    p = runner.run("pull_request", pr_payload(repo), {"mode": "measure", "measured-report": "parts/part-*.json"},
+                   extra_env=pr_env(repo))
+    assert p.returncode == 2 and "only modes check and record take a report" in p.stderr
+
+    p = runner.run("pull_request", pr_payload(repo), {"mode": "check", "measured-report": "parts/part-*.json"},
+                   extra_env=pr_env(repo))
+    assert p.returncode == 1, p.stderr + p.stdout  # the same regression as a measuring run finds
+    assert runner.outputs["verdict"] == "fail" and float(runner.outputs["delta-pct"]) == pytest.approx(-9.09, abs=0.01)
+    assert len(gh.issue_comments(OWNER, REPO, PR)) == 1
+    assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"

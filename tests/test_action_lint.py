@@ -47,6 +47,8 @@ EXPECTED_INPUTS = {
     "status-context": "idm-gate",
     "working-directory": ".",
     "report": "",
+    "shard": "",
+    "measured-report": "",
 }
 EXPECTED_OUTPUTS = {"verdict", "density", "baseline-density", "delta-pct", "report-path", "comment-url"}
 SHA_PIN = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
@@ -470,6 +472,39 @@ def workflow_problems(name: str, workflow: dict, text: str) -> list[str]:
                                     "to read another run's artifact")
         if "actions/download-artifact@" not in text:
             problems.append("the report is not downloaded with actions/download-artifact")
+    elif name == "idm-gate-sharded.yml":
+        if set(on) != {"pull_request", "push"} or on["push"].get("branches") != ["main"]:
+            problems.append(f"triggers must be pull_request and push to main, got {on}")
+        if sorted(modes.values()) != ["auto", "measure"]:
+            problems.append(f"modes must be measure (the matrix) and auto (the gate), got {modes}")
+        for job_id, step in steps:
+            with_ = step.get("with", {}) or {}
+            job = jobs[job_id]
+            if with_.get("mode") == "measure":
+                shards = (job.get("strategy") or {}).get("matrix", {}).get("shard")
+                if not isinstance(shards, list) or shards != list(range(1, len(shards) + 1)):
+                    problems.append(f"job {job_id}: matrix shard must be 1..N, got {shards}")
+                elif str(with_.get("shard")) != f"${{{{ matrix.shard }}}}/{len(shards)}":
+                    problems.append(f"job {job_id}: shard must be ${{{{ matrix.shard }}}}/{len(shards)}, "
+                                    f"got {with_.get('shard')!r}")
+                if perms(job_id) != {"contents": "read"}:
+                    problems.append(f"job {job_id}: permissions {perms(job_id)}, expected contents: read")
+                if not any(str(s.get("uses", "")).startswith("actions/upload-artifact@") for s in job["steps"]):
+                    problems.append(f"job {job_id}: the part is not uploaded")
+            else:
+                needs = job.get("needs")
+                measure_jobs = [j for j, st in steps if (st.get("with") or {}).get("mode") == "measure"]
+                if needs not in (measure_jobs[0] if measure_jobs else None, measure_jobs):
+                    problems.append(f"job {job_id}: must need the measure job, got needs={needs!r}")
+                if not with_.get("measured-report"):
+                    problems.append(f"job {job_id}: gates without measured-report (it would measure again)")
+                if writes[job_id] != {"contents", "pull-requests", "statuses"}:
+                    problems.append(f"job {job_id} writes {sorted(writes[job_id])}, should write contents (record), "
+                                    "pull-requests and statuses (check)")
+                downloads = [s.get("with") or {} for s in job["steps"]
+                             if str(s.get("uses", "")).startswith("actions/download-artifact@")]
+                if not downloads or downloads[0].get("merge-multiple") is not True or not downloads[0].get("pattern"):
+                    problems.append(f"job {job_id}: download every part into one folder (pattern, merge-multiple: true)")
     else:
         problems.append(f"unknown example workflow {name}; add its expectations to this test")
 
@@ -495,9 +530,9 @@ def test_example_workflow_runs_its_mode_with_least_permissions(path):
     assert workflow_problems(path.name, yaml.safe_load(text), text) == []
 
 
-def test_the_three_example_workflows_are_there():
+def test_the_four_example_workflows_are_there():
     assert {p.name for p in WORKFLOW_FILES} == {
-        "idm-gate.yml", "idm-gate-measure.yml", "idm-gate-publish.yml"}
+        "idm-gate.yml", "idm-gate-measure.yml", "idm-gate-publish.yml", "idm-gate-sharded.yml"}
 
 
 @pytest.mark.parametrize("name,old,new", [
@@ -517,10 +552,17 @@ def test_the_three_example_workflows_are_there():
     ("idm-gate-publish.yml", "actions: read", "actions: write"),
     ("idm-gate-publish.yml", "          run-id: ${{ github.event.workflow_run.id }}\n", ""),
     ("idm-gate-publish.yml", "@d3f86a106a0bac45b974a628896c90dbdf5c8093", "@v4"),
+    ("idm-gate-sharded.yml", "    needs: measure\n", ""),
+    ("idm-gate-sharded.yml", "          merge-multiple: true\n", ""),
+    ("idm-gate-sharded.yml", "shard: ${{ matrix.shard }}/4", "shard: ${{ matrix.shard }}/3"),
+    ("idm-gate-sharded.yml", "          measured-report: parts/part-*.json\n", ""),
+    ("idm-gate-sharded.yml", "    permissions:\n      contents: read\n", "    permissions:\n      contents: write\n"),
 ], ids=["record-cannot-push", "no-record", "record-races", "no-pin-advice", "no-merge-queue", "check-skips-groups",
         "measure-writes",
         "measure-mode",
-        "publish-checks-out-head", "publish-no-credentials", "publish-actions-write", "no-run-id", "tag-pin"])
+        "publish-checks-out-head", "publish-no-credentials", "publish-actions-write", "no-run-id", "tag-pin",
+        "sharded-gate-before-parts", "sharded-parts-in-folders", "sharded-wrong-count", "sharded-measures-again",
+        "sharded-measure-writes"])
 def test_workflow_check_catches_a_broken_workflow(name, old, new):
     text = (WORKFLOWS / name).read_text(encoding="utf-8")
     assert old in text
