@@ -297,12 +297,14 @@ def report_output(path: Path, workspace: str | None) -> str:
 def _atomic_write(path: Path, text: str) -> None:
     """Write the report at ``path`` whole or not at all; a folder that is missing is the user's to fix.
 
-    Except idm-gate's own ``.idm-gate`` folder, made on demand with its ``.gitignore``.
+    Except idm-gate's own ``.idm-gate`` folder, made on demand with its ``.gitignore``; also when the
+    report is deeper in it (publish mode's ``.idm-gate/artifact/``, made by download-artifact).
     """
-    if path.parent.name == REPORT_DIR:
+    own = next((p for p in path.parents if p.name == REPORT_DIR), None)
+    if own is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ignore = path.parent / ".gitignore"
+            (path.parent if path.parent == own else own).mkdir(parents=True, exist_ok=True)
+            ignore = own / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# idm-gate's reports: never committed\n*\n", encoding="utf-8")
         except OSError as e:

@@ -21,8 +21,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import webhooks
 import yaml
-from actionrun import TOKEN, action_env, pr_payload, push_payload, run_action
+from actionrun import OWNER, REPO, TOKEN, action_env, pr_payload, push_payload, run_action
 from gitrepo import git_env
 
 RUNNER_UID = RUNNER_GID = 1001  # the runner user's ids on GitHub-hosted Ubuntu runners
@@ -183,10 +184,32 @@ def test_every_mode_leaves_the_workspace_to_its_owner_and_the_index_as_it_was(wo
     assert w.git("rev-parse", "--is-shallow-repository") == "false"
     assert w.git("for-each-ref", "--format=%(refname)", "refs/idm-gate") == "refs/idm-gate/idm-baselines"
 
-    # measure
+    # measure (stage 1 of the fork setup)
     r = w.action(fake_github, "measure", "pull_request", pr_payload(head, base, 7), {"mode": "measure"})
     assert r.proc.returncode == 0, r.proc.stderr + r.proc.stdout
     assert not_owned(w.ws) == []
+    assert w.git("status", "--porcelain", "--untracked-files=all") == ""
+    measured = (w.ws / r.outputs["report-path"]).read_text()
+
+    # publish (stage 2): main checked out, the artifact downloaded by the runner's user into .idm-gate/
+    # as examples/workflows/idm-gate-publish.yml does, in a fresh job (no .idm-gate/ yet)
+    w.git("checkout", "-q", "main")
+    shutil.rmtree(w.ws / ".idm-gate")
+    artifact = w.ws / ".idm-gate" / "artifact"
+    artifact.mkdir(parents=True)
+    (artifact / "idm-report.json").write_text(measured)
+    chown_tree(artifact.parent)
+    fake_github.add_pull(OWNER, REPO, 7, head_sha=head, base_sha=base, head_repo="fork/models", head_ref="pr")
+    run = webhooks.workflow_run(repository=f"{OWNER}/{REPO}", head_sha=head, head_repository="fork/models",
+                                head_branch="pr")
+    w.stale_stat()
+    before = w.index()
+    r = w.action(fake_github, "publish", "workflow_run", run,
+                 {"mode": "publish", "report": ".idm-gate/artifact/idm-report.json"})
+    assert r.proc.returncode == 1, r.proc.stderr + r.proc.stdout
+    assert r.outputs["report-path"] == ".idm-gate/artifact/idm-report-check.json"
+    assert not_owned(w.ws) == []
+    assert w.index() == before
     assert w.git("status", "--porcelain", "--untracked-files=all") == ""
 
     # and the workspace stays usable by the runner's user: add, commit, gc (repacks every object)
