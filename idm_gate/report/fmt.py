@@ -93,6 +93,8 @@ def floor_sig(x: float, digits: int) -> float:
     bound rounded so that the rounded value still holds."""
     if x <= 0 or not math.isfinite(x):
         return x
+    # 12 significant digits first: a bound of exactly 1 GB computed as 999,999,999.9999 reads "1.00 GB"
+    x = float(f"{x:.12g}")
     exp = math.floor(math.log10(x)) - digits + 1
     return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(exp), rounding=ROUND_FLOOR))
 
