@@ -224,7 +224,7 @@ def _measured_reports(workspace: Path, workdir: Path, pattern: str | None) -> tu
 
 
 def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log, shard: str | None = None) -> int:
-    from .github.commands import append_summary
+    from .github.commands import SUMMARY_LIMIT, append_summary
     from .manifest import load_manifest
     from .measure import measure, repo_root
     from .report.markdown import render_measurement
@@ -243,7 +243,7 @@ def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log, shar
     else:
         m = measure(man)
     _write_measure_outputs(m, report_path, outputs, ctx, **extra)
-    append_summary(summary_path, render_measurement(m))
+    append_summary(summary_path, render_measurement(m, limit=SUMMARY_LIMIT - 4096))
     what = f"part {extra['part'][2]} of {extra['part'][3]}: " if extra else ""
     log.line(f"idm-gate: measured {what}{len(m.models)} model(s); report written to {report_path.name}")
     return 0

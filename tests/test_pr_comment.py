@@ -215,3 +215,21 @@ def test_the_same_pr_under_the_base_gate_alone_gets_no_such_line(tmp_path):
     assert res.returncode == 1, res.stderr
     assert "base branch first" not in res.stdout and "To pass (a drop of at most 5.0" in res.stdout
     assert "Measured `" in res.stdout and "](" not in res.stdout  # no server URL: commits as code
+
+
+def test_the_measure_summary_of_ten_thousand_models_stays_under_a_mebibyte():
+    from idm_gate.measure import Measurement
+    from idm_gate.report.markdown import render_measurement
+
+    res = cc.synthetic(10_000, {}, name_len=90)  # ~140-byte rows: the table alone would be 1.4 MB
+    m = Measurement("idm.yaml", "0" * 64, "e", tuple(v.current for v in res.models if v.current))
+    md = render_measurement(m, limit=SUMMARY_BUDGET)
+    assert len(md.encode()) <= SUMMARY_BUDGET
+    seen = cc.Seen(cc.to_html(md))
+    table = seen.cells[1:]
+    rows = table[:next((i for i, r in enumerate(table) if r[0] == "task"), len(table))]
+    # every row shown is whole, in the manifest's order, and the rest are counted
+    assert 5_000 < len(rows) < 10_000
+    assert [r[0] for r in rows] == [f"model-{i:05d}-same-".ljust(90, "x") for i in range(len(rows))]
+    assert f"{10_000 - len(rows):,} more models are in the JSON report" in seen.all_text
+    assert "Per-task results of 10,000 more models are in the JSON report." in seen.all_text

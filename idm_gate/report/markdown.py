@@ -11,7 +11,7 @@ import re
 
 from .. import __version__, metric
 from ..measure import Measurement
-from .fmt import count, gb, num, pm
+from .fmt import NBSP, count, num, pm, size
 
 # Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a
 # line. ("#", "-", "+" and digits matter only at the start of a line, where we never put a name.)
@@ -47,10 +47,10 @@ def esc_html(text: str, limit: int = 200) -> str:
 
 def measurement_table(m: Measurement) -> list[str]:
     u = metric.unit(m.log_base)
-    out = [f"| model | size GB | params | bits/param | error rate | density ({u}) |",
+    out = [f"| model | size | params | bits/param | error rate | density ({u}) |",
            "|---|---:|---:|---:|---:|---:|"]
     for x in m.models:
-        out.append(f"| {esc(x.name)} | {gb(x.size_bytes)} | {count(x.params)} | "
+        out.append(f"| {esc(x.name)} | {size(x.size_bytes, space=NBSP)} | {count(x.params)} | "
                    f"{num(x.bits_per_param, 3) if x.bits_per_param is not None else 'n/a'} | "
                    f"{pm(x.error_rate, x.error_stderr)} | **{pm(x.density, x.density_stderr)}** |")
     return out
@@ -80,14 +80,39 @@ def files_details(x) -> list[str]:
     return [*out, "", "</details>", ""]
 
 
-def render_measurement(m: Measurement) -> str:
+def render_measurement(m: Measurement, limit: int | None = None) -> str:
+    """The measure report (job summary of ``mode: measure``, ``measure --format markdown``).
+
+    With ``limit`` (UTF-8 bytes; the action passes the runner's 1 MiB less a margin) table rows and
+    then per-model sections are added while they fit, and a line says how many were left out: at
+    10,000 models the table alone would pass the limit, and a summary over it is dropped whole.
+    """
     log = "ln" if m.log_base == "e" else "log2"
-    lines = [f"### Intelligence density: {len(m.models)} model(s)", "",
-             *measurement_table(m), "",
-             f"<sub>D = −{log}(error rate) / size in GB (bytes / 10⁹). idm-gate {__version__}.</sub>", ""]
+    left = None if limit is None else limit - 1000  # the heading, the footer and the left-out lines
+    table = measurement_table(m)
+    rows = [table[0], table[1]]
+    for r in table[2:]:
+        if left is not None and len(r.encode("utf-8")) + 1 > left:
+            break
+        rows.append(r)
+        left = None if left is None else left - len(r.encode("utf-8")) - 1
+    lines = [f"### Intelligence density: {len(m.models)} model(s)", "", *rows, ""]
+    if len(rows) < len(table):
+        lines += [f"{len(table) - len(rows):,} more models are in the JSON report (`report-path`): left out to "
+                  "stay under GitHub's 1 MiB job summary limit.", ""]
+    lines += [f"<sub>D = −{log}(error rate) / size in GB (bytes / 10⁹). idm-gate {__version__}.</sub>", ""]
+    cut = 0
     for x in m.models:
-        lines += [f"<details><summary>{esc_html(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
-        lines += [f"- {esc(n, 500)}" for n in x.notices]
-        lines += ["</details>", ""]
-        lines += files_details(x)
+        sec = [f"<details><summary>{esc_html(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
+        sec += [f"- {esc(n, 500)}" for n in x.notices]
+        sec += ["</details>", ""]
+        sec += files_details(x)
+        text = "\n".join(sec)
+        if cut or (left is not None and len(text.encode("utf-8")) + 1 > left):
+            cut += 1
+            continue
+        lines += sec
+        left = None if left is None else left - len(text.encode("utf-8")) - 1
+    if cut:
+        lines += [f"Per-task results of {cut:,} more model{'s' if cut != 1 else ''} are in the JSON report.", ""]
     return "\n".join(lines)
