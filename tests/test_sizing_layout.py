@@ -12,12 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from idm_gate.data import SizeResult
 from idm_gate.errors import InputError
 from idm_gate.sizing import size_artifacts
 from safetensors.numpy import save_file
 
+from strategies import mutated, scratch_dir
 from weightfiles import gguf_model, hf_shards, manifest, run_measure, safetensors_header_bytes
 
 WHAT = "idm.yaml: models[0].artifacts"
@@ -583,3 +586,45 @@ def test_a_folder_with_a_symlink_out_of_the_repository_is_refused(tmp_path):
     (repo / "m").mkdir(parents=True)
     (repo / "m" / "model.safetensors").symlink_to(tmp_path / "secret.safetensors")
     assert "'m/model.safetensors' resolves outside the repository" in refused(["m"], repo)
+
+
+# ---------------------------------------------------------------- any bytes: a value or one line
+
+_PROP = scratch_dir("idm-layout-prop-")
+_INDEX_SEED = json.dumps(ISSUE_INDEX, indent=2).encode()
+_LOCK_SEED = LOCK.encode()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.one_of(st.binary(max_size=512), mutated(_INDEX_SEED), mutated(_LOCK_SEED)))
+def test_index_and_lock_readers_give_a_value_or_one_line(data):
+    from idm_gate.sizing import dvc
+    from idm_gate.sizing.layout import read_index, sniff
+
+    p = _PROP / "model.safetensors.index.json"
+    p.write_bytes(data)
+    for read in (lambda: read_index(p, "model.safetensors.index.json", WHAT),
+                 lambda: dvc.read_lock(p, "dvc.lock", WHAT),
+                 lambda: sniff(p, "model.safetensors.index.json", WHAT)):
+        try:
+            read()
+        except InputError as e:
+            assert "\n" not in str(e) and str(e).startswith(WHAT)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.one_of(st.binary(max_size=256), mutated(b"stages:\n  train:\n    wdir: training\n    cmd: x\n")))
+@example(data=b"stages: [train]\n")  # a list where dvc.yaml has a mapping
+def test_a_dvc_yaml_beside_the_lock_gives_a_value_or_one_line(data):
+    from idm_gate.sizing import dvc
+
+    d = _PROP / "yaml"
+    d.mkdir(exist_ok=True)
+    (d / "dvc.lock").write_bytes(_LOCK_SEED)
+    (d / "dvc.yaml").write_bytes(data)
+    try:
+        outs = dvc.read_lock(d / "dvc.lock", "dvc.lock", WHAT)
+    except InputError as e:
+        assert "\n" not in str(e) and str(e).startswith(WHAT)
+    else:
+        assert [o["path"] for _, _, o in outs][-1] == "models/acme-7b-hf"

@@ -102,7 +102,8 @@ def read_lock(path: Path, shown: str, what: str) -> list[tuple[str, str, dict]]:
     yml = path.with_name("dvc.yaml")
     if yml.is_file():
         spec = _load(yml, shown[: -len(LOCK_NAME)] + "dvc.yaml", what, LOCK_CAP)
-        for name, st in (spec.get("stages") or {}).items() if isinstance(spec, dict) else ():
+        stages = spec.get("stages") if isinstance(spec, dict) else None
+        for name, st in stages.items() if isinstance(stages, dict) else ():
             if isinstance(st, dict) and isinstance(st.get("wdir"), str):
                 wdirs[str(name)] = st["wdir"]
     out: list[tuple[str, str, dict]] = []
