@@ -283,6 +283,29 @@ def test_gguf_corrupt_headers(tmp_path, offset_fn, data, expect):
     assert expect in msg and "'bad.gguf'" in msg
 
 
+def test_gguf_vocabulary_walk_across_read_boundaries(tmp_path):
+    # A vocabulary read in place from a buffer that starts at 4 KiB and doubles: strings of every
+    # length from 0 to 9,999 bytes (some longer than the first read), then a corrupted length.
+    tokens = ["x" * (i * 37 % 10_000) for i in range(700)] + [""] + ["end"]
+    p = tmp_path / "vocab.gguf"
+    w = gguf.GGUFWriter(str(p), "llama")
+    w.add_array("tokenizer.ggml.tokens", tokens)
+    w.add_string("general.name", "after the vocabulary")
+    w.add_tensor("w", np.zeros((3, 32), dtype=np.float16))
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    a = gguf_mod.measure(p, "vocab.gguf", WHAT)
+    assert a.params == 3 * 32 == sum(int(t.n_elements) for t in gguf.GGUFReader(str(p)).tensors)
+    assert a.bits_per_param == 16.0
+    raw = p.read_bytes()
+    # the 501st token's u64 length: after the key, type, element type and count, 500 strings before it
+    at = raw.index(b"tokenizer.ggml.tokens") + len("tokenizer.ggml.tokens") + 4 + 4 + 8
+    at += sum(8 + len(t) for t in tokens[:500])
+    assert struct.unpack_from("<Q", raw, at)[0] == len(tokens[500]) == 500 * 37 % 10_000
+    patch(p, tmp_path / "bad.gguf", at, struct.pack("<Q", len(raw)))
+    msg = raises(["bad.gguf"], tmp_path)
+    assert f"metadata 'tokenizer.ggml.tokens' string at byte {at:,} claims {len(raw):,} bytes but only" in msg
+
+
 def test_gguf_truncated_tensor_data(tmp_path):
     raw = write_gguf(tmp_path / "ok.gguf").read_bytes()
     (tmp_path / "cut.gguf").write_bytes(raw[:-100])

@@ -109,6 +109,18 @@ class HeaderReader:
         self.pos += n
         return self._buf[:n]
 
+    def window(self, n: int, what: str = "data") -> tuple[bytes, int]:
+        """``(buffer, offset)`` with at least ``n`` bytes of the file from the current position at
+        ``buffer[offset:]`` (often more: the rest of the last read), without moving. For loops
+        that parse many small items in place with ``struct.unpack_from``; ``advance`` moves on."""
+        self.read(n, what)
+        self.pos -= n
+        return self._buf, self.pos - self._buf_start
+
+    def advance(self, n: int) -> None:
+        """Move forward ``n`` bytes within the last ``window`` (already read and counted)."""
+        self.pos += n
+
     def skip(self, n: int, what: str = "data") -> None:
         """Move forward ``n`` bytes without reading them (must stay within the file)."""
         if n < 0 or n > self.remaining:

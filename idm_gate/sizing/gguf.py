@@ -98,6 +98,9 @@ def _value(r: HeaderReader, vtype: int, key: str, depth: int = 0) -> object:
         if size is not None:
             r.skip(count * size, f"metadata {key!r} array")
             return None
+        if etype == 8:
+            _skip_strings(r, count, key)
+            return None
         for i in range(count):
             if i % 4096 == 0:
                 r.check_time()
@@ -106,6 +109,41 @@ def _value(r: HeaderReader, vtype: int, key: str, depth: int = 0) -> object:
     size = VALUE_TYPES[vtype][1]
     raw = r.read(size, f"metadata {key!r} value")
     return struct.unpack(_INT_FMT[vtype], raw)[0] if vtype in _INT_FMT else None
+
+
+_U64 = struct.Struct("<Q")
+
+
+def _skip_strings(r: HeaderReader, count: int, key: str) -> None:
+    """Walk an array of ``count`` strings (a tokenizer's vocabulary and merges: 100,000s of them)
+    in place: each u64 length is read with ``unpack_from`` from the reader's buffer, and only a
+    string that runs past the buffer costs a call into the reader. The same checks as one
+    ``_string`` per element: every length within the bytes left in the file."""
+    unpack = _U64.unpack_from
+    done = 0
+    while done < count:
+        r.check_time()
+        buf, off = r.window(8, f"metadata {key!r} string length")
+        start, end = off, len(buf)
+        while done < count:
+            nxt = off + 8
+            if nxt > end:
+                break
+            nxt += unpack(buf, off)[0]
+            if nxt > end:
+                break
+            off = nxt
+            done += 1
+        if off > start:
+            r.advance(off - start)
+            continue
+        # the string at the current position runs past the buffer: read its length, skip its bytes
+        n = r.u64(f"metadata {key!r} string length")
+        if n > r.remaining:
+            raise r.fail(f"metadata {key!r} string at byte {r.pos - 8:,} claims {n:,} bytes but only "
+                         f"{r.remaining:,} remain; the file is corrupt or truncated")
+        r.read(n, f"metadata {key!r} string")
+        done += 1
 
 
 def _parse(r: HeaderReader, shown: str) -> ArtifactSize:
