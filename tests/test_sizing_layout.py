@@ -628,3 +628,35 @@ def test_a_dvc_yaml_beside_the_lock_gives_a_value_or_one_line(data):
         assert "\n" not in str(e) and str(e).startswith(WHAT)
     else:
         assert [o["path"] for _, _, o in outs][-1] == "models/acme-7b-hf"
+
+
+def test_two_quantizations_left_in_lfs_are_refused_too(tmp_path):
+    # without the objects there is no general.architecture to tell them apart: two complete files
+    for name, n in (("acme-7b-Q4_K_M.gguf", 4_368_439_296), ("acme-7b-Q8_0.gguf", 7_695_857_952)):
+        (tmp_path / name).write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ab' * 32}\nsize {n}\n")
+    assert "'acme-7b-Q4_K_M.gguf', 'acme-7b-Q8_0.gguf' are each a complete GGUF model; one model's artifacts " \
+           "hold one of them" in refused(["*.gguf"], tmp_path)
+
+
+def test_a_sharded_pytorch_checkpoint_index_stands_for_its_bin_shards(tmp_path):
+    # transformers' pytorch_model.bin.index.json naming pytorch_model-0000N-of-00002.bin (torch.save zips)
+    import zipfile
+
+    names = ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"]
+    for i, name in enumerate(names):
+        with zipfile.ZipFile(tmp_path / name, "w") as z:
+            z.writestr(f"pytorch_model-0000{i + 1}-of-00002/data.pkl", b"\x80\x02}q\x00.")
+            z.writestr(f"pytorch_model-0000{i + 1}-of-00002/data/0", b"\x00" * 4096)
+    (tmp_path / "pytorch_model.bin.index.json").write_text(json.dumps(
+        {"metadata": {"total_size": 8192}, "weight_map": {"a.weight": names[0], "b.weight": names[1]}}))
+    res = size(["pytorch_model.bin.index.json"], tmp_path)
+    assert [(a.path, a.format) for a in res.files] == [(n, "pytorch") for n in names]
+    assert res.size_bytes == sum((tmp_path / n).stat().st_size for n in names)
+
+
+def test_a_readable_gguf_and_one_left_in_lfs_are_refused(tmp_path):
+    # the pointer's architecture is unknown: it may be the same model, so it clashes with any
+    gguf_model(tmp_path / "acme-7b-Q4_K_M.gguf", GGUF_TENSORS)
+    (tmp_path / "acme-7b-Q8_0.gguf").write_text(
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ab' * 32}\nsize 7695857952\n")
+    assert "are each a complete GGUF model (architecture 'llama')" in refused(["*.gguf"], tmp_path)
