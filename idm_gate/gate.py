@@ -312,7 +312,9 @@ def _setting_text(k: str, v) -> str:
 
 
 def _policy_text(p: Policy) -> str:
+    """A policy in a report notice, percentages in the reports' one format: ``max_drop 5.0 %``."""
     d = p.as_dict()
     if not d:
         return "defaults"
-    return ", ".join(_setting_text(k, v) for k, v in d.items())
+    return ", ".join(f"{k} {v * 100:.1f} %" if k in ("max_drop", "warn_drop") and not isinstance(v, bool)
+                     else _setting_text(k, v) for k, v in d.items())

@@ -201,6 +201,9 @@ def test_a_pr_that_loosens_its_own_gate_is_told_to_change_the_base_first(tmp_pat
     assert hrefs[head[:7]] == f"https://github.com/acme/models/commit/{head}"
     assert hrefs[base_sha[:7]] == f"https://github.com/acme/models/commit/{base_sha}"
     assert f"(the merge base, committed {base_date})" in text
+    # the notice quotes both policies in the comment's one percent format
+    assert "this PR changes the gate policy of bonsai (max_drop 5.0 % -> max_drop 50.0 %)" in text.replace(NB, " ")
+    assert not re.search(r"\d%", text)
 
 
 def test_the_same_pr_under_the_base_gate_alone_gets_no_such_line(tmp_path):

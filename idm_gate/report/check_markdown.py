@@ -249,7 +249,8 @@ def provenance_line(r: CheckResult, prov: Provenance) -> str:
             where = f"{n} commit{'s' if n != 1 else ''} before the merge base {mb}"
         parts.append(f"baseline {prov.commit(r.baseline_commit)} ({where}{when})")
     text = ", against the ".join(parts) if len(parts) == 2 and r.baseline_commit else "; ".join(parts)
-    return (f"<sub>{text}. D = −{log}(error rate) / size in GB, in {metric.unit(r.log_base)}. "
+    # full size, not <sub>: which commits were compared is what a reviewer checks first when in doubt
+    return (f"{text}.\n\n<sub>D = −{log}(error rate) / size in GB, in {metric.unit(r.log_base)}. "
             f"idm-gate {__version__}.</sub>")
 
 
