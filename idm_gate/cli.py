@@ -65,8 +65,49 @@ def write_output(text: str, output: str | None) -> None:
         raise InputError(f"--output: cannot write {output!r} ({e.strerror})") from None
 
 
+MANIFEST_NAME = "idm.yaml"
+
+
+def find_manifest(start: Path, name: str = MANIFEST_NAME) -> Path:
+    """``name`` in ``start`` or the nearest folder above it, up to the git repository's top level.
+
+    As git, ruff and pytest look for their configuration: the walk stops at the first folder holding
+    ``.git`` (a folder, or a file in a worktree or submodule). Outside a repository only ``start``
+    counts, so a stray manifest higher up is never picked. The error says where it looked.
+    """
+    start = start.resolve()
+    top = next((f for f in (start, *start.parents) if (f / ".git").exists()), None)
+    folders = [start] if top is None else [start, *start.parents[:len(start.parents) - len(top.parents)]]
+    for folder in folders:
+        if (folder / name).exists() or (folder / name).is_symlink():
+            return folder / name
+    if top is None:
+        where = f"in {start} (not inside a git repository, so no folder above it was searched)"
+    elif top == start:
+        where = f"in {start}"
+    else:
+        where = f"in {start} or any folder above it up to the repository's top level {top}"
+    raise InputError(f"{name}: not found {where}; run idm-gate in the folder of your manifest, pass "
+                     f"--manifest PATH, or write one with `idm-gate init`")
+
+
+def locate_manifest(args) -> None:
+    """Settle the manifest of this run before a command starts: ``args.manifest_path`` is its path and
+    ``args.manifest`` the name messages give it (relative to the current folder when looked up)."""
+    if args.manifest is not None:
+        args.manifest_path = Path(args.manifest)
+        return
+    args.manifest_path = find_manifest(Path.cwd())
+    args.manifest = os.path.relpath(args.manifest_path)
+
+
 def _manifest_path(args) -> Path:
-    return Path(args.manifest)
+    return args.manifest_path
+
+
+def _manifest(args) -> tuple[Path, str]:
+    """The manifest of this run: (its path, the name messages give it)."""
+    return args.manifest_path, args.manifest
 
 
 def cmd_measure(args) -> int:
@@ -74,7 +115,7 @@ def cmd_measure(args) -> int:
     from .measure import measure
     from .report.text import render_measurement as render_text
 
-    man = load_manifest(_manifest_path(args), args.manifest)
+    man = load_manifest(*_manifest(args))
     if args.shard:
         return _measure_part(args, man)
     if args.format is None:
@@ -204,7 +245,7 @@ def cmd_check(args) -> int:
                         require_baseline=args.require_baseline, policy_terms=policy_terms(args),
                         baseline_key=args.baseline_key, report=(Path(args.report),) if args.report else ())
     target = _check_target(args)
-    res = check(_manifest_path(args), args.manifest, opts, args.messages.warn)
+    res = check(*_manifest(args), opts, args.messages.warn)
     if to_file(args.output):
         write_output(render_check(res, args.format), args.output)
         # A CI log must still say why a gate failed: the verdict and the reasons go to stdout too.
@@ -222,7 +263,7 @@ def cmd_check(args) -> int:
 def cmd_record(args) -> int:
     from .gate import record
 
-    sha, m, where = record(_manifest_path(args), args.manifest, args.store, args.baseline_branch, args.remote,
+    sha, m, where = record(*_manifest(args), args.store, args.baseline_branch, args.remote,
                            warn=args.messages.warn, key=args.baseline_key,
                            report=(Path(args.report),) if args.report else ())
     print(f"idm-gate: recorded {len(m.models)} model(s) for {sha[:12]} in {where}")
@@ -235,7 +276,7 @@ def cmd_baseline_export(args) -> int:
     from .gate import open_repo
     from .store import canonical_json, export_records, open_store
 
-    repo = open_repo(_manifest_path(args), args.manifest)
+    repo = open_repo(*_manifest(args))
     key = repo.gate_key(args.baseline_key)
     store = open_store(args.store, repo.git, key=key, remote=args.remote, branch=args.baseline_branch,
                        warn=args.messages.warn)
@@ -416,7 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     def manifest_opt(sp):
-        sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: idm.yaml)")
+        sp.set_defaults(locate_manifest=True)
+        sp.add_argument("--manifest", "-m",
+                        help="manifest path (default: idm.yaml in the current folder or the nearest folder "
+                             "above it, up to the repository's top level)")
 
     def common(sp):
         manifest_opt(sp)
@@ -510,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("publish", "gate a report from a measure run and post it to its pull request "
              "(the action's mode publish; token from GITHUB_TOKEN)")
+    sp.set_defaults(locate_manifest=True)
     sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: ./idm.yaml); its "
                     "version at the PR's base commit holds the policy")
     store_opts(sp)
@@ -567,9 +612,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     args.messages = Messages(args.color)
     try:
+        if getattr(args, "locate_manifest", False):
+            locate_manifest(args)
         return args.func(args)
     except IdmError as e:
-        args.messages.error(str(e))
+        for problem in getattr(e, "problems", None) or [str(e)]:  # InputErrors: every problem, one line each
+            args.messages.error(problem)
         return e.exit_code
     except KeyboardInterrupt:
         print("idm-gate: interrupted", file=sys.stderr)

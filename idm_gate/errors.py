@@ -19,6 +19,19 @@ class InputError(IdmError):
     exit_code = 2
 
 
+class InputErrors(InputError):
+    """Several problems found in one input (a manifest), reported together: each a complete line.
+
+    ``str()`` is the first problem with a count of the others, for callers that print one line;
+    ``cli.main`` prints every one of ``problems``.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = [one_line(p) for p in problems]
+        more = len(self.problems) - 1
+        super().__init__(self.problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""))
+
+
 class StoreError(IdmError):
     """The baseline store could not be read or written (nothing was lost; retry). Exit 3."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import EvalSource
-from .errors import InputError, one_line
+from .errors import InputError, InputErrors, one_line
 from .paths import MANIFEST_CAP, read_capped
 from .yamlsafe import load_yaml
 
@@ -179,17 +179,36 @@ def _policy(d: dict | None) -> Policy:
     )
 
 
-def _finite_numbers(obj, shown: str, parts=()):
+def _number_problems(obj, parts=()):
+    """(path, message) for every non-finite number and every mapping key that is not a string."""
     if isinstance(obj, float) and not math.isfinite(obj):
-        raise InputError(f"{shown}: {_field_path(parts)}: {obj} is not a finite number")
+        yield parts, f"{_field_path(parts)}: {obj} is not a finite number"
     if isinstance(obj, dict):
         for k, v in obj.items():
             if not isinstance(k, str):
-                raise InputError(f"{shown}: {_field_path(parts) or '(top level)'}: key {_short(k)} must be a string")
-            _finite_numbers(v, shown, parts + (k,))
+                yield parts + (k,), f"{_field_path(parts) or '(top level)'}: key {_short(k)} must be a string"
+                continue
+            yield from _number_problems(v, parts + (k,))
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
-            _finite_numbers(v, shown, parts + (i,))
+            yield from _number_problems(v, parts + (i,))
+
+
+MAX_PROBLEMS = 50  # listed one per line; beyond that, a count
+
+
+def _unknown_fields(err) -> list[tuple[tuple, str]]:
+    """One problem per field an ``additionalProperties: false`` mapping does not know, with a guess."""
+    import difflib
+
+    allowed = sorted(err.schema.get("properties", {}))
+    where = _field_path(err.absolute_path) or "(top level)"
+    out = []
+    for extra in (k for k in err.instance if k not in allowed):
+        close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"valid fields are {', '.join(allowed)}"
+        out.append((tuple(err.absolute_path) + (extra,), f"{where}: unknown field {_short(extra)}; {hint}"))
+    return out
 
 
 # No C0/C1 control characters and no Unicode line or paragraph separators: a name is printed in
@@ -198,34 +217,60 @@ _NAME_OK = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$")
 
 
 def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
-    """Validate already-read manifest bytes (also used for the base commit's manifest from git)."""
+    """Validate already-read manifest bytes (also used for the base commit's manifest from git).
+
+    Every problem the schema and the checks below can find is reported at once (``InputErrors``), one
+    line each ending with the YAML line and the model's name; unreadable YAML stops at the first.
+    """
     if len(data) > MANIFEST_CAP:
         raise InputError(f"{shown}: {len(data):,} bytes, over the {MANIFEST_CAP:,}-byte manifest limit")
     doc = load_yaml(data, shown)
     if not isinstance(doc, dict):
         raise InputError(f"{shown}: the manifest must be a mapping with 'version: 1' and 'models:', "
                          f"not {type(doc).__name__ if doc is not None else 'an empty document'}")
-    _finite_numbers(doc, shown)
+    problems: list[tuple[tuple, str]] = list(_number_problems(doc))
+    if problems and any("must be a string" in m for _, m in problems):
+        _raise(problems, data, doc, shown)  # the schema cannot be applied to a non-string key
     import jsonschema  # heavy; only when a manifest is actually read
 
     sch = schema()
     validator = jsonschema.Draft202012Validator(sch)
+    reported = {p for p, _ in problems}
     errors = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-    if errors:
-        # The deepest error is the most specific; oneOf/anyOf wrappers come after their children.
-        best = jsonschema.exceptions.best_match(errors)
-        raise InputError(f"{shown}: {describe_schema_error(best, sch)}")
+    mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+    for err in errors:
+        if any(tuple(err.absolute_path)[:len(p)] == p for p in reported):
+            continue  # a non-finite number is also out of range: said once
+        if tuple(err.absolute_path) in mistyped and err.validator != "type":
+            continue  # a value of the wrong type fails its other rules too: the type is the problem
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            problems += _unknown_fields(err)
+            continue
+        # Within one error, the deepest is the most specific; oneOf/anyOf wrappers come after their children.
+        best = jsonschema.exceptions.best_match([err])
+        problems.append((tuple(best.absolute_path), describe_schema_error(best, sch)))
+    bad_models = {p[1] for p, _ in problems if len(p) > 1 and p[0] == "models"}
+    if problems and not isinstance(doc.get("models"), list):
+        _raise(problems, data, doc, shown)
 
     # The schema admits e, 2, "2" (and 2.0, which JSON Schema counts as equal to 2).
     log_base = "e" if doc.get("log_base", "e") == "e" else "2"
     models, seen = [], {}
     for i, m in enumerate(doc["models"]):
-        name = m["name"]
+        name = m.get("name") if isinstance(m, dict) else None
+        if not isinstance(name, str) or not name:
+            continue  # the schema said so
+        at = ("models", i, "name")
         if not _NAME_OK.match(name):
-            raise InputError(f"{shown}: models[{i}].name: contains control characters; use printable text")
+            problems.append((at, f"models[{i}].name: contains control characters; use printable text"))
+            continue
         if name in seen:
-            raise InputError(f"{shown}: models[{i}].name: {name!r} is already used by models[{seen[name]}]; names must be unique")
+            problems.append((at, f"models[{i}].name: {name!r} is already used by models[{seen[name]}]; "
+                                 "names must be unique"))
+            continue
         seen[name] = i
+        if i in bad_models:
+            continue  # the rest needs a model the schema accepts
         evals = tuple(
             EvalSource(path=e.get("path"), scores=e.get("scores"), scale=e.get("scale"),
                        format=e.get("format"), field=f"models[{i}].evals[{j}]")
@@ -236,16 +281,47 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
         if weights and tasks is not None:
             for t in weights:
                 if t not in tasks:
-                    raise InputError(f"{shown}: models[{i}].weights: {t!r} is not in tasks; weight only tasks that count")
+                    problems.append((("models", i, "weights", t),
+                                     f"models[{i}].weights: {t!r} is not in tasks; weight only tasks that count"))
         models.append(ModelSpec(
             name=name, index=i, artifacts=tuple(m.get("artifacts", ())),
             size_gb=m.get("size_gb"), size_bytes=m.get("size_bytes"), evals=evals, tasks=tasks,
             metrics=m.get("metrics"), weights=weights, min_error=m.get("min_error"), gate=_policy(m.get("gate")),
         ))
+    if problems:
+        _raise(problems, data, doc, shown)
     return Manifest(
         path=path, shown=shown, digest=hashlib.sha256(data).hexdigest(), log_base=log_base,
         min_error=doc.get("min_error"), gate=_policy(doc.get("gate")), models=tuple(models),
     )
+
+
+def _raise(problems: list[tuple[tuple, str]], data: bytes, doc: dict, shown: str):
+    """Raise ``InputErrors``: each problem as ``<file>: <field>: <what> (line N, model 'name')``, in
+    the order of the file; at most ``MAX_PROBLEMS`` lines, then a count of the rest."""
+    from .yamlsafe import Locator
+
+    loc = Locator(data)
+    models = doc.get("models") if isinstance(doc.get("models"), list) else []
+    lines = []
+    for where, text in problems:
+        at = []
+        line = loc.line(where)
+        if line:
+            at.append(f"line {line}")
+        if len(where) >= 2 and where[0] == "models" and isinstance(where[1], int) and where[1] < len(models) \
+                and where[2:3] != ("name",):  # a problem with the name itself does not quote it
+            m = models[where[1]]
+            name = m.get("name") if isinstance(m, dict) else None
+            if isinstance(name, str) and len(name) <= 200 and _NAME_OK.match(name):
+                at.append(f"model {name!r}")
+        lines.append((line or 0, f"{shown}: {text}" + (f" ({', '.join(at)})" if at else "")))
+    out = [t for _, t in sorted(lines, key=lambda x: x[0])]
+    if len(out) > MAX_PROBLEMS:
+        rest = len(out) - MAX_PROBLEMS
+        out = out[:MAX_PROBLEMS] + [f"{shown}: {rest} more problem{'s' if rest > 1 else ''} not listed; fix "
+                                    "these and run again"]
+    raise InputErrors(out)
 
 
 def load_manifest(path: Path, shown: str | None = None) -> Manifest:

@@ -219,3 +219,38 @@ def _load(cls, text: str, shown: str, line_offset: int):
         raise InputError(f"{shown}: nested too deeply to parse; write a shallower document") from None
     finally:
         loader.dispose()
+
+
+class Locator:
+    """Lines of a YAML document's values, for messages about a document ``load_yaml`` already read.
+
+    ``line(path)`` is the 1-based line where the value at ``path`` (mapping keys and list indices, as
+    a JSON Schema error's ``absolute_path``) is written; for a mapping member, the line of its key.
+    Where the path leaves the document (a missing field), the deepest node reached counts. ``None``
+    when the text cannot be composed at all.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            self.root = yaml.compose(data.decode("utf-8-sig"), Loader=_CSafeLoader or yaml.SafeLoader)
+        except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
+            self.root = None
+
+    def line(self, path) -> int | None:
+        node = self.root
+        if node is None:
+            return None
+        mark = node.start_mark
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                hit = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)),
+                           None)
+                if hit is None:
+                    break
+                mark, node = hit[0].start_mark, hit[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+                mark = node.start_mark
+            else:
+                break
+        return mark.line + 1

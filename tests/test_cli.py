@@ -101,7 +101,9 @@ def test_schema_command_prints_valid_json_schemas(which):
 def test_missing_manifest_is_one_line_exit_2(tmp_path):
     p = idm("measure", cwd=tmp_path)
     assert p.returncode == 2
-    assert p.stderr == "idm-gate: error: idm.yaml: 'idm.yaml' does not exist\n"
+    assert p.stderr == (f"idm-gate: error: idm.yaml: not found in {tmp_path.resolve()} (not inside a git "
+                        "repository, so no folder above it was searched); run idm-gate in the folder of your "
+                        "manifest, pass --manifest PATH, or write one with `idm-gate init`\n")
 
 
 def test_usage_error_is_exit_2():

@@ -59,7 +59,7 @@ BAD = [
     (b"version: 1\nmodels:\n - name: a\n   size_gb: abc\n   evals: [{scores: {x: 1}}]\n", "models[0].size_gb: expected a number, got 'abc'"),
     (b"version: 1\nmodels:\n - name: a\n   size_gb: -1\n   evals: [{scores: {x: 1}}]\n", "models[0].size_gb: -1 is out of range; it must be > 0"),
     (b"version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 1}, path: y}]\n", "models[0].evals[0]: give exactly one of path"),
-    (b"version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evalz: []\n   evals: [{scores: {x: 1}}]\n", "models[0]: unknown field 'evalz'; valid fields are artifacts, evals"),
+    (b"version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evalz: []\n   evals: [{scores: {x: 1}}]\n", "models[0]: unknown field 'evalz'; did you mean 'evals'? (line 5, model 'a')"),
     (b"version: 1\ngate: {max_drop: 5}\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 1}}]\n", "gate.max_drop: 5 is not valid; write a percentage such as '5%'"),
     (b"version: 1\nlog_base: 10\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 1}}]\n", "log_base: 10 is not valid; use one of"),
     (b"version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: .nan}}]\n", "models[0].evals[0].scores.x: nan is not a finite number"),
