@@ -377,8 +377,8 @@ def cmd_publish(args) -> int:
     log = PlainLog()
     opts = CheckOptions(base_ref="", store_spec=args.store, branch=args.baseline_branch, remote=args.remote,
                         cli_policy=cli_policy(args), baseline_key=args.baseline_key, policy_terms=policy_terms(args))
-    manifest = _manifest_path(args)
-    published = publish_check(ctx, token, manifest, args.manifest, Path(args.report), log, opts)
+    manifest, shown = _manifest(args)
+    published = publish_check(ctx, token, manifest, shown, Path(args.report), log, opts)
     if published is None:
         return EXIT_OK
     res, client, number, head_sha = published
@@ -399,7 +399,8 @@ def cmd_action(args) -> int:
     try:
         return run()
     except IdmError as e:
-        print(annotation("error", one_line(str(e)), title="idm-gate"), flush=True)
+        for problem in getattr(e, "problems", None) or [str(e)]:  # InputErrors: one annotation per problem
+            print(annotation("error", one_line(problem), title="idm-gate"), flush=True)
         raise
     except Exception as e:
         print(annotation("error", f"internal error: {type(e).__name__}: {one_line(str(e))}", title="idm-gate"),
@@ -474,7 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(format=None)  # text, or json with --shard
     sp.add_argument("--shard", metavar="K/N",
                     help="measure only part K of N (each model's part is fixed by a hash of its name, so it "
-                         "stays put when models are added) and write it as JSON for idm-gate merge")
+                         "stays put when models are added) and write it as JSON for idm-gate merge "
+                         "(default: every model)")
     sp.set_defaults(func=cmd_measure)
 
     sp = add("merge", "join the parts that measure --shard K/N wrote into one report")
@@ -495,19 +497,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     def github_opts(sp, repository_required=True):
         sp.add_argument("--repository", required=repository_required,
-                        help="owner/name of the repository the PR is opened against")
+                        help="owner/name of the repository the PR is opened against (default: none; needed "
+                             "with --pr)")
         sp.add_argument("--api-url", help="REST API URL (default: GITHUB_API_URL, else https://api.github.com; "
                         "GHES: https://HOST/api/v3)")
         sp.add_argument("--comment", default="on-change", choices=("always", "on-change", "on-regression", "never"),
                         help="when to start the sticky comment (default: on-change); an existing one is kept current")
-        sp.add_argument("--comment-key", default="default", help="tells this gate's comment from other gates'")
+        sp.add_argument("--comment-key", default="default", help="tells this gate's comment from other gates' "
+                        "(default: default)")
         sp.add_argument("--comment-author", help="login whose comment is ours (default: the token's own login)")
-        sp.add_argument("--status-context", default="idm-gate", help="commit status context; empty for no status")
+        sp.add_argument("--status-context", default="idm-gate", help="commit status context; empty for no status "
+                        "(default: idm-gate)")
 
     sp = add("check", "compare this checkout against the baseline of its base branch")
     common(sp)
     store_opts(sp)
-    sp.add_argument("--base-ref", required=True, help="the PR's base, e.g. origin/main (required, no default)")
+    sp.add_argument("--base-ref", required=True, help="the PR's base, e.g. origin/main (required)")
     sp.add_argument("--max-walk", type=int, default=50,
                     help="first-parent commits to search for a baseline from the merge base (default: 50)")
     unset = "(default: the base commit's gate: setting"
@@ -524,13 +529,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fail when no baseline exists (default: pass with a notice)")
     sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
     sp.add_argument("--pr", type=int, help="also post what the action's mode check posts: the sticky comment on "
-                    "this PR of --repository and a commit status on --head-sha (token from GITHUB_TOKEN)")
+                    "this PR of --repository and a commit status on --head-sha (token from GITHUB_TOKEN) "
+                    "(default: post nothing)")
     sp.add_argument("--head-sha", help="the commit the status goes on (default: HEAD; give the PR's head when "
                     "HEAD is its merge commit)")
     github_opts(sp, repository_required=False)
     sp.add_argument("--report", metavar="FILE", help="gate this report of the checkout (idm-gate measure --format json, or idm-gate merge of "
                          "measure --shard parts) instead of measuring again; refused when it is of another "
-                         "commit or manifest")
+                         "commit or manifest (default: measure the checkout)")
     sp.set_defaults(func=cmd_check)
 
     sp = add("record", "measure HEAD and store it as the baseline for this commit")
@@ -538,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     store_opts(sp)
     sp.add_argument("--report", metavar="FILE",
                     help="store this report of HEAD (idm-gate measure --format json, or idm-gate merge of measure "
-                         "--shard parts) instead of measuring again; refused when it is of another commit or manifest")
+                         "--shard parts) instead of measuring again; refused when it is of another commit or manifest "
+                         "(default: measure HEAD)")
     sp.set_defaults(func=cmd_record)
 
     sp = add("baseline", "baseline store maintenance")
@@ -555,8 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("publish", "gate a report from a measure run and post it to its pull request "
              "(the action's mode publish; token from GITHUB_TOKEN)")
     sp.set_defaults(locate_manifest=True)
-    sp.add_argument("--manifest", "-m", default="idm.yaml", help="manifest path (default: ./idm.yaml); its "
-                    "version at the PR's base commit holds the policy")
+    sp.add_argument("--manifest", "-m", help="manifest path; its version at the PR's base commit holds the "
+                    "policy (default: idm.yaml, looked up as measure does)")
     store_opts(sp)
     sp.add_argument("--report", required=True, help="the report `idm-gate measure --format json` (or the action's "
                     "mode measure, or `idm-gate merge` of measure --shard parts) wrote for the pull request")
@@ -564,12 +571,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--head-repository", required=True,
                     help="owner/name holding the PR's branch: the fork, or --repository itself")
     sp.add_argument("--head-branch", required=True, help="the PR's branch in --head-repository")
-    sp.add_argument("--pr", type=int, help="the PR number, if known; checked against the API like everything else")
+    sp.add_argument("--pr", type=int, help="the PR number, if known; checked against the API like everything else "
+                    "(default: found through the API from --head-sha)")
     github_opts(sp)
-    sp.add_argument("--max-drop", help="relative density drop that fails, e.g. 5%% (tightens the base's)")
-    sp.add_argument("--warn-drop", help="relative density drop that warns, e.g. 2%%")
-    sp.add_argument("--output", "-o", help="also write the gate's report (JSON) here")
-    sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails")
+    sp.add_argument("--max-drop", help="relative density drop that fails, e.g. 5%%; only tightens "
+                    "(default: the base commit's gate: setting, else 5%%)")
+    sp.add_argument("--warn-drop", help="relative density drop that warns, e.g. 2%%; only tightens "
+                    "(default: the base commit's gate: setting, else none)")
+    sp.add_argument("--output", "-o", help="also write the gate's report (JSON) here (default: none)")
+    sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
     sp.set_defaults(func=cmd_publish, min_density=None, max_size_gb=None, max_error_rate=None, significance=None,
                     z=None)
 
