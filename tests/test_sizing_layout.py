@@ -14,14 +14,19 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from safetensors.numpy import save_file
+from strategies import mutated, scratch_dir
+from weightfiles import (
+    gguf_model,
+    hf_shards,
+    manifest,
+    run_measure,
+    safetensors_header_bytes,
+)
 
 from idm_gate.data import SizeResult
 from idm_gate.errors import InputError
 from idm_gate.sizing import size_artifacts
-from safetensors.numpy import save_file
-
-from strategies import mutated, scratch_dir
-from weightfiles import gguf_model, hf_shards, manifest, run_measure, safetensors_header_bytes
 
 WHAT = "idm.yaml: models[0].artifacts"
 
@@ -337,8 +342,8 @@ def test_a_folder_sizes_its_weight_files_and_lists_the_rest(tmp_path):
     assert [a.path for a in res.files] == [f"models/acme-7b/{s}" for s in SHARDS]
     assert res.params == PARAMS
     assert res.notices == (
-        "models/acme-7b: 6 file(s) left out (not weights: README.md, config.json, generation_config.json, "
-        "tokenizer.json, tokenizer_config.json; shard index: its shards are counted: model.safetensors.index.json)",)
+        ("models/acme-7b: 6 file(s) left out (not weights: README.md, config.json, generation_config.json, "
+        "tokenizer.json, tokenizer_config.json; shard index: its shards are counted: model.safetensors.index.json)"),)
 
 
 def test_a_folder_recognises_weights_by_content(tmp_path):
@@ -373,9 +378,9 @@ def test_bytes_that_are_not_weights_trigger_a_plausibility_warning(tmp_path):
     res = size(["*"], tmp_path)
     total = 4_096 + safetensors_header_bytes(tmp_path / "model.safetensors") + 100_000
     assert res.size_bytes == total
-    assert res.notices == (f"warning: {total:,} bytes for 1,024 parameters is {8 * total / 1024:.4g} bits per "
+    assert res.notices == ((f"warning: {total:,} bytes for 1,024 parameters is {8 * total / 1024:.4g} bits per "
                            "parameter, above 64: bytes were probably counted twice, or files that are not "
-                           "weights; files: model.safetensors, training_log.txt",)
+                           "weights; files: model.safetensors, training_log.txt"),)
 
 
 def test_plausibility_bounds():
@@ -385,8 +390,8 @@ def test_plausibility_bounds():
     f = [ArtifactSize(path="model.onnx", size_bytes=230, source="stat", format="onnx", params=1_051_000)]
     # 8 * 230 / 1,051,000 = 0.00175 bits per parameter: the ONNX graph sized without its data
     assert plausibility(230, 1_051_000, f) == [
-        "warning: 230 bytes for 1,051,000 parameters is 0.001751 bits per parameter, below 0.5: weights were "
-        "probably not counted (external data, shards, LFS objects); files: model.onnx"]
+        ("warning: 230 bytes for 1,051,000 parameters is 0.001751 bits per parameter, below 0.5: weights were "
+        "probably not counted (external data, shards, LFS objects); files: model.onnx")]
     assert plausibility(64, 1024, f) == []      # exactly 0.5 bits
     assert plausibility(8 * 1024, 1024, f) == []  # exactly 64 bits
     assert plausibility(8 * 1024 + 1, 1024, f) != []
@@ -555,7 +560,7 @@ def test_text_and_markdown_reports_list_each_file_and_the_source_of_its_size(tmp
     block = md.stdout[md.stdout.index("<details><summary>acme-7b: 3 files counted"):]
     block = block[:block.index("</details>")]
     assert block.splitlines()[0] == f"<details><summary>acme-7b: 3 files counted, {total:,} bytes</summary>"
-    assert f"| w/model-00003-of-00003.safetensors | 2,136 | lfs-pointer | shard named by " \
+    assert "| w/model-00003-of-00003.safetensors | 2,136 | lfs-pointer | shard named by " \
            "model.safetensors.index.json |" in block
 
 
@@ -564,9 +569,9 @@ def test_a_checkpoint_saved_both_consolidated_and_sharded_is_flagged(tmp_path):
     hf_shards(tmp_path / "w", TENSORS, max_shard_size=9_000)
     save_file(TENSORS, str(tmp_path / "w" / "consolidated.safetensors"))
     res = size(["w/*.safetensors"], tmp_path)
-    assert res.notices == ("warning: w holds the safetensors shards model-* and consolidated.safetensors beside "
+    assert res.notices == (("warning: w holds the safetensors shards model-* and consolidated.safetensors beside "
                            "them: if these are the same weights saved twice, they are counted twice; keep the files "
-                           "of one of them",)
+                           "of one of them"),)
 
 
 def test_an_onnx_graph_left_in_lfs_names_the_data_file_beside_it(tmp_path):
@@ -575,9 +580,9 @@ def test_an_onnx_graph_left_in_lfs_names_the_data_file_beside_it(tmp_path):
         f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ef' * 32}\nsize 412\n")
     res = size(["model.onnx"], tmp_path)
     assert res.size_bytes == 412
-    assert res.notices == ("warning: model.onnx is sized from its lfs-pointer record, so its external data is not "
+    assert res.notices == (("warning: model.onnx is sized from its lfs-pointer record, so its external data is not "
                            "known; model.onnx_data beside it looks like it: list it too if the model keeps its "
-                           "weights there",)
+                           "weights there"),)
 
 
 def test_a_folder_with_a_symlink_out_of_the_repository_is_refused(tmp_path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,7 @@ _READERS = {
     "pytorch": pytorch.measure,
 }
 
-__all__ = ["size_artifacts", "measure_file", "MAX_MATCHES"]
+__all__ = ["MAX_MATCHES", "measure_file", "size_artifacts"]
 
 
 def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -> SizeResult:
@@ -283,8 +284,9 @@ class _Collect:
             name = os.path.basename(shown)
             for s in ix.shards:
                 p = os.path.join(folder, s)
-                if s in tracked:
-                    self.add(*tracked[s], what)  # type: ignore[misc]
+                got = tracked.get(s)
+                if got is not None:
+                    self.add(got[0], got[1], what)
                     continue
                 r = str(resolve_inside(os.path.relpath(p, self.base), Path(self.base), self.root, what))
                 if self.has(r):
@@ -341,7 +343,7 @@ class _Collect:
         """Whether a repository-relative path (as artifacts are shown) exists."""
         return "://" not in shown and os.path.lexists(os.path.join(self.root_r, shown))
 
-    def _on_cap(self, pat: str, what: str):
+    def _on_cap(self, pat: str, what: str) -> Callable[[int], InputError]:
         def on_cap(n: int) -> InputError:
             return InputError(f"{what}: {pat[:200]!r} looked at over {n:,} directory entries; narrow "
                               "the glob to the folder that holds the weights")

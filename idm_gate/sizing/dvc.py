@@ -9,8 +9,10 @@ is an error (``dvc commit`` writes it).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..data import ArtifactSize
 from ..errors import InputError
@@ -66,7 +68,7 @@ class LockOut:
     lock: str             # the dvc.lock as shown to the user
 
 
-def _load(path: Path, shown: str, what: str, cap: int):
+def _load(path: Path, shown: str, what: str, cap: int) -> Any:
     from ..yamlsafe import load_yaml
 
     raw = read_capped(path, cap, what, shown)
@@ -78,7 +80,7 @@ def _load(path: Path, shown: str, what: str, cap: int):
                          "'dvc repro' or 'dvc commit'") from None
 
 
-def read_lock(path: Path, shown: str, what: str) -> list[tuple[str, str, dict]]:
+def read_lock(path: Path, shown: str, what: str) -> list[tuple[str, str, dict[str, Any]]]:
     """``(stage, wdir, out)`` for every output a ``dvc.lock`` (schema 2.0) records.
 
     The file is what ``dvc repro`` / ``dvc commit`` write::
@@ -106,7 +108,7 @@ def read_lock(path: Path, shown: str, what: str) -> list[tuple[str, str, dict]]:
         for name, st in stages.items() if isinstance(stages, dict) else ():
             if isinstance(st, dict) and isinstance(st.get("wdir"), str):
                 wdirs[str(name)] = st["wdir"]
-    out: list[tuple[str, str, dict]] = []
+    out: list[tuple[str, str, dict[str, Any]]] = []
     for name, st in doc["stages"].items():
         outs = st.get("outs", []) if isinstance(st, dict) else None
         if not isinstance(outs, list):
@@ -120,7 +122,7 @@ def read_lock(path: Path, shown: str, what: str) -> list[tuple[str, str, dict]]:
     return out
 
 
-def find_lock_outs(target_dir: str, root: str, shown_of, what: str) -> list[LockOut]:
+def find_lock_outs(target_dir: str, root: str, shown_of: Callable[[str], str], what: str) -> list[LockOut]:
     """Every output of every ``dvc.lock`` in ``target_dir`` and its parents up to ``root``.
 
     ``shown_of(full_path)`` gives the repo-relative name for messages. Paths in the result are

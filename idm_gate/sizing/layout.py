@@ -22,11 +22,10 @@ Every function raises ``InputError`` with one line naming the file and what woul
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,7 +143,7 @@ def sniff(path: str | Path, shown: str, what: str) -> str | None:
 
 
 def scan_folder(folder_rel: str, base: str, root_r: str, what: str, scan_cap: int,
-                on_cap) -> FolderScan:
+                on_cap: Callable[[int], Exception]) -> FolderScan:
     """Split the files below ``folder_rel`` (relative to ``base``) into weights, indexes, the rest.
 
     Hidden files and folders are skipped and symlinked folders are not followed (as for ``**``);
@@ -302,7 +301,7 @@ def same_format_twice(files: Sequence[ArtifactSize]) -> list[str]:
     return out
 
 
-def unread_onnx_data(files: Sequence[ArtifactSize], exists) -> list[str]:
+def unread_onnx_data(files: Sequence[ArtifactSize], exists: Callable[[str], bool]) -> list[str]:
     """Warnings for an ONNX graph that could not be read (an LFS pointer, a .dvc record): its
     external data files cannot be known, so files beside it with the usual names are named.
 
@@ -334,5 +333,5 @@ def plausibility(size_bytes: int, params: int | None, files: Sequence[ArtifactSi
         return []
     why = ("below 0.5: weights were probably not counted (external data, shards, LFS objects)"
            if bpp < LOW_BITS else "above 64: bytes were probably counted twice, or files that are not weights")
-    return [f"warning: {size_bytes:,} bytes for {params:,} parameters is {bpp:.4g} bits per parameter, {why}; "
-            f"files: {listed([a.path for a in files], 6)}"]
+    return [(f"warning: {size_bytes:,} bytes for {params:,} parameters is {bpp:.4g} bits per parameter, {why}; "
+            f"files: {listed([a.path for a in files], 6)}")]
