@@ -160,6 +160,8 @@ def task_section(v: ModelVerdict, r: CheckResult) -> list[str]:
                 d = c.error - b.error
                 change = "=" if d == 0 else ("+" if d > 0 else "-") + num(abs(d))
                 moved = d != 0
+            elif v.current is None or v.baseline is None:
+                change, moved = "—", False  # a new or removed model: one side only, nothing to compare
             else:
                 change, moved = ("new in the PR" if c else "missing in the PR"), True
         row_txt = (f"| {esc(name)} | {metric_txt} | {num(b.error) if b else '—'} | "
@@ -225,7 +227,7 @@ def _counts(shown: list[ModelVerdict], folded: int) -> str:
         parts.append(f"{by[PASS]:,} passing")
     if folded:
         parts.append(f"{folded:,} unchanged")
-    return " · ".join(parts) if parts else "no models"
+    return " · ".join(parts) if parts else "No models in the manifest"
 
 
 def provenance_line(r: CheckResult, prov: Provenance) -> str:
@@ -239,7 +241,7 @@ def provenance_line(r: CheckResult, prov: Provenance) -> str:
     elif prov.pr_head:
         parts.append(f"Measured the PR's head {prov.commit(prov.pr_head)}")
     if r.baseline_commit is None:
-        parts.append("no baseline")
+        parts.append("no baseline" if parts else "No baseline")
     else:
         when = f", committed {r.baseline_date[:10]}" if r.baseline_date else ""
         where = "the merge base"
