@@ -6,9 +6,11 @@ Two tables, each against a floor measured in the same run (median of ``--repeat`
   results file, a CSV and a model card): ``measure(manifest)`` as the CLI calls it (it runs
   ``git rev-parse --show-toplevel`` once to find the repository), and ``measure(manifest, root)``
   with the root given, against the floor ``load_manifest`` (read, parse and validate the YAML);
-* as a user runs it, a fresh process each time: ``idm-gate --help``, ``idm-gate --version`` and
-  ``idm-gate measure -m examples/model-repo/idm.yaml``, against the floor ``python -c pass`` (the
-  cost of starting this interpreter at all). Bytecode is written and reused as in an installed
+* as a user runs it, a fresh process each time, interleaved (one of each per round): ``idm-gate
+  --help`` and ``--version`` against the floor ``python -c pass`` (the cost of starting this
+  interpreter at all); ``idm-gate measure`` of the bundled example and of a one-model repository (a
+  safetensors file, inline scores) against ``python -c 'import jsonschema, yaml'``, the libraries
+  every measure needs (the manifest is YAML checked against a JSON Schema). Bytecode is written and reused as in an installed
   package (``PYTHONDONTWRITEBYTECODE`` dropped), under a temp ``PYTHONPYCACHEPREFIX`` so the source
   tree is left alone; each command runs once untimed first.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +45,7 @@ HEAVY = ("jsonschema", "yaml", "requests", "urllib3", "ghapi", "fasttransport", 
          "safetensors", "gguf")
 TITLE = "measure: idm-gate measure on examples/model-repo and CLI start-up, against floors from the same run"
 HEADER = ("what", "median", "x floor", "+ over floor")
-WIDTHS = (58, 10, 8, 12)
+WIDTHS = (64, 10, 8, 12)
 
 # Runs the CLI's main() in a fresh interpreter and reports the heavy modules it imported.
 _PROBE = """
@@ -58,6 +61,19 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy and "
 """
 
 
+
+
+def write_one_model(folder: Path) -> Path:
+    """A git repository with one model: a safetensors file (written by safetensors) and inline scores."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.zeros((64, 64), dtype=np.float16)}, str(folder / "model.safetensors"))
+    manifest = folder / "idm.yaml"
+    manifest.write_text("version: 1\nmodels:\n  - name: one\n    artifacts: [model.safetensors]\n"
+                        "    evals: [{scores: {mmlu: 0.61, gsm8k: 0.52}}]\n")
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    return manifest
 
 
 def cli() -> list[str]:
@@ -92,7 +108,7 @@ def print_table(title: str, floor: tuple[str, float], rows: list[tuple[str, floa
     print(" | ".join((f"{name} (floor)".ljust(WIDTHS[0]), f"{f * 1e3:7.2f} ms", "1.0x".rjust(WIDTHS[2]),
                       "".rjust(WIDTHS[3]))))
     for name, t in rows:
-        print(" | ".join((name.ljust(WIDTHS[0]), f"{t * 1e3:7.2f} ms", f"{t / f:.1f}x".rjust(WIDTHS[2]),
+        print(" | ".join((name.ljust(WIDTHS[0]), f"{t * 1e3:7.2f} ms", f"{t / f:.2f}x".rjust(WIDTHS[2]),
                           f"{(t - f) * 1e3:+.2f} ms".rjust(WIDTHS[3]))))
 
 
@@ -112,20 +128,32 @@ def main(argv: list[str] | None = None) -> int:
     t_measure = median_seconds(lambda: measure(man), repeat)
     t_measure_root = median_seconds(lambda: measure(man, root), repeat)
 
-    # fresh processes
+    # fresh processes, interleaved (each round runs every command once) so load weighs on all alike
     base = cli()
     pycmd = [sys.executable, "-c", "pass"]
-    cmds = {
-        "idm-gate --help": base + ["--help"],
-        "idm-gate --version": base + ["--version"],
-        "idm-gate measure -m examples/model-repo/idm.yaml": base + ["measure", "-m", str(EXAMPLE)],
-    }
-    with tempfile.TemporaryDirectory(prefix="idm-bench-pycache-") as pycache:
+    importcmd = [sys.executable, "-c", "import jsonschema, yaml"]
+    with tempfile.TemporaryDirectory(prefix="idm-bench-pycache-") as pycache, \
+            tempfile.TemporaryDirectory(prefix="idm-bench-one-") as one:
+        one_manifest = write_one_model(Path(one))
+        cmds = {
+            "python -c pass": pycmd,
+            "python -c 'import jsonschema, yaml'": importcmd,
+            "idm-gate --help": base + ["--help"],
+            "idm-gate --version": base + ["--version"],
+            "idm-gate measure -m examples/model-repo/idm.yaml": base + ["measure", "-m", str(EXAMPLE)],
+            "idm-gate measure: one model (a safetensors file, inline scores)": base + ["measure", "-m", str(one_manifest)],
+        }
         env = child_env(pycache)
-        for cmd in [pycmd, *cmds.values()]:
+        for cmd in cmds.values():
             run(cmd, env)  # warm-up: page cache, .pyc files
-        t_py = median_seconds(lambda: run(pycmd, env), repeat)
-        t_cli = {name: median_seconds(lambda c=cmd: run(c, env), repeat) for name, cmd in cmds.items()}
+        times: dict[str, list[float]] = {name: [] for name in cmds}
+        for _ in range(repeat):
+            for name, cmd in cmds.items():
+                times[name].append(median_seconds(lambda c=cmd: run(c, env), 1))
+    t = {name: statistics.median(v) for name, v in times.items()}
+    t_py = t.pop("python -c pass")
+    t_imports = t.pop("python -c 'import jsonschema, yaml'")
+    t_cli = t
     probes = {"--help": ["--help"], "measure": ["measure", "-m", str(EXAMPLE)]}
     imported = {name: heavy_imports(a) for name, a in probes.items()}
 
@@ -137,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
                 [(f"measure(manifest): {len(man.models)} models, finds the repo with git", t_measure),
                  ("measure(manifest, root): the same, repo root given", t_measure_root)])
     print()
-    print_table("fresh process each run", ("python -c pass", t_py), list(t_cli.items()))
+    print_table("fresh process each run", ("python -c pass", t_py),
+                [(k, v) for k, v in t_cli.items() if "measure" not in k])
+    print()
+    print_table("fresh process each run, against the libraries every measure needs",
+                ("python -c 'import jsonschema, yaml'", t_imports),
+                [(k, v) for k, v in t_cli.items() if "measure" in k])
     print()
     for name, mods in imported.items():
         print(f"heavy modules imported by idm-gate {name}: {', '.join(mods) or 'none'} "

@@ -16,10 +16,13 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # benchmark -> (column names its table header holds, first cells of rows it must print, takes --workdir)
 EXPECTED = {
+    "bench_check.py": (["models", "measure", "check", "x measure", "check, manifest edited"], ["20 |"], True),
     "bench_gguf.py": (["vocab", "merges", "floor", "ours", "x floor", "CPU x floor"], ["2,000 |"], True),
     "bench_measure.py": (["what", "median", "x floor"],
                          ["load_manifest(idm.yaml) (floor)", "python -c pass (floor)", "idm-gate --help",
-                          "idm-gate measure -m examples/model-repo/idm.yaml"], False),
+                          "idm-gate --version", "python -c 'import jsonschema, yaml' (floor)",
+                          "idm-gate measure -m examples/model-repo/idm.yaml",
+                          "idm-gate measure: one model"], False),
     "bench_scale.py": (["shards", "floor", "measure", "x floor", "CPU x floor", "rchar/shard", "peak mem/shard"],
                        ["200 |"], True),
     "bench_sizing.py": (["format", "file size", "os.stat", "sizing", "full read", "read() bytes"],
@@ -57,4 +60,4 @@ def test_run_all_runs_the_named_benchmark_and_refuses_an_unknown_one(tmp_path):
 
     p = run([str(BENCH / "run_all.py"), "--quick", "no-such-bench"], tmp_path)
     assert p.returncode != 0
-    assert "no benchmark 'no-such-bench'; choose from gguf, measure, scale, sizing, store_lookup" in p.stderr
+    assert "no benchmark 'no-such-bench'; choose from check, gguf, measure, scale, sizing, store_lookup" in p.stderr
