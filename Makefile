@@ -22,6 +22,16 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_all.py
 
+# ruff (rules and their reasons in pyproject.toml) on everything Python in the repository.
+LINTED := idm_gate tests tools benchmarks examples
+
+$(VENV)/.lint-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[lint]'
+	touch $@
+
+lint: $(VENV)/.lint-installed
+	$(PY) -m ruff check $(LINTED)
+
 # docs/manifest.md (from the JSON Schema) and the message catalogue in docs/troubleshooting.md
 docs: $(VENV)/.installed
 	$(PY) tools/gen_docs.py

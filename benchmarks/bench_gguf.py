@@ -138,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     print(TITLE)
     print(f"medians of {args.repeat} interleaved runs; {N_TENSORS} F16 tensors; file {size / 2**20:.1f} MiB, "
           "nearly all of it metadata")
-    print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS)))
+    print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS, strict=True)))
     print("-" * (sum(WIDTHS) + 3 * (len(WIDTHS) - 1)))
     cells = (f"{args.vocab:,}", f"{args.merges:,}", f"{size / 2**20:.1f} MiB", fmt_t(f_wall), fmt_t(o_wall),
              f"{o_wall / f_wall:.2f}x", f"{o_cpu / f_cpu:.2f}x", fmt_t(o_wall / (args.vocab + args.merges)))
-    print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS)))
+    print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS, strict=True)))
     return 0
 
 

@@ -102,7 +102,7 @@ def heavy_imports(argv: list[str]) -> list[str]:
 
 def print_table(title: str, floor: tuple[str, float], rows: list[tuple[str, float]]) -> None:
     print(title)
-    print(" | ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(HEADER, WIDTHS))))
+    print(" | ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(HEADER, WIDTHS, strict=True))))
     print("-" * (sum(WIDTHS) + 3 * (len(WIDTHS) - 1)))
     name, f = floor
     print(" | ".join((f"{name} (floor)".ljust(WIDTHS[0]), f"{f * 1e3:7.2f} ms", "1.0x".rjust(WIDTHS[2]),

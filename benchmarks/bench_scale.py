@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"medians of {args.repeat} interleaved runs; {args.per_model} shards per model, {len(TENSORS)} "
           "tensors per shard; manifest loaded beforehand (its load: "
           + ", ".join(f"{fmt_t(r['load'])} at {r['shards']:,}" for r in rows) + ")")
-    print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS)))
+    print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS, strict=True)))
     print("-" * (sum(WIDTHS) + 3 * (len(WIDTHS) - 1)))
     for r in rows:
         n = r["shards"]
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                  "n/a" if r["cold_ratio"] is None else f"{r['cold_ratio']:.2f}x",
                  "n/a" if r["dev_bytes"] is None else f"{r['dev_bytes'] / n / 1024:.1f} KiB",
                  f"{r['peak'] / n:,.0f} B")
-        print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS)))
+        print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS, strict=True)))
     return 0
 
 

@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     print(TITLE)
     print(f"medians of {args.repeat} warm runs ({COLD_REPEAT} cold); {N_TENSORS} F16 tensors per file; "
           f"GGUF vocabulary {args.vocab:,} tokens; {elapsed:.1f} s in all")
-    print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS)))
+    print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS, strict=True)))
     print("-" * (sum(WIDTHS) + 3 * (len(WIDTHS) - 1)))
     for fmt, r in rows:
         cells = (
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             fmt_time(r["ours_cold"]), fmt_time(r["read_cold"]), fmt_ratio(r["ours_cold"], r["read_cold"]),
             f"{r['ours_bytes']:,}", "n/a" if r["ours_rchar"] is None else f"{r['ours_rchar']:,}",
         )
-        print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS)))
+        print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS, strict=True)))
     if len(sizes) > 1:
         print()
         for fmt in ("safetensors", "gguf"):

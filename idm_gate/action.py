@@ -406,7 +406,8 @@ def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict | No
 
     def consider(pr) -> None:
         if isinstance(pr, dict) and isinstance(pr.get("number"), int) and \
-                _full((pr.get("head") or {}).get("repo")) == head_repo and _full((pr.get("base") or {}).get("repo")) == this:
+                _full((pr.get("head") or {}).get("repo")) == head_repo and \
+                _full((pr.get("base") or {}).get("repo")) == this:
             candidates.setdefault(pr["number"], pr)
 
     for number in {n for n in (claimed_number, ctx.pr_number) if isinstance(n, int)}:
@@ -425,7 +426,8 @@ def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict | No
     if len(exact) == 1:
         return exact[0]
     if len(exact) > 1:
-        raise InputError(f"mode publish: {len(exact)} open pull requests ({', '.join('#' + str(p['number']) for p in exact)}) "
+        numbers = ", ".join("#" + str(p["number"]) for p in exact)
+        raise InputError(f"mode publish: {len(exact)} open pull requests ({numbers}) "
                          f"have head {ctx.head_sha[:12]} from {ctx.head_repository}; cannot tell which one this run "
                          "measured")
     moved = [pr for pr in open_prs if (pr.get("head") or {}).get("sha") != ctx.head_sha]

@@ -288,7 +288,8 @@ def cmd_baseline_export(args) -> int:
             existing = json.loads(Path(args.output).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise InputError(f"--output {args.output}: the file there is not a baseline file idm-gate can "
-                             f"merge into ({getattr(e, 'msg', None) or e}); move it away or name another file") from None
+                             f"merge into ({getattr(e, 'msg', None) or e}); move it away or name another "
+                             "file") from None
     doc = export_records(store, shas, existing)
     write_output(canonical_json(doc).decode("utf-8"), args.output)
     if args.output and args.output != "-":
@@ -534,9 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--head-sha", help="the commit the status goes on (default: HEAD; give the PR's head when "
                     "HEAD is its merge commit)")
     github_opts(sp, repository_required=False)
-    sp.add_argument("--report", metavar="FILE", help="gate this report of the checkout (idm-gate measure --format json, or idm-gate merge of "
-                         "measure --shard parts) instead of measuring again; refused when it is of another "
-                         "commit or manifest (default: measure the checkout)")
+    sp.add_argument("--report", metavar="FILE", help="gate this report of the checkout (idm-gate measure "
+                         "--format json, or idm-gate merge of measure --shard parts) instead of measuring "
+                         "again; refused when it is of another commit or manifest (default: measure the checkout)")
     sp.set_defaults(func=cmd_check)
 
     sp = add("record", "measure HEAD and store it as the baseline for this commit")

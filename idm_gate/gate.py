@@ -90,11 +90,12 @@ def warn_if_dirty(repo: Repo, consequence: str, warn) -> None:
 def build_record(sha: str, m: Measurement, repo: Repo, key: str) -> dict:
     from .report.jsonio import measurement_to_dict
 
-    branch = os.environ.get("GITHUB_REF_NAME") or repo.git.exec("symbolic-ref", "--short", "-q", "HEAD").stdout.decode().strip()
+    branch = (os.environ.get("GITHUB_REF_NAME")
+              or repo.git.exec("symbolic-ref", "--short", "-q", "HEAD").stdout.decode().strip())
     return {
         "commit": sha,
         "branch": branch or None,
-        "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "recorded_at": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "tool_version": __version__,
         "manifest": repo.manifest_rel,
         "gate_key": key,

@@ -253,9 +253,9 @@ def init_manifest(target: Path, manifest: Path, *, force: bool, dry_run: bool, o
                          f"pointers or .dvc files) under {str(target)!r}; nothing written. Point init at the folder "
                          "that holds the models")
     if not gated:
-        raise InputError(f"init: found {len(found.weights)} set(s) of weights but no eval results idm-gate can place "
-                         f"on them under {str(target)!r}; nothing written. A model needs an eval results file (lm-eval, "
-                         "lighteval or MTEB results, a model card with model-index, or a task,score CSV)")
+        raise InputError(f"init: found {len(found.weights)} set(s) of weights but no eval results idm-gate can "
+                         f"place on them under {str(target)!r}; nothing written. A model needs an eval results file "
+                         "(lm-eval, lighteval or MTEB results, a model card with model-index, or a task,score CSV)")
     text = render(kept, artifacts, found.unplaced, root, manifest_dir)
     _check_measures(text, manifest, shown, repo_root)  # what is written validates and measures
     if dry_run:

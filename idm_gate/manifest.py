@@ -10,7 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ class Policy:
     significance: bool | None = None
     z: float | None = None
 
-    def over(self, other: "Policy") -> "Policy":
+    def over(self, other: Policy) -> Policy:
         """This policy's values where set, ``other``'s elsewhere."""
         return Policy(**{k: (v if v is not None else getattr(other, k)) for k, v in self.__dict__.items()})
 
@@ -75,7 +75,7 @@ class Manifest:
         return self.path.parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_text(name: str = "manifest") -> str:
     return resources.files("idm_gate.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
 

@@ -6,6 +6,7 @@ readers); ``metric`` stays pure.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def _size(spec: ModelSpec, man: Manifest, root: Path):
         declared.append(("size_bytes", float(spec.size_bytes)))
     if spec.size_gb is not None:
         declared.append(("size_gb", spec.size_gb * metric.BYTES_PER_GB))
-    for (n1, b1), (n2, b2) in zip(declared, declared[1:]):
+    for (_, b1), (_, b2) in itertools.pairwise(declared):
         if abs(b1 - b2) > SIZE_TOLERANCE * max(b1, b2):
             raise InputError(f"{where}: size_bytes ({_fmt_gb(b1)}) and size_gb ({_fmt_gb(b2)}) disagree by more "
                              f"than 0.5 %; keep one of them")
@@ -158,7 +159,8 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
     if spec.metrics:
         for t in spec.metrics:
             if t not in found:
-                raise InputError(f"{where}.metrics: {t!r} is not a task in the evals; tasks found: {', '.join(sorted(found))}")
+                raise InputError(f"{where}.metrics: {t!r} is not a task in the evals; tasks found: "
+                                 f"{', '.join(sorted(found))}")
     return chosen, notices
 
 

@@ -15,8 +15,8 @@ Uncertainty: with independent per-task standard errors ``s_i`` and weights ``w_i
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 BYTES_PER_GB = 1e9
 
@@ -70,9 +70,9 @@ def aggregate_error(
     top = max(w)
     w = [x / top for x in w]  # weights are relative: rescaled so their sum cannot overflow
     total = math.fsum(w)
-    pe = math.fsum(wi * ei for wi, ei in zip(w, errors)) / total
+    pe = math.fsum(wi * ei for wi, ei in zip(w, errors, strict=True)) / total
     var, n_se = 0.0, 0
-    for wi, si in zip(w, stderrs):
+    for wi, si in zip(w, stderrs, strict=True):
         if si is None or not math.isfinite(si):
             continue
         n_se += 1

@@ -381,7 +381,7 @@ def _unique_names(sets: list[WeightSet], root: Path) -> list[WeightSet]:
 
     names = [base_name(s) for s in sets]
     out = []
-    for s, n in zip(sets, names):
+    for s, n in zip(sets, names, strict=True):
         if names.count(n) > 1:  # disambiguate with the path, shortest unique suffix first
             parts = [p for p in s.folder.split("/") if p] + [s.stem]
             for k in range(2, len(parts) + 1):

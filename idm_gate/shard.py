@@ -115,7 +115,7 @@ def merge(parts: list[tuple[str, dict]]) -> dict:
         if len(pos) != len(doc["models"]):
             raise InputError(f"{shown}: shard positions list {len(pos)} models but the part holds "
                              f"{len(doc['models'])}; the part was edited")
-        for i, (p, model) in enumerate(zip(pos, doc["models"])):
+        for i, (p, model) in enumerate(zip(pos, doc["models"], strict=True)):
             name = model["name"]
             if part_of(name, count) != k:
                 raise InputError(f"{shown}: models[{i}] {_short(name)} belongs to part {part_of(name, count)} of "

@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
+
 import webhooks
 from actionrunner import OWNER, PR, REPO, TOKEN, Runner, read_outputs  # noqa: F401 (other modules import these here)
 from fakegithub import forbidden_for_fork, server_error

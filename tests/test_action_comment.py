@@ -6,11 +6,10 @@ alone went over GitHub's 65,536 characters. Here 1,000 models, the failing ones 
 
 from __future__ import annotations
 
+import checkcases as cc
 import webhooks
 from actionrunner import OWNER, PR, REPO, TOKEN, Runner
 from gitrepo import make_repo
-
-import checkcases as cc
 
 FULL = f"{OWNER}/{REPO}"
 N = 1000

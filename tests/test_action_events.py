@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 import webhooks
 from actionrunner import OWNER, PR, REPO, TOKEN, Runner
 from gitrepo import Repo, make_repo

@@ -89,7 +89,7 @@ def test_log2_reports_bits_per_gb(tmp_path):
     e = json.loads(idm("measure", "-f", "json", cwd=EXAMPLE).stdout)
     two = json.loads(idm("measure", "-f", "json", cwd=repo).stdout)
     assert two["unit"] == "bits/GB"
-    for a, b in zip(e["models"], two["models"]):
+    for a, b in zip(e["models"], two["models"], strict=True):
         assert b["density"] == pytest.approx(a["density"] / math.log(2))
 
 

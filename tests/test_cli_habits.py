@@ -40,7 +40,7 @@ def idm(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProces
 
 def on_terminals(args: list[str], cwd: Path, env: dict) -> tuple[str, str, int]:
     """Run the CLI with stdout and stderr each on its own pseudo-terminal; (stdout, stderr, exit code)."""
-    masters, slaves = zip(*(pty.openpty() for _ in range(2)))
+    masters, slaves = zip(*(pty.openpty() for _ in range(2)), strict=True)
     proc = subprocess.Popen([sys.executable, "-m", "idm_gate", *args], cwd=cwd, env=env,
                             stdin=subprocess.DEVNULL, stdout=slaves[0], stderr=slaves[1])
     for s in slaves:

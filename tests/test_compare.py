@@ -29,7 +29,10 @@ def meas(*models, log_base="e"):
     return Measurement("idm.yaml", "0" * 64, log_base, tuple(models))
 
 
-def one(cur, base, policy=Policy()):
+_DEFAULT_POLICY = Policy()
+
+
+def one(cur, base, policy=_DEFAULT_POLICY):
     return compare(meas(cur), meas(base), {cur.name: policy}).models[0]
 
 

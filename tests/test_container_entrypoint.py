@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from gitrepo import make_repo
 from test_action import OWNER, PR, REPO, TOKEN, pr_payload, read_outputs, regress
 from test_action_lint import dockerfile_instructions, dockerignore_excludes

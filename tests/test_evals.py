@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 from idm_gate.data import EvalResult, EvalSource
 from idm_gate.errors import InputError
-from idm_gate.evals import read_eval, skipped_tasks
-from idm_gate.evals import rates
+from idm_gate.evals import rates, read_eval, skipped_tasks
 
 DATA = Path(__file__).parent / "data" / "evals"
 LMEVAL = "lm-eval/results_2025-03-14T09-26-53.118402.json"

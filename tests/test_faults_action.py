@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-from fakegithub import (not_found,
-                        primary_rate_limit, rate_limited_429, secondary_rate_limit, server_error)
+
+from fakegithub import not_found, primary_rate_limit, rate_limited_429, secondary_rate_limit, server_error
 from gitrepo import Repo, git_env, make_repo
+from idm_gate.github.comment import COMMENT_LIMIT, marker
 from test_action import OWNER, PR, REPO, TOKEN, Runner, pr_env, pr_payload, regress
 from test_gate_e2e import BASE, GATE, manifest
-
-from idm_gate.github.comment import COMMENT_LIMIT, marker
 
 COMMENTS = rf"/issues/{PR}/comments$"
 STATUSES = r"/statuses/[0-9a-f]+$"
@@ -108,7 +107,7 @@ def count(gh, what: tuple[str, str]) -> int:
 def gap(gh, what: tuple[str, str]) -> float:
     """Seconds between the first two requests matching ``what`` (the fault and its retry)."""
     method, rx = what
-    times = [t for r, t in zip(gh.requests, gh.requests.times) if r.method == method and re.search(rx, r.path)]
+    times = [t for r, t in zip(gh.requests, gh.requests.times, strict=True) if r.method == method and re.search(rx, r.path)]
     assert len(times) >= 2, f"{what} was not retried"
     return times[1] - times[0]
 

@@ -13,14 +13,21 @@ import uuid
 
 import pytest
 
-from fakegithub import (FakeGitHub, body_too_long,
-                        forbidden_for_fork, not_found, primary_rate_limit, rate_limited_429,
-                        secondary_rate_limit, serve, server_error)
+from fakegithub import (
+    FakeGitHub,
+    body_too_long,
+    forbidden_for_fork,
+    not_found,
+    primary_rate_limit,
+    rate_limited_429,
+    secondary_rate_limit,
+    serve,
+    server_error,
+)
 from idm_gate.errors import InputError, RemoteError
 from idm_gate.github import commands
 from idm_gate.github.client import GitHubAPIError, RetryPolicy, make_client, try_write
-from idm_gate.github.comment import (ACTIONS_BOT, COMMENT_LIMIT, fit_body, marker, sanitize_key,
-                                     upsert_comment)
+from idm_gate.github.comment import ACTIONS_BOT, COMMENT_LIMIT, fit_body, marker, sanitize_key, upsert_comment
 from idm_gate.github.runner import get_bool_input, get_input, read_context
 from idm_gate.github.status import set_status
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import yaml
 
 from gitrepo import make_repo
-from modelfiles import (gguf_file, lfs_pointer, lmeval_results, onnx_file, safetensors_file,
-                        sharded_safetensors)
+from modelfiles import gguf_file, lfs_pointer, lmeval_results, onnx_file, safetensors_file, sharded_safetensors
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "model-repo"

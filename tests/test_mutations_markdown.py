@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-
 from idm_gate.manifest import load_manifest
 from idm_gate.measure import measure
 from idm_gate.report.markdown import esc, render_measurement

@@ -181,9 +181,9 @@ def test_loads_strict_refuses_nan_and_infinity(token):
 
 
 def _seed_report() -> dict:
+    from idm_gate import metric
     from idm_gate.data import TaskScore
     from idm_gate.measure import ModelMeasurement
-    from idm_gate import metric
 
     tasks = (TaskScore(task="x", metric="acc", score=0.7, error=0.3, stderr=0.01, source="r.json", scale="fraction",
                        scale_inferred=True),

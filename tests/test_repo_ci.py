@@ -96,6 +96,14 @@ def test_ci_runs_the_readmes_test_command_on_python_3_11_to_3_13():
     assert setup["with"]["python-version"] == "${{ matrix.python-version }}"
 
 
+def test_ci_and_the_ci_entry_point_run_make_lint():
+    lint = load("ci.yml")["jobs"]["lint"]
+    assert [s["run"] for s in lint["steps"] if "run" in s] == ["make lint PYTHON=python"]
+    commands = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.startswith("make ")]
+    assert commands == ["make lint", "make test"]
+    assert re.search(r"(?m)^lint: .*\n\t\$\(PY\) -m ruff check ", (ROOT / "Makefile").read_text())
+
+
 def test_the_self_test_runs_this_commits_action_on_the_example_in_check_and_record_modes():
     wf = load("action-selftest.yml")
     assert set(on(wf)) == {"push", "pull_request"}
@@ -106,7 +114,7 @@ def test_the_self_test_runs_this_commits_action_on_the_example_in_check_and_reco
             if s.get("uses") == "./":
                 modes[s["with"]["mode"]] = (job_id, s["with"])
     assert set(modes) == {"measure", "check", "record"}
-    for mode, (job_id, with_) in modes.items():
+    for _job_id, with_ in modes.values():
         folder = ROOT / with_["working-directory"]
         assert (folder / with_.get("manifest", "idm.yaml")).is_file(), folder
     jobs = wf["jobs"]

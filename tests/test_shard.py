@@ -14,9 +14,9 @@ import pytest
 from safetensors.numpy import save_file
 
 from gitrepo import make_repo
+from idm_gate.errors import InputError
 from idm_gate.manifest import parse_manifest
 from idm_gate.shard import parse_shard, part_of, select
-from idm_gate.errors import InputError
 
 # part_of(name, 3) for these names (SHA-256 of the name, first 8 bytes, mod 3, plus 1):
 # edge-classifier and gemma-2b -> 1; qwen3-8b, student-distilled and phi-mini -> 2; bonsai-8b and llama-3b -> 3.

@@ -292,7 +292,10 @@ def test_gguf_vocabulary_walk_across_read_boundaries(tmp_path):
     w.add_array("tokenizer.ggml.tokens", tokens)
     w.add_string("general.name", "after the vocabulary")
     w.add_tensor("w", np.zeros((3, 32), dtype=np.float16))
-    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
     a = gguf_mod.measure(p, "vocab.gguf", WHAT)
     assert a.params == 3 * 32 == sum(int(t.n_elements) for t in gguf.GGUFReader(str(p)).tensors)
     assert a.bits_per_param == 16.0
@@ -318,7 +321,10 @@ def test_gguf_reader_never_reads_tensor_data(tmp_path):
     p = tmp_path / "big.gguf"
     w = gguf.GGUFWriter(str(p), "llama")
     w.add_tensor("big", np.zeros((512, 1024), dtype=np.float32))  # 2 MiB of data
-    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
     from idm_gate.sizing._io import HeaderReader
 
     seen = []

@@ -15,6 +15,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from safetensors.numpy import save_file
+
+from idm_gate.data import SizeResult
+from idm_gate.errors import InputError
+from idm_gate.sizing import size_artifacts
 from strategies import mutated, scratch_dir
 from weightfiles import (
     gguf_model,
@@ -23,10 +27,6 @@ from weightfiles import (
     run_measure,
     safetensors_header_bytes,
 )
-
-from idm_gate.data import SizeResult
-from idm_gate.errors import InputError
-from idm_gate.sizing import size_artifacts
 
 WHAT = "idm.yaml: models[0].artifacts"
 

@@ -326,7 +326,7 @@ def test_eight_concurrent_writers_all_land(repo, origin, tmp_path):
         clones.append(clone)
     procs = [
         subprocess.Popen([sys.executable, "-c", WRITER, str(clone), sha], stderr=subprocess.PIPE)
-        for clone, sha in zip(clones, shas)
+        for clone, sha in zip(clones, shas, strict=True)
     ]
     errors = [p.communicate(timeout=60)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, errors

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
 from actionrun import OWNER, REPO, TOKEN, action_env, pr_payload, push_payload, run_action
 from gitrepo import Repo, git_env, make_repo
 

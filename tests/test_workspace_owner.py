@@ -21,8 +21,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import webhooks
 import yaml
+
+import webhooks
 from actionrun import OWNER, REPO, TOKEN, action_env, pr_payload, push_payload, run_action
 from gitrepo import git_env
 

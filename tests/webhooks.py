@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 HOOKS = Path(__file__).parent / "data" / "webhooks"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict:
     return json.loads((HOOKS / f"{name}.json").read_text(encoding="utf-8"))
 

@@ -6,7 +6,8 @@
 The catalogue lists, per module, every message idm-gate raises as an input error (exit 2): each call
 that builds an ``InputError`` (directly, or through the helpers ``fail``/``_fail`` of the eval and JSON
 readers, ``HeaderReader.fail``, the ONNX walker's ``bad`` and the LFS reader's ``_err``), and each text a
-``describe_*`` function returns for one (the manifest's schema errors), is read from the source with ``ast``; its message is the literal text with each ``{...}`` shown as ``…``. The
+``describe_*`` function returns for one (the manifest's schema errors), is read from the source with
+``ast``; its message is the literal text with each ``{...}`` shown as ``…``. The
 hand-written sections of troubleshooting.md say what to do; tests/test_docs.py checks that each module
 in the catalogue is covered by one of them.
 """

@@ -30,8 +30,8 @@ A source from which no task can be counted is an error. Every problem with the u
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..data import EvalResult, EvalSource, TaskScore
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
@@ -276,7 +276,7 @@ def _read_glob(source: EvalSource, base_dir: Path, root: Path, what: str,
         raise fail(what, None, f"{pattern[:200]!r} matches no results file ({', '.join(unknown[:3])})",
                    f"idm-gate reads {KNOWN}")
     by_file: dict[str, list[str]] = {}
-    for task, files in older.items():
+    for task in older:
         by_file.setdefault(origin[task], []).append(task)
     for newest, names in by_file.items():
         olds = sorted({f for n in names for f in older[n]})

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..data import EvalResult, TaskScore
 from ..errors import InputError, one_line  # noqa: F401 - one_line is re-exported to the readers

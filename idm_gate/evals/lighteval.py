@@ -50,13 +50,26 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ..data import TaskScore
 from . import lmeval, rates
-from ._common import (FRACTION, EvalReadResult, fail, kind_of, load_json, number, one_line, require_mapping,
-                      show, skipped_notice, stderr_fraction, task_score)
+from ._common import (
+    FRACTION,
+    EvalReadResult,
+    fail,
+    kind_of,
+    load_json,
+    number,
+    one_line,
+    require_mapping,
+    show,
+    skipped_notice,
+    stderr_fraction,
+    task_score,
+)
 
 AGGREGATE = "all"
 _AVERAGE = ":_average"
@@ -265,7 +278,8 @@ def _samples(doc: Mapping, file: str) -> tuple[dict[str, tuple[int, int]], str, 
             if eff < orig:
                 short.append(f"{key}: {eff} of {orig}")
     if short:
-        why.append("examples scored " + ", ".join(short[:3]) + (f" and {len(short) - 3} more" if len(short) > 3 else ""))
+        why.append("examples scored " + ", ".join(short[:3])
+                   + (f" and {len(short) - 3} more" if len(short) > 3 else ""))
         tag = tag or "partial"
     return samples, "; ".join(why), tag
 

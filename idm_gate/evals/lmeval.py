@@ -47,13 +47,26 @@ Values
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ..data import TaskScore
 from . import rates
-from ._common import (FRACTION, EvalReadResult, fail, kind_of, load_json, number, one_line,
-                      require_mapping, show, skipped_notice, stderr_fraction, task_score)
+from ._common import (
+    FRACTION,
+    EvalReadResult,
+    fail,
+    kind_of,
+    load_json,
+    number,
+    one_line,
+    require_mapping,
+    show,
+    skipped_notice,
+    stderr_fraction,
+    task_score,
+)
 
 
 @dataclass(frozen=True)
@@ -193,7 +206,8 @@ def _partial_run(doc: Mapping, tasks: list[TaskScore], children: Mapping[str, li
             counts[t.task] = total
     why = [f"config.limit is {show(limit)}"] if limit is not None and not isinstance(limit, bool) else []
     if short:
-        why.append("examples scored " + ", ".join(short[:3]) + (f" and {len(short) - 3} more" if len(short) > 3 else ""))
+        why.append("examples scored " + ", ".join(short[:3])
+                   + (f" and {len(short) - 3} more" if len(short) > 3 else ""))
     return "; ".join(why), counts
 
 

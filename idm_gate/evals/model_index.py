@@ -21,10 +21,11 @@ Safety
 
 Task names
     ``dataset.type`` (the dataset's id: ``hellaswag``, ``cais/mmlu``), falling back to
-    ``dataset.name`` when there is no type or a placeholder one (``unknown``). Display names like "HellaSwag (10-Shot)" change between
-    cards; ids do not, so two cards of the same family compare task by task. Many cards reuse one type
-    for several results (a category such as ``instruction-following``, one dataset with two splits,
-    configs, languages or task types); those results are different tasks, named with the fewest
+    ``dataset.name`` when there is no type or a placeholder one (``unknown``). Display names like
+    "HellaSwag (10-Shot)" change between cards; ids do not, so two cards of the same family compare
+    task by task. Many cards reuse one type for several results (a category such as
+    ``instruction-following``, one dataset with two splits, configs, languages or task types); those
+    results are different tasks, named with the fewest
     fields that tell them apart, in this order: ``<type>:<config>`` (``ai2_arc:ARC-Challenge``), then
     ``[split=..., args=..., task=..., name=...]`` (``gsm8k [split=test]``,
     ``instruction-following [name=IFEval]``). Results equal in all of these are an error. A card with
@@ -66,14 +67,25 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Mapping
-
+from collections.abc import Mapping
+from typing import Any
 
 from ..data import TaskScore
 from ..yamlsafe import load_yaml
 from . import rates
-from ._common import (FRACTION, PERCENT, EvalReadResult, decode_text, fail, kind_of, number, one_line,
-                      show, skipped_notice, task_score)
+from ._common import (
+    FRACTION,
+    PERCENT,
+    EvalReadResult,
+    decode_text,
+    fail,
+    kind_of,
+    number,
+    one_line,
+    show,
+    skipped_notice,
+    task_score,
+)
 
 FRONT_MATTER_CAP = 1024 * 1024
 
@@ -228,7 +240,6 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
                 break
         if base is None:
             raise fail(file, f"{place}.dataset", "has neither type nor name", "give the dataset a type (its id)")
-        config = dataset.get("config")
         metrics = result.get("metrics")
         if not isinstance(metrics, list) or not metrics:
             raise fail(file, f"{place}.metrics", f"is {kind_of(metrics)}", "a list of {type, value} entries")
@@ -269,7 +280,8 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
             raise fail(file, mplace, f"is {kind_of(metric.get('value'))}, not a number", "write the score as a number")
         number_, pct = value
         if math.isnan(number_):
-            raise fail(file, mplace, f"is not finite ({show(metric.get('value'))})", "write the score as a finite number")
+            raise fail(file, mplace, f"is not finite ({show(metric.get('value'))})",
+                       "write the score as a finite number")
         chosen.append((r, j, metric, direction, number_, pct))
 
     plain = [c[4] for c in chosen if not c[5]]
@@ -299,9 +311,9 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
         elif board == 1:
             v1.append(r["task"])
     if v2:
-        notices.append(one_line(f"{file}: {', '.join(v2)}: from the Open LLM Leaderboard v2, which publishes normalised "
-                       "scores (random guessing rescaled to 0), not accuracies, so 1 - score over-states the "
-                       "error; prefer the lm-eval results file"))
+        notices.append(one_line(f"{file}: {', '.join(v2)}: from the Open LLM Leaderboard v2, which publishes "
+                       "normalised scores (random guessing rescaled to 0), not accuracies, so 1 - score "
+                       "over-states the error; prefer the lm-eval results file"))
     if v1:
         notices.append(one_line(f"{file}: {', '.join(v1)}: copied from the Open LLM Leaderboard (v1); read as the "
                        "accuracies it published"))

@@ -38,12 +38,23 @@ naming the metric; a negative correlation is outside 0..1 and refused.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..data import TaskScore
 from . import rates
-from ._common import (FRACTION, EvalReadResult, fail, kind_of, load_json, number, one_line, require_mapping,
-                      show, task_score)
+from ._common import (
+    FRACTION,
+    EvalReadResult,
+    fail,
+    kind_of,
+    load_json,
+    number,
+    one_line,
+    require_mapping,
+    show,
+    task_score,
+)
 
 MAIN = "main_score"
 SPLIT = "test"

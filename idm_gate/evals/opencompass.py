@@ -34,7 +34,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..data import TaskScore
 from . import rates
@@ -151,8 +151,8 @@ def _pick(dataset: str, entries: list[tuple[int, str, str]], override: str | Non
     ok = [(line, metric, raw) for line, metric, raw in entries if rates.is_candidate(metric)]
     if not ok:
         names = list(dict.fromkeys(m for _, m, _ in entries))
-        why = "; ".join(f"{n}: {'what it measures depends on the dataset; name it in metrics: to count it' if n == 'score' else rates.why_not(n)}"
-                        for n in names)
+        score = "what it measures depends on the dataset; name it in metrics: to count it"
+        why = "; ".join(f"{n}: {score if n == 'score' else rates.why_not(n)}" for n in names)
         return f"no rate metric ({why})"
     line, metric, raw = min(ok, key=lambda e: (rates.rank(e[1]), e[0]))
     return line, metric, raw, rates.default_direction(metric) or rates.HIGHER

@@ -27,12 +27,23 @@ from __future__ import annotations
 import csv
 import io
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..data import TaskScore
 from . import rates
-from ._common import (FRACTION, EvalReadResult, fail, kind_of, load_json, number, show, stderr_fraction,
-                      task_score, decode_text)
+from ._common import (
+    FRACTION,
+    EvalReadResult,
+    decode_text,
+    fail,
+    kind_of,
+    load_json,
+    number,
+    show,
+    stderr_fraction,
+    task_score,
+)
 
 METRIC = "score"
 _COLUMNS = ("task", "score", "stderr")
@@ -127,7 +138,8 @@ def read_json(data: bytes, *, file: str, source: str, scale: str | None,
 def read_json_doc(doc: Any, *, file: str, source: str, scale: str | None,
                   overrides: Mapping[str, str]) -> EvalReadResult:
     if not isinstance(doc, dict):
-        raise fail(file, "top level", f"is {kind_of(doc)}", 'an object {"task": score} or {"task": {"score": x, "stderr": y}}')
+        raise fail(file, "top level", f"is {kind_of(doc)}",
+                   'an object {"task": score} or {"task": {"score": x, "stderr": y}}')
     if isinstance(doc.get("results"), dict):
         raise fail(file, "results", "format is json, but the file looks like lm-eval output (a top-level "
                    "results object)", "set format: lm-eval for this source, or leave format out")

@@ -95,7 +95,7 @@ class RetryPolicy:
     }
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "RetryPolicy":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> RetryPolicy:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for field_name, var in cls.ENV.items():
@@ -128,7 +128,7 @@ def _import_ghapi():
 
 def make_client(token: str | None, api_url: str = "https://api.github.com", *,
                 policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
-                clock: Callable[[], float] = time.time) -> "GitHubClient":
+                clock: Callable[[], float] = time.time) -> GitHubClient:
     """A client for ``api_url`` (github.com or a GHES ``https://host/api/v3``).
 
     The token is used only as given: never read from ``GITHUB_TOKEN`` behind the caller's back.

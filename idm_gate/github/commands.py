@@ -81,7 +81,7 @@ class OutputsWriter:
         self.values: dict[str, str] = {}
 
     @classmethod
-    def from_env(cls, environ=None) -> "OutputsWriter":
+    def from_env(cls, environ=None) -> OutputsWriter:
         env = os.environ if environ is None else environ
         return cls(env.get("GITHUB_OUTPUT") or None)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from .. import __version__, metric
 from ..color import PLAIN, Painter
 from ..compare import CheckResult, ModelVerdict
+from .explain import advice
 from .fmt import num, percent, pm, size, size_pair
 from .jsonio import model_to_dict
-from .explain import advice
 
 
 def baseline_line(r: CheckResult) -> str:

@@ -23,9 +23,8 @@ backslash would show.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from .. import __version__, metric
 from ..compare import _RANK, FAIL, PASS, WARN, CheckResult, ModelVerdict

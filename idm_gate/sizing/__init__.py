@@ -190,7 +190,8 @@ class _Collect:
             self.file(r, str(resolve_inside(r, Path(self.base), self.root, what)), what)
         if not scan.weights and not scan.indexes:
             raise InputError(f"{what}: folder {self.shown(rel)!r} holds no weight file idm-gate recognises "
-                             f"(safetensors, GGUF, ONNX, PyTorch; found: {layout.listed([self.shown(p) for p, _ in scan.left_out], 6) or 'nothing'}); "
+                             f"(safetensors, GGUF, ONNX, PyTorch; found: "
+                             f"{layout.listed([self.shown(p) for p, _ in scan.left_out], 6) or 'nothing'}); "
                              "name the weight files, or give size_bytes")
         out = self.left_out.setdefault(self.shown(rel), [])
         out.extend((os.path.join(self.base, p), why) for p, why in scan.left_out)
