@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITHUB_", "INPUT_"))
                and k != "PYTHONDONTWRITEBYTECODE"}
         env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@example.com",
-                   GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@example.com", PYTHONPYCACHEPREFIX=str(Path(tmp) / "pyc"))
+                   GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@example.com",
+                   PYTHONPYCACHEPREFIX=str(Path(tmp) / "pyc"))
         work = build(Path(tmp), args.models, env, cli)
         edited = Path(tmp) / "edited"
         subprocess.run(["git", "clone", "-q", "--no-local", str(work), str(edited)], env=env, check=True,
@@ -125,11 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     print(TITLE)
     print(f"medians of {args.repeat} interleaved rounds of fresh processes; each model a safetensors file and an "
           "lm-eval results file; the PR makes one model bigger (it fails the gate)")
-    print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS)))
+    print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS, strict=True)))
     print("-" * (sum(WIDTHS) + 3 * (len(WIDTHS) - 1)))
     cells = (f"{args.models:,}", f"{t['measure']:.2f} s", f"{t['check']:.2f} s", f"{t['check'] / t['measure']:.2f}x",
              f"{t['edited']:.2f} s", f"{t['edited'] / t['measure']:.2f}x")
-    print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS)))
+    print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS, strict=True)))
     return 0
 
 

@@ -10,9 +10,9 @@ Two tables, each against a floor measured in the same run (median of ``--repeat`
   --help`` and ``--version`` against the floor ``python -c pass`` (the cost of starting this
   interpreter at all); ``idm-gate measure`` of the bundled example and of a one-model repository (a
   safetensors file, inline scores) against ``python -c 'import jsonschema, yaml'``, the libraries
-  every measure needs (the manifest is YAML checked against a JSON Schema). Bytecode is written and reused as in an installed
-  package (``PYTHONDONTWRITEBYTECODE`` dropped), under a temp ``PYTHONPYCACHEPREFIX`` so the source
-  tree is left alone; each command runs once untimed first.
+  every measure needs (the manifest is YAML checked against a JSON Schema). Bytecode is written and
+  reused as in an installed package (``PYTHONDONTWRITEBYTECODE`` dropped), under a temp
+  ``PYTHONPYCACHEPREFIX`` so the source tree is left alone; each command runs once untimed first.
 
 It also lists which heavy third-party modules each command imports: STYLE.md asks for them to be
 imported where used, so ``--help`` should import none.
@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             "idm-gate --help": base + ["--help"],
             "idm-gate --version": base + ["--version"],
             "idm-gate measure -m examples/model-repo/idm.yaml": base + ["measure", "-m", str(EXAMPLE)],
-            "idm-gate measure: one model (a safetensors file, inline scores)": base + ["measure", "-m", str(one_manifest)],
+            "idm-gate measure: one model (a safetensors file, inline scores)":
+                base + ["measure", "-m", str(one_manifest)],
         }
         env = child_env(pycache)
         for cmd in cmds.values():
