@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 from .github.runner import PR_EVENTS
@@ -230,7 +231,7 @@ def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log, shar
     from .report.markdown import render_measurement
 
     man = load_manifest(manifest, shown)
-    extra: dict = {}
+    extra: dict[str, Any] = {}
     if shard:
         from .cli import _head
         from .shard import parse_shard, select
@@ -385,7 +386,7 @@ def _full(repo_obj) -> str:
     return str((repo_obj or {}).get("full_name") or "").lower() if isinstance(repo_obj, dict) else ""
 
 
-def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict | None:
+def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict[str, Any] | None:
     """The open PR of this repository whose head is ``ctx.head_sha`` on ``ctx.head_repository``.
 
     GitHub gives no single way for every case: ``workflow_run.pull_requests`` is empty for a fork, and
@@ -402,7 +403,7 @@ def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict | No
         raise InputError("mode publish: the workflow_run payload has no head_repository (a deleted fork?); "
                          "nothing to publish to")
     this, head_repo = f"{ctx.owner}/{ctx.repo}".lower(), ctx.head_repository.lower()
-    candidates: dict[int, dict] = {}
+    candidates: dict[int, dict[str, Any]] = {}
 
     def consider(pr) -> None:
         if isinstance(pr, dict) and isinstance(pr.get("number"), int) and \

@@ -11,6 +11,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .color import MODES as COLOR_MODES
@@ -319,7 +320,7 @@ def _github_target(args, event_name: str, **fields):
     return ctx, token
 
 
-def _link_env(ctx) -> dict:
+def _link_env(ctx) -> dict[str, Any]:
     """What the comment's commit links are built from in the action (GITHUB_SERVER_URL, GITHUB_REPOSITORY),
     for a terminal: the server from GITHUB_SERVER_URL, else from the API URL (api.github.com ->
     https://github.com, GHES https://HOST/api/v3 -> https://HOST)."""

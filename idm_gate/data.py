@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class EvalSource:
     """One entry of a model's ``evals:`` list in the manifest."""
 
     path: str | None = None           # file relative to the manifest's folder
-    scores: dict | None = None         # inline {task: value}
+    scores: dict[str, Any] | None = None         # inline {task: value}
     scale: str | None = None           # "fraction" | "percent" | None (infer where a convention exists)
     format: str | None = None          # "lm-eval" | "model-index" | "csv" | "json" | None (detect)
     field: str = ""                    # "models[0].evals[1]", for messages

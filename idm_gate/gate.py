@@ -14,6 +14,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from . import __version__, metric
 from .compare import DEFAULTS, CheckResult, compare
@@ -87,7 +88,7 @@ def warn_if_dirty(repo: Repo, consequence: str, warn) -> None:
         warn(f"tracked files differ from HEAD ({', '.join(changed[:3])}{more}); {consequence}")
 
 
-def build_record(sha: str, m: Measurement, repo: Repo, key: str) -> dict:
+def build_record(sha: str, m: Measurement, repo: Repo, key: str) -> dict[str, Any]:
     from .report.jsonio import measurement_to_dict
 
     branch = (os.environ.get("GITHUB_REF_NAME")
@@ -161,7 +162,7 @@ def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, 
     from .report.jsonio import measurement_from_dict
     from .store import find_baseline
 
-    def parse(sha: str, rec: dict) -> Measurement | None:
+    def parse(sha: str, rec: dict[str, Any]) -> Measurement | None:
         try:
             rep = rec.get("report")
             if not isinstance(rep, dict):

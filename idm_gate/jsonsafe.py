@@ -27,8 +27,8 @@ def _key(k: str) -> str:
 
 
 def _no_duplicates(file: str):
-    def hook(pairs: list[tuple[str, Any]]) -> dict:
-        out: dict = {}
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for k, v in pairs:
             if k in out:
                 raise _fail(file, f"key {_key(k)}", "appears twice in one JSON object",

@@ -37,7 +37,7 @@ class Policy:
         """This policy's values where set, ``other``'s elsewhere."""
         return Policy(**{k: (v if v is not None else getattr(other, k)) for k, v in self.__dict__.items()})
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
@@ -50,8 +50,8 @@ class ModelSpec:
     size_bytes: int | None = None
     evals: tuple[EvalSource, ...] = ()
     tasks: tuple[str, ...] | None = None
-    metrics: dict | None = None
-    weights: dict | None = None
+    metrics: dict[str, Any] | None = None
+    weights: dict[str, Any] | None = None
     min_error: float | None = None
     gate: Policy = Policy()
 
@@ -80,7 +80,7 @@ def schema_text(name: str = "manifest") -> str:
     return resources.files("idm_gate.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
 
 
-def schema(name: str = "manifest") -> dict:
+def schema(name: str = "manifest") -> dict[str, Any]:
     return json.loads(schema_text(name))
 
 
@@ -101,7 +101,7 @@ _TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "an intege
                "array": "a list", "boolean": "true or false"}
 
 
-def describe_schema_error(err, root_schema: dict) -> str:
+def describe_schema_error(err, root_schema: dict[str, Any]) -> str:
     """One readable clause for a jsonschema ValidationError: '<field>: <what>; <what is valid>'."""
     field = _field_path(err.absolute_path) or "(top level)"
     v, inst = err.validator, err.instance
@@ -164,7 +164,7 @@ def parse_relative(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _policy(d: dict | None) -> Policy:
+def _policy(d: dict[str, Any] | None) -> Policy:
     if not d:
         return Policy()
     sig = d.get("significance")
@@ -197,7 +197,7 @@ def _number_problems(obj, parts=()):
 MAX_PROBLEMS = 50  # listed one per line; beyond that, a count
 
 
-def _unknown_fields(err) -> list[tuple[tuple, str]]:
+def _unknown_fields(err) -> list[tuple[tuple[Any, ...], str]]:
     """One problem per field an ``additionalProperties: false`` mapping does not know, with a guess."""
     import difflib
 
@@ -228,7 +228,7 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
     if not isinstance(doc, dict):
         raise InputError(f"{shown}: the manifest must be a mapping with 'version: 1' and 'models:', "
                          f"not {type(doc).__name__ if doc is not None else 'an empty document'}")
-    problems: list[tuple[tuple, str]] = list(_number_problems(doc))
+    problems: list[tuple[tuple[Any, ...], str]] = list(_number_problems(doc))
     if problems and any("must be a string" in m for _, m in problems):
         _raise(problems, data, doc, shown)  # the schema cannot be applied to a non-string key
     import jsonschema  # heavy; only when a manifest is actually read
@@ -296,7 +296,7 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
     )
 
 
-def _raise(problems: list[tuple[tuple, str]], data: bytes, doc: dict, shown: str):
+def _raise(problems: list[tuple[tuple[Any, ...], str]], data: bytes, doc: dict[str, Any], shown: str):
     """Raise ``InputErrors``: each problem as ``<file>: <field>: <what> (line N, model 'name')``, in
     the order of the file; at most ``MAX_PROBLEMS`` lines, then a count of the rest."""
     from .yamlsafe import Locator

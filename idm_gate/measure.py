@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import metric
 from .data import ArtifactSize, TaskScore
@@ -37,7 +38,7 @@ class ModelMeasurement:
     tasks: tuple[TaskScore, ...]
     artifacts: tuple[ArtifactSize, ...] = ()
     min_error_applied: bool = False
-    weights: dict | None = None
+    weights: dict[str, Any] | None = None
     notices: tuple[str, ...] = ()
 
     @property
@@ -45,7 +46,7 @@ class ModelMeasurement:
         return self.size_bytes / metric.BYTES_PER_GB
 
     @property
-    def fingerprint(self) -> dict:
+    def fingerprint(self) -> dict[str, Any]:
         """Task -> metric key (and, for a partial run, its sample count): what makes two measurements comparable.
 
         A full run's entry is the metric key alone (``"acc_norm,none"``), as in reports stored before

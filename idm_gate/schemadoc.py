@@ -38,7 +38,7 @@ RULES = """\
 """
 
 
-def _resolve(schema: dict, ref: str) -> dict:
+def _resolve(schema: dict[str, Any], ref: str) -> dict[str, Any]:
     node: Any = schema
     for part in ref.lstrip("#/").split("/") if ref != "#" else []:
         node = node[part]
@@ -53,7 +53,7 @@ def _json(v: Any) -> str:
     return "`" + json.dumps(v) + "`"
 
 
-def _type(node: dict, schema: dict) -> str:
+def _type(node: dict[str, Any], schema: dict[str, Any]) -> str:
     if "$ref" in node:
         target = _resolve(schema, node["$ref"])
         name = _ref_name(node["$ref"])
@@ -85,7 +85,7 @@ def _type(node: dict, schema: dict) -> str:
     return names.get(t, str(t)) if t else "any"
 
 
-def _limits(node: dict, schema: dict) -> str:
+def _limits(node: dict[str, Any], schema: dict[str, Any]) -> str:
     if "$ref" in node and _ref_name(node["$ref"]) != "policy":
         node = {**_resolve(schema, node["$ref"]), **{k: v for k, v in node.items() if k != "$ref"}}
     parts = []
@@ -105,7 +105,7 @@ def _limits(node: dict, schema: dict) -> str:
     return "; ".join(parts)
 
 
-def _description(node: dict, schema: dict, field: str) -> str:
+def _description(node: dict[str, Any], schema: dict[str, Any], field: str) -> str:
     desc = node.get("description")
     if desc is None and "$ref" in node:
         desc = _resolve(schema, node["$ref"]).get("description")
@@ -118,7 +118,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(schema: dict) -> str:
+def render_markdown(schema: dict[str, Any]) -> str:
     """The Markdown reference for the manifest schema ``schema`` (see the module docstring)."""
     out = [
         "# The manifest (`idm.yaml`) reference",

@@ -21,6 +21,7 @@ import hashlib
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 from .manifest import Manifest
@@ -50,14 +51,15 @@ def select(man: Manifest, index: int, count: int) -> Manifest:
     return replace(man, models=tuple(s for s in man.models if part_of(s.name, count) == index))
 
 
-def part_doc(report: dict, man: Manifest, part: Manifest, index: int, count: int, commit: str | None) -> dict:
+def part_doc(report: dict[str, Any], man: Manifest, part: Manifest, index: int, count: int,
+             commit: str | None) -> dict[str, Any]:
     """The part's JSON: ``report`` (of ``part``'s models) with ``commit`` and ``shard``."""
     return {**report, "commit": commit,
             "shard": {"index": index, "count": count, "models": len(man.models),
                       "positions": [s.index for s in part.models]}}
 
 
-def load_part(path: Path) -> dict:
+def load_part(path: Path) -> dict[str, Any]:
     """Read a part: strict JSON, a report (schema and figures checked) with a ``shard``."""
     from .paths import EVAL_FILE_CAP, read_capped
     from .report.jsonio import loads_strict, measurement_from_dict
@@ -75,7 +77,7 @@ def load_part(path: Path) -> dict:
     return doc
 
 
-def merge(parts: list[tuple[str, dict]]) -> dict:
+def merge(parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """Join parts (``(shown, doc)`` from ``load_part``) into one report; ``InputError`` on any
     overlap, gap or mismatch (see the module docstring)."""
     if not parts:
@@ -108,7 +110,7 @@ def merge(parts: list[tuple[str, dict]]) -> dict:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise InputError(f"idm-gate merge: part {missing[0]} of {count}{more} is missing (a gap: {len(by_index)} of "
                          f"{count} given); pass every part-*.json the measure jobs wrote")
-    placed: dict[int, tuple[dict, str]] = {}
+    placed: dict[int, tuple[dict[str, Any], str]] = {}
     names: dict[str, str] = {}
     for shown, doc in parts:
         k, pos = doc["shard"]["index"], doc["shard"]["positions"]
@@ -177,7 +179,7 @@ def load_measured(paths: list[Path], man: Manifest, head: str | None, flag: str)
     return report_of_checkout(merged, f"{flag} (merged from {len(paths)} parts)", man, head)
 
 
-def report_of_checkout(doc: dict, shown: str, man: Manifest, head: str | None):
+def report_of_checkout(doc: dict[str, Any], shown: str, man: Manifest, head: str | None):
     """``doc`` as a ``Measurement`` once it is checked to be of ``man`` and, when it names its commit,
     of ``head``."""
     from .report.jsonio import measurement_from_dict

@@ -19,6 +19,7 @@ its message, so errors read the same with or without libyaml.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import yaml
 
@@ -86,7 +87,7 @@ class _NoAliasLoader(_StrictLoader):
         return super().compose_node(parent, index)
 
 
-def _expanded_size(node, memo: dict, depth: int = 0) -> int:
+def _expanded_size(node, memo: dict[str, Any], depth: int = 0) -> int:
     """Nodes below and including ``node`` with every alias expanded; ``memo`` (id -> size) ends up
     holding each distinct node once."""
     key = id(node)
@@ -114,7 +115,7 @@ def alias_expansion(node) -> int:
     0 for a document without aliases, whatever its size. ``_TooDeep`` beyond ``MAX_DEPTH`` levels,
     ``_Recursive`` for an alias inside the node it names.
     """
-    memo: dict = {}
+    memo: dict[str, Any] = {}
     return _expanded_size(node, memo) - len(memo)
 
 

@@ -125,7 +125,7 @@ def task_score(task: str, metric: str, value: float, direction: str, stderr: flo
                      scale=scale, scale_inferred=scale_inferred)
 
 
-def require_mapping(value: Any, file: str, place: str, expected: str) -> Mapping:
+def require_mapping(value: Any, file: str, place: str, expected: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise fail(file, place, f"is {_kind(value)}, expected {expected}")
     return value

@@ -249,7 +249,7 @@ def _pick(b: _Benchmark, results: Mapping[str, Any], override: str | None, file:
     return metric.key, direction, passed_over
 
 
-def _samples(doc: Mapping, file: str) -> tuple[dict[str, tuple[int, int]], str, str]:
+def _samples(doc: Mapping[str, Any], file: str) -> tuple[dict[str, tuple[int, int]], str, str]:
     """From config_general and config_tasks: result key -> (examples scored, examples in the task);
     why the run is partial ("" when it is not); and a short tag for tasks without counts."""
     why: list[str] = []

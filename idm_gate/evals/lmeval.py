@@ -96,7 +96,7 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
     results = require_mapping(doc["results"], file, "results", "an object of task -> metrics")
     groups = doc.get("groups")
     groups = {} if groups is None else require_mapping(groups, file, "groups", "an object of group -> metrics")
-    entries: dict[str, Mapping] = {}
+    entries: dict[str, Mapping[str, Any]] = {}
     for section, table in (("results", results), ("groups", groups)):
         for task, entry in table.items():
             require_mapping(entry, file, f"{section}.{task}", "an object of metric -> value")
@@ -180,7 +180,7 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
     return EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped))
 
 
-def _partial_run(doc: Mapping, tasks: list[TaskScore], children: Mapping[str, list[str]]):
+def _partial_run(doc: Mapping[str, Any], tasks: list[TaskScore], children: Mapping[str, list[str]]):
     """(why the run is partial, task -> (effective, original) examples) for a ``--limit`` run; None otherwise.
 
     lm-eval writes ``config.limit`` (a count or a fraction, null for a full run) and, since 0.4.2,
@@ -247,7 +247,7 @@ def _indented(alias: Any) -> bool:
     return isinstance(alias, str) and alias.lstrip(" ").startswith("- ")
 
 
-def _metrics(entry: Mapping) -> list[_Metric]:
+def _metrics(entry: Mapping[str, Any]) -> list[_Metric]:
     out = []
     for key, value in entry.items():
         if not isinstance(key, str):
@@ -266,7 +266,7 @@ def _direction(metric: _Metric, hib: Mapping[str, Any]) -> str | None:
     return rates.default_direction(metric.name)
 
 
-def _pick(task: str, entry: Mapping, hib: Mapping[str, Any], override: str | None, file: str, *,
+def _pick(task: str, entry: Mapping[str, Any], hib: Mapping[str, Any], override: str | None, file: str, *,
           is_group: bool):
     """Return (metric, direction, passed_over) or, when the task has no rate metric, the reason."""
     metrics = _metrics(entry)

@@ -161,7 +161,7 @@ _OTHER_SCALE_METRIC = (
 )
 
 
-def _other_scale(dataset: Mapping, metric: Mapping) -> str | None:
+def _other_scale(dataset: Mapping[str, Any], metric: Mapping[str, Any]) -> str | None:
     """Why a result is on a scale that is not a percent or a fraction, or None."""
     for key in ("type", "name", "config"):
         v = dataset.get(key)
@@ -180,7 +180,7 @@ def _other_scale(dataset: Mapping, metric: Mapping) -> str | None:
     return None
 
 
-def _effective_name(metric: Mapping) -> str:
+def _effective_name(metric: Mapping[str, Any]) -> str:
     mtype, mname = metric.get("type"), metric.get("name")
     if isinstance(mtype, str) and mtype.strip() and rates.classify(mtype) != rates.UNKNOWN:
         return mtype
@@ -191,7 +191,7 @@ def _effective_name(metric: Mapping) -> str:
     return mname if isinstance(mname, str) else ""
 
 
-def _label(metric: Mapping) -> str:
+def _label(metric: Mapping[str, Any]) -> str:
     mtype = metric.get("type")
     return mtype if isinstance(mtype, str) and mtype.strip() else str(metric.get("name", ""))
 
@@ -222,7 +222,7 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
         raise fail(file, "model-index[0].results", f"is {kind_of(results)}", "a list of results")
 
     # First pass: names and metric choice.
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for i, result in enumerate(results):
         place = f"model-index[0].results[{i}]"
         if not isinstance(result, dict):
@@ -253,7 +253,7 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
                      "source": src if isinstance(src, dict) else {}})
     _name_rows(rows, file)
 
-    chosen: list[tuple[dict, int, Mapping, str, float, bool]] = []
+    chosen: list[tuple[dict[str, Any], int, Mapping[str, Any], str, float, bool]] = []
     notices: list[str] = []
     skipped: list[tuple[str, str]] = []
 
@@ -334,12 +334,12 @@ def _text(value: Any) -> str | None:
 _QUALIFIERS = ("split", "args", "task", "name")
 
 
-def _name_rows(rows: list[dict], file: str) -> None:
+def _name_rows(rows: list[dict[str, Any]], file: str) -> None:
     """Give each row a task name: ``dataset.type`` alone when no other row shares it; otherwise
     ``<type>:<config>`` and ``[split=..., args=..., task=..., name=...]`` with the fewest of these fields,
     in that order, that tell apart the rows sharing the type (stable as long as the card lists the same
     results; a card that adds a sibling row may lengthen a name)."""
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         ds = r["dataset"]
         r["fields"] = {"config": _text(ds.get("config")), "split": _text(ds.get("split")),
@@ -374,9 +374,9 @@ def _name_rows(rows: list[dict], file: str) -> None:
         r["task"] = name
 
 
-def _pick(row: dict, override: str | None, file: str):
+def _pick(row: dict[str, Any], override: str | None, file: str):
     """Return (index, metric, direction) or the reason the result has no rate metric."""
-    metrics: list[Mapping] = row["metrics"]
+    metrics: list[Mapping[str, Any]] = row["metrics"]
     place = f"{row['place']}.metrics"
     if override is not None:
         want = rates.normalize(override)
@@ -413,7 +413,7 @@ def _speech_rank(name: str) -> int:
     return 2 if "cer" in rates.normalize(name) or "char" in rates.normalize(name) else 1
 
 
-def _leaderboard(src: Mapping) -> int:
+def _leaderboard(src: Mapping[str, Any]) -> int:
     """2 for the Open LLM Leaderboard v2, 1 for v1, 0 otherwise."""
     url = src.get("url")
     url = url.lower() if isinstance(url, str) else ""

@@ -36,6 +36,7 @@ the flexible one forgives formatting and reads higher than what a user of the mo
 from __future__ import annotations
 
 import re
+from typing import Any
 
 HIGHER = "higher"        # accuracy-like rate in [0, 1]: error = 1 - value
 LOWER = "lower"          # error rate in [0, 1]: error = value
@@ -162,7 +163,7 @@ def is_candidate(name: str) -> bool:
     return classify(name) in (HIGHER, LOWER)
 
 
-def rank(name: str, filter_: str | None = None) -> tuple:
+def rank(name: str, filter_: str | None = None) -> tuple[Any, ...]:
     """Sort key implementing the primary-metric rule; smaller is preferred."""
     n = normalize(name)
     kind = classify(n)
@@ -175,7 +176,7 @@ def rank(name: str, filter_: str | None = None) -> tuple:
     return first + filter_rank(filter_)
 
 
-def filter_rank(filter_: str | None) -> tuple:
+def filter_rank(filter_: str | None) -> tuple[Any, ...]:
     """Sort key for lm-eval filters: none, strict-match, then alphabetical."""
     if filter_ is None:
         return (0, 0, "")

@@ -154,7 +154,7 @@ def read_inline(scores: Any, *, file: str, source: str, scale: str | None,
     return read_mapping(scores, file=file, source=source, scale=scale, overrides=overrides, place_prefix="")
 
 
-def read_mapping(doc: Mapping, *, file: str, source: str, scale: str | None, overrides: Mapping[str, str],
+def read_mapping(doc: Mapping[str, Any], *, file: str, source: str, scale: str | None, overrides: Mapping[str, str],
                  place_prefix: str = "") -> EvalReadResult:
     scale_used, inferred = _scale(scale)
     tasks: list[TaskScore] = []

@@ -342,11 +342,11 @@ class GitHubClient:
         return self._call("GET", there.path,
                           lambda: transport.request("GET", url, headers=dict(self._headers), raw=True))
 
-    def _paginate(self, key: str, path: str, **params) -> list:
+    def _paginate(self, key: str, path: str, **params) -> list[Any]:
         op = self._api.func_dict[key]
         resp = self._call("GET", path, lambda: op(raw_=True, headers_=dict(self._headers), per_page=100,
                                                   **params))
-        items: list = []
+        items: list[Any] = []
         seen = set()
         while True:
             page = _json(resp, "GET", path) or []
@@ -422,24 +422,24 @@ class GitHubClient:
             raise
         return (user or {}).get("login")
 
-    def list_issue_comments(self, owner: str, repo: str, number: int) -> list[dict]:
+    def list_issue_comments(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
         """Every comment on issue or PR ``number``, all pages, oldest first."""
         return self._paginate("/repos/{owner}/{repo}/issues/{issue_number}/comments:GET",
                               f"/repos/{owner}/{repo}/issues/{number}/comments",
                               owner=owner, repo=repo, issue_number=number)
 
-    def create_comment(self, owner: str, repo: str, number: int, body: str) -> dict:
+    def create_comment(self, owner: str, repo: str, number: int, body: str) -> dict[str, Any]:
         return self._op("/repos/{owner}/{repo}/issues/{issue_number}/comments:POST", "POST",
                         f"/repos/{owner}/{repo}/issues/{number}/comments", creates=True,
                         owner=owner, repo=repo, issue_number=number, body=body)
 
-    def update_comment(self, owner: str, repo: str, comment_id: int, body: str) -> dict:
+    def update_comment(self, owner: str, repo: str, comment_id: int, body: str) -> dict[str, Any]:
         return self._op("/repos/{owner}/{repo}/issues/comments/{comment_id}:PATCH", "PATCH",
                         f"/repos/{owner}/{repo}/issues/comments/{comment_id}",
                         owner=owner, repo=repo, comment_id=comment_id, body=body)
 
     def create_status(self, owner: str, repo: str, sha: str, state: str, context: str,
-                      description: str, target_url: str | None = None) -> dict:
+                      description: str, target_url: str | None = None) -> dict[str, Any]:
         """A commit status; ``description`` is cut to GitHub's 140 characters."""
         if state not in STATUS_STATES:
             raise ValueError(f"status state {state!r}: use one of {', '.join(STATUS_STATES)}")
@@ -450,24 +450,25 @@ class GitHubClient:
         return self._op("/repos/{owner}/{repo}/statuses/{sha}:POST", "POST",
                         f"/repos/{owner}/{repo}/statuses/{sha}", **params)
 
-    def pulls_for_commit(self, owner: str, repo: str, sha: str) -> list[dict]:
+    def pulls_for_commit(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
         """Pull requests whose head (or merge) is commit ``sha``."""
         return self._paginate("/repos/{owner}/{repo}/commits/{commit_sha}/pulls:GET",
                               f"/repos/{owner}/{repo}/commits/{sha}/pulls",
                               owner=owner, repo=repo, commit_sha=sha)
 
-    def list_pulls(self, owner: str, repo: str, *, head: str | None = None, state: str = "open") -> list[dict]:
+    def list_pulls(self, owner: str, repo: str, *, head: str | None = None,
+                   state: str = "open") -> list[dict[str, Any]]:
         """Pull requests of ``owner/repo`` in ``state``; ``head`` is ``"<user>:<branch>"`` (GitHub
         ignores a bare branch name, so one is refused here)."""
         if head is not None and ":" not in head:
             raise ValueError(f"head {head!r}: give it as '<owner>:<branch>'")
-        params: dict = {"state": state}
+        params: dict[str, Any] = {"state": state}
         if head is not None:
             params["head"] = head
         return self._paginate("/repos/{owner}/{repo}/pulls:GET", f"/repos/{owner}/{repo}/pulls",
                               owner=owner, repo=repo, **params)
 
-    def get_pull(self, owner: str, repo: str, number: int) -> dict:
+    def get_pull(self, owner: str, repo: str, number: int) -> dict[str, Any]:
         return self._op("/repos/{owner}/{repo}/pulls/{pull_number}:GET", "GET",
                         f"/repos/{owner}/{repo}/pulls/{number}",
                         owner=owner, repo=repo, pull_number=number)

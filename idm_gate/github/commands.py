@@ -76,7 +76,7 @@ class OutputsWriter:
     newlines. Without a path (a local run) the values are only kept in ``values``.
     """
 
-    def __init__(self, path: str | os.PathLike | None):
+    def __init__(self, path: str | os.PathLike[str] | None):
         self.path = path
         self.values: dict[str, str] = {}
 
@@ -108,7 +108,7 @@ class OutputsWriter:
         self.values[name] = entry.split("\n", 1)[1].rsplit("\n", 2)[0]
 
 
-def append_summary(path: str | os.PathLike | None, markdown: str) -> bool:
+def append_summary(path: str | os.PathLike[str] | None, markdown: str) -> bool:
     """Append ``markdown`` to the job summary file (``GITHUB_STEP_SUMMARY``).
 
     Returns False without writing when there is no path. A summary that would pass the runner's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from idm_gate.github.client import GitHubAPIError, GitHubClient
 
@@ -112,7 +113,7 @@ def _norm(text: str | None) -> str:
     return (text or "").replace("\r\n", "\n")
 
 
-def find_comment(comments: list[dict], key: str, authors: set[str]) -> dict | None:
+def find_comment(comments: list[dict[str, Any]], key: str, authors: set[str]) -> dict[str, Any] | None:
     """The oldest comment carrying ``key``'s marker and written by one of ``authors``."""
     tag = marker(key)
     for c in comments:
@@ -157,7 +158,7 @@ def upsert_comment(client: GitHubClient, owner: str, repo: str, number: int, key
     def render(measure) -> str:
         return f"{tag}\n{_shorten(body, details, limit, measure)}"
 
-    def write(existing: dict | None, text: str) -> tuple[dict, str]:
+    def write(existing: dict[str, Any] | None, text: str) -> tuple[dict[str, Any], str]:
         if existing is not None:
             try:
                 return client.update_comment(owner, repo, existing["id"], text), "updated"

@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from idm_gate.errors import InputError, where
 
@@ -70,7 +71,7 @@ def _owner(repo_obj) -> str | None:
     return name.split("/", 1)[0] if name and "/" in name else None
 
 
-def load_event(path: str) -> dict:
+def load_event(path: str) -> dict[str, Any]:
     """The event payload at ``path``; a missing or malformed file is an InputError."""
     try:
         with open(path, encoding="utf-8") as fh:
@@ -103,7 +104,7 @@ def read_context(environ: Mapping[str, str] | None = None) -> RunnerContext:
     event_path = env.get("GITHUB_EVENT_PATH", "").strip()
     payload = load_event(event_path) if event_path else {}
 
-    fields: dict = {}
+    fields: dict[str, Any] = {}
     repository_obj = payload.get("repository")
     if isinstance(repository_obj, dict) and isinstance(repository_obj.get("default_branch"), str):
         fields["default_branch"] = repository_obj["default_branch"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from idm_gate.github.client import STATUS_DESCRIPTION_LIMIT, GitHubClient, truncate
 
 VERDICT_STATES = {"fail": "failure", "pass": "success", "warn": "success", "error": "error",
@@ -21,7 +23,7 @@ def status_for(verdict: str, description: str) -> tuple[str, str]:
 
 
 def set_status(client: GitHubClient, owner: str, repo: str, sha: str, verdict: str, context: str,
-               description: str, target_url: str | None = None) -> dict:
+               description: str, target_url: str | None = None) -> dict[str, Any]:
     """Post the commit status for ``verdict`` (fail -> failure; pass, warn -> success).
 
     Raises ``GitHubAPIError``; callers wrap it in ``try_write`` because the status only reports

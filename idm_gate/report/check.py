@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import __version__, metric
 from ..color import PLAIN, Painter
 from ..compare import CheckResult, ModelVerdict
@@ -78,7 +80,7 @@ def _side(s):
                                    "error_rate": s.error_rate, "size_bytes": s.size_bytes}
 
 
-def check_to_dict(r: CheckResult) -> dict:
+def check_to_dict(r: CheckResult) -> dict[str, Any]:
     models = []
     for v in r.models:
         d = v.decomposition

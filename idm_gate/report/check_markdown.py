@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .. import __version__, metric
 from ..compare import _RANK, FAIL, PASS, WARN, CheckResult, ModelVerdict
@@ -207,7 +208,7 @@ def model_details(v: ModelVerdict, r: CheckResult) -> str:
     return "\n".join(lines + ["</details>", ""])
 
 
-def _order(v: ModelVerdict) -> tuple:
+def _order(v: ModelVerdict) -> tuple[Any, ...]:
     return (-_RANK[v.verdict], _STATUS_ORDER.get(v.status, 9), -abs(v.delta_rel or 0.0), v.name)
 
 

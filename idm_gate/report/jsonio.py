@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 from .. import __version__, metric
 from ..data import ArtifactSize, TaskScore
@@ -11,7 +12,7 @@ from ..errors import InputError
 from ..measure import Measurement, ModelMeasurement
 
 
-def measurement_to_dict(m: Measurement) -> dict:
+def measurement_to_dict(m: Measurement) -> dict[str, Any]:
     return {
         "version": 1,
         "kind": "measurement",
@@ -30,7 +31,7 @@ def _cut(notice: str, limit: int = 4096) -> str:
     return notice if len(notice) <= limit else notice[: limit - 1] + "…"
 
 
-def model_to_dict(x: ModelMeasurement) -> dict:
+def model_to_dict(x: ModelMeasurement) -> dict[str, Any]:
     return {
         "name": x.name,
         "size_bytes": x.size_bytes,
@@ -83,7 +84,7 @@ def validate_report(doc, shown: str) -> None:
         raise InputError(f"{shown}: {field}: {err.message[:200]}; the report must match idm-gate's report schema")
 
 
-def measurement_from_dict(doc: dict, shown: str) -> Measurement:
+def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
     """Validate and rebuild a measurement (a stored baseline or an uploaded report)."""
     validate_report(doc, shown)
     models = []
@@ -113,7 +114,7 @@ def measurement_from_dict(doc: dict, shown: str) -> Measurement:
                        models=tuple(models), notices=tuple(doc["notices"]))
 
 
-def _check_consistent(x: dict, where: str) -> None:
+def _check_consistent(x: dict[str, Any], where: str) -> None:
     """The figures must follow from each other: a hand-edited report cannot claim a better density."""
     tasks = x["tasks"]
     w = [float((x["weights"] or {}).get(t["name"], 1.0)) for t in tasks] if x["weights"] else None
@@ -141,5 +142,5 @@ def _check_consistent(x: dict, where: str) -> None:
         raise InputError(f"{where}: tasks_with_stderr does not match its tasks; the report was edited")
 
 
-def dumps(doc: dict) -> str:
+def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"

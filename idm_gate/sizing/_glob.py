@@ -44,7 +44,7 @@ class _Scanner:
     def __init__(self, base: str, scan_cap: int, on_cap: Callable[[int], Exception]) -> None:
         self.base, self.scan_cap, self.on_cap, self.seen = base, scan_cap, on_cap, 0
 
-    def entries(self, rel: str) -> Iterator[os.DirEntry]:
+    def entries(self, rel: str) -> Iterator[os.DirEntry[str]]:
         try:
             it = os.scandir(os.path.join(self.base, rel) if rel else self.base)
         except OSError:
@@ -130,7 +130,7 @@ def iter_glob_kinds(base: str, pattern: str, scan_cap: int,
     yield from walk("", 0)
 
 
-def _kind(e: os.DirEntry) -> str | None:
+def _kind(e: os.DirEntry[str]) -> str | None:
     try:
         if e.is_symlink():
             return None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..data import ArtifactSize
@@ -121,7 +122,7 @@ def size_hf(pattern: str, what: str) -> list[ArtifactSize]:
     repo, rev, glob = parse_hf(pattern, what)
     rx = compile_glob(glob)
     url: str | None = f"{endpoint()}/api/models/{repo}/tree/{quote(rev, safe='')}"
-    params: dict | None = {"recursive": "true"}
+    params: dict[str, Any] | None = {"recursive": "true"}
     shown = f"hf://{repo}@{rev}"
     out: list[ArtifactSize] = []
     pages = 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import InputError, StoreError
 from ..gitutil import Git, is_full_sha
@@ -44,11 +44,11 @@ class BaselineStore(Protocol):
     description: str
     key: str  # the gate key this store reads and writes
 
-    def get_many(self, shas: list[str]) -> dict[str, dict]:
+    def get_many(self, shas: list[str]) -> dict[str, dict[str, Any]]:
         """This gate's records found among ``shas``, by SHA (one git call, never a walk over all records)."""
         ...
 
-    def put(self, sha: str, record: dict) -> None:
+    def put(self, sha: str, record: dict[str, Any]) -> None:
         """Store ``record`` for ``sha`` and this gate; ``StoreError`` when it could not (nothing was lost)."""
         ...
 
@@ -91,7 +91,7 @@ def open_store(
 
 def find_baseline(
     store: BaselineStore, git: Git, start_sha: str, max_walk: int = 50,
-    parse: Callable[[str, dict], object | None] | None = None,
+    parse: Callable[[str, dict[str, Any]], object | None] | None = None,
 ) -> tuple[str, object, int] | None:
     """The nearest first-parent ancestor of ``start_sha`` (itself first) that has a usable record.
 
@@ -111,7 +111,7 @@ def find_baseline(
     return None
 
 
-def export_records(branch_store: BaselineStore, shas: list[str], existing: object = None) -> dict:
+def export_records(branch_store: BaselineStore, shas: list[str], existing: object = None) -> dict[str, Any]:
     """The ``file:`` store document holding ``branch_store``'s records for ``shas``, under its gate key.
 
     ``idm-gate baseline export`` passes e.g. the bounded first-parent history of HEAD and writes

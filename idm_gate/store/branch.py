@@ -37,6 +37,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, StoreError
 from ..gitutil import Git, first_error_line, is_full_sha
@@ -142,7 +143,7 @@ class BranchStore:
         out = proc.stdout.decode().strip()
         return out if proc.returncode == 0 and out else None
 
-    def get_many(self, shas: list[str]) -> dict[str, dict]:
+    def get_many(self, shas: list[str]) -> dict[str, dict[str, Any]]:
         """This gate's records for any of ``shas``, by SHA; one ``git cat-file --batch`` call.
 
         For each commit the gate's own record wins; without one, a 0.1.0 record at the commit's old path
@@ -155,7 +156,7 @@ class BranchStore:
         paths = [(sha, path) for sha in wanted for path in (record_path(sha, self.key), record_path(sha, None))]
         query = "".join(f"{self.ref}:{path}\n" for _, path in paths).encode()
         out = self.git.run_bytes("cat-file", "--batch", input=query)
-        found: dict[str, dict] = {}
+        found: dict[str, dict[str, Any]] = {}
         pos = 0
         for sha, path in paths:
             end = out.index(b"\n", pos)
@@ -236,7 +237,7 @@ class BranchStore:
         proc = self.git.exec("rev-parse", "--verify", "--quiet", f"{tip}:{record_path(sha, self.key)}")
         return proc.stdout.decode().strip() or None
 
-    def put(self, sha: str, record: dict) -> None:
+    def put(self, sha: str, record: dict[str, Any]) -> None:
         """Store ``record`` for ``sha`` (a full commit SHA) and this gate; replaces this gate's different
         record, else no-op. Other gates' records and 0.1.0 records stay as they are."""
         if not is_full_sha(sha):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from pathlib import PurePosixPath
+from typing import Any
 
 from ..errors import InputError
 from ..gitutil import Git, is_full_sha
@@ -99,13 +100,13 @@ class FileStore:
         self._cache[rev] = records
         return records
 
-    def get_many(self, shas: list[str]) -> dict[str, dict]:
+    def get_many(self, shas: list[str]) -> dict[str, dict[str, Any]]:
         """This gate's records for ``shas`` from the file at ``at`` (default: the first of ``shas``); one git call."""
         wanted = [s for s in shas if is_full_sha(s)]
         if not wanted:
             return {}
         records = self._records_at(self.at or wanted[0])
-        found: dict[str, dict] = {}
+        found: dict[str, dict[str, Any]] = {}
         for sha in wanted:
             if sha in records:
                 rec = check_record_value(sha, records[sha], self.path, self.warn)
@@ -113,7 +114,7 @@ class FileStore:
                     found[sha] = rec
         return found
 
-    def put(self, sha: str, record: dict) -> None:
+    def put(self, sha: str, record: dict[str, Any]) -> None:
         raise InputError(
             f"--store file:{self.path}: the file store is read-only; record to the branch store "
             f"(--store branch) and write this file with `idm-gate baseline export`, then commit it"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from ..errors import InputError
@@ -37,7 +38,7 @@ def canonical_json(obj: object, what: str = "baseline record") -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def check_record_value(sha: str, value: object, where: str, warn: Warn) -> dict | None:
+def check_record_value(sha: str, value: object, where: str, warn: Warn) -> dict[str, Any] | None:
     """Return ``value`` when it is a JSON object whose ``commit`` is ``sha``; else warn and None."""
     if not isinstance(value, dict):
         warn(f"{where}: baseline record for {sha[:12]} is not a JSON object; ignoring it")
@@ -51,7 +52,7 @@ def check_record_value(sha: str, value: object, where: str, warn: Warn) -> dict 
     return value
 
 
-def parse_record(sha: str, data: bytes, where: str, warn: Warn) -> dict | None:
+def parse_record(sha: str, data: bytes, where: str, warn: Warn) -> dict[str, Any] | None:
     """Decode a stored record; a corrupt one (not JSON, wrong commit) is warned about and skipped."""
     try:
         value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
@@ -97,7 +98,7 @@ def key_filename(key: str) -> str:
     return quote(key, safe="") + ".json"
 
 
-def legacy_record_applies(record: dict, key: str) -> bool:
+def legacy_record_applies(record: dict[str, Any], key: str) -> bool:
     """True when a record filed under its commit alone (idm-gate 0.1.0) belongs to the gate ``key``.
 
     0.1.0 wrote the manifest's repository-relative path into ``"manifest"``; with two manifests the
