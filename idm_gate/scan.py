@@ -10,7 +10,9 @@ Weights (``WeightSet``: one candidate model each)
       llama.cpp split GGUF) form one set; a set with a shard missing, or whose
       ``<prefix>.<ext>.index.json`` names a file that is not there, is refused (a partial size would
       be a plausible wrong number).
-    - Every other GGUF file is its own model: one model per quantization.
+    - Every other GGUF file is its own model: one model per quantization. A vision projector (a GGUF
+      of architecture ``clip``, llama.cpp's ``mmproj-*.gguf``) alone in a folder of GGUF models goes
+      with each of them.
     - An ONNX model takes the external data files its graph names (``location``; read by the ONNX
       header reader, counted by sizing).
     - Which file is weights, shards, indexes and trainer state follow :mod:`idm_gate.sizing.layout`
@@ -346,7 +348,48 @@ def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
         sets.append(_set(fmt, folder, stem, tuple(files_), (rel,), note))
 
     sets = _drop_duplicate_formats(sets, result)
+    sets = _attach_projectors(root, sets, result)
     result.weights.extend(_unique_names(sets, root))
+
+
+def _attach_projectors(root: Path, sets: list[WeightSet], result: ScanResult) -> list[WeightSet]:
+    """A llama.cpp vision projector (a GGUF of architecture ``clip``, ``mmproj-*.gguf``) beside language
+    model GGUFs belongs to each of them: a multimodal model runs with both, so both are its bytes. With
+    two projectors in one folder (f16 and q8, say) which one goes with which model is not said: they stay
+    apart and are reported."""
+    from .sizing import gguf as gguf_reader
+
+    arch: dict[str, str | None] = {}
+    for w in sets:
+        if w.format == "gguf" and len(w.files) == 1 and w.files == w.artifacts:
+            try:
+                arch[w.files[0]] = gguf_reader.measure(root / w.files[0], w.files[0], "init").arch
+            except InputError:
+                arch[w.files[0]] = None  # sizing will say what is wrong when it is measured
+    by_folder: dict[str, list[WeightSet]] = {}
+    for w in sets:
+        if w.format == "gguf" and arch.get(w.files[0]) == "clip":
+            by_folder.setdefault(w.folder, []).append(w)
+    out = []
+    for w in sets:
+        projectors = by_folder.get(w.folder, [])
+        if w in projectors:
+            models = [x for x in sets if x.folder == w.folder and x.format == "gguf" and x not in projectors]
+            if len(projectors) == 1 and models:
+                continue  # attached to each model below
+            if models:
+                result.unplaced.append(Finding(w.files[0], f"one of {len(projectors)} vision projectors beside "
+                                                           f"{len(models)} GGUF models; add it to the artifacts of "
+                                                           "the models it goes with"))
+            out.append(w)
+        elif w.format == "gguf" and len(projectors) == 1:
+            p = projectors[0]
+            name = p.files[0].rsplit("/", 1)[-1]
+            out.append(WeightSet(w.name, w.format, w.folder, w.files + p.files, w.artifacts + p.artifacts,
+                                 f"{w.note}, with the vision projector {name}", w.stem))
+        else:
+            out.append(w)
+    return out
 
 
 def _set(fmt: str, folder: str, stem: str, files: tuple[str, ...], artifacts: tuple[str, ...],

@@ -1,7 +1,8 @@
-"""Model and eval files for tests, written by the formats' own libraries or copied from real outputs.
+"""Model and eval files for the init and quick-start tests, written by the formats' own libraries or
+copied from real outputs (sharded checkpoints and GGUF files: tests/weightfiles.py).
 
-- safetensors: ``safetensors.numpy.save_file``; GGUF: ``gguf.GGUFWriter``; ONNX: ``onnx.save_model``
-  (optionally with external data, as ``onnx`` writes it);
+- safetensors: ``safetensors.numpy.save_file``; ONNX: ``onnx.save_model`` (optionally with external
+  data, as ``onnx`` writes it); Git LFS pointers as ``git lfs`` leaves them;
 - lm-evaluation-harness results: the real 0.4 results file in ``tests/data/evals/lm-eval/`` with only
   the fields that name the model changed (``config.model_args``, ``model_name``,
   ``model_name_sanitized``, ``date``), as lm-eval writes them for another ``--model_args``.
@@ -30,43 +31,6 @@ def safetensors_file(path: Path, n: int = 256, seed: int = 0) -> Path:
     save_file({"a.weight": rng.standard_normal(half).astype(np.float32),
                "b.weight": rng.standard_normal(n - half).astype(np.float32)}, str(path),
               metadata={"format": "pt"})
-    return path
-
-
-def sharded_safetensors(folder: Path, shards: int, n: int = 128, prefix: str = "model",
-                        index: bool = True) -> list[Path]:
-    """``<prefix>-0000i-of-0000N.safetensors`` shards and, as transformers writes it, their index."""
-    from safetensors.numpy import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    paths, weight_map, total = [], {}, 0
-    for i in range(1, shards + 1):
-        name = f"{prefix}-{i:05d}-of-{shards:05d}.safetensors"
-        t = {f"layers.{i}.weight": np.full(n, i, dtype=np.float32)}
-        save_file(t, str(folder / name), metadata={"format": "pt"})
-        weight_map[f"layers.{i}.weight"] = name
-        total += n * 4
-        paths.append(folder / name)
-    if index:
-        (folder / f"{prefix}.safetensors.index.json").write_text(
-            json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
-    return paths
-
-
-def gguf_file(path: Path, rows: int = 8, name: str = "tiny") -> Path:
-    """A small GGUF v3 file (llama architecture) with a float32 and a float16 tensor."""
-    import gguf
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    w = gguf.GGUFWriter(str(path), "llama")
-    w.add_block_count(1)
-    w.add_string("general.name", name)
-    w.add_tensor("token_embd.weight", np.zeros((rows, 32), dtype=np.float32))
-    w.add_tensor("blk.0.attn_norm.weight", np.ones(32, dtype=np.float16))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
     return path
 
 
@@ -111,7 +75,3 @@ def lmeval_results(path: Path, model_args: str, model_name: str, date: float = 1
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2, default=str))
     return path
-
-
-def lmeval_tasks() -> list[str]:
-    return list(json.loads(LMEVAL_FIXTURE.read_text())["results"])

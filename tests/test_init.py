@@ -13,10 +13,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from gitrepo import make_repo
-from modelfiles import gguf_file, lfs_pointer, lmeval_results, onnx_file, safetensors_file, sharded_safetensors
+from modelfiles import lfs_pointer, lmeval_results, onnx_file, safetensors_file
+from weightfiles import gguf_model, hf_shards
+
+
+def gguf_file(path: Path, rows: int = 8, arch: str = "llama") -> Path:
+    """One GGUF file (gguf-py's writer): a float32 embedding of rows x 32 and a float16 norm of 32."""
+    gguf_model(path, {"token_embd.weight": np.zeros((rows, 32), dtype=np.float32),
+                      "blk.0.attn_norm.weight": np.ones(32, dtype=np.float16)}, arch=arch)
+    return path
+
+
+def sharded_safetensors(folder: Path, shards: int, n: int = 128) -> list[Path]:
+    """``shards`` shards of one float32 tensor of ``n`` values each, split by huggingface_hub's splitter."""
+    tensors = {f"layers.{i}.weight": np.full(n, i, dtype=np.float32) for i in range(1, shards + 1)}
+    index = hf_shards(folder, tensors, max_shard_size=n * 4)
+    names = sorted(set(index["weight_map"].values()))
+    assert len(names) == shards
+    return [folder / f for f in names]
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "model-repo"
@@ -159,7 +177,10 @@ def test_gguf_one_model_per_quantization_and_split_files_are_one(tmp_path):
     work = repo_with(tmp_path)
     q4 = gguf_file(work / "gguf" / "tiny-Q4_K_M.gguf", rows=8)
     q8 = gguf_file(work / "gguf" / "tiny-Q8_0.gguf", rows=16)
-    splits = [gguf_file(work / "gguf" / f"tiny-F16-0000{i}-of-00003.gguf", rows=4) for i in (1, 2, 3)]
+    # split as convert_hf_to_gguf.py --split-max-tensors 1 writes it: tiny-F16-0000i-of-00003.gguf
+    splits = gguf_model(work / "gguf" / "tiny-F16.gguf",
+                        {f"blk.{i}.w": np.zeros((4, 32), dtype=np.float32) for i in range(3)}, split_max_tensors=1)
+    assert [p.name for p in splits] == [f"tiny-F16-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
     for quant in ("Q4_K_M", "Q8_0", "F16"):
         lmeval_results(work / "evals" / quant / "results_2026-01-02T03-04-05.000001.json",
                        f"pretrained=gguf,gguf_file=tiny-{quant}.gguf" if quant != "F16"
@@ -174,8 +195,33 @@ def test_gguf_one_model_per_quantization_and_split_files_are_one(tmp_path):
     assert m["tiny-Q4_K_M"]["size_bytes"] == q4.stat().st_size
     assert m["tiny-Q8_0"]["size_bytes"] == q8.stat().st_size
     assert m["tiny-F16"]["size_bytes"] == sum(s.stat().st_size for s in splits)
-    # each split holds 4*32 + 32 parameters; the model is the three together: 3 * 160 = 480
-    assert m["tiny-F16"]["params"] == 480
+    # each split holds one 4 x 32 tensor; the model is the three together: 3 * 128 = 384
+    assert m["tiny-F16"]["params"] == 384
+
+
+def test_a_vision_projector_goes_with_each_quantization_beside_it(tmp_path):
+    work = repo_with(tmp_path)
+    q4 = gguf_file(work / "tiny-Q4_K_M.gguf", rows=8)
+    q8 = gguf_file(work / "tiny-Q8_0.gguf", rows=16)
+    proj = gguf_file(work / "mmproj-tiny-f16.gguf", rows=2, arch="clip")  # llama.cpp's mmproj files are 'clip'
+    for quant in ("Q4_K_M", "Q8_0"):
+        lmeval_results(work / "evals" / quant / "results_2026-01-02T03-04-05.000001.json",
+                       f"pretrained=.,gguf_file=tiny-{quant}.gguf", f"tiny-{quant}")
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    models = manifest_models(work / "idm.yaml")
+    assert set(models) == {"tiny-Q4_K_M", "tiny-Q8_0"}
+    assert models["tiny-Q4_K_M"]["artifacts"] == ["tiny-Q4_K_M.gguf", "mmproj-tiny-f16.gguf"]
+    assert "with the vision projector mmproj-tiny-f16.gguf" in p.stdout
+    m = measured(work)
+    assert m["tiny-Q4_K_M"]["size_bytes"] == q4.stat().st_size + proj.stat().st_size
+    assert m["tiny-Q8_0"]["size_bytes"] == q8.stat().st_size + proj.stat().st_size
+    # two projectors: which goes with which model is not said, so neither is attached
+    gguf_file(work / "mmproj-tiny-q8.gguf", rows=2, arch="clip")
+    p = idm(work, "init", "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert "mmproj-tiny-q8.gguf: one of 2 vision projectors beside 2 GGUF models" in p.stderr
+    assert yaml.safe_load(p.stdout)["models"][0]["artifacts"] == ["tiny-Q4_K_M.gguf"]
 
 
 def test_a_model_card_beside_several_quantizations_is_not_guessed(tmp_path):
