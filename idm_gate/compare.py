@@ -13,7 +13,9 @@ Rules (README "The gate"):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import metric
 from .manifest import Policy
@@ -24,7 +26,7 @@ _RANK = {PASS: 0, WARN: 1, FAIL: 2}
 DEFAULTS = Policy(max_drop=0.05, significance=True, z=1.96)
 
 
-def worst(verdicts) -> str:
+def worst(verdicts: Iterable[str]) -> str:
     return max(verdicts, key=_RANK.__getitem__, default=PASS)
 
 
@@ -118,6 +120,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     p = policy.over(DEFAULTS)
     unit = metric.unit(log_base)
     if cur is None:
+        assert base is not None, "compare_model needs a current or a baseline model"
         # A warning, not a pass: renaming a model would otherwise slip it past the comparison.
         return ModelVerdict(base.name, WARN, "removed", None, base, p,
                             reasons=("removed in this PR (or renamed: a renamed model is compared with nothing)",))
@@ -161,6 +164,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     dec = metric.decompose(bs.error_rate, bs.size_bytes, cs.error_rate, cs.size_bytes, log_base)
     drop = -rel if rel is not None else None
     noise = False
+    assert p.max_drop is not None and p.z is not None  # DEFAULTS sets both
     if drop is not None and drop > p.max_drop:
         se = (math.sqrt(cs.density_stderr ** 2 + bs.density_stderr ** 2)
               if cs.density_stderr is not None and bs.density_stderr is not None else None)
@@ -179,7 +183,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
 
 
 def compare(current: Measurement, baseline: Measurement | None, policies: dict[str, Policy],
-            **meta) -> CheckResult:
+            **meta: Any) -> CheckResult:
     """``policies`` maps model name -> effective policy (already merged: base manifest, CLI)."""
     verdicts = []
     # by name, once: ``baseline.model(name)`` per model would make 10,000 models a 10^8-step compare

@@ -12,7 +12,8 @@ Every error is one ``InputError`` line: ``<file>: <place>: <what is wrong>; <wha
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from .errors import InputError, one_line
 
@@ -26,7 +27,7 @@ def _key(k: str) -> str:
     return one_line(r if len(r) <= 40 else r[:37] + "...")
 
 
-def _no_duplicates(file: str):
+def _no_duplicates(file: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in pairs:
@@ -39,8 +40,8 @@ def _no_duplicates(file: str):
     return hook
 
 
-def _no_constant(file: str):
-    def hook(token: str):
+def _no_constant(file: str) -> Callable[[str], NoReturn]:
+    def hook(token: str) -> NoReturn:
         raise _fail(file, None, f"holds {token}, which is not a JSON number", "write finite numbers only")
 
     return hook
@@ -52,9 +53,9 @@ def load_json(data: bytes, file: str, *, allow_nan: bool) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise _fail(file, f"byte {e.start}", "not UTF-8 text (binary file?)", "a JSON file is UTF-8 text") from None
-    extra = {} if allow_nan else {"parse_constant": _no_constant(file)}
+    parse_constant = None if allow_nan else _no_constant(file)
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates(file), **extra)
+        return json.loads(text, object_pairs_hook=_no_duplicates(file), parse_constant=parse_constant)
     except json.JSONDecodeError as e:
         end = len(text.rstrip())
         if e.pos >= end or (e.msg.startswith("Unterminated string") and '"' not in text[e.pos + 1:]):

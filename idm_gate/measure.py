@@ -81,7 +81,8 @@ def _fmt_gb(b: float) -> str:
     return f"{b / 1e9:.6g} GB"
 
 
-def _size(spec: ModelSpec, man: Manifest, root: Path):
+def _size(spec: ModelSpec, man: Manifest, root: Path) -> tuple[
+        int, str, int | None, float | None, tuple[ArtifactSize, ...], list[str]]:
     from .sizing import size_artifacts
 
     where = f"{man.shown}: {spec.field}"
@@ -158,9 +159,9 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
             raise InputError(f"{where}: task {t.task!r} comes from both {twice[t.task]}; keep it in one source, "
                              "or leave it out of tasks:")
     if spec.metrics:
-        for t in spec.metrics:
-            if t not in found:
-                raise InputError(f"{where}.metrics: {t!r} is not a task in the evals; tasks found: "
+        for name in spec.metrics:
+            if name not in found:
+                raise InputError(f"{where}.metrics: {name!r} is not a task in the evals; tasks found: "
                                  f"{', '.join(sorted(found))}")
     return chosen, notices
 

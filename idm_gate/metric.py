@@ -101,7 +101,8 @@ def density(error_rate: float, size_bytes: int, log_base: str = "e") -> float:
     return -math.log(error_rate) / log_factor(log_base) / (size_bytes / BYTES_PER_GB)
 
 
-def density_stderr(error_rate: float, error_stderr: float | None, size_bytes: int, log_base: str = "e"):
+def density_stderr(error_rate: float, error_stderr: float | None, size_bytes: int,
+                   log_base: str = "e") -> float | None:
     """Delta-method standard error of the density; None when the error rate has none, or when it is
     not finite (an error rate so close to 0 that the quotient overflows: no usable uncertainty)."""
     if error_stderr is None:
@@ -121,7 +122,8 @@ class Decomposition:
     break_even_bytes: float | None  # size at which Pe_new would keep D_old; None when undefined
 
 
-def decompose(pe_old: float, bytes_old: int, pe_new: float, bytes_new: int, log_base: str = "e"):
+def decompose(pe_old: float, bytes_old: int, pe_new: float, bytes_new: int,
+              log_base: str = "e") -> Decomposition | None:
     """Split a density change into its accuracy part and its size part.
 
     Undefined (None) when either error rate is >= 1 (``-ln Pe <= 0`` has no logarithm).

@@ -337,11 +337,11 @@ def group_weights(root: Path, files: list[str], result: ScanResult) -> None:
             from .sizing import onnx as onnx_reader
 
             try:
-                ext = onnx_reader.measure(root / rel, rel, "init").external
+                external = onnx_reader.measure(root / rel, rel, "init").external
             except InputError as e:
                 result.unplaced.append(Finding(rel, str(e).split(": ", 1)[-1]))
                 continue
-            data = [posixpath.normpath(posixpath.join(folder, x)) for x in ext]
+            data = [posixpath.normpath(posixpath.join(folder, x)) for x in external]
             files_ += [d for d in data if d in present]
             if data:
                 note = f"with its external data {', '.join(d.rsplit('/', 1)[-1] for d in data)}"
@@ -553,7 +553,8 @@ def describe_json(fmt: str, doc: Any, rel: str, root: Path) -> EvalFile:
     """
     d = doc if isinstance(doc, dict) else {}
     if fmt == "lighteval":
-        cg = d.get("config_general") if isinstance(d.get("config_general"), dict) else {}
+        cg_obj = d.get("config_general")
+        cg: dict[str, Any] = cg_obj if isinstance(cg_obj, dict) else {}
         name = cg.get("model_name") if isinstance(cg.get("model_name"), str) else None
         return EvalFile(rel, "lighteval", paths=_path_hints([name]), names=_names([name, _parent_name(rel)]),
                         date=_number(cg.get("start_time")) or _stamp(rel))
@@ -571,7 +572,8 @@ def describe_json(fmt: str, doc: Any, rel: str, root: Path) -> EvalFile:
                 meta_name = None
         return EvalFile(rel, "mteb", names=_names([meta_name, *reversed(parts[-2:])]))
     paths: list[str | None] = []
-    cfg = d.get("config") if isinstance(d.get("config"), dict) else {}
+    cfg_obj = d.get("config")
+    cfg: dict[str, Any] = cfg_obj if isinstance(cfg_obj, dict) else {}
     args = _model_args(cfg.get("model_args"))
     pretrained = args.get("pretrained") or args.get("model") or args.get("path") or args.get("model_path")
     gguf = args.get("gguf_file")

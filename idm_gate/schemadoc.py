@@ -42,7 +42,8 @@ def _resolve(schema: dict[str, Any], ref: str) -> dict[str, Any]:
     node: Any = schema
     for part in ref.lstrip("#/").split("/") if ref != "#" else []:
         node = node[part]
-    return node
+    resolved: dict[str, Any] = node
+    return resolved
 
 
 def _ref_name(ref: str) -> str:
@@ -72,7 +73,7 @@ def _type(node: dict[str, Any], schema: dict[str, Any]) -> str:
     names = {"string": "string", "number": "number", "integer": "integer", "object": "mapping",
              "array": "list", "boolean": "boolean", "null": "null"}
     if isinstance(t, list):
-        return " or ".join(names.get(x, x) for x in t)
+        return " or ".join(names.get(x, str(x)) for x in t)
     if t == "array":
         items = node.get("items", {})
         if "$ref" in items:

@@ -21,10 +21,13 @@ import hashlib
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .manifest import Manifest
+
+if TYPE_CHECKING:
+    from .measure import Measurement
 
 MAX_PARTS = 1000
 _SHARD = re.compile(r"^\s*(\d{1,4})\s*/\s*(\d{1,4})\s*$")
@@ -148,7 +151,7 @@ def _short(v: object) -> str:
     return r if len(r) <= 80 else r[:77] + "..."
 
 
-def load_report(path: Path, man: Manifest, head: str | None, flag: str = "--report"):
+def load_report(path: Path, man: Manifest, head: str | None, flag: str = "--report") -> Measurement:
     """A whole report (``measure --format json`` or ``merge``) of this checkout, for ``check`` and
     ``record``: refused when it is a part, of another manifest (digest) or of another commit."""
     from .paths import EVAL_FILE_CAP, read_capped
@@ -166,7 +169,7 @@ def load_report(path: Path, man: Manifest, head: str | None, flag: str = "--repo
     return report_of_checkout(doc, shown, man, head)
 
 
-def load_measured(paths: list[Path], man: Manifest, head: str | None, flag: str):
+def load_measured(paths: list[Path], man: Manifest, head: str | None, flag: str) -> Measurement:
     """One whole report, or every part of a sharded run (merged here), as ``load_report`` checks it.
     For the action's ``measured-report`` input, which may name the parts with a glob."""
     if len(paths) == 1:
@@ -179,7 +182,7 @@ def load_measured(paths: list[Path], man: Manifest, head: str | None, flag: str)
     return report_of_checkout(merged, f"{flag} (merged from {len(paths)} parts)", man, head)
 
 
-def report_of_checkout(doc: dict[str, Any], shown: str, man: Manifest, head: str | None):
+def report_of_checkout(doc: dict[str, Any], shown: str, man: Manifest, head: str | None) -> Measurement:
     """``doc`` as a ``Measurement`` once it is checked to be of ``man`` and, when it names its commit,
     of ``head``."""
     from .report.jsonio import measurement_from_dict

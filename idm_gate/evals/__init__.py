@@ -128,6 +128,7 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
                           f"{manifest_name}: {field}.scores")
 
     what = f"{manifest_name}: {field}.path"
+    assert source.path is not None  # exactly one of path and scores, checked above
     if has_magic(source.path):
         return _read_glob(source, base_dir, root, what, overrides)
     path = resolve_inside(source.path, base_dir, root, what)
@@ -143,7 +144,6 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
     data = read_capped(path, EVAL_FILE_CAP, what, rel)
     file = rel
     fmt = source.format
-    kwargs = dict(file=file, source=rel, scale=source.scale, overrides=overrides)
     if fmt is None:
         suffix = Path(rel).suffix.lower()
         if suffix == ".json" or data.lstrip()[:1] in (b"{", b"["):
@@ -152,7 +152,8 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
             doc_reader = {"lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc, "mteb": mteb.read_doc,
                           "json": table.read_json_doc}.get(fmt or "")
             if doc_reader is not None:
-                return _check_percent(doc_reader(doc, **kwargs), fmt, source, file)
+                read = doc_reader(doc, file=file, source=rel, scale=source.scale, overrides=overrides)
+                return _check_percent(read, fmt, source, file)
         else:
             decode_text(data, file)
             fmt = detect_format(data, rel)
@@ -166,7 +167,8 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
     reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read,
               "opencompass": opencompass.read, "model-index": model_index.read,
               "csv": table.read_csv, "json": table.read_json}[fmt]
-    return _check_percent(reader(data, **kwargs), fmt, source, file)
+    return _check_percent(reader(data, file=file, source=rel, scale=source.scale, overrides=overrides), fmt, source,
+                          file)
 
 
 # Formats whose values are always fractions: a declared percent scale divides them by 100.

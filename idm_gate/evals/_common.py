@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..data import EvalResult, TaskScore
-from ..errors import InputError, one_line  # noqa: F401 - one_line is re-exported to the readers
+from ..errors import InputError
+from ..errors import one_line as one_line  # re-exported to the readers
 from ..jsonsafe import load_json as _load_json
 from . import rates
 

@@ -221,11 +221,11 @@ def _benchmarks(results: Mapping[str, Any], file: str) -> list[_Benchmark]:
             out.append(_Benchmark(name=key, base=None, members=[key]))
             continue
         name = f"{suite}|{base}|{fewshot}" if suite is not None else f"{base}|{fewshot}"
-        b = by_name.get(name)
-        if b is None:
-            b = by_name[name] = _Benchmark(name=name, base=base)
-            out.append(b)
-        b.members.append(key)
+        group = by_name.get(name)
+        if group is None:
+            group = by_name[name] = _Benchmark(name=name, base=base)
+            out.append(group)
+        group.members.append(key)
     # A real task whose key equals a benchmark's name would be counted twice under one name.
     names = [b.name for b in out]
     for b in out:
@@ -235,9 +235,11 @@ def _benchmarks(results: Mapping[str, Any], file: str) -> list[_Benchmark]:
     return out
 
 
-def _pick(b: _Benchmark, results: Mapping[str, Any], override: str | None, file: str):
+def _pick(b: _Benchmark, results: Mapping[str, Any], override: str | None,
+          file: str) -> tuple[str, str, list[tuple[str, str]]] | str:
     """The metric key, direction and passed-over metrics for a benchmark; a reason string when none."""
     first = results[b.members[0]]
+    override_used: str | None
     if override is None and b.base in _BY_ACC and all("acc" in results[m] for m in b.members):
         override_used = "acc"
     else:

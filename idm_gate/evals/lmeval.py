@@ -180,7 +180,8 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
     return EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped))
 
 
-def _partial_run(doc: Mapping[str, Any], tasks: list[TaskScore], children: Mapping[str, list[str]]):
+def _partial_run(doc: Mapping[str, Any], tasks: list[TaskScore],
+                 children: Mapping[str, list[str]]) -> tuple[str, dict[str, tuple[int, int]]] | None:
     """(why the run is partial, task -> (effective, original) examples) for a ``--limit`` run; None otherwise.
 
     lm-eval writes ``config.limit`` (a count or a fraction, null for a full run) and, since 0.4.2,
@@ -267,7 +268,7 @@ def _direction(metric: _Metric, hib: Mapping[str, Any]) -> str | None:
 
 
 def _pick(task: str, entry: Mapping[str, Any], hib: Mapping[str, Any], override: str | None, file: str, *,
-          is_group: bool):
+          is_group: bool) -> tuple[_Metric, str, list[tuple[str, str]]] | str:
     """Return (metric, direction, passed_over) or, when the task has no rate metric, the reason."""
     metrics = _metrics(entry)
     place = f"results.{task}"
@@ -300,7 +301,7 @@ def _pick(task: str, entry: Mapping[str, Any], hib: Mapping[str, Any], override:
         return "no rate metric (" + "; ".join(f"{n}: {rates.why_not(n)}" for n in names) + ")"
     metric = min(candidates, key=lambda m: rates.rank(m.name, m.filter))
     direction = _direction(metric, hib) or rates.HIGHER
-    passed_over = []
+    passed_over: list[tuple[str, str]] = []
     for m in metrics:
         if not rates.is_candidate(m.name) and number(m.value) is not None:
             passed_over.append((m.key, rates.why_not(m.name)))

@@ -374,7 +374,7 @@ def _name_rows(rows: list[dict[str, Any]], file: str) -> None:
         r["task"] = name
 
 
-def _pick(row: dict[str, Any], override: str | None, file: str):
+def _pick(row: dict[str, Any], override: str | None, file: str) -> tuple[int, Mapping[str, Any], str] | str:
     """Return (index, metric, direction) or the reason the result has no rate metric."""
     metrics: list[Mapping[str, Any]] = row["metrics"]
     place = f"{row['place']}.metrics"
@@ -400,8 +400,8 @@ def _pick(row: dict[str, Any], override: str | None, file: str):
     # error (WER first, then CER), after any accuracy-like rate the result also has.
     ok = [c for c in candidates if rates.is_candidate(c[2]) or rates.classify(c[2]) == rates.DECLARED_ONLY]
     if not ok:
-        names = list(dict.fromkeys(c[2] or "(unnamed)" for c in candidates))
-        return "no rate metric (" + "; ".join(f"{n}: {rates.why_not(n)}" for n in names) + ")"
+        unnamed = list(dict.fromkeys(str(c[2] or "(unnamed)") for c in candidates))
+        return "no rate metric (" + "; ".join(f"{n}: {rates.why_not(n)}" for n in unnamed) + ")"
     j, m, eff = min(ok, key=lambda c: (_speech_rank(c[2]), rates.rank(c[2]), c[0]))
     return j, m, rates.default_direction(eff) or rates.HIGHER
 

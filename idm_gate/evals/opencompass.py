@@ -113,13 +113,13 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
             notices.append(skipped_notice(file, dataset, f"no value for {metric} ('-')"))
             continue
         try:
-            value = float(raw)
+            score = float(raw)
         except ValueError:
             raise fail(file, place, f"the value {show(raw)} is not a number",
                        "OpenCompass writes a number with two decimals, or '-' for no result") from None
-        if not math.isfinite(value):
+        if not math.isfinite(score):
             raise fail(file, place, f"the value {show(raw)} is not finite", "a finite number")
-        tasks.append(task_score(dataset, metric, value, direction, None, source=source, scale=scale_used,
+        tasks.append(task_score(dataset, metric, score, direction, None, source=source, scale=scale_used,
                                 scale_inferred=inferred, file=file, place=place))
     if aggregates:
         notices.append(one_line(f"{file}: not counted: {', '.join(aggregates[:6])}"
@@ -134,7 +134,8 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
     return EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped))
 
 
-def _pick(dataset: str, entries: list[tuple[int, str, str]], override: str | None, file: str):
+def _pick(dataset: str, entries: list[tuple[int, str, str]], override: str | None,
+          file: str) -> tuple[int, str, str, str] | str:
     """(line, metric, raw value, direction) for a dataset, or why none of its rows counts."""
     if override is not None:
         want = rates.normalize(override)

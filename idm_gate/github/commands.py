@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Mapping
 
 from idm_gate.errors import IdmError
 
@@ -81,7 +82,7 @@ class OutputsWriter:
         self.values: dict[str, str] = {}
 
     @classmethod
-    def from_env(cls, environ=None) -> OutputsWriter:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OutputsWriter:
         env = os.environ if environ is None else environ
         return cls(env.get("GITHUB_OUTPUT") or None)
 

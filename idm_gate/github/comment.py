@@ -10,6 +10,7 @@ answers. Anyone can paste the marker into a comment; only the author check makes
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,7 @@ def _close_blocks(text: str) -> str:
     return text + "\n</details>" * max(opened, 0)
 
 
-def _cut(text: str, budget: int, measure) -> str:
+def _cut(text: str, budget: int, measure: Callable[[str], int]) -> str:
     """The longest head of ``text`` within ``budget`` (by ``measure``), ended at a line break."""
     if measure(text) <= budget:
         return text
@@ -73,7 +74,8 @@ def _cut(text: str, budget: int, measure) -> str:
     return _close_blocks(head)
 
 
-def fit_body(verdict_md: str, details_md: str, limit: int = COMMENT_LIMIT, *, measure=len) -> str:
+def fit_body(verdict_md: str, details_md: str, limit: int = COMMENT_LIMIT, *,
+             measure: Callable[[str], int] = len) -> str:
     """``verdict_md`` + ``details_md``, under ``limit`` (less room for the marker).
 
     Only the details are shortened, at a line break, with open code fences and ``<details>``
@@ -96,7 +98,7 @@ def fit_body(verdict_md: str, details_md: str, limit: int = COMMENT_LIMIT, *, me
     return verdict_md + sep + kept + _CUT_NOTE.format(shown=len(kept), total=total)
 
 
-def _shorten(body: str, details: str | None, limit: int, measure) -> str:
+def _shorten(body: str, details: str | None, limit: int, measure: Callable[[str], int]) -> str:
     if details is not None:
         return fit_body(body, details, limit, measure=measure)
     if measure(body) <= limit - MARKER_ROOM:
@@ -155,7 +157,7 @@ def upsert_comment(client: GitHubClient, owner: str, repo: str, number: int, key
     tag = marker(key)
     authors = comment_authors(client, author)
 
-    def render(measure) -> str:
+    def render(measure: Callable[[str], int]) -> str:
         return f"{tag}\n{_shorten(body, details, limit, measure)}"
 
     def write(existing: dict[str, Any] | None, text: str) -> tuple[dict[str, Any], str]:

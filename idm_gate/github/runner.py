@@ -53,20 +53,21 @@ class RunnerContext:
         return self.head_sha or self.sha
 
 
-def _full_name(repo_obj) -> str | None:
+def _full_name(repo_obj: object) -> str | None:
     if isinstance(repo_obj, dict):
         name = repo_obj.get("full_name")
         return name if isinstance(name, str) else None
     return None
 
 
-def _owner(repo_obj) -> str | None:
+def _owner(repo_obj: object) -> str | None:
     """``repo.owner.login``, else the part of ``full_name`` before the slash."""
     if not isinstance(repo_obj, dict):
         return None
     owner = repo_obj.get("owner")
-    if isinstance(owner, dict) and isinstance(owner.get("login"), str):
-        return owner["login"]
+    login = owner.get("login") if isinstance(owner, dict) else None
+    if isinstance(login, str):
+        return login
     name = _full_name(repo_obj)
     return name.split("/", 1)[0] if name and "/" in name else None
 
@@ -117,8 +118,9 @@ def read_context(environ: Mapping[str, str] | None = None) -> RunnerContext:
         if not isinstance(pr, dict):
             raise InputError(f"{where(event_path or 'GITHUB_EVENT_PATH', 'pull_request')}: missing "
                              f"from a {event_name} event payload")
-        head = pr.get("head") if isinstance(pr.get("head"), dict) else {}
-        base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
+        head_obj, base_obj = pr.get("head"), pr.get("base")
+        head: dict[str, Any] = head_obj if isinstance(head_obj, dict) else {}
+        base: dict[str, Any] = base_obj if isinstance(base_obj, dict) else {}
         number = pr.get("number", payload.get("number"))
         if not isinstance(number, int) or isinstance(number, bool):
             raise InputError(f"{where(event_path, 'pull_request.number')}: {number!r} is not a number")

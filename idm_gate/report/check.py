@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__, metric
 from ..color import PLAIN, Painter
-from ..compare import CheckResult, ModelVerdict
+from ..compare import CheckResult, ModelVerdict, Side
 from .explain import advice
 from .fmt import num, percent, pm, size, size_pair
 from .jsonio import model_to_dict
+
+if TYPE_CHECKING:
+    from .check_markdown import Provenance
 
 
 def baseline_line(r: CheckResult) -> str:
@@ -60,14 +63,14 @@ def render_text(r: CheckResult, paint: Painter = PLAIN) -> str:
 
 # -- markdown: report/check_markdown.py ------------------------------------------------------------
 
-def render_markdown_parts(r: CheckResult, prov=None, **kw) -> tuple[str, str]:
+def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, **kw: Any) -> tuple[str, str]:
     """(head, details) of the PR comment; see ``check_markdown.render_markdown_parts``."""
     from .check_markdown import render_markdown_parts as parts
 
     return parts(r, prov, **kw)
 
 
-def render_markdown(r: CheckResult, prov=None, **kw) -> str:
+def render_markdown(r: CheckResult, prov: Provenance | None = None, **kw: Any) -> str:
     from .check_markdown import render_markdown as whole
 
     return whole(r, prov, **kw)
@@ -75,7 +78,7 @@ def render_markdown(r: CheckResult, prov=None, **kw) -> str:
 
 # -- json -------------------------------------------------------------------------------------------
 
-def _side(s):
+def _side(s: Side | None) -> dict[str, Any] | None:
     return None if s is None else {"density": s.density, "density_stderr": s.density_stderr,
                                    "error_rate": s.error_rate, "size_bytes": s.size_bytes}
 

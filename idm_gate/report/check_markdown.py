@@ -382,7 +382,7 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
         table = [f"<details><summary>{len(folded):,} model{'s' if len(folded) != 1 else ''} unchanged</summary>",
                  "", f"| model | density ({u}) | size | error rate |", "|---|---:|---:|---:|"]
         if room.take("\n".join(table) + "\n\n</details>\n"):
-            n = 0
+            n_rows = 0
             for v in folded:
                 x = v.current
                 assert x is not None
@@ -390,9 +390,9 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
                 if not room.take(text):
                     break
                 table.append(text)
-                n += 1
-            if n < len(folded):
-                table += ["", f"{len(folded) - n:,} more unchanged models are in the JSON report."]
+                n_rows += 1
+            if n_rows < len(folded):
+                table += ["", f"{len(folded) - n_rows:,} more unchanged models are in the JSON report."]
             details.append("\n".join(table + ["", "</details>", ""]))
     if left_out:
         details.append(f"Per-task results of {left_out:,} more model{'s' if left_out != 1 else ''} are in the "

@@ -64,14 +64,14 @@ def model_to_dict(x: ModelMeasurement) -> dict[str, Any]:
     }
 
 
-def loads_strict(data: bytes, shown: str):
+def loads_strict(data: bytes, shown: str) -> Any:
     """Standard JSON only (:mod:`idm_gate.jsonsafe`): no NaN/Infinity, no duplicate keys, bounded nesting."""
     from ..jsonsafe import load_json
 
     return load_json(data, shown, allow_nan=False)
 
 
-def validate_report(doc, shown: str) -> None:
+def validate_report(doc: object, shown: str) -> None:
     import jsonschema
 
     from ..manifest import _field_path, schema

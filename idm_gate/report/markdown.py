@@ -10,7 +10,7 @@ import html
 import re
 
 from .. import __version__, metric
-from ..measure import Measurement
+from ..measure import Measurement, ModelMeasurement
 from .fmt import NBSP, count, num, pm, size
 
 # Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a
@@ -56,7 +56,7 @@ def measurement_table(m: Measurement) -> list[str]:
     return out
 
 
-def task_details(x) -> list[str]:
+def task_details(x: ModelMeasurement) -> list[str]:
     out = ["| task | metric | score | error | stderr | source |", "|---|---|---:|---:|---:|---|"]
     for t in x.tasks:
         out.append(f"| {esc(t.task)} | {esc(t.metric)} | {num(t.score)}{' %' if t.scale == 'percent' else ''} | "
@@ -64,7 +64,7 @@ def task_details(x) -> list[str]:
     return out
 
 
-def files_details(x) -> list[str]:
+def files_details(x: ModelMeasurement) -> list[str]:
     """A folded list of the files counted in one model's size, with the source of each size.
 
     ``x`` is a ``ModelMeasurement``; returns Markdown lines (empty when the size was declared).

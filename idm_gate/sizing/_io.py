@@ -129,10 +129,10 @@ class HeaderReader:
         self.pos += n
 
     def u32(self, what: str) -> int:
-        return struct.unpack("<I", self.read(4, what))[0]
+        return int(struct.unpack("<I", self.read(4, what))[0])
 
     def u64(self, what: str) -> int:
-        return struct.unpack("<Q", self.read(8, what))[0]
+        return int(struct.unpack("<Q", self.read(8, what))[0])
 
 
 def read_prefix(path: str | Path, n: int, what: str, shown: str) -> tuple[bytes, int]:

@@ -26,7 +26,7 @@ def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     """Total ``outs[].size`` of one ``.dvc`` file."""
     from ..yamlsafe import load_yaml
 
-    raw = read_capped(path, DVC_CAP, what, shown)
+    raw = read_capped(Path(path), DVC_CAP, what, shown)
     try:
         doc = load_yaml(raw, "")
     except InputError as e:

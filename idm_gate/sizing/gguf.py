@@ -23,7 +23,7 @@ MAX_ARRAY_DEPTH = 8
 DEFAULT_ALIGNMENT = 32
 
 # Metadata value types: id -> (name, fixed byte size or None for string/array).
-VALUE_TYPES = {
+VALUE_TYPES: dict[int, tuple[str, int | None]] = {
     0: ("uint8", 1), 1: ("int8", 1), 2: ("uint16", 2), 3: ("int16", 2), 4: ("uint32", 4),
     5: ("int32", 4), 6: ("float32", 4), 7: ("bool", 1), 8: ("string", None), 9: ("array", None),
     10: ("uint64", 8), 11: ("int64", 8), 12: ("float64", 8),
@@ -107,6 +107,7 @@ def _value(r: HeaderReader, vtype: int, key: str, depth: int = 0) -> object:
             _value(r, etype, key, depth + 1)
         return None
     size = VALUE_TYPES[vtype][1]
+    assert size is not None  # strings (8) and arrays (9) returned above
     raw = r.read(size, f"metadata {key!r} value")
     return struct.unpack(_INT_FMT[vtype], raw)[0] if vtype in _INT_FMT else None
 

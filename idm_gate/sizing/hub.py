@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ..data import ArtifactSize
 from ..errors import InputError
 from ._glob import compile_glob
 from ._io import format_from_name
+
+if TYPE_CHECKING:
+    import requests
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_TIMEOUT_S = 10.0
@@ -85,7 +88,7 @@ def _origin(url: str) -> tuple[str, str]:
     return s.scheme.lower(), s.netloc.lower()
 
 
-def _request(method: str, url: str, what: str, shown: str, **kw):
+def _request(method: str, url: str, what: str, shown: str, **kw: Any) -> requests.Response:
     import requests
 
     t = timeout()
@@ -103,7 +106,7 @@ def _request(method: str, url: str, what: str, shown: str, **kw):
                               "network and retry") from None
 
 
-def _check_status(r, what: str, shown: str, hint_404: str) -> None:
+def _check_status(r: requests.Response, what: str, shown: str, hint_404: str) -> None:
     code = r.status_code
     if 200 <= code < 300:
         return

@@ -39,6 +39,7 @@ unknown wire type, field number 0, a negative dim. Reads are capped in bytes and
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..data import ArtifactSize
@@ -129,7 +130,7 @@ class _Walk:
                 return value & 0xFFFF_FFFF_FFFF_FFFF
         raise self.bad(f"{what} is a varint longer than {_MAX_VARINT} bytes", start)
 
-    def fields_of(self, end: int, msg: str):
+    def fields_of(self, end: int, msg: str) -> Iterator[tuple[int, int, int]]:
         """Yield ``(field, wire_type, tag_pos)`` until ``end``; the caller consumes each value."""
         while self.r.pos < end:
             self.fields += 1
@@ -191,7 +192,7 @@ class _Walk:
                 self.skip(wire, end, "GraphProto", field)
 
     def sparse(self, end: int, at: int) -> None:
-        values, dense, has_values = _Tensor(), [], False
+        values, dense, has_values = _Tensor(), list[int](), False
         for field, wire, _ in self.fields_of(end, "SparseTensorProto"):
             if field == _SPARSE_VALUES and wire == _LEN:
                 self.tensor(self.length(end, "SparseTensorProto", field), values, "sparse values")

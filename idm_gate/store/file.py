@@ -51,7 +51,8 @@ def gates_in(doc: object, where: str) -> dict[str, dict[str, object]]:
     for key, recs in doc["gates"].items():
         if not isinstance(recs, dict):
             raise InputError(f"{where}: gates[{key!r}] is {type(recs).__name__}, expected {{<sha>: record}}; {hint}")
-    return doc["gates"]
+    stored: dict[str, dict[str, object]] = doc["gates"]
+    return stored
 
 
 def normalise_path(path: str, what: str) -> str:
