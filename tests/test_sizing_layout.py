@@ -665,3 +665,25 @@ def test_a_readable_gguf_and_one_left_in_lfs_are_refused(tmp_path):
     (tmp_path / "acme-7b-Q8_0.gguf").write_text(
         f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ab' * 32}\nsize 7695857952\n")
     assert "are each a complete GGUF model (architecture 'llama')" in refused(["*.gguf"], tmp_path)
+
+
+def test_check_reports_name_the_files_counted_and_their_source(tmp_path):
+    from gitrepo import make_repo
+
+    doc = {"version": 1, "models": [{"name": "acme-7b", "artifacts": ["w/model.safetensors.index.json"],
+                                     "evals": [{"scores": {"arc": 0.75}}]}]}
+    repo = make_repo(tmp_path, {"idm.yaml": doc, "w/model.safetensors.index.json": json.dumps(ISSUE_INDEX)})
+    assert repo.idm("record").returncode == 0
+    repo.git("checkout", "-q", "-b", "pr")
+    # the PR grows the model by 300,000,000 bytes (4.1 %): the density drops 4 %, so its details show
+    bigger = dict(ISSUE_INDEX, metadata={"total_size": 7_541_732_096})
+    repo.write("w/model.safetensors.index.json", json.dumps(bigger))
+    repo.commit("bigger")
+    p = repo.idm("check", "--base-ref", "origin/main")
+    assert p.returncode == 0, p.stderr
+    assert "  files    1 counted: w/model.safetensors.index.json (index)" in p.stdout.splitlines()
+    md = repo.idm("check", "--base-ref", "origin/main", "--format", "markdown")
+    assert md.returncode == 0, md.stderr
+    assert "<details><summary>acme-7b: 1 file counted, 7,541,732,096 bytes</summary>" in md.stdout
+    assert ("| w/model.safetensors.index.json | 7,541,732,096 | index | metadata.total\\_size; none of its 3 "
+            "shards is checked out |") in md.stdout  # '_' escaped for Markdown

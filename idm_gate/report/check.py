@@ -10,6 +10,7 @@ from ..compare import CheckResult, ModelVerdict, Side
 from .explain import advice
 from .fmt import num, percent, pm, size, size_pair
 from .jsonio import model_to_dict
+from .text import files_line
 
 if TYPE_CHECKING:
     from .check_markdown import Provenance
@@ -51,6 +52,8 @@ def render_text(r: CheckResult, paint: Painter = PLAIN) -> str:
             lines.append(f"  error    {num(base.error_rate)} -> {num(cur.error_rate)}")
         elif cur:
             lines.append(f"  size     {size(cur.size_bytes)}, error rate {num(cur.error_rate)}")
+        if cur and cur.artifacts:
+            lines.append(f"  files    {files_line(cur)}")
         for reason in v.reasons:
             lines.append(f"  - {reason}")
         for said in advice(v, r.log_base) if v.status != "unchanged" else ():

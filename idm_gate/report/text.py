@@ -16,6 +16,13 @@ def _table(rows: list[list[str]], right: set[int]) -> list[str]:
     return out
 
 
+def files_line(x) -> str:
+    """One line naming the files counted in a model's size and the source of each (check report)."""
+    shown = [f"{a.path} ({a.source})" for a in x.artifacts[:6]]
+    more = f" and {len(x.artifacts) - 6} more" if len(x.artifacts) > 6 else ""
+    return f"{len(x.artifacts)} counted: {', '.join(shown)}{more}"
+
+
 def render_measurement(m: Measurement, details: bool = True) -> str:
     u = metric.unit(m.log_base)
     log = "ln" if m.log_base == "e" else "log2"
