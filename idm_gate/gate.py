@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import __version__, metric
 from .compare import DEFAULTS, CheckResult, compare
@@ -23,11 +24,18 @@ from .gitutil import Git
 from .manifest import Manifest, Policy, load_manifest, parse_manifest
 from .measure import Measurement, measure
 
+if TYPE_CHECKING:
+    from .store import BaselineStore
+    from .store.branch import RetryPolicy
+
+Warn = Callable[[str], None]
+_N = TypeVar("_N", int, float)
+
 
 def tighten(base: Policy, extra: Policy) -> Policy:
     """``base`` with ``extra`` filling unset values and tightening set ones; never loosening."""
 
-    def pick(a, b, stricter):
+    def pick(a: _N | None, b: _N | None, stricter: Callable[[_N, _N], _N]) -> _N | None:
         if a is None:
             return b
         if b is None:
@@ -80,7 +88,7 @@ def open_repo(manifest_path: Path, shown: str) -> Repo:
     return Repo(Git(root), root, rel)
 
 
-def warn_if_dirty(repo: Repo, consequence: str, warn) -> None:
+def warn_if_dirty(repo: Repo, consequence: str, warn: Warn) -> None:
     """Warn when tracked files differ from HEAD (staged or not): what is measured is not the commit."""
     changed = repo.git.changed_tracked_files()  # never `git diff`: it would rewrite the user's index
     if changed:
@@ -117,7 +125,8 @@ def _report_of_head(paths: tuple[Path, ...], man: Manifest, repo: Repo, flag: st
 
 
 def record(manifest_path: Path, shown: str, store_spec: str, branch: str, remote: str = "origin",
-           retry=None, warn=None, key: str | None = None, report: tuple[Path, ...] = (),
+           retry: RetryPolicy | None = None, warn: Warn | None = None, key: str | None = None,
+           report: tuple[Path, ...] = (),
            report_flag: str = "--report") -> tuple[str, Measurement, str]:
     """Measure HEAD (or take ``report``, a report of HEAD from measure or merge) and store its record
     under the gate ``key`` (default: the manifest's path from the repository's top). Returns (sha,
@@ -158,7 +167,8 @@ class CheckOptions:
     report_flag: str = "--report"  # how messages name it
 
 
-def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, Measurement, int] | None:
+def _baseline(store: BaselineStore, repo: Repo, start: str, max_walk: int,
+              warn: Warn) -> tuple[str, Measurement, int] | None:
     from .report.jsonio import measurement_from_dict
     from .store import find_baseline
 
@@ -175,7 +185,7 @@ def _baseline(store, repo: Repo, start: str, max_walk: int, warn) -> tuple[str, 
     return find_baseline(store, repo.git, start, max_walk, parse)
 
 
-def check(manifest_path: Path, shown: str, opts: CheckOptions, warn, *,
+def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
           current: Measurement | None = None, merge_base: str | None = None) -> CheckResult:
     """Gate this checkout (or, in publish mode, an already measured ``current`` against ``merge_base``)."""
     from .store import ensure_history, open_store
@@ -309,7 +319,7 @@ def _in_unit(p: Policy, from_base: str, to_base: str) -> Policy:
     return replace(p, min_density=p.min_density * metric.log_factor(from_base) / metric.log_factor(to_base))
 
 
-def _setting_text(k: str, v) -> str:
+def _setting_text(k: str, v: float | bool | None) -> str:
     """One policy setting as the manifest writes it: ``max_drop 5%``, ``significance on``, ``z 1.96``."""
     if v is None:
         return f"{k} unset"

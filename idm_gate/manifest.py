@@ -9,16 +9,21 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .data import EvalSource
 from .errors import InputError, InputErrors, one_line
 from .paths import MANIFEST_CAP, read_capped
 from .yamlsafe import load_yaml
+
+# A jsonschema ValidationError. Its stubs type .schema as Mapping | bool | Unset, though the validators
+# this module reports (additionalProperties, type, ...) only ever sit in a mapping.
+ValidationError = Any
 
 
 @dataclass(frozen=True)
@@ -81,10 +86,11 @@ def schema_text(name: str = "manifest") -> str:
 
 
 def schema(name: str = "manifest") -> dict[str, Any]:
-    return json.loads(schema_text(name))
+    doc: dict[str, Any] = json.loads(schema_text(name))
+    return doc
 
 
-def _field_path(parts) -> str:
+def _field_path(parts: Sequence[str | int] | Iterator[str | int]) -> str:
     out = ""
     for p in parts:
         p = p if isinstance(p, int) else one_line(str(p))  # a key may hold a line break
@@ -101,7 +107,7 @@ _TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "an intege
                "array": "a list", "boolean": "true or false"}
 
 
-def describe_schema_error(err, root_schema: dict[str, Any]) -> str:
+def describe_schema_error(err: ValidationError, root_schema: dict[str, Any]) -> str:
     """One readable clause for a jsonschema ValidationError: '<field>: <what>; <what is valid>'."""
     field = _field_path(err.absolute_path) or "(top level)"
     v, inst = err.validator, err.instance
@@ -118,7 +124,7 @@ def describe_schema_error(err, root_schema: dict[str, Any]) -> str:
         return f"{field}: missing required field {missing!r}"
     if v == "type":
         want = err.validator_value
-        want = " or ".join(_TYPE_NAMES.get(t, t) for t in (want if isinstance(want, list) else [want]))
+        want = " or ".join(_TYPE_NAMES.get(t, str(t)) for t in (want if isinstance(want, list) else [want]))
         return f"{field}: expected {want}, got {_short(inst)}"
     if v == "enum":
         return f"{field}: {_short(inst)} is not valid; use one of {', '.join(_short(x) for x in err.validator_value)}"
@@ -179,7 +185,7 @@ def _policy(d: dict[str, Any] | None) -> Policy:
     )
 
 
-def _number_problems(obj, parts=()):
+def _number_problems(obj: object, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
     """(path, message) for every non-finite number and every mapping key that is not a string."""
     if isinstance(obj, float) and not math.isfinite(obj):
         yield parts, f"{_field_path(parts)}: {obj} is not a finite number"
@@ -197,7 +203,7 @@ def _number_problems(obj, parts=()):
 MAX_PROBLEMS = 50  # listed one per line; beyond that, a count
 
 
-def _unknown_fields(err) -> list[tuple[tuple[Any, ...], str]]:
+def _unknown_fields(err: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
     """One problem per field an ``additionalProperties: false`` mapping does not know, with a guess."""
     import difflib
 
@@ -255,7 +261,8 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
 
     # The schema admits e, 2, "2" (and 2.0, which JSON Schema counts as equal to 2).
     log_base = "e" if doc.get("log_base", "e") == "e" else "2"
-    models, seen = [], {}
+    models: list[ModelSpec] = []
+    seen: dict[str, int] = {}
     for i, m in enumerate(doc["models"]):
         name = m.get("name") if isinstance(m, dict) else None
         if not isinstance(name, str) or not name:
@@ -296,13 +303,14 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
     )
 
 
-def _raise(problems: list[tuple[tuple[Any, ...], str]], data: bytes, doc: dict[str, Any], shown: str):
+def _raise(problems: list[tuple[tuple[Any, ...], str]], data: bytes, doc: dict[str, Any], shown: str) -> NoReturn:
     """Raise ``InputErrors``: each problem as ``<file>: <field>: <what> (line N, model 'name')``, in
     the order of the file; at most ``MAX_PROBLEMS`` lines, then a count of the rest."""
     from .yamlsafe import Locator
 
     loc = Locator(data)
-    models = doc.get("models") if isinstance(doc.get("models"), list) else []
+    listed = doc.get("models")
+    models: list[Any] = listed if isinstance(listed, list) else []
     lines = []
     for where, text in problems:
         at = []

@@ -19,7 +19,8 @@ its message, so errors read the same with or without libyaml.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,12 +30,18 @@ MAX_ALIAS_NODES = 100_000  # nodes added by expanding aliases (the document's ow
 MAX_DEPTH = 200
 
 
-class _Strict:
+if TYPE_CHECKING:  # a mixin over PyYAML's constructor: type it as one
+    _ConstructorBase = yaml.constructor.SafeConstructor
+else:
+    _ConstructorBase = object
+
+
+class _Strict(_ConstructorBase):
     """The constructor checks shared by the pure-Python and the libyaml loaders."""
 
     line_offset = 0  # added to line numbers in messages
 
-    def construct_object(self, node, deep=False):
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
         except (ValueError, OverflowError) as e:
@@ -44,8 +51,8 @@ class _Strict:
                 node.start_mark,
             ) from None
 
-    def construct_mapping(self, node, deep=False):
-        seen = {}
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: dict[Hashable, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             try:
@@ -78,8 +85,8 @@ _IN_PROGRESS = -1
 class _NoAliasLoader(_StrictLoader):
     """For documents that never need anchors or aliases (model-card front matter)."""
 
-    def compose_node(self, parent, index):
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise yaml.composer.ComposerError(
                 None, None, "anchors and aliases (&name, *name) are not accepted here; write the values out",
@@ -87,7 +94,7 @@ class _NoAliasLoader(_StrictLoader):
         return super().compose_node(parent, index)
 
 
-def _expanded_size(node, memo: dict[str, Any], depth: int = 0) -> int:
+def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int = 0) -> int:
     """Nodes below and including ``node`` with every alias expanded; ``memo`` (id -> size) ends up
     holding each distinct node once."""
     key = id(node)
@@ -109,13 +116,13 @@ def _expanded_size(node, memo: dict[str, Any], depth: int = 0) -> int:
     return n
 
 
-def alias_expansion(node) -> int:
+def alias_expansion(node: yaml.Node) -> int:
     """How many nodes expanding every alias of the document ``node`` would add to it.
 
     0 for a document without aliases, whatever its size. ``_TooDeep`` beyond ``MAX_DEPTH`` levels,
     ``_Recursive`` for an alias inside the node it names.
     """
-    memo: dict[str, Any] = {}
+    memo: dict[int, int] = {}
     return _expanded_size(node, memo) - len(memo)
 
 
@@ -124,7 +131,7 @@ class _TooDeep(Exception):
 
 
 class _Recursive(Exception):
-    def __init__(self, node) -> None:
+    def __init__(self, node: yaml.Node) -> None:
         super().__init__()
         self.node = node
 
@@ -138,7 +145,7 @@ _PARSE_ERRORS = (yaml.reader.ReaderError, yaml.scanner.ScannerError, yaml.parser
 _BARE_TAG = re.compile(r"!(?=[\s,\]}]|$)")
 
 
-def load_yaml(data: bytes, shown: str, *, line_offset: int = 0, aliases: bool = True):
+def load_yaml(data: bytes, shown: str, *, line_offset: int = 0, aliases: bool = True) -> Any:
     """Parse one YAML document strictly. ``shown`` names the file in messages.
 
     ``line_offset`` is added to line numbers (a block that starts further down a file);
@@ -164,12 +171,12 @@ def load_yaml(data: bytes, shown: str, *, line_offset: int = 0, aliases: bool = 
     return _load(_StrictLoader if aliases else _NoAliasLoader, text, shown, line_offset)
 
 
-def _load(cls, text: str, shown: str, line_offset: int):
+def _load(cls: type[_StrictLoader], text: str, shown: str, line_offset: int) -> Any:
     """Parse with loader class ``cls``; parse errors of the libyaml loader propagate (the caller
     falls back), everything else becomes an ``InputError``."""
     fast = cls is _FastStrictLoader
 
-    def at(m) -> str:
+    def at(m: yaml.Mark | None) -> str:
         return f"line {m.line + 1 + line_offset}, column {m.column + 1}: " if m is not None else ""
 
     def _mark(e: yaml.YAMLError) -> str:
@@ -237,7 +244,7 @@ class Locator:
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
             self.root = None
 
-    def line(self, path) -> int | None:
+    def line(self, path: Sequence[str | int]) -> int | None:
         node = self.root
         if node is None:
             return None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from ..errors import InputError, StoreError
 from ..gitutil import Git, is_full_sha
@@ -89,6 +89,15 @@ def open_store(
     )
 
 
+_T = TypeVar("_T")
+
+
+@overload
+def find_baseline(store: BaselineStore, git: Git, start_sha: str, max_walk: int = 50,
+                  parse: None = None) -> tuple[str, dict[str, Any], int] | None: ...
+@overload
+def find_baseline(store: BaselineStore, git: Git, start_sha: str, max_walk: int,
+                  parse: Callable[[str, dict[str, Any]], _T | None]) -> tuple[str, _T, int] | None: ...
 def find_baseline(
     store: BaselineStore, git: Git, start_sha: str, max_walk: int = 50,
     parse: Callable[[str, dict[str, Any]], object | None] | None = None,
