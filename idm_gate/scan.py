@@ -699,6 +699,13 @@ def scan(root: Path) -> ScanResult:
     """List, group and classify (no eval file is read beyond detection; see :mod:`idm_gate.init`)."""
     files = list_files(root)
     result = ScanResult()
+    # a symlink out of the repository is never read (sizing and the readers would refuse it anyway)
+    inside = os.path.realpath(root)
+    for rel in list(files):
+        real = os.path.realpath(root / rel)
+        if real != inside and not real.startswith(inside.rstrip(os.sep) + os.sep):
+            files.remove(rel)
+            result.unplaced.append(Finding(rel, "a symlink that leads out of the scanned folder; not read"))
     group_weights(root, files, result)
     covered = result.dvc_tracked
     for rel in git_ignored_weights(root):

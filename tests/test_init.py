@@ -310,6 +310,24 @@ def test_dvc_tracked_weights_and_dvc_lock(tmp_path):
     assert m["model-q4"]["size_bytes"] == 400_000_000
 
 
+def test_symlinks_out_of_the_repository_are_not_read(tmp_path):
+    work = repo_with(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    lmeval_results(outside / "results_2026-01-02T03-04-05.000001.json", "pretrained=m", "m")
+    safetensors_file(work / "m" / "model.safetensors")
+    (work / "m" / "results_2026-01-02T03-04-05.000001.json").symlink_to(
+        outside / "results_2026-01-02T03-04-05.000001.json")
+    (work / "README.md").symlink_to("/etc/passwd")
+    p = idm(work, "init")
+    assert p.returncode == 2
+    assert "m/results_2026-01-02T03-04-05.000001.json: a symlink that leads out of the scanned folder; not read" \
+        in p.stdout
+    assert "README.md: a symlink that leads out of the scanned folder" in p.stdout
+    assert "root:" not in p.stdout + p.stderr
+    assert not (work / "idm.yaml").exists()
+
+
 def test_git_ignored_weights_are_reported(tmp_path):
     work = repo_with(tmp_path)
     (work / ".gitignore").write_text("*.gguf\n")
