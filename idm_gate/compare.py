@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import metric
@@ -60,6 +60,8 @@ class ModelVerdict:
     reasons: tuple[str, ...] = ()
     # a failing model that the PR's own (not applied) ``gate:`` for it would pass: the policy is the issue
     pr_policy_passes: bool = False
+    # the baseline model this one was compared with under its previous name (manifest ``previous_names``)
+    renamed_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
         assert base is not None, "compare_model needs a current or a baseline model"
         # A warning, not a pass: renaming a model would otherwise slip it past the comparison.
         return ModelVerdict(base.name, WARN, "removed", None, base, p,
-                            reasons=("removed in this PR (or renamed: a renamed model is compared with nothing)",))
+                            reasons=("removed in this PR (if it was renamed, list this name under the new name's "
+                                     "previous_names so the comparison follows it)",))
     results = _budgets(cur, p, unit)
     if base is None:
         results.append((PASS, "new model: no baseline, held to the absolute budgets only"))
@@ -183,16 +186,29 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
 
 
 def compare(current: Measurement, baseline: Measurement | None, policies: dict[str, Policy],
-            **meta: Any) -> CheckResult:
-    """``policies`` maps model name -> effective policy (already merged: base manifest, CLI)."""
+            renames: dict[str, str] | None = None, **meta: Any) -> CheckResult:
+    """``policies`` maps model name -> effective policy (already merged: base manifest, CLI).
+
+    ``renames`` maps a current model's name to the baseline name it is compared with (a rename the
+    manifest's ``previous_names`` declares, already checked to be unambiguous); that baseline model is
+    then not reported as removed.
+    """
+    renames = renames or {}
     verdicts = []
     # by name, once: ``baseline.model(name)`` per model would make 10,000 models a 10^8-step compare
     base_by_name = {b.name: b for b in reversed(baseline.models)} if baseline else {}
+    followed = set()
     for m in current.models:
-        b = base_by_name.get(m.name)
-        verdicts.append(compare_model(m, b, policies.get(m.name, Policy()), current.log_base))
+        old = renames.get(m.name) if m.name not in base_by_name else None
+        b = base_by_name.get(old if old in base_by_name else m.name)
+        v = compare_model(m, b, policies.get(m.name, Policy()), current.log_base)
+        if b is not None and old is not None:
+            followed.add(old)
+            v = replace(v, renamed_from=old, reasons=(f"renamed from {old} (previous_names): compared with "
+                                                      f"{old}'s baseline",) + v.reasons)
+        verdicts.append(v)
     if baseline:
-        names = {m.name for m in current.models}
+        names = {m.name for m in current.models} | followed
         for b in baseline.models:
             if b.name not in names:
                 verdicts.append(compare_model(None, b, policies.get(b.name, Policy()), current.log_base))

@@ -212,8 +212,11 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
             warn_if_dirty(repo, "the check measures the working tree as it is now, not the commit", warn)
             current = measure(man, repo.root)
         pr_policies = model_policies(man)
+        previous = {m.name: m.previous_names for m in man.models if m.previous_names}
     else:
         pr_policies = None  # publish mode: the PR's manifest is not read, so no policy-change notice
+        previous = {}  # nor its previous_names: renames are followed where the manifest is read
+    renames: dict[str, str] = {}  # current name -> the base commit's name it had
 
     base_bytes = repo.git.show_file(mb, repo.manifest_rel)
     found = None
@@ -237,14 +240,16 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         else:
             base_man = parse_manifest(base_bytes, manifest_path.resolve(), base_shown)
         base_pol = model_policies(base_man)
+        renames = follow_renames(previous, base_pol)
         policies = {}
         ignored: dict[str, list[str]] = {}  # policy field the user loosened -> models it was ignored for
         for x in current.models:
-            bp = base_pol.get(x.name, base_man.gate)
+            was = renames.get(x.name, x.name)  # a renamed model is held to its old name's gate
+            bp = base_pol.get(was, base_man.gate)
             # What applies when the base sets nothing (max_drop 5 %, z 1.96) is the base's gate too: a flag
             # or action input (the workflow file comes from the PR) may tighten it, never loosen it.
             floor = _in_unit(bp, base_man.log_base, current.log_base).over(DEFAULTS)
-            new_model = x.name not in base_pol
+            new_model = was not in base_pol
             extra = opts.cli_policy
             if new_model and pr_policies and x.name in pr_policies:
                 # A model the PR adds has no policy at the base: the PR's own budget for it counts too,
@@ -276,14 +281,47 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         msg = f"no baseline found for the merge base {mb[:7]} or its {opts.max_walk - 1} first-parent ancestors"
         if opts.require_baseline:
             notices.append(msg + "; --require-baseline makes that a failure")
-            res = compare(current, None, policies, notices=notices, **meta)
+            res = compare(current, None, policies, renames, notices=notices, **meta)
             return replace(res, verdict="fail")
         notices.append(msg + ": first run? `idm-gate record` on the base branch creates one")
-        return compare(current, None, policies, notices=notices, **meta)
+        return _unfollowed(compare(current, None, policies, renames, notices=notices, **meta), previous, renames)
     sha, baseline, distance = found
-    res = compare(current, baseline, policies, baseline_commit=sha, baseline_distance=distance,
+    res = compare(current, baseline, policies, renames, baseline_commit=sha, baseline_distance=distance,
                   baseline_date=_commit_date(repo.git, sha), notices=notices, **meta)
-    return _mark_policy_issues(res, pr_only)
+    return _unfollowed(_mark_policy_issues(res, pr_only), previous, renames)
+
+
+def follow_renames(previous: dict[str, tuple[str, ...]], base_names) -> dict[str, str]:
+    """Current name -> the name it had at the base commit, for each model whose own name the base
+    commit's manifest lacks and one of whose ``previous_names`` (tried in order) it has.
+
+    The names come from the base commit's manifest, which the PR cannot change; the manifest parser has
+    already refused a previous name that a current model still has or that two models claim, so no
+    baseline stands for two models and none escapes being compared.
+    """
+    out = {}
+    for name, olds in previous.items():
+        if name not in base_names:
+            old = next((o for o in olds if o in base_names), None)
+            if old is not None:
+                out[name] = old
+    return out
+
+
+def _unfollowed(res: CheckResult, previous: dict[str, tuple[str, ...]], renames: dict[str, str]) -> CheckResult:
+    """Say so on a new model whose previous_names matched nothing at the base: it is compared with nothing."""
+    out = []
+    for v in res.models:
+        if v.status == "new" and v.name in previous:
+            if v.name in renames:
+                why = (f"previous name {renames[v.name]} is a model at the base commit but has no baseline "
+                       "record, so this model is compared with nothing")
+            else:
+                why = (f"previous_names {', '.join(previous[v.name])}: none is a model at the base commit, so "
+                       "this model is compared with nothing")
+            v = replace(v, reasons=v.reasons + (why,))
+        out.append(v)
+    return replace(res, models=tuple(out))
 
 
 def _commit_date(git: Git, sha: str) -> str | None:

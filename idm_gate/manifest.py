@@ -59,6 +59,7 @@ class ModelSpec:
     weights: dict[str, Any] | None = None
     min_error: float | None = None
     gate: Policy = Policy()
+    previous_names: tuple[str, ...] = ()  # names it had before, to follow a rename to its baseline
 
     @property
     def field(self) -> str:
@@ -185,14 +186,19 @@ def _policy(d: dict[str, Any] | None) -> Policy:
     )
 
 
+def _problem(where: tuple[Any, ...], message: str) -> tuple[tuple[Any, ...], str]:
+    """One manifest problem: the path of the value it is about (for its YAML line) and its message."""
+    return where, message
+
+
 def _number_problems(obj: object, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
     """(path, message) for every non-finite number and every mapping key that is not a string."""
     if isinstance(obj, float) and not math.isfinite(obj):
-        yield parts, f"{_field_path(parts)}: {obj} is not a finite number"
+        yield _problem(parts, f"{_field_path(parts)}: {obj} is not a finite number")
     if isinstance(obj, dict):
         for k, v in obj.items():
             if not isinstance(k, str):
-                yield parts + (k,), f"{_field_path(parts) or '(top level)'}: key {_short(k)} must be a string"
+                yield _problem(parts + (k,), f"{_field_path(parts) or '(top level)'}: key {_short(k)} must be a string")
                 continue
             yield from _number_problems(v, parts + (k,))
     elif isinstance(obj, list):
@@ -213,7 +219,7 @@ def _unknown_fields(err: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
     for extra in (k for k in err.instance if k not in allowed):
         close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else f"valid fields are {', '.join(allowed)}"
-        out.append((tuple(err.absolute_path) + (extra,), f"{where}: unknown field {_short(extra)}; {hint}"))
+        out.append(_problem(tuple(err.absolute_path) + (extra,), f"{where}: unknown field {_short(extra)}; {hint}"))
     return out
 
 
@@ -269,11 +275,11 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
             continue  # the schema said so
         at = ("models", i, "name")
         if not _NAME_OK.match(name):
-            problems.append((at, f"models[{i}].name: contains control characters; use printable text"))
+            problems.append(_problem(at, f"models[{i}].name: contains control characters; use printable text"))
             continue
         if name in seen:
-            problems.append((at, f"models[{i}].name: {name!r} is already used by models[{seen[name]}]; "
-                                 "names must be unique"))
+            problems.append(_problem(at, f"models[{i}].name: {name!r} is already used by models[{seen[name]}]; "
+                                         "names must be unique"))
             continue
         seen[name] = i
         if i in bad_models:
@@ -288,19 +294,46 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
         if weights and tasks is not None:
             for t in weights:
                 if t not in tasks:
-                    problems.append((("models", i, "weights", t),
-                                     f"models[{i}].weights: {t!r} is not in tasks; weight only tasks that count"))
+                    problems.append(_problem(("models", i, "weights", t), f"models[{i}].weights: {t!r} is not "
+                                             "in tasks; weight only tasks that count"))
         models.append(ModelSpec(
             name=name, index=i, artifacts=tuple(m.get("artifacts", ())),
             size_gb=m.get("size_gb"), size_bytes=m.get("size_bytes"), evals=evals, tasks=tasks,
             metrics=m.get("metrics"), weights=weights, min_error=m.get("min_error"), gate=_policy(m.get("gate")),
+            previous_names=tuple(m.get("previous_names", ())),
         ))
+    problems += _previous_name_problems(models)
     if problems:
         _raise(problems, data, doc, shown)
     return Manifest(
         path=path, shown=shown, digest=hashlib.sha256(data).hexdigest(), log_base=log_base,
         min_error=doc.get("min_error"), gate=_policy(doc.get("gate")), models=tuple(models),
     )
+
+
+def _previous_name_problems(models: list[ModelSpec]) -> list[tuple[tuple[Any, ...], str]]:
+    """A previous name follows a rename only where it is unambiguous: never a current model's name (that
+    model is compared with its own baseline), never claimed by two models (one baseline cannot stand for
+    two models, nor be compared twice while another model escapes the comparison)."""
+    current = {m.name: m.index for m in models}
+    claimed: dict[str, int] = {}
+    out: list[tuple[tuple[Any, ...], str]] = []
+    for m in models:
+        for j, old in enumerate(m.previous_names):
+            at, field = ("models", m.index, "previous_names", j), f"models[{m.index}].previous_names[{j}]"
+            if not _NAME_OK.match(old):
+                out.append(_problem(at, f"{field}: contains control characters; use printable text"))
+            elif old == m.name:
+                out.append(_problem(at, f"{field}: {old!r} is this model's own name; list only names it had before"))
+            elif old in current:
+                out.append(_problem(at, f"{field}: {old!r} is the name of models[{current[old]}], which is still "
+                                        "in the manifest; a previous name must be one no model has now"))
+            elif old in claimed:
+                out.append(_problem(at, f"{field}: {old!r} is already claimed by models[{claimed[old]}]; a "
+                                        "previous name may follow one model only"))
+            else:
+                claimed[old] = m.index
+    return out
 
 
 def _raise(problems: list[tuple[tuple[Any, ...], str]], data: bytes, doc: dict[str, Any], shown: str) -> NoReturn:

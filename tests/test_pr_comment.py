@@ -98,12 +98,13 @@ def test_passing_pr_names_the_largest_change_not_the_worst_verdict(tmp_path, gol
 
 
 def test_renamed_model_is_reported_as_removed_and_new(tmp_path, golden):
-    # what the comparison reports today; renames (previous_names) will turn this into one row
+    # a rename the manifest does not declare (no previous_names): removed and new, and the reason says how
     md, seen = rendered(cc.renamed_case(tmp_path))
     golden("comment-renamed.md", md)
     assert [r[:2] for r in seen.cells[1:3]] == [["⚠️", "bonsai"], ["✅", "bonsai-v2"]]
     assert seen.rows_with("bonsai")[0][2] == f"0.5249{NB}→ removed"
-    assert "removed in this PR (or renamed: a renamed model is compared with nothing)" in head_of(seen)
+    assert ("removed in this PR (if it was renamed, list this name under the new name's previous_names so the "
+            "comparison follows it)") in head_of(seen)
 
 
 def test_a_thousand_models_fit_with_the_failing_ones_first(golden):

@@ -5,7 +5,8 @@
 
 The catalogue lists, per module, every message idm-gate raises as an input error (exit 2): each call
 that builds an ``InputError`` (directly, or through the helpers ``fail``/``_fail`` of the eval and JSON
-readers, ``HeaderReader.fail``, the ONNX walker's ``bad`` and the LFS reader's ``_err``), and each text a
+readers, the manifest's ``_problem``, ``HeaderReader.fail``, the ONNX walker's ``bad`` and the LFS
+reader's ``_err``), and each text a
 ``describe_*`` function returns for one (the manifest's schema errors), is read from the source with
 ``ast``; its message is the literal text with each ``{...}`` shown as ``…``. The
 hand-written sections of troubleshooting.md say what to do; tests/test_docs.py checks that each module
@@ -27,7 +28,8 @@ BEGIN = "<!-- BEGIN generated catalogue: python tools/gen_docs.py -->"
 END = "<!-- END generated catalogue -->"
 
 # helper name -> index of the argument holding the message (and of the "what is valid" argument)
-HELPERS = {"InputError": (0, None), "fail": (2, 3), "_fail": (2, 3), "_err": (2, None), "bad": (0, None)}
+HELPERS = {"InputError": (0, None), "_problem": (1, None), "fail": (2, 3), "_fail": (2, 3), "_err": (2, None),
+           "bad": (0, None)}
 
 
 def _text(node: ast.AST) -> str | None:

@@ -94,6 +94,7 @@ def check_to_dict(r: CheckResult) -> dict[str, Any]:
             "name": v.name,
             "verdict": v.verdict,
             "status": v.status,
+            "renamed_from": v.renamed_from,
             "current": model_to_dict(v.current) if v.current else None,
             "baseline": model_to_dict(v.baseline) if v.baseline else None,
             "baseline_commit": r.baseline_commit if v.baseline else None,
