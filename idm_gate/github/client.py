@@ -38,10 +38,13 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from idm_gate.errors import InputError, RemoteError
+
+if TYPE_CHECKING:
+    import httpx2
 
 log = logging.getLogger("idm_gate.github")
 T = TypeVar("T")
@@ -113,7 +116,7 @@ class RetryPolicy:
         return cls(**values)
 
 
-def _import_ghapi():
+def _import_ghapi() -> Any:
     """``ghapi.core.GhApi``, imported so that the process environment is left as it was."""
     saved = dict(os.environ)
     try:
@@ -141,7 +144,7 @@ def make_client(token: str | None, api_url: str = "https://api.github.com", *,
 
 
 @functools.lru_cache(maxsize=16)
-def _ghapi(api_url: str, timeout: float):
+def _ghapi(api_url: str, timeout: float) -> Any:
     """One token-free ``GhApi`` per API URL and timeout, shared by the clients of a process.
 
     Building one generates ~1,000 operations (0.2 s), and a fresh ``httpx2.Client`` per request
@@ -189,9 +192,9 @@ def _retry_after(value: str | None, now: float) -> float | None:
 class GitHubClient:
     """The calls idm-gate makes, each through the retry policy. ``requests`` counts HTTP attempts."""
 
-    def __init__(self, api, *, token: str | None, api_url: str, policy: RetryPolicy,
+    def __init__(self, api: Any, *, token: str | None, api_url: str, policy: RetryPolicy,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
-        self._api = api
+        self._api = api  # a ghapi GhApi: its generated operations are untyped
         self._token = token
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.api_url = api_url
@@ -209,14 +212,14 @@ class GitHubClient:
             text = text.replace(self._token, "***")
         return re.sub(r"(?i)\b(bearer|token)\s+[A-Za-z0-9_.\-]{8,}", r"\1 ***", text)
 
-    def _fail(self, status, message, method, path, **kw) -> GitHubAPIError:
+    def _fail(self, status: int | None, message: str, method: str, path: str, **kw: Any) -> GitHubAPIError:
         return GitHubAPIError(status, self._redact(message), method=method, path=path, **kw)
 
     @staticmethod
-    def _error_parts(exc: BaseException):
+    def _error_parts(exc: BaseException) -> tuple[httpx2.Response | None, BaseException | None]:
         """(response or None, request error or None) from whatever ghapi's layers raised."""
         import httpx2
-        from fasttransport.errors import APIError
+        from fasttransport.errors import APIError  # type: ignore[import-untyped]  # ships no types
 
         if isinstance(exc, APIError):
             if exc.response is not None:
@@ -231,7 +234,7 @@ class GitHubClient:
         return None, None
 
     @staticmethod
-    def _message(resp) -> str:
+    def _message(resp: httpx2.Response) -> str:
         try:
             data = resp.json()
         except Exception:
@@ -248,7 +251,7 @@ class GitHubClient:
                 parts.append(str(err))
         return "; ".join(p for p in parts if p) or resp.reason_phrase
 
-    def _rate_limit_wait(self, resp, message: str, attempt: int) -> float | None:
+    def _rate_limit_wait(self, resp: httpx2.Response, message: str, attempt: int) -> float | None:
         """Seconds GitHub asks us to wait, or None when ``resp`` is not a rate limit."""
         status, headers = resp.status_code, resp.headers
         now = self._clock()
@@ -265,18 +268,20 @@ class GitHubClient:
             except ValueError:
                 pass
         if "secondary rate limit" in lowered or "abuse" in lowered:
-            return min(self.policy.secondary_wait * 2 ** (attempt - 1), self.policy.max_wait)
+            return min(self.policy.secondary_wait * 2.0 ** (attempt - 1), self.policy.max_wait)
         if status == 429 or "rate limit" in lowered:
-            return min(self.policy.backoff * 2 ** (attempt - 1), self.policy.max_wait)
+            return min(self.policy.backoff * 2.0 ** (attempt - 1), self.policy.max_wait)
         return None
 
-    def _call(self, method: str, path: str, send: Callable[[], Any], *, creates: bool = False):
+    def _call(self, method: str, path: str, send: Callable[[], httpx2.Response], *,
+              creates: bool = False) -> httpx2.Response:
         """Run ``send`` (one ghapi request returning an ``httpx2.Response``) under the policy."""
         import httpx2
 
         policy = self.policy
         slept = 0.0
         attempt = 0
+        wait: float
         while True:
             attempt += 1
             self.requests += 1
@@ -290,9 +295,10 @@ class GitHubClient:
             if resp is not None:
                 status = resp.status_code
                 message = self._message(resp)
-                wait = self._rate_limit_wait(resp, message, attempt)
-                limited = wait is not None
-                if limited:
+                asked = self._rate_limit_wait(resp, message, attempt)
+                limited = asked is not None
+                if asked is not None:
+                    wait = asked
                     if wait > policy.max_wait:
                         raise self._fail(status, f"rate limited ({message}); GitHub asks to wait "
                                          f"{wait:.0f}s, more than the {policy.max_wait:g}s this run "
@@ -325,13 +331,13 @@ class GitHubClient:
             self._sleep(wait)
             slept += wait
 
-    def _op(self, key: str, method: str, path: str, *, creates: bool = False, **params):
+    def _op(self, key: str, method: str, path: str, *, creates: bool = False, **params: Any) -> Any:
         op = self._api.func_dict[key]
         resp = self._call(method, path, lambda: op(raw_=True, headers_=dict(self._headers), **params),
                           creates=creates)
         return _json(resp, method, path)
 
-    def _get_url(self, url: str):
+    def _get_url(self, url: str) -> httpx2.Response:
         """GET a full URL from a ``Link`` header, through ghapi's transport."""
         here, there = urlsplit(self.api_url), urlsplit(url)
         if (here.scheme, here.netloc) != (there.scheme, there.netloc):
@@ -342,12 +348,12 @@ class GitHubClient:
         return self._call("GET", there.path,
                           lambda: transport.request("GET", url, headers=dict(self._headers), raw=True))
 
-    def _paginate(self, key: str, path: str, **params) -> list[Any]:
+    def _paginate(self, key: str, path: str, **params: Any) -> list[Any]:
         op = self._api.func_dict[key]
         resp = self._call("GET", path, lambda: op(raw_=True, headers_=dict(self._headers), per_page=100,
                                                   **params))
         items: list[Any] = []
-        seen = set()
+        seen: set[str] = set()
         while True:
             page = _json(resp, "GET", path) or []
             if not isinstance(page, list):
@@ -429,26 +435,29 @@ class GitHubClient:
                               owner=owner, repo=repo, issue_number=number)
 
     def create_comment(self, owner: str, repo: str, number: int, body: str) -> dict[str, Any]:
-        return self._op("/repos/{owner}/{repo}/issues/{issue_number}/comments:POST", "POST",
+        created: dict[str, Any] = self._op("/repos/{owner}/{repo}/issues/{issue_number}/comments:POST", "POST",
                         f"/repos/{owner}/{repo}/issues/{number}/comments", creates=True,
                         owner=owner, repo=repo, issue_number=number, body=body)
+        return created
 
     def update_comment(self, owner: str, repo: str, comment_id: int, body: str) -> dict[str, Any]:
-        return self._op("/repos/{owner}/{repo}/issues/comments/{comment_id}:PATCH", "PATCH",
+        updated: dict[str, Any] = self._op("/repos/{owner}/{repo}/issues/comments/{comment_id}:PATCH", "PATCH",
                         f"/repos/{owner}/{repo}/issues/comments/{comment_id}",
                         owner=owner, repo=repo, comment_id=comment_id, body=body)
+        return updated
 
     def create_status(self, owner: str, repo: str, sha: str, state: str, context: str,
                       description: str, target_url: str | None = None) -> dict[str, Any]:
         """A commit status; ``description`` is cut to GitHub's 140 characters."""
         if state not in STATUS_STATES:
             raise ValueError(f"status state {state!r}: use one of {', '.join(STATUS_STATES)}")
-        params = dict(owner=owner, repo=repo, sha=sha, state=state, context=context,
-                      description=truncate(description, STATUS_DESCRIPTION_LIMIT))
+        params: dict[str, Any] = dict(owner=owner, repo=repo, sha=sha, state=state, context=context,
+                                      description=truncate(description, STATUS_DESCRIPTION_LIMIT))
         if target_url:
             params["target_url"] = target_url
-        return self._op("/repos/{owner}/{repo}/statuses/{sha}:POST", "POST",
-                        f"/repos/{owner}/{repo}/statuses/{sha}", **params)
+        status: dict[str, Any] = self._op("/repos/{owner}/{repo}/statuses/{sha}:POST", "POST",
+                                          f"/repos/{owner}/{repo}/statuses/{sha}", **params)
+        return status
 
     def pulls_for_commit(self, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
         """Pull requests whose head (or merge) is commit ``sha``."""
@@ -469,12 +478,13 @@ class GitHubClient:
                               owner=owner, repo=repo, **params)
 
     def get_pull(self, owner: str, repo: str, number: int) -> dict[str, Any]:
-        return self._op("/repos/{owner}/{repo}/pulls/{pull_number}:GET", "GET",
+        pull: dict[str, Any] = self._op("/repos/{owner}/{repo}/pulls/{pull_number}:GET", "GET",
                         f"/repos/{owner}/{repo}/pulls/{number}",
                         owner=owner, repo=repo, pull_number=number)
+        return pull
 
 
-def _json(resp, method: str, path: str):
+def _json(resp: httpx2.Response, method: str, path: str) -> Any:
     """The decoded body of a successful answer; a proxy's HTML page is an error, not a crash."""
     if not resp.content:
         return None

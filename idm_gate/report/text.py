@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import __version__, metric
-from ..measure import Measurement
+from ..measure import Measurement, ModelMeasurement
 from .fmt import count, gb, num, pm
 
 
@@ -16,7 +16,7 @@ def _table(rows: list[list[str]], right: set[int]) -> list[str]:
     return out
 
 
-def files_line(x) -> str:
+def files_line(x: ModelMeasurement) -> str:
     """One line naming the files counted in a model's size and the source of each (check report)."""
     shown = [f"{a.path} ({a.source})" for a in x.artifacts[:6]]
     more = f" and {len(x.artifacts) - 6} more" if len(x.artifacts) > 6 else ""
