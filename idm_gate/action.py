@@ -426,6 +426,9 @@ def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict[str,
     exact = [pr for pr in open_prs if (pr.get("head") or {}).get("sha") == ctx.head_sha]
     if len(exact) == 1:
         return exact[0]
+    claimed = [pr for pr in exact if pr["number"] == claimed_number]
+    if len(exact) > 1 and claimed:
+        return claimed[0]   # the measure run's claim decides between PRs that all match it
     if len(exact) > 1:
         numbers = ", ".join("#" + str(p["number"]) for p in exact)
         raise InputError(f"mode publish: {len(exact)} open pull requests ({numbers}) "

@@ -349,12 +349,11 @@ class FakeGitHub:
             return None
 
         if path == "/user" and method == "GET":
+            docs = "https://docs.github.com/rest/users/users#get-the-authenticated-user"
             if who is None:
-                return 401, {"message": "Requires authentication",
-                             "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user"}, {}
+                return 401, {"message": "Requires authentication", "documentation_url": docs}, {}
             if who["app"]:
-                return 403, {"message": "Resource not accessible by integration",
-                             "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                return 403, {"message": "Resource not accessible by integration", "documentation_url": docs,
                              "status": "403"}, {}
             return 200, {"login": who["login"], "id": 1, "type": "User"}, {}
 

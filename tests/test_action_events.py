@@ -183,7 +183,7 @@ def measure_then_download(repo, runner, head_repository: str, head_ref: str) -> 
     event = pr_event(repo, head_repository=head_repository, head_ref=head_ref)
     p = runner.run("pull_request", event, {"mode": "measure"}, token=None, extra_env=PR_ENV)
     assert p.returncode == 0, p.stderr + p.stdout
-    report = repo.path / "idm-report.json"
+    report = repo.path / runner.outputs["report-path"]   # relative to the workspace, as upload-artifact reads it
     repo.git("checkout", "-q", "main")
     (repo.path / ".idm-report-artifact").mkdir(exist_ok=True)
     report.replace(repo.path / ".idm-report-artifact" / "idm-report.json")
@@ -381,3 +381,33 @@ def test_idm_gate_check_with_pr_posts_what_the_actions_mode_check_posts(setup):
     p = runner.run("pull_request", pr_event(repo), {}, extra_env={**PR_ENV, "GITHUB_SERVER_URL": gh.url})
     assert p.returncode == 1 and "PR comment unchanged" in p.stdout, p.stderr + p.stdout
     assert gh.issue_comments(OWNER, REPO, PR) == [comment]
+
+
+def test_two_open_prs_with_the_runs_head_are_told_apart_only_by_the_reports_claim(setup):
+    """One branch of one fork proposed into two base branches: only the PR number the measure run wrote
+    (checked against the API) says which PR it was for; without it nothing is written."""
+    repo, runner, gh = setup
+    repo.git("checkout", "-q", "-b", "patch-1")
+    head = grow(repo, 1.10)
+    base = repo.git("rev-parse", "origin/main")
+    gh.add_pull(OWNER, REPO, PR, head_sha=head, base_sha=base, head_repo="alice/models", head_ref="patch-1")
+    gh.add_pull(OWNER, REPO, PR + 1, head_sha=head, base_sha=base, head_repo="alice/models", head_ref="patch-1",
+                base_ref="release")
+    measure_then_download(repo, runner, "alice/models", "patch-1")
+    report = repo.path / ".idm-report-artifact" / "idm-report.json"
+    measured = report.read_text()
+    doc = json.loads(measured)
+    del doc["context"]   # a report without the PR number (e.g. made by `idm-gate measure --format json`)
+    report.write_text(json.dumps(doc))
+    event = webhooks.workflow_run(repository=FULL, head_sha=head, head_repository="alice/models",
+                                  head_branch="patch-1")
+    p = runner.run("workflow_run", event, PUBLISH)
+    assert p.returncode == 2, p.stderr + p.stdout
+    assert (f"2 open pull requests (#{PR + 1}, #{PR}) have head {head[:12]} from alice/models; cannot tell which "
+            "one this run measured") in p.stderr
+    assert gh.writes() == []
+    # the measure run's own report names PR 7 (a pull_request run knows its PR): that decides it
+    report.write_text(measured)
+    p = runner.run("workflow_run", event, PUBLISH)
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert len(gh.issue_comments(OWNER, REPO, PR)) == 1 and gh.issue_comments(OWNER, REPO, PR + 1) == []
