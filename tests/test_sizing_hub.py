@@ -76,6 +76,15 @@ class Hub(BaseHTTPRequestHandler):
             # as the Hub lists a sharded checkpoint: the index is a plain (non-LFS) JSON file
             return self._json(200, [*PAGE1[1:], PAGE2[0], {"type": "file", "oid": "a6", "size": 23950,
                                                            "path": "model.safetensors.index.json"}])
+        if path == "/api/models/acme/gappy/tree/main":
+            return self._json(200, [PAGE1[3], {"type": "file", "oid": "a6", "size": 300,
+                                               "path": "model.safetensors.index.json"}])
+        if path in ("/acme/sharded/resolve/main/model.safetensors.index.json",
+                    "/acme/gappy/resolve/main/model.safetensors.index.json"):
+            # served as the Hub serves a small non-LFS file on /resolve: the JSON itself
+            return self._json(200, {"metadata": {"total_size": 5_999_990_000}, "weight_map": {
+                "model.embed_tokens.weight": "model-00001-of-00002.safetensors",
+                "lm_head.weight": "model-00002-of-00002.safetensors"}})
         if path == "/api/models/acme/broken/tree/main":
             return self._json(500, {"error": "Internal Error"})
         if path == "/api/models/acme/slow/tree/main":
@@ -193,8 +202,29 @@ def test_a_shard_index_on_the_hub_is_never_weight_bytes(hub):
     assert res.size_bytes == 6_000_000_000
     assert res.notices == ("hf://acme/sharded@main/model.safetensors.index.json: a shard index, not weights: "
                            "left out (2 shards counted)",)
-    assert "is a shard index, not weights, and no shard beside it is matched" in err(
-        ["hf://acme/sharded@main/*.json"])
+    # matched alone, the index is read (a small download) and stands for the shards it names, sized
+    # from the tree listing: 4,900,000,000 + 1,100,000,000, config.json's 650 bytes beside them
+    res = size(["hf://acme/sharded@main/*.json"])
+    assert res.size_bytes == 650 + 6_000_000_000
+    assert [(a.path, a.note) for a in res.files][1:] == [
+        (f"hf://acme/sharded@main/model-0000{i}-of-00002.safetensors", "shard named by model.safetensors.index.json")
+        for i in (1, 2)]
+    assert [x[1] for x in Hub.seen[-3:]] == [  # the glob's listing, the index, its folder's listing
+        "/api/models/acme/sharded/tree/main?recursive=true", "/acme/sharded/resolve/main/model.safetensors.index.json",
+        "/api/models/acme/sharded/tree/main?recursive=true"]
+    # a shard the index names that is not in the repository
+    assert err(["hf://acme/gappy@main/model.safetensors.index.json"]) == (
+        f"{WHAT}[0]: 'hf://acme/gappy@main/model.safetensors.index.json' names shard "
+        "'model-00002-of-00002.safetensors', which is not in the repository at that revision (1 of 2 shards present)")
+
+
+def test_a_hub_index_is_read_under_a_cap(hub, monkeypatch):
+    from idm_gate.sizing import layout
+
+    monkeypatch.setattr(layout, "INDEX_CAP", 100)  # the fake's index is about 160 bytes
+    assert err(["hf://acme/sharded@main/model.safetensors.index.json"]) == (
+        f"{WHAT}[0]: hf://acme/sharded@main/model.safetensors.index.json: over the 100-byte limit for this kind "
+        "of file")
 
 
 def test_no_match_in_repo(hub):

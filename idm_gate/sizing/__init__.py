@@ -249,15 +249,14 @@ class _Collect:
 
     def expand_indexes(self) -> None:
         for path, what in sorted(self.remote_indexes.items()):
-            # the Hub listing gives sizes, not the index's content: its shards must be matched
             folder = path.rsplit("/", 1)[0] + "/"
             shards = [a.path for k, a in self.found.items() if isinstance(k, tuple) and k[0] == "remote"
                       and a.path.startswith(folder) and "/" not in a.path[len(folder):]
                       and layout.SHARD_RE.fullmatch(a.path[len(folder):])]
-            if not shards:
-                raise InputError(f"{what}: {quote(path)} is a shard index, not weights, and no shard beside it "
-                                 "is matched; match the shards (e.g. '*.safetensors')")
-            self.notices.append(f"{path}: a shard index, not weights: left out ({len(shards)} shards counted)")
+            if shards:
+                self.notices.append(f"{path}: a shard index, not weights: left out ({len(shards)} shards counted)")
+            else:
+                self.remote_index(path, folder, what)
         for resolved, (shown, what) in sorted(self.indexes.items()):
             ix = layout.read_index(Path(resolved), shown, what)
             folder = os.path.dirname(resolved)
@@ -294,6 +293,31 @@ class _Collect:
                     continue
                 a = measure_file(r, self._shown_abs(p), what)
                 self.add(r, replace(a, note=f"shard named by {name}"), what)
+
+    def remote_index(self, path: str, folder: str, what: str) -> None:
+        """A Hub shard index matched without its shards: read it (a small download) and size the
+        shards it names from one more tree listing of its folder; none there -> its total_size."""
+        from . import hub
+
+        ix = layout.parse_index(hub.read_hf_file(path, what, layout.INDEX_CAP), path, what)
+        listed = {a.path[len(folder):]: a for a in hub.size_hf(folder + "*", what)}
+        here = [s for s in ix.shards if s in listed]
+        name = path[len(folder):]
+        if not here:
+            if ix.total_size is None:
+                raise InputError(f"{what}: {quote(path)} has no metadata.total_size and none of its "
+                                 f"{len(ix.shards)} shards is in the repository; give size_bytes")
+            self.found[("index", path)] = ArtifactSize(
+                path=path, size_bytes=ix.total_size, source="index", format=ix.format,
+                note=f"metadata.total_size; none of its {len(ix.shards)} shards is in the repository")
+            return
+        gone = [s for s in ix.shards if s not in listed]
+        if gone:
+            more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
+            raise InputError(f"{what}: {quote(path)} names shard {quote(gone[0])}{more}, which is not in the "
+                             f"repository at that revision ({len(here)} of {len(ix.shards)} shards present)")
+        for s in ix.shards:
+            self.found.setdefault(("remote", listed[s].path), replace(listed[s], note=f"shard named by {name}"))
 
     def expand_external(self) -> None:
         with_external = [(k, a) for k, a in self.found.items() if a.external]

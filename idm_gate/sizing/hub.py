@@ -167,6 +167,38 @@ def size_hf(pattern: str, what: str) -> list[ArtifactSize]:
     return out
 
 
+def read_hf_file(address: str, what: str, cap: int) -> bytes:
+    """The content of one small file of a Hub repository (a shard index), at most ``cap`` bytes.
+
+    ``GET {HF_ENDPOINT}/{org}/{repo}/resolve/{revision}/{path}`` (redirects followed), read as a
+    stream and refused past ``cap`` bytes, so a path that names a weight file downloads nothing big.
+    """
+    import requests
+
+    repo, rev, path = parse_hf(address, what)
+    url = f"{endpoint()}/{repo}/resolve/{quote(rev, safe='')}/{quote(path)}"
+    shown = address[:300]
+    t = timeout()
+    with requests.Session() as s:
+        s.max_redirects = MAX_REDIRECTS
+        try:
+            with s.get(url, headers=_headers_for(url), timeout=(t, t), stream=True) as r:
+                _check_status(r, what, shown, "check the file's path and the revision")
+                chunks, n = [], 0
+                for chunk in r.iter_content(64 * 1024):
+                    n += len(chunk)
+                    if n > cap:
+                        raise InputError(f"{what}: {shown}: over the {cap:,}-byte limit for this kind of file")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except requests.Timeout:
+            raise InputError(f"{what}: {shown}: no answer within {t:g} s; retry, or set "
+                             "IDM_GATE_HTTP_TIMEOUT to wait longer") from None
+        except requests.RequestException as e:
+            raise InputError(f"{what}: {shown}: request failed ({type(e).__name__}); check the "
+                             "network and retry") from None
+
+
 def size_url(url: str, what: str) -> ArtifactSize:
     """Size of one remote file from a ``HEAD`` request."""
     shown = url[:300]

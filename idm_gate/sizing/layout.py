@@ -85,9 +85,14 @@ def read_index(path: Path, shown: str, what: str) -> ShardIndex:
     ``metadata.total_size`` may be absent (older exports); it is needed only when no shard is
     present. A shard name must be a plain file name (the shards live beside the index).
     """
+    return parse_index(read_capped(path, INDEX_CAP, what, shown), shown, what)
+
+
+def parse_index(raw: bytes, shown: str, what: str) -> ShardIndex:
+    """:func:`read_index` on bytes already read (a local file, or a Hub download)."""
     from ..jsonsafe import load_json
 
-    doc = load_json(read_capped(path, INDEX_CAP, what, shown), f"{what}: {quote(shown)}", allow_nan=False)
+    doc = load_json(raw, f"{what}: {quote(shown)}", allow_nan=False)
     where = f"{what}: {quote(shown)}"
     if not isinstance(doc, dict) or not isinstance(doc.get("weight_map"), dict) or not doc["weight_map"]:
         raise InputError(f"{where}: not a shard index: expected a JSON object with a non-empty 'weight_map' "
