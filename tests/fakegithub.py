@@ -100,6 +100,16 @@ def forbidden_for_fork() -> dict:
                                   "documentation_url": "https://docs.github.com/rest"})
 
 
+def graphql_rate_limited(reset_in: float = 60) -> dict:
+    """GraphQL's rate limit: HTTP 200 with an error of type RATE_LIMITED (renovatebot/renovate#21861,
+    github/docs#22607), not the REST 403/429."""
+    return dict(status=200, headers={"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0",
+                                     "x-ratelimit-resource": "graphql",
+                                     "x-ratelimit-reset": str(int(time.time() + reset_in))},
+                body={"errors": [{"type": "RATE_LIMITED",
+                                  "message": "API rate limit exceeded for installation ID 1."}]})
+
+
 def not_found() -> dict:
     return dict(status=404, body={"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from fakegithub import not_found, primary_rate_limit, rate_limited_429, secondary_rate_limit, server_error
+from fakegithub import (
+    graphql_rate_limited,
+    not_found,
+    primary_rate_limit,
+    rate_limited_429,
+    secondary_rate_limit,
+    server_error,
+)
 from gitrepo import Repo, git_env, make_repo
 from idm_gate.github.comment import COMMENT_LIMIT, marker
 from test_action import OWNER, PR, REPO, TOKEN, Runner, pr_env, pr_payload, regress
@@ -290,6 +297,22 @@ def test_a_rate_limited_login_lookup_never_duplicates_the_comment(pr):
     (w,) = warnings
     assert w.startswith("::warning::PR comment skipped: GitHub API POST /graphql: 403: You have exceeded a secondary")
     assert "fork" not in w and gh.count("GET", r"^/user$") == 0
+    assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
+
+
+def test_an_app_token_whose_login_lookup_is_rate_limited_skips_the_comment_never_duplicates_it(pr):
+    """GraphQL says "rate limited" with HTTP 200 and an error of type RATE_LIMITED. Taking that for "no
+    login" would look for github-actions[bot]'s comment, miss the App's, and post a second one."""
+    repo, runner, gh, head = pr
+    gh.add_user("ghs_app", "idm-app[bot]", app=True)
+    mine = gh.add_comment(OWNER, REPO, PR, f"{TAG}\nan older result", "idm-app[bot]")
+    gh.inject("POST", r"^/graphql$", times=99, **graphql_rate_limited())
+    p, warnings = act(repo, runner, token="ghs_app")
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert gh.issue_comments(OWNER, REPO, PR) == [mine] and count(gh, CREATE) == 0
+    (w,) = warnings
+    assert w == ("::warning::PR comment skipped: GitHub API POST /graphql: 200: API rate limit exceeded for "
+                 "installation ID 1.")
     assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
 
 

@@ -17,6 +17,7 @@ from fakegithub import (
     FakeGitHub,
     body_too_long,
     forbidden_for_fork,
+    graphql_rate_limited,
     not_found,
     primary_rate_limit,
     rate_limited_429,
@@ -436,12 +437,27 @@ def test_the_token_login_comes_from_graphql_viewer_for_every_kind_of_token(gh, t
     assert client.get_authenticated_login() == (None if app else login)
 
 
-def test_a_failing_graphql_lookup_falls_back_to_get_user(gh):
+def test_without_a_graphql_endpoint_the_login_comes_from_get_user(gh):
     gh.add_user("ghp_personal", "idm-bot")
-    gh.inject("POST", r"^/graphql$", status=502, body={"message": "Server Error"}, times=99)
+    gh.inject("POST", r"^/graphql$", **not_found())
     client = client_for(gh, token="ghp_personal")
     assert client.token_login() == "idm-bot"
     assert gh.count("GET", r"^/user$") == 1
+
+
+@pytest.mark.parametrize("fault,rate_limited", [
+    (graphql_rate_limited(), True),                                   # 200 with errors: RATE_LIMITED
+    (dict(status=502, body={"message": "Server Error"}), False),      # an outage past the retries
+])
+def test_a_failing_login_lookup_raises_rather_than_guess_an_author(gh, fault, rate_limited):
+    """Guessing github-actions[bot] for an App token would miss its comment and post a second one."""
+    gh.add_user("ghs_app", "idm-app[bot]", app=True)
+    gh.inject("POST", r"^/graphql$", times=99, **fault)
+    with pytest.raises(GitHubAPIError) as err:
+        client_for(gh, token="ghs_app").token_login()
+    assert err.value.rate_limited is rate_limited and gh.count("GET", r"^/user$") == 0
+    if rate_limited:
+        assert str(err.value) == "GitHub API POST /graphql: 200: API rate limit exceeded for installation ID 1."
 
 
 def test_client_works_under_a_ghes_prefix():

@@ -398,22 +398,30 @@ class GitHubClient:
         login = ((doc or {}).get("data") or {}).get("viewer", {}).get("login") if isinstance(doc, dict) else None
         if not isinstance(login, str) or not login:
             errors = doc.get("errors") if isinstance(doc, dict) else None
-            detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors or [])
+            errors = errors if isinstance(errors, list) else []
+            detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+            # GraphQL answers a rate limit with 200 and an error of type RATE_LIMITED (RATE_LIMIT seen too)
+            limited = any(isinstance(e, dict) and e.get("type") in ("RATE_LIMITED", "RATE_LIMIT") for e in errors)
             raise GitHubAPIError(resp.status_code, detail or "no viewer login in the answer", method="POST",
-                                 path=path)
+                                 path=path, rate_limited=limited)
         return login
 
     def token_login(self) -> str | None:
-        """The token's own login: GraphQL ``viewer`` first, then ``GET /user``; None when neither
-        tells (no token, or both refused), so the caller falls back to ``github-actions[bot]``."""
+        """The token's own login from GraphQL ``viewer``; ``GET /user`` only where there is no GraphQL
+        endpoint (404). None without a token, or when ``/user`` refuses (403), so the caller falls
+        back to ``github-actions[bot]``.
+
+        Any other failure (a rate limit, an outage that outlasted the retries) raises: guessing
+        ``github-actions[bot]`` for an App token would miss its comment and post a second one.
+        """
         if not self._token:
             return None
         try:
             return self.viewer_login()
         except GitHubAPIError as exc:
-            if exc.rate_limited:
+            if exc.status != 404:
                 raise
-            log.info("GraphQL viewer lookup failed (%s); asking GET /user", exc)
+            log.info("no GraphQL endpoint (%s); asking GET /user", exc)
         return self.get_authenticated_login()
 
     def get_authenticated_login(self) -> str | None:
