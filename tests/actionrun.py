@@ -13,23 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TOKEN = "ghs_faketoken1234567890"
-OWNER, REPO = "octo", "models"
-
-
-def read_outputs(path: Path) -> dict:
-    """Parse GITHUB_OUTPUT's heredoc format (``name<<delimiter`` ... ``delimiter``) back into a dict."""
-    out, lines = {}, path.read_text().split("\n") if path.exists() else []
-    i = 0
-    while i < len(lines):
-        if "<<" in lines[i]:
-            name, delim = lines[i].split("<<", 1)
-            j = lines.index(delim, i + 1)
-            out[name] = "\n".join(lines[i + 1:j])
-            i = j + 1
-        else:
-            i += 1
-    return out
+from actionrunner import OWNER, REPO, TOKEN, read_outputs  # noqa: F401  (re-exported for the tests)
 
 
 def push_payload(branch: str = "main") -> dict:
