@@ -117,6 +117,9 @@ def cmd_measure(args) -> int:
     from .report.text import render_measurement as render_text
 
     man = load_manifest(*_manifest(args))
+    if args.shard and args.enforce_budgets:
+        raise InputError("--enforce-budgets: a --shard part measures only some models; enforce the budgets on "
+                         "a full measure (or gate the merged report with check)")
     if args.shard:
         return _measure_part(args, man)
     if args.format is None:
@@ -137,7 +140,30 @@ def cmd_measure(args) -> int:
         # The file holds the chosen format; the log still shows the figures.
         sys.stdout.write(render_text(m))
         args.messages.error(f"wrote the {args.format} report to {args.output}", kind="note")
+    if args.enforce_budgets:
+        return enforce_budgets(man, m, args.manifest, args.messages)
     return EXIT_OK
+
+
+def enforce_budgets(man, m, shown: str, messages: Messages) -> int:
+    """``measure --enforce-budgets``: exit 1 when a model breaks an absolute budget of the manifest's
+    ``gate:`` (its own ``gate:`` over the top-level one), each breach one line on standard error.
+
+    This is the manifest as it is in the working tree: a local check before a push (the pre-commit
+    hook), not the pull-request gate, whose policy comes from the base commit.
+    """
+    from .compare import budget_breaches
+
+    policies = {spec.name: spec.gate.over(man.gate) for spec in man.models}
+    if not any(p.min_density is not None or p.max_size_gb is not None or p.max_error_rate is not None
+               for p in policies.values()):
+        messages.warn(f"--enforce-budgets: {shown} sets no absolute budget (min_density, max_size_gb or "
+                      "max_error_rate under gate:); nothing to enforce")
+        return EXIT_OK
+    breaches = [(x.name, why) for x in m.models for why in budget_breaches(x, policies[x.name], m.log_base)]
+    for name, why in breaches:
+        messages.error(f"{name}: {why} (gate: in {shown})", kind="over budget")
+    return EXIT_FAIL if breaches else EXIT_OK
 
 
 def _measure_part(args, man) -> int:
@@ -479,6 +505,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="measure only part K of N (each model's part is fixed by a hash of its name, so it "
                          "stays put when models are added) and write it as JSON for idm-gate merge "
                          "(default: every model)")
+    sp.add_argument("--enforce-budgets", action="store_true",
+                    help="exit 1 when a model breaks an absolute budget of the manifest's gate: (min_density, "
+                         "max_size_gb, max_error_rate), one line per breach on standard error; what the "
+                         "pre-commit hook runs (default: report only, exit 0)")
     sp.set_defaults(func=cmd_measure)
 
     sp = add("merge", "join the parts that measure --shard K/N wrote into one report")

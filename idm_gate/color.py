@@ -14,8 +14,8 @@ from typing import TextIO
 
 MODES = ("auto", "always", "never")
 
-_SGR = {"pass": "32", "warn": "33", "fail": "1;31", "error": "1;31", "internal error": "1;31", "warning": "33",
-        "note": "36"}
+_SGR = {"pass": "32", "warn": "33", "fail": "1;31", "error": "1;31", "internal error": "1;31", "over budget": "1;31",
+        "warning": "33", "note": "36"}
 
 
 def wanted(mode: str, stream: TextIO, environ: Mapping[str, str]) -> bool:

@@ -117,6 +117,12 @@ def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[str, str
     return out
 
 
+def budget_breaches(cur: ModelMeasurement, policy: Policy, log_base: str) -> list[str]:
+    """The absolute budgets of ``policy`` (min_density in ``log_base``'s unit, max_size_gb in GB of 10^9
+    bytes, max_error_rate as a fraction) that ``cur`` breaks, one message each; [] when none or unset."""
+    return [r for _, r in _budgets(cur, policy, metric.unit(log_base))]
+
+
 def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, policy: Policy,
                   log_base: str) -> ModelVerdict:
     p = policy.over(DEFAULTS)
