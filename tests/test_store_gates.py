@@ -55,6 +55,13 @@ def test_two_gates_keep_two_baselines_on_one_commit_and_a_pr_regressing_the_seco
     assert [m["name"] for m in gates["idm.yaml"][main]["report"]["models"]] == ["bonsai"]
     assert [m["name"] for m in gates["vision/idm.yaml"][main]["report"]["models"]] == ["lens"]
     assert gates["vision/idm.yaml"][main]["gate_key"] == "vision/idm.yaml"
+    # the action's baseline-key input names the key instead of the path
+    env = action_env(repo.path, repo.env, tmp_path / "run-named", "push", push_payload(),
+                     {"manifest": "idm.yaml", "baseline-key": "text gate", "report": "named.report.json"},
+                     api_url=fake_github.url)
+    r = run_action(env, repo.path)
+    assert r.proc.returncode == 0 and "under gate key 'text gate'" in r.proc.stdout, r.proc.stderr
+    assert repo.gates_on_origin()["text gate"][main]["report"] == gates["idm.yaml"][main]["report"]
 
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("vision/idm.yaml", B_REGRESSED)

@@ -112,13 +112,14 @@ class Workspace:
         t = (self.ws / "idm.yaml").stat().st_mtime + 5
         os.utime(self.ws / "idm.yaml", (t, t))
 
-    def action(self, gh, name: str, event: str, payload: dict, inputs: dict):
+    def action(self, gh, name: str, event: str, payload: dict, inputs: dict, files_owned_by_runner: bool = True):
         files = self.base / "files" / name  # like /github/file_commands: the runner user's
         probe = dict(self.env, GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="safe.directory", GIT_CONFIG_VALUE_0="*")
         env = action_env(self.ws, probe, files, event, payload, inputs, api_url=gh.url)
         for k in ("GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"):
             del env[k]  # the action is on its own with the ownership, as in the container
-        chown_tree(files)
+        if files_owned_by_runner:
+            chown_tree(files)
         return run_action(env, self.ws, python=self.python)
 
 
@@ -220,6 +221,23 @@ def test_every_mode_leaves_the_workspace_to_its_owner_and_the_index_as_it_was(wo
     w.git("gc", "-q")
     w.git("clean", "-fdx")  # a later checkout cleans ignored files too: ours can be removed
     assert not (w.ws / ".idm-gate").exists()
+
+
+@as_root
+def test_where_it_must_stay_root_git_still_works_in_the_users_workspace(workspace, fake_github):
+    """The fallback: step files root's (0644), so no switch; safe.directory lets git into the 1001-owned repo."""
+    w = workspace
+    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    for folder, dirs, files in os.walk(w.origin):  # a remote root can push to (on GitHub: https)
+        for name in [folder, *(os.path.join(folder, x) for x in dirs + files)]:
+            os.lchown(name, 0, 0)
+    r = w.action(fake_github, "record-as-root", "push", push_payload(), {}, files_owned_by_runner=False)
+    assert r.proc.returncode == 0, r.proc.stderr + r.proc.stdout
+    assert "recorded 1 model(s)" in r.proc.stdout and "dubious ownership" not in r.proc.stderr
+    assert f"::warning::staying root: GITHUB_OUTPUT ({w.base}/files/record-as-root/github_output) is not " \
+           f"writable by the workspace owner uid {RUNNER_UID}" in r.proc.stdout
+    assert r.outputs["report-path"] == ".idm-gate/idm.yaml.json"  # and the outputs were written
+    assert w.git("status", "--porcelain", "--untracked-files=all") == ""
 
 
 # -- the switch itself, in process: where it stays root, and says so -----------------------------------
