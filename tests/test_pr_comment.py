@@ -237,3 +237,17 @@ def test_the_measure_summary_of_ten_thousand_models_stays_under_a_mebibyte():
     assert [r[0] for r in rows] == [f"model-{i:05d}-same-".ljust(90, "x") for i in range(len(rows))]
     assert f"{10_000 - len(rows):,} more models are in the JSON report" in seen.all_text
     assert "Per-task results of 10,000 more models are in the JSON report." in seen.all_text
+
+
+def test_extra_sections_go_inside_each_model_and_after_the_models_within_the_limit(tmp_path, monkeypatch):
+    from idm_gate.report import check_markdown
+
+    monkeypatch.setattr(check_markdown, "MODEL_SECTIONS", [*check_markdown.MODEL_SECTIONS,
+                                                            lambda v, r: [f"extra for {v.name}"]])
+    monkeypatch.setattr(check_markdown, "PR_SECTIONS", [lambda r: ["<details><summary>whole PR</summary>", "",
+                                                                   "x", "", "</details>"],
+                                                        lambda r: ["y" * 100_000]])
+    md, seen = rendered(cc.renamed_case(tmp_path))
+    assert seen.summaries == ["⚠️ bonsai: 2 tasks", "✅ bonsai-v2: 2 tasks", "whole PR"]
+    assert md.index("extra for bonsai") < md.index("<summary>✅ bonsai-v2") < md.index("extra for bonsai-v2")
+    assert "y" * 100 not in md and "1 more section left out to fit GitHub's size limit." in md

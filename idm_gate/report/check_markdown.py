@@ -7,8 +7,9 @@ Layout, most important first, so that whatever a size limit leaves out is the le
   line: "12 models unchanged"); under it, for each of those models, what changed in plain terms and
   what would pass or keep the baseline's density; the notices; and where the figures come from (the
   measured commit and the baseline commit, linked when the server is known, and the baseline's date);
-- the *details*: one folded section per model (per-task baseline → PR, changed tasks first, then the
-  sections in ``MODEL_SECTIONS``), and one folded table of the unchanged models.
+- the *details*: one folded section per model (``MODEL_SECTIONS``: per-task baseline → PR, changed
+  tasks first; the files counted), the sections about the whole PR (``PR_SECTIONS``), and one folded
+  table of the unchanged models.
 
 Both parts fit a budget counted in UTF-8 bytes, which is never less than the characters GitHub counts:
 ``head_limit`` for the head (failing and warning models are always named, as rows while they fit and
@@ -186,6 +187,10 @@ def files_section(v: ModelVerdict, r: CheckResult) -> list[str]:
 # Sections of a model's folded details, in order. Each returns Markdown lines (or none); a new kind of
 # per-model content (a chart, say) is one more function here.
 MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [task_section, files_section]
+
+# Sections about the whole PR (a chart of every model, say), in order, after the models' sections and
+# before the unchanged models' table. Each returns Markdown lines (or none) and is kept whole or left out.
+PR_SECTIONS: list[Callable[[CheckResult], list[str]]] = []
 
 
 def model_details(v: ModelVerdict, r: CheckResult) -> str:
@@ -371,13 +376,19 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
     # 2. details: one folded section per model in the same order, then the unchanged models' table
     room = _Budget(None if limit is None else limit - utf8_len(head_md) - 2 - 300)
     details: list[str] = []
-    left_out = 0
+    left_out = left_out_pr = 0
     for v in shown:
         sec = model_details(v, r)
         if left_out or not room.take(sec):
             left_out += 1
             continue
         details.append(sec)
+    for pr_section in PR_SECTIONS:
+        part = "\n".join(pr_section(r)).strip("\n")
+        if part and room.take(part + "\n"):
+            details.append(part + "\n")
+        elif part:
+            left_out_pr += 1
     if folded:
         table = [f"<details><summary>{len(folded):,} model{'s' if len(folded) != 1 else ''} unchanged</summary>",
                  "", f"| model | density ({u}) | size | error rate |", "|---|---:|---:|---:|"]
@@ -394,6 +405,9 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
             if n_rows < len(folded):
                 table += ["", f"{len(folded) - n_rows:,} more unchanged models are in the JSON report."]
             details.append("\n".join(table + ["", "</details>", ""]))
+    if left_out_pr:
+        details.append(f"{left_out_pr} more section{'s' if left_out_pr != 1 else ''} left out to fit GitHub's size "
+                       "limit.")
     if left_out:
         details.append(f"Per-task results of {left_out:,} more model{'s' if left_out != 1 else ''} are in the "
                        "JSON report: left out to fit GitHub's size limit.")
