@@ -22,7 +22,8 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_all.py
 
-# ruff (rules and their reasons in pyproject.toml) on everything Python in the repository.
+# ruff (rules and their reasons in pyproject.toml) on everything Python in the repository; mypy --strict
+# on the package (files and options in pyproject.toml).
 LINTED := idm_gate tests tools benchmarks examples
 
 $(VENV)/.lint-installed: $(VENV)/.installed pyproject.toml
@@ -31,6 +32,7 @@ $(VENV)/.lint-installed: $(VENV)/.installed pyproject.toml
 
 lint: $(VENV)/.lint-installed
 	$(PY) -m ruff check $(LINTED)
+	$(PY) -m mypy
 
 # docs/manifest.md (from the JSON Schema) and the message catalogue in docs/troubleshooting.md
 docs: $(VENV)/.installed

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import InputError
 from .github.runner import PR_EVENTS
+
+if TYPE_CHECKING:
+    from .compare import CheckResult
+    from .gate import CheckOptions
+    from .github.client import GitHubClient
+    from .github.commands import OutputsWriter
+    from .github.runner import RunnerContext
+    from .manifest import Manifest
+    from .measure import Measurement
 
 MODES = ("auto", "check", "record", "measure", "publish")
 COMMENT_MODES = ("always", "on-change", "on-regression", "never")
@@ -22,7 +32,7 @@ COMMENT_MODES = ("always", "on-change", "on-regression", "never")
 class Log:
     """Everything the action prints goes through here: untrusted text cannot start a workflow command."""
 
-    def __init__(self, out=None):
+    def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
 
     def line(self, text: str = "") -> None:
@@ -64,7 +74,7 @@ class PlainLog(Log):
         print(f"idm-gate: notice: {one_line(message)}", file=sys.stderr)
 
 
-def _choice(name: str, value: str, allowed) -> str:
+def _choice(name: str, value: str, allowed: Collection[str]) -> str:
     if value not in allowed:
         raise InputError(f"input {name}: {value!r} is not valid; use one of {' | '.join(allowed)}")
     return value
@@ -78,7 +88,7 @@ def _inside(base: Path, rel: str, name: str, start: Path | None = None) -> Path:
     return p
 
 
-def resolve_mode(mode: str, ctx) -> str:
+def resolve_mode(mode: str, ctx: RunnerContext) -> str:
     if mode != "auto":
         return mode
     if ctx.event_name in ("pull_request", "pull_request_target", "merge_group"):
@@ -90,7 +100,7 @@ def resolve_mode(mode: str, ctx) -> str:
     return "measure"
 
 
-def run(environ=None, out=None) -> int:
+def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
     from .github.commands import OutputsWriter, add_mask
     from .github.runner import get_bool_input, get_input, read_context
 
@@ -224,7 +234,8 @@ def _measured_reports(workspace: Path, workdir: Path, pattern: str | None) -> tu
     return paths
 
 
-def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log, shard: str | None = None) -> int:
+def _measure(manifest: Path, shown: str, ctx: RunnerContext, report_path: Path, outputs: OutputsWriter,
+             summary_path: str | None, log: Log, shard: str | None = None) -> int:
     from .github.commands import SUMMARY_LIMIT, append_summary
     from .manifest import load_manifest
     from .measure import measure, repo_root
@@ -250,7 +261,8 @@ def _measure(manifest, shown, ctx, report_path, outputs, summary_path, log, shar
     return 0
 
 
-def _write_measure_outputs(m, report_path: Path, outputs, ctx, part=None) -> None:
+def _write_measure_outputs(m: Measurement, report_path: Path, outputs: OutputsWriter, ctx: RunnerContext,
+                           part: tuple[Manifest, Manifest, int, int, str | None] | None = None) -> None:
     from .report.jsonio import dumps, measurement_to_dict
 
     doc = measurement_to_dict(m)
@@ -323,7 +335,8 @@ def _atomic_write(path: Path, text: str) -> None:
         raise InputError(f"input report: cannot write {path} ({e.strerror}); name a writable file") from None
 
 
-def publish_check(ctx, token: str | None, manifest: Path, shown: str, report_path: Path, log, opts):
+def publish_check(ctx: RunnerContext, token: str | None, manifest: Path, shown: str, report_path: Path, log: Log,
+                  opts: CheckOptions) -> tuple[CheckResult, GitHubClient, int, str] | None:
     """Mode publish (the action's and ``idm-gate publish``'s): the measure run's report, gated here.
 
     Finds the PR ``ctx.head_sha`` belongs to (``find_pull_request``), then checks the report's
@@ -344,7 +357,8 @@ def publish_check(ctx, token: str | None, manifest: Path, shown: str, report_pat
     return res, client, number, head_sha
 
 
-def _publish_inputs(ctx, token, report_path: Path, log):
+def _publish_inputs(ctx: RunnerContext, token: str | None, report_path: Path,
+                    log: Log) -> tuple[GitHubClient, int, str, Measurement, str] | None:
     """Read the untrusted report; find the PR from the upstream run's head SHA through the API."""
     from .github.client import make_client
     from .paths import EVAL_FILE_CAP, read_capped
@@ -382,11 +396,12 @@ def _publish_inputs(ctx, token, report_path: Path, log):
     return client, number, ctx.head_sha, current, merge_base
 
 
-def _full(repo_obj) -> str:
+def _full(repo_obj: object) -> str:
     return str((repo_obj or {}).get("full_name") or "").lower() if isinstance(repo_obj, dict) else ""
 
 
-def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict[str, Any] | None:
+def find_pull_request(client: GitHubClient, ctx: RunnerContext, claimed_number: int | None,
+                      log: Log) -> dict[str, Any] | None:
     """The open PR of this repository whose head is ``ctx.head_sha`` on ``ctx.head_repository``.
 
     GitHub gives no single way for every case: ``workflow_run.pull_requests`` is empty for a fork, and
@@ -399,13 +414,15 @@ def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict[str,
     """
     from .github.client import GitHubAPIError
 
+    head_sha = ctx.head_sha
+    assert head_sha, "checked by _publish_inputs"
     if not ctx.head_repository:
         raise InputError("mode publish: the workflow_run payload has no head_repository (a deleted fork?); "
                          "nothing to publish to")
     this, head_repo = f"{ctx.owner}/{ctx.repo}".lower(), ctx.head_repository.lower()
     candidates: dict[int, dict[str, Any]] = {}
 
-    def consider(pr) -> None:
+    def consider(pr: object) -> None:
         if isinstance(pr, dict) and isinstance(pr.get("number"), int) and \
                 _full((pr.get("head") or {}).get("repo")) == head_repo and \
                 _full((pr.get("base") or {}).get("repo")) == this:
@@ -417,13 +434,13 @@ def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict[str,
         except GitHubAPIError as exc:
             if exc.status != 404:
                 raise
-    for pr in client.pulls_for_commit(ctx.owner, ctx.repo, ctx.head_sha):
+    for pr in client.pulls_for_commit(ctx.owner, ctx.repo, head_sha):
         consider(pr)
     if ctx.head_owner and ctx.head_branch:
         for pr in client.list_pulls(ctx.owner, ctx.repo, head=f"{ctx.head_owner}:{ctx.head_branch}"):
             consider(pr)
     open_prs = [pr for pr in candidates.values() if pr.get("state") == "open"]
-    exact = [pr for pr in open_prs if (pr.get("head") or {}).get("sha") == ctx.head_sha]
+    exact = [pr for pr in open_prs if (pr.get("head") or {}).get("sha") == head_sha]
     if len(exact) == 1:
         return exact[0]
     claimed = [pr for pr in exact if pr["number"] == claimed_number]
@@ -432,13 +449,13 @@ def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict[str,
     if len(exact) > 1:
         numbers = ", ".join("#" + str(p["number"]) for p in exact)
         raise InputError(f"mode publish: {len(exact)} open pull requests ({numbers}) "
-                         f"have head {ctx.head_sha[:12]} from {ctx.head_repository}; cannot tell which one this run "
+                         f"have head {head_sha[:12]} from {ctx.head_repository}; cannot tell which one this run "
                          "measured")
-    moved = [pr for pr in open_prs if (pr.get("head") or {}).get("sha") != ctx.head_sha]
+    moved = [pr for pr in open_prs if (pr.get("head") or {}).get("sha") != head_sha]
     if moved:
         pr = moved[0]
         log.notice(f"PR #{pr['number']} has moved on to {str(pr['head'].get('sha'))[:12]} since this run measured "
-                   f"{ctx.head_sha[:12]}: this result is superseded, the run for the new head publishes instead")
+                   f"{head_sha[:12]}: this result is superseded, the run for the new head publishes instead")
         return None
     closed = [pr for pr in candidates.values() if pr.get("state") == "closed"]
     if closed:
@@ -448,12 +465,12 @@ def find_pull_request(client, ctx, claimed_number: int | None, log) -> dict[str,
         log.notice(f"the measure run was triggered by {ctx.triggering_event}, not by a pull request: nothing to "
                    "publish")
         return None
-    raise InputError(f"mode publish: no open pull request of {ctx.owner}/{ctx.repo} has head {ctx.head_sha[:12]} "
+    raise InputError(f"mode publish: no open pull request of {ctx.owner}/{ctx.repo} has head {head_sha[:12]} "
                      f"from {ctx.head_repository} (branch {ctx.head_branch or '?'}); was the measure workflow run "
                      "for a pull request?")
 
 
-def _require_measured_commit(ctx, mode: str) -> None:
+def _require_measured_commit(ctx: RunnerContext, mode: str) -> None:
     """Refuse to report on a commit other than the one checked out (and so measured).
 
     A pull request is measured at its head or at its test merge commit (refs/pull/N/merge, whose second
@@ -486,8 +503,10 @@ def _require_measured_commit(ctx, mode: str) -> None:
                      "idm-gate-publish.yml (workflow_run) from examples/workflows")
 
 
-def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode, status_context,
-             fail_on_regression, report_path: Path | None, shown, outputs, summary_path, log, env=None,
+def _deliver(res: CheckResult, ctx: RunnerContext, token: str | None, client: GitHubClient | None,
+             number: int | None, head_sha: str | None, comment_id: tuple[str, str | None], comment_mode: str,
+             status_context: str, fail_on_regression: bool, report_path: Path | None, shown: str,
+             outputs: OutputsWriter, summary_path: str | None, log: Log, env: Mapping[str, str] | None = None,
              echo: bool = True) -> int:
     """``comment_id`` is (comment-key, comment-author or None: the token's own login, else github-actions[bot]).
 
@@ -526,12 +545,12 @@ def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode
     comment_url = ""
     wrote_comment = False
     if comment_mode != "never" and number is not None and token:
-        client = client or make_client(token, ctx.api_url)
+        client = commenter = client or make_client(token, ctx.api_url)
         changed = any(v.status != "unchanged" for v in res.models)
         create = (comment_mode == "always" or (comment_mode == "on-change" and changed)
                   or (comment_mode == "on-regression" and res.verdict != "pass"))
         key, author = comment_id
-        result = try_write(lambda: upsert_comment(client, ctx.owner, ctx.repo, number, key, head, details=details,
+        result = try_write(lambda: upsert_comment(commenter, ctx.owner, ctx.repo, number, key, head, details=details,
                                                   create=create, author=author), log.warn, "PR comment")
         if result is not None:
             wrote_comment = result.action != "skipped"
@@ -539,9 +558,9 @@ def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode
             log.line(f"idm-gate: PR comment {result.action}{': ' + comment_url if comment_url else ''}")
     outputs.set("comment-url", comment_url)
     if status_context and head_sha and token:
-        client = client or make_client(token, ctx.api_url)
+        client = poster = client or make_client(token, ctx.api_url)
         desc = _status_description(res)
-        try_write(lambda: set_status(client, ctx.owner, ctx.repo, head_sha, res.verdict, status_context, desc),
+        try_write(lambda: set_status(poster, ctx.owner, ctx.repo, head_sha, res.verdict, status_context, desc),
                   log.warn, "commit status")
     if comment_mode != "never" and number is not None and not wrote_comment and not token:
         log.warn("no github-token: the PR comment is in the job summary instead")
@@ -552,7 +571,7 @@ def _deliver(res, ctx, token, client, number, head_sha, comment_id, comment_mode
     return 0
 
 
-def _status_description(res) -> str:
+def _status_description(res: CheckResult) -> str:
     w = res.worst_model()
     if w is None:
         return f"{res.verdict}: no models"

@@ -11,12 +11,18 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
 from .color import MODES as COLOR_MODES
 from .color import PLAIN, Painter, wanted
 from .errors import IdmError, InputError, one_line
+
+if TYPE_CHECKING:
+    from .compare import CheckResult
+    from .github.runner import RunnerContext
+    from .manifest import Manifest, Policy
+    from .measure import Measurement
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 FORMATS = ("text", "json", "markdown")
@@ -25,7 +31,7 @@ FORMATS = ("text", "json", "markdown")
 class Messages:
     """Warnings and errors on standard error: each distinct line once per run, coloured when wanted."""
 
-    def __init__(self, color: str = "auto", stream=None) -> None:
+    def __init__(self, color: str = "auto", stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.paint = Painter(wanted(color, self.stream, os.environ))
         self.seen: set[str] = set()
@@ -41,7 +47,7 @@ class Messages:
         print(f"idm-gate: {self.paint(kind, kind + ':')} {one_line(msg)}", file=self.stream)
 
 
-def stdout_painter(args) -> Painter:
+def stdout_painter(args: argparse.Namespace) -> Painter:
     return Painter(wanted(getattr(args, "color", "auto"), sys.stdout, os.environ))
 
 
@@ -92,7 +98,7 @@ def find_manifest(start: Path, name: str = MANIFEST_NAME) -> Path:
                      f"--manifest PATH, or write one with `idm-gate init`")
 
 
-def locate_manifest(args) -> None:
+def locate_manifest(args: argparse.Namespace) -> None:
     """Settle the manifest of this run before a command starts: ``args.manifest_path`` is its path and
     ``args.manifest`` the name messages give it (relative to the current folder when looked up)."""
     if args.manifest is not None:
@@ -102,16 +108,17 @@ def locate_manifest(args) -> None:
     args.manifest = os.path.relpath(args.manifest_path)
 
 
-def _manifest_path(args) -> Path:
-    return args.manifest_path
+def _manifest_path(args: argparse.Namespace) -> Path:
+    path: Path = args.manifest_path
+    return path
 
 
-def _manifest(args) -> tuple[Path, str]:
+def _manifest(args: argparse.Namespace) -> tuple[Path, str]:
     """The manifest of this run: (its path, the name messages give it)."""
     return args.manifest_path, args.manifest
 
 
-def cmd_measure(args) -> int:
+def cmd_measure(args: argparse.Namespace) -> int:
     from .manifest import load_manifest
     from .measure import measure
     from .report.text import render_measurement as render_text
@@ -145,7 +152,7 @@ def cmd_measure(args) -> int:
     return EXIT_OK
 
 
-def enforce_budgets(man, m, shown: str, messages: Messages) -> int:
+def enforce_budgets(man: Manifest, m: Measurement, shown: str, messages: Messages) -> int:
     """``measure --enforce-budgets``: exit 1 when a model breaks an absolute budget of the manifest's
     ``gate:`` (its own ``gate:`` over the top-level one), each breach one line on standard error.
 
@@ -166,7 +173,7 @@ def enforce_budgets(man, m, shown: str, messages: Messages) -> int:
     return EXIT_FAIL if breaches else EXIT_OK
 
 
-def _measure_part(args, man) -> int:
+def _measure_part(args: argparse.Namespace, man: Manifest) -> int:
     """``measure --shard K/N``: the JSON part of this runner's models, for ``idm-gate merge``."""
     from .measure import measure, repo_root
     from .report.jsonio import dumps, measurement_to_dict
@@ -199,7 +206,7 @@ def _head(root: Path) -> str | None:
         return None
 
 
-def cmd_merge(args) -> int:
+def cmd_merge(args: argparse.Namespace) -> int:
     from .report.jsonio import dumps
     from .shard import load_part, merge
 
@@ -231,7 +238,7 @@ def number_flag(value: str | None, flag: str) -> float | None:
     return x
 
 
-def cli_policy(args):
+def cli_policy(args: argparse.Namespace) -> Policy:
     from .manifest import Policy, relative_flag
 
     return Policy(max_drop=relative_flag(args.max_drop, "--max-drop"),
@@ -243,13 +250,13 @@ def cli_policy(args):
                   z=number_flag(args.z, "--z"))
 
 
-def policy_terms(args) -> dict[str, str]:
+def policy_terms(args: argparse.Namespace) -> dict[str, str]:
     """How the user wrote each policy flag they passed: {"max_drop": "--max-drop 10%", ...}."""
     return {field: f"{flag} {getattr(args, field)}" for field, flag in POLICY_FLAGS.items()
             if getattr(args, field) is not None}
 
 
-def render_check(res, fmt: str, paint: Painter | None = None) -> str:
+def render_check(res: CheckResult, fmt: str, paint: Painter | None = None) -> str:
     from .report import check as r
 
     if fmt == "json":
@@ -264,7 +271,7 @@ def render_check(res, fmt: str, paint: Painter | None = None) -> str:
     return r.render_text(res, paint=paint or PLAIN)
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     from .gate import CheckOptions, check
 
     opts = CheckOptions(base_ref=args.base_ref, store_spec=args.store, branch=args.baseline_branch,
@@ -287,7 +294,7 @@ def cmd_check(args) -> int:
     return EXIT_OK
 
 
-def cmd_record(args) -> int:
+def cmd_record(args: argparse.Namespace) -> int:
     from .gate import record
 
     sha, m, where = record(*_manifest(args), args.store, args.baseline_branch, args.remote,
@@ -297,7 +304,7 @@ def cmd_record(args) -> int:
     return EXIT_OK
 
 
-def cmd_baseline_export(args) -> int:
+def cmd_baseline_export(args: argparse.Namespace) -> int:
     import json
 
     from .gate import open_repo
@@ -327,7 +334,8 @@ def cmd_baseline_export(args) -> int:
     return EXIT_OK
 
 
-def _github_target(args, event_name: str, **fields):
+def _github_target(args: argparse.Namespace, event_name: str,
+                   **fields: Any) -> tuple[RunnerContext, str]:
     """(RunnerContext, token) for posting to ``--repository`` from a terminal; token from the environment."""
     from .github.runner import DEFAULT_API_URL, RunnerContext
 
@@ -346,7 +354,7 @@ def _github_target(args, event_name: str, **fields):
     return ctx, token
 
 
-def _link_env(ctx) -> dict[str, Any]:
+def _link_env(ctx: RunnerContext) -> dict[str, Any]:
     """What the comment's commit links are built from in the action (GITHUB_SERVER_URL, GITHUB_REPOSITORY),
     for a terminal: the server from GITHUB_SERVER_URL, else from the API URL (api.github.com ->
     https://github.com, GHES https://HOST/api/v3 -> https://HOST)."""
@@ -363,7 +371,7 @@ def _link_env(ctx) -> dict[str, Any]:
     return {"GITHUB_SERVER_URL": server, "GITHUB_REPOSITORY": f"{ctx.owner}/{ctx.repo}"}
 
 
-def _check_target(args):
+def _check_target(args: argparse.Namespace) -> tuple[RunnerContext, str] | None:
     """``check --pr N``: where the comment and status go, checked before anything is measured."""
     from .gitutil import Git
 
@@ -375,7 +383,7 @@ def _check_target(args):
     return _github_target(args, "pull_request", pr_number=args.pr, head_sha=head_sha)
 
 
-def _deliver_check(res, args, target) -> None:
+def _deliver_check(res: CheckResult, args: argparse.Namespace, target: tuple[RunnerContext, str]) -> None:
     """The comment and status the action's mode check writes, from a terminal (failures only warn)."""
     from .action import PlainLog, _deliver
     from .github.commands import OutputsWriter
@@ -386,7 +394,7 @@ def _deliver_check(res, args, target) -> None:
              env=_link_env(ctx), echo=False)
 
 
-def cmd_publish(args) -> int:
+def cmd_publish(args: argparse.Namespace) -> int:
     """What the action's mode publish does, from a terminal or any CI: the token comes from the
     environment (``GITHUB_TOKEN``, else ``GH_TOKEN``), never from the command line, where ``ps`` and
     shell history would show it."""
@@ -418,7 +426,7 @@ def cmd_publish(args) -> int:
     return code
 
 
-def cmd_action(args) -> int:
+def cmd_action(args: argparse.Namespace) -> int:
     """The container action. A user's mistake exits 2 as in every command, and is also shown as an
     ``::error::`` annotation, which the run's summary page lists (stderr alone is buried in the log)."""
     from .action import run
@@ -436,7 +444,7 @@ def cmd_action(args) -> int:
         raise
 
 
-def cmd_init(args) -> int:
+def cmd_init(args: argparse.Namespace) -> int:
     target = Path(args.path)
     if args.workflow:
         from .init import init_workflow
@@ -449,7 +457,7 @@ def cmd_init(args) -> int:
     return init_manifest(target, manifest, force=args.force, dry_run=args.dry_run)
 
 
-def cmd_schema(args) -> int:
+def cmd_schema(args: argparse.Namespace) -> int:
     from .manifest import schema, schema_text
 
     if args.markdown:
@@ -485,13 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--color", choices=COLOR_MODES, default=argparse.SUPPRESS, help=color_help)
         return sp
 
-    def manifest_opt(sp):
+    def manifest_opt(sp: argparse.ArgumentParser) -> None:
         sp.set_defaults(locate_manifest=True)
         sp.add_argument("--manifest", "-m",
                         help="manifest path (default: idm.yaml in the current folder or the nearest folder "
                              "above it, up to the repository's top level)")
 
-    def common(sp):
+    def common(sp: argparse.ArgumentParser) -> None:
         manifest_opt(sp)
         sp.add_argument("--format", "-f", choices=FORMATS, default="text", help="report format (default: text)")
         sp.add_argument("--output", "-o",
@@ -516,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--output", "-o", help="write the merged report here (default: standard output)")
     sp.set_defaults(func=cmd_merge)
 
-    def store_opts(sp):
+    def store_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--store", default="branch",
                         help="where baselines live: branch, branch:NAME or file:PATH (default: branch)")
         sp.add_argument("--baseline-branch", default="idm-baselines",
@@ -527,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "repository's top, e.g. models/idm.yaml); name one to keep a gate's baselines "
                              "when its manifest moves")
 
-    def github_opts(sp, repository_required=True):
+    def github_opts(sp: argparse.ArgumentParser, repository_required: bool = True) -> None:
         sp.add_argument("--repository", required=repository_required,
                         help="owner/name of the repository the PR is opened against (default: none; needed "
                              "with --pr)")
@@ -656,7 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "locate_manifest", False):
             locate_manifest(args)
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except IdmError as e:
         for problem in getattr(e, "problems", None) or [str(e)]:  # InputErrors: every problem, one line each
             args.messages.error(problem)

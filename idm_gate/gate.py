@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -291,7 +291,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
     return _unfollowed(_mark_policy_issues(res, pr_only), previous, renames)
 
 
-def follow_renames(previous: dict[str, tuple[str, ...]], base_names) -> dict[str, str]:
+def follow_renames(previous: dict[str, tuple[str, ...]], base_names: Container[str]) -> dict[str, str]:
     """Current name -> the name it had at the base commit, for each model whose own name the base
     commit's manifest lacks and one of whose ``previous_names`` (tried in order) it has.
 
@@ -299,7 +299,7 @@ def follow_renames(previous: dict[str, tuple[str, ...]], base_names) -> dict[str
     already refused a previous name that a current model still has or that two models claim, so no
     baseline stands for two models and none escapes being compared.
     """
-    out = {}
+    out: dict[str, str] = {}
     for name, olds in previous.items():
         if name not in base_names:
             old = next((o for o in olds if o in base_names), None)

@@ -101,7 +101,7 @@ def test_ci_and_the_ci_entry_point_run_make_lint():
     assert [s["run"] for s in lint["steps"] if "run" in s] == ["make lint PYTHON=python"]
     commands = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.startswith("make ")]
     assert commands == ["make lint", "make test"]
-    assert re.search(r"(?m)^lint: .*\n\t\$\(PY\) -m ruff check ", (ROOT / "Makefile").read_text())
+    assert re.search(r"(?m)^lint: .*\n\t\$\(PY\) -m ruff check .*\n\t\$\(PY\) -m mypy$", (ROOT / "Makefile").read_text())
 
 
 def test_the_self_test_runs_this_commits_action_on_the_example_in_check_and_record_modes():

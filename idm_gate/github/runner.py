@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from idm_gate.errors import InputError, where
 
@@ -189,6 +189,10 @@ def _input_var(name: str) -> str:
     return "INPUT_" + name.replace(" ", "_").upper()
 
 
+@overload
+def get_input(name: str, default: str, environ: Mapping[str, str] | None = None) -> str: ...
+@overload
+def get_input(name: str, default: None = None, environ: Mapping[str, str] | None = None) -> str | None: ...
 def get_input(name: str, default: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
     """The action input ``name`` from ``INPUT_<NAME>`` (hyphens kept), whitespace stripped.
 
