@@ -80,6 +80,12 @@ def open_repo(manifest_path: Path, shown: str) -> Repo:
     git = Git(folder)
     root = git.toplevel()
     if root is None:
+        refusal = git.ownership_refusal()
+        if refusal:
+            at = refusal.rsplit(" at ", 1)[-1].strip("'") if " at '" in refusal else str(folder)
+            raise InputError(f"{shown}: git refuses the repository, which another user owns ({refusal}); run "
+                             f"idm-gate as that user, or trust the folder: git config --global --add safe.directory "
+                             f"{at}")
         raise InputError(f"{shown}: not inside a git repository; record and check need one (measure does not)")
     try:
         rel = manifest_path.resolve().relative_to(root.resolve()).as_posix()

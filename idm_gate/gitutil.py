@@ -95,6 +95,16 @@ class Git:
         out = proc.stdout.decode("utf-8", "replace").strip()
         return Path(out) if out else None
 
+    def ownership_refusal(self) -> str | None:
+        """git's complaint when it refuses ``cwd``'s repository for its owner (``safe.directory``), else None.
+
+        Since git 2.35.2 a repository owned by another user is refused ("detected dubious ownership")
+        unless listed in ``safe.directory``; ``toplevel`` then answers None as if there were no repository.
+        """
+        proc = self.exec("rev-parse", "--show-toplevel")
+        err = proc.stderr.decode("utf-8", "replace")
+        return first_error_line(err) if proc.returncode != 0 and "dubious ownership" in err else None
+
     def rev_parse(self, ref: str) -> str:
         """The full commit SHA ``ref`` names; ``InputError`` when git cannot resolve it to a commit."""
         if not ref or ref.startswith("-") or "\x00" in ref:

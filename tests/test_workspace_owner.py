@@ -240,6 +240,22 @@ def test_where_it_must_stay_root_git_still_works_in_the_users_workspace(workspac
     assert w.git("status", "--porcelain", "--untracked-files=all") == ""
 
 
+@as_root
+def test_the_cli_as_root_in_another_users_checkout_says_git_refuses_it(workspace):
+    """Not the action (which switches): `idm-gate record` as root names git's refusal, not "no repository"."""
+    w = workspace
+    # the manifest in a subfolder: the folder to trust is still the repository's top, as git names it
+    (w.ws / "models").mkdir()
+    os.chown(w.ws / "models", RUNNER_UID, RUNNER_GID)
+    w.git("mv", "idm.yaml", "models/idm.yaml")
+    p = subprocess.run([sys.executable, "-m", "idm_gate", "record", "-m", "models/idm.yaml"], cwd=w.ws, env=w.env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and len(p.stderr.splitlines()) == 1, p.stderr
+    assert p.stderr.startswith("idm-gate: error: models/idm.yaml: git refuses the repository, which another user owns "
+                               "(fatal: detected dubious ownership in repository at ")
+    assert p.stderr.rstrip().endswith(f"git config --global --add safe.directory {w.ws}")
+
+
 # -- the switch itself, in process: where it stays root, and says so -----------------------------------
 
 
