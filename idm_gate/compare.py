@@ -18,8 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import metric
-from .manifest import Policy
-from .measure import Measurement, ModelMeasurement
+from .data import Measurement, ModelMeasurement, Policy
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 _RANK = {PASS: 0, WARN: 1, FAIL: 2}

@@ -1,9 +1,17 @@
-"""Frozen values that flow between stages: manifest -> measurement -> comparison -> report."""
+"""Frozen values that flow between stages: manifest -> measurement -> comparison -> report.
+
+Units: sizes in bytes (``size_bytes``) or decimal gigabytes (``*_gb``, 10^9 bytes); error rates and
+their standard errors as fractions in [0, 1]; densities in nats/GB when ``log_base`` is ``"e"`` and in
+bits/GB when it is ``"2"`` (``-log(error_rate) / size_gb``). Nothing here does I/O: importing this
+module loads no YAML, JSON Schema, HTTP or git code.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import metric
 
 
 @dataclass(frozen=True)
@@ -77,3 +85,74 @@ class EvalResult:
 
     tasks: tuple[TaskScore, ...]
     notices: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Gate settings of one model; None means "not set at this layer", so layers merge with ``over``."""
+
+    max_drop: float | None = None        # largest allowed relative density drop, a fraction (0.05 = 5 %)
+    warn_drop: float | None = None       # relative density drop that warns, a fraction
+    min_density: float | None = None     # absolute floor, in the manifest's density unit (nats/GB or bits/GB)
+    max_size_gb: float | None = None     # absolute ceiling on the size, in GB (10^9 bytes)
+    max_error_rate: float | None = None  # absolute ceiling on the aggregated error rate, a fraction
+    significance: bool | None = None     # a drop within z combined standard errors only warns
+    z: float | None = None               # standard errors that count as noise (1.96: two-sided 95 %)
+
+    def over(self, other: Policy) -> Policy:
+        """This policy's values where set, ``other``'s elsewhere."""
+        return Policy(**{k: (v if v is not None else getattr(other, k)) for k, v in self.__dict__.items()})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ModelMeasurement:
+    """One model measured: its size, its aggregated error and the density they give."""
+
+    name: str
+    size_bytes: int                  # bytes counted (artifacts summed, or the declared size)
+    size_source: str                 # "declared", one ArtifactSize.source, or "mixed"
+    params: int | None               # parameter count when every weight file gave one
+    bits_per_param: float | None     # 8 * size_bytes / params, when params is known
+    error_rate: float                # aggregated error Pe in (0, 1], after min_error
+    raw_error_rate: float            # the aggregate before min_error clamped it
+    error_stderr: float | None       # standard error of Pe (a fraction); None when no task had one
+    tasks_with_stderr: int           # tasks that contributed a standard error
+    density: float                   # -log(Pe) / size_gb: nats/GB (log_base "e") or bits/GB ("2")
+    density_stderr: float | None     # delta-method standard error of density, same unit
+    log_base: str                    # "e" | "2": the unit of density
+    tasks: tuple[TaskScore, ...]
+    artifacts: tuple[ArtifactSize, ...] = ()
+    min_error_applied: bool = False  # Pe was raised to the manifest's min_error
+    weights: dict[str, Any] | None = None  # task -> relative weight in the mean; None: equal weights
+    notices: tuple[str, ...] = ()
+
+    @property
+    def size_gb(self) -> float:
+        """Size in decimal gigabytes (10^9 bytes)."""
+        return self.size_bytes / metric.BYTES_PER_GB
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        """Task -> metric key (and, for a partial run, its sample count): what makes two measurements comparable.
+
+        A full run's entry is the metric key alone (``"acc_norm,none"``), as in reports stored before
+        partial runs were recognised; a partial run's is ``"acc_norm,none [100 of 1172 examples]"``.
+        """
+        return {t.task: t.metric if t.partial is None else f"{t.metric} [{t.partial}]" for t in self.tasks}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Every model of one manifest, measured at one commit (or working tree)."""
+
+    manifest: str                    # the manifest as shown to the user (repository-relative path)
+    manifest_digest: str             # SHA-256 of the manifest's bytes, hex
+    log_base: str                    # "e" | "2": densities in nats/GB or bits/GB
+    models: tuple[ModelMeasurement, ...]
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+    def model(self, name: str) -> ModelMeasurement | None:
+        return next((m for m in self.models if m.name == name), None)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .data import EvalSource
+from .data import Policy as Policy  # re-exported: defined with the other shared values
 from .errors import InputError, InputErrors, one_line
 from .paths import MANIFEST_CAP, read_capped
 from .yamlsafe import load_yaml
@@ -24,26 +25,6 @@ from .yamlsafe import load_yaml
 # A jsonschema ValidationError. Its stubs type .schema as Mapping | bool | Unset, though the validators
 # this module reports (additionalProperties, type, ...) only ever sit in a mapping.
 ValidationError = Any
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Gate settings; None means "not set here" so layers can be merged."""
-
-    max_drop: float | None = None
-    warn_drop: float | None = None
-    min_density: float | None = None
-    max_size_gb: float | None = None
-    max_error_rate: float | None = None
-    significance: bool | None = None
-    z: float | None = None
-
-    def over(self, other: Policy) -> Policy:
-        """This policy's values where set, ``other``'s elsewhere."""
-        return Policy(**{k: (v if v is not None else getattr(other, k)) for k, v in self.__dict__.items()})
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 @dataclass(frozen=True)

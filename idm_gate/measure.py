@@ -7,64 +7,18 @@ readers); ``metric`` stays pure.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import metric
 from .data import ArtifactSize, TaskScore
+from .data import Measurement as Measurement  # re-exported: defined with the other shared values
+from .data import ModelMeasurement as ModelMeasurement
 from .errors import InputError, StoreError
 from .manifest import Manifest, ModelSpec
 
 SIZE_TOLERANCE = 0.005  # declared sizes and artifacts must agree within 0.5 %
 MAX_NAME = 512  # task and metric names: the report schema's limit
 MAX_SIZE_BYTES = 10**14  # 100 TB: the report schema's limit, as for declared sizes in the manifest
-
-
-@dataclass(frozen=True)
-class ModelMeasurement:
-    name: str
-    size_bytes: int
-    size_source: str
-    params: int | None
-    bits_per_param: float | None
-    error_rate: float
-    raw_error_rate: float
-    error_stderr: float | None
-    tasks_with_stderr: int
-    density: float
-    density_stderr: float | None
-    log_base: str
-    tasks: tuple[TaskScore, ...]
-    artifacts: tuple[ArtifactSize, ...] = ()
-    min_error_applied: bool = False
-    weights: dict[str, Any] | None = None
-    notices: tuple[str, ...] = ()
-
-    @property
-    def size_gb(self) -> float:
-        return self.size_bytes / metric.BYTES_PER_GB
-
-    @property
-    def fingerprint(self) -> dict[str, Any]:
-        """Task -> metric key (and, for a partial run, its sample count): what makes two measurements comparable.
-
-        A full run's entry is the metric key alone (``"acc_norm,none"``), as in reports stored before
-        partial runs were recognised; a partial run's is ``"acc_norm,none [100 of 1172 examples]"``.
-        """
-        return {t.task: t.metric if t.partial is None else f"{t.metric} [{t.partial}]" for t in self.tasks}
-
-
-@dataclass(frozen=True)
-class Measurement:
-    manifest: str
-    manifest_digest: str
-    log_base: str
-    models: tuple[ModelMeasurement, ...]
-    notices: tuple[str, ...] = field(default_factory=tuple)
-
-    def model(self, name: str) -> ModelMeasurement | None:
-        return next((m for m in self.models if m.name == name), None)
 
 
 def repo_root(start: Path) -> Path:

@@ -7,9 +7,8 @@ import math
 from typing import Any
 
 from .. import __version__, metric
-from ..data import ArtifactSize, TaskScore
+from ..data import ArtifactSize, Measurement, ModelMeasurement, TaskScore
 from ..errors import InputError
-from ..measure import Measurement, ModelMeasurement
 
 
 def measurement_to_dict(m: Measurement) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import html
 import re
 
 from .. import __version__, metric
-from ..measure import Measurement, ModelMeasurement
+from ..data import Measurement, ModelMeasurement
 from .fmt import NBSP, count, num, pm, size
 
 # Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import __version__, metric
-from ..measure import Measurement, ModelMeasurement
+from ..data import Measurement, ModelMeasurement
 from .fmt import count, gb, num, pm
 
 
