@@ -24,6 +24,7 @@ DEFAULT_DEADLINE_S = 30.0
 _FIRST_CHUNK = 4 * 1024
 _MAX_CHUNK = 1024 * 1024
 _FADVISE = getattr(os, "posix_fadvise", None)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
 class HeaderReader:
@@ -38,7 +39,7 @@ class HeaderReader:
         limit = DEFAULT_DEADLINE_S if deadline_s is None else deadline_s
         self._deadline = time.monotonic() + limit
         try:
-            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            self._fd = os.open(path, _OPEN_FLAGS)
         except OSError as e:
             raise InputError(f"{what}: {shown!r} cannot be opened ({e.strerror})") from None
         st = os.fstat(self._fd)
@@ -145,10 +146,9 @@ def read_prefix(path: str | Path, n: int, what: str, shown: str) -> tuple[bytes,
 def format_from_name(name: str) -> str | None:
     """The weight format a file name implies by extension, or None."""
     low = name.lower()
-    for ext, fmt in EXTENSIONS.items():
-        if low.endswith(ext):
-            return fmt
-    return None
+    dot = low.rfind(".")
+    return EXTENSIONS.get(low[dot:]) if dot >= 0 else None  # every extension is one '.suffix'
+
 
 
 EXTENSIONS = {
