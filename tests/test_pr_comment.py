@@ -149,6 +149,9 @@ def test_ten_thousand_failing_models_are_named_as_far_as_the_limit_allows():
     assert rows + [x.removeprefix("❌ ") for x in named] == [
         f"model-{i:05d}-fail-".ljust(60, "x") for i in range(len(rows) + len(named))]
     assert len(rows) + len(named) + int(also.group(2).replace(",", "")) == 10_000
+    # rows take at most half the head, so that hundreds more are named after them (a row is ~150 bytes,
+    # a name ~65: rows alone would name about 320 models in all, rows then names over 500)
+    assert len(rows) < 200 and len(named) > 300
     assert "Every model is in the JSON report" in seen.all_text
     assert "10,000 failing." in seen.all_text
 
@@ -219,6 +222,15 @@ def test_the_same_pr_under_the_base_gate_alone_gets_no_such_line(tmp_path):
     assert res.returncode == 1, res.stderr
     assert "base branch first" not in res.stdout and "To pass (a drop of at most 5.0" in res.stdout
     assert "Measured `" in res.stdout and "](" not in res.stdout  # no server URL: commits as code
+    # the text report says the same in plain text, with the baseline's date
+    base = repo.git("rev-parse", "origin/main")
+    text = repo.idm("check", "--base-ref", "origin/main").stdout
+    assert (f"(baseline from {base[:7]}, the merge base, committed "
+            f"{repo.git('show', '-s', '--format=%cs', base)})") in text
+    # 2 GB -> 3 GB at Pe 0.35: passing needs D >= 0.95 * ln(1/0.35) / 2 = 0.4987, so at most 2.105 GB,
+    # or at 3 GB an error rate of exp(-0.4987 * 3) = 0.22403, floored to 4 digits: 0.2240, shown "0.224"
+    assert ("  To pass (a drop of at most 5.0 %): at most 2.10 GB at this error rate, or an error rate of at "
+            "most 0.224 at this size.") in text
 
 
 def test_the_measure_summary_of_ten_thousand_models_stays_under_a_mebibyte():

@@ -20,10 +20,12 @@ def baseline_line(r: CheckResult) -> str:
     if r.baseline_commit is None:
         return "no baseline"
     sha = r.baseline_commit[:7]
+    when = f", committed {r.baseline_date[:10]}" if r.baseline_date else ""
     if not r.baseline_distance:
-        return f"baseline from {sha}, the merge base"
+        return f"baseline from {sha}, the merge base{when}"
     n = r.baseline_distance
-    return f"baseline from {sha}, {n} commit{'s' if n != 1 else ''} before the merge base {(r.merge_base or '')[:7]}"
+    return (f"baseline from {sha}, {n} commit{'s' if n != 1 else ''} before the merge base "
+            f"{(r.merge_base or '')[:7]}{when}")
 
 
 def change(v: ModelVerdict) -> str:
