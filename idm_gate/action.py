@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .data import ModelStatus, Verdict
 from .errors import InputError
 from .github.runner import PR_EVENTS
 
@@ -538,17 +539,17 @@ def _deliver(res: CheckResult, ctx: RunnerContext, token: str | None, client: Gi
     outputs.set("delta-pct", f"{worst.delta_rel * 100:.2f}" if worst and worst.delta_rel is not None else "")
     outputs.set("report-path", report_output(report_path, ctx.workspace) if report_path is not None else "")
     for v in res.models:
-        if v.verdict != "pass":
-            log.command(annotation("error" if v.verdict == "fail" else "warning",
+        if v.verdict is not Verdict.PASS:
+            log.command(annotation("error" if v.verdict is Verdict.FAIL else "warning",
                                    f"{v.name}: " + "; ".join(v.reasons), file=shown, title="idm-gate"))
 
     comment_url = ""
     wrote_comment = False
     if comment_mode != "never" and number is not None and token:
         client = commenter = client or make_client(token, ctx.api_url)
-        changed = any(v.status != "unchanged" for v in res.models)
+        changed = any(v.status is not ModelStatus.UNCHANGED for v in res.models)
         create = (comment_mode == "always" or (comment_mode == "on-change" and changed)
-                  or (comment_mode == "on-regression" and res.verdict != "pass"))
+                  or (comment_mode == "on-regression" and res.verdict is not Verdict.PASS))
         key, author = comment_id
         result = try_write(lambda: upsert_comment(commenter, ctx.owner, ctx.repo, number, key, head, details=details,
                                                   create=create, author=author), log.warn, "PR comment")
@@ -566,7 +567,7 @@ def _deliver(res: CheckResult, ctx: RunnerContext, token: str | None, client: Gi
         log.warn("no github-token: the PR comment is in the job summary instead")
     # the summary file is this step's own; a few KiB spare for the cut note append_summary may add
     append_summary(summary_path, render_markdown(res, prov, limit=SUMMARY_LIMIT - 4096))
-    if res.verdict == "fail" and fail_on_regression:
+    if res.verdict is Verdict.FAIL and fail_on_regression:
         return 1
     return 0
 
@@ -577,4 +578,4 @@ def _status_description(res: CheckResult) -> str:
         return f"{res.verdict}: no models"
     change = f"density {w.delta_rel * 100:+.1f} %" if w.delta_rel is not None else w.status
     # a warning's description is "warning: ..." (status_for adds that), not "warning: warn: ..."
-    return f"{w.name} {change}" if res.verdict == "warn" else f"{res.verdict}: {w.name} {change}"
+    return f"{w.name} {change}" if res.verdict is Verdict.WARN else f"{res.verdict}: {w.name} {change}"

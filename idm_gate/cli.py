@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import __version__
 from .color import MODES as COLOR_MODES
 from .color import PLAIN, Painter, wanted
+from .data import Verdict
 from .errors import IdmError, InputError, one_line
 
 if TYPE_CHECKING:
@@ -289,7 +290,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         write_output(render_check(res, args.format, stdout_painter(args)), args.output)
     if target is not None:
         _deliver_check(res, args, target)
-    if res.verdict == "fail" and not args.no_fail:
+    if res.verdict is Verdict.FAIL and not args.no_fail:
         return EXIT_FAIL
     return EXIT_OK
 

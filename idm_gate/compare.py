@@ -14,90 +14,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from . import metric
-from .data import Measurement, ModelMeasurement, Policy
+from .data import _RANK as _RANK  # re-exported: the report orders by it
+from .data import CheckResult as CheckResult  # re-exported: defined with the other shared values
+from .data import Measurement, ModelMeasurement, ModelStatus, Policy, Verdict
+from .data import ModelVerdict as ModelVerdict
+from .data import Side as Side
 
-PASS, WARN, FAIL = "pass", "warn", "fail"
-_RANK = {PASS: 0, WARN: 1, FAIL: 2}
+PASS, WARN, FAIL = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 DEFAULTS = Policy(max_drop=0.05, significance=True, z=1.96)
 
 
-def worst(verdicts: Iterable[str]) -> str:
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(verdicts, key=_RANK.__getitem__, default=PASS)
-
-
-@dataclass(frozen=True)
-class Side:
-    """One side of a comparison, on the tasks both sides share."""
-
-    density: float
-    density_stderr: float | None
-    error_rate: float
-    size_bytes: int
-
-
-@dataclass(frozen=True)
-class ModelVerdict:
-    name: str
-    verdict: str
-    status: str                        # "new" | "removed" | "changed" | "unchanged"
-    current: ModelMeasurement | None
-    baseline: ModelMeasurement | None
-    policy: Policy
-    cur: Side | None = None            # compared values (common tasks)
-    base: Side | None = None
-    delta: float | None = None         # density change, absolute
-    delta_rel: float | None = None     # (cur - base) / base
-    decomposition: metric.Decomposition | None = None
-    within_noise: bool = False
-    missing_in_pr: tuple[str, ...] = ()
-    new_in_pr: tuple[str, ...] = ()
-    metric_changed: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    # a failing model that the PR's own (not applied) ``gate:`` for it would pass: the policy is the issue
-    pr_policy_passes: bool = False
-    # the baseline model this one was compared with under its previous name (manifest ``previous_names``)
-    renamed_from: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    verdict: str
-    models: tuple[ModelVerdict, ...]
-    log_base: str
-    baseline_commit: str | None = None
-    baseline_distance: int | None = None
-    merge_base: str | None = None
-    notices: tuple[str, ...] = field(default_factory=tuple)
-    head_commit: str | None = None     # the commit that was measured (a PR's merge commit in Actions)
-    baseline_date: str | None = None   # committer date of baseline_commit, ISO 8601
-
-    def largest_change(self) -> ModelVerdict | None:
-        """The compared model whose density changed most in relative terms, up or down."""
-        moved = [v for v in self.models if v.delta_rel is not None and v.delta_rel != 0]
-        return max(moved, key=lambda v: abs(v.delta_rel or 0.0), default=None)
-
-    def worst_model(self) -> ModelVerdict | None:
-        """The model with the worst outcome: worst verdict, then the largest relative drop."""
-        if not self.models:
-            return None
-        return max(self.models, key=lambda v: (_RANK[v.verdict], -(v.delta_rel if v.delta_rel is not None else 0)))
 
 
 def _side(m: ModelMeasurement, tasks: list[str], log_base: str) -> Side:
     by = {t.task: t for t in m.tasks}
     chosen = [by[t] for t in tasks]
     if len(chosen) == len(m.tasks) and m.log_base == log_base:
-        return Side(m.density, m.density_stderr, m.error_rate, m.size_bytes)
+        return Side(density=m.density, density_stderr=m.density_stderr, error_rate=m.error_rate,
+                    size_bytes=m.size_bytes)
     w = [float(m.weights.get(t.task, 1.0)) for t in chosen] if m.weights else None
     agg = metric.aggregate_error([t.error for t in chosen], [t.stderr for t in chosen], w,
                                  m.error_rate if m.min_error_applied else None)
     d = metric.density(agg.error_rate, m.size_bytes, log_base)
-    return Side(d, metric.density_stderr(agg.error_rate, agg.error_stderr, m.size_bytes, log_base),
-                agg.error_rate, m.size_bytes)
+    sd = metric.density_stderr(agg.error_rate, agg.error_stderr, m.size_bytes, log_base)
+    return Side(density=d, density_stderr=sd, error_rate=agg.error_rate, size_bytes=m.size_bytes)
 
 
 def _pc(x: float) -> str:
@@ -105,8 +51,8 @@ def _pc(x: float) -> str:
     return f"{x * 100:.1f} %"
 
 
-def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[str, str]]:
-    out = []
+def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[Verdict, str]]:
+    out: list[tuple[Verdict, str]] = []
     if p.min_density is not None and cur.density < p.min_density:
         out.append((FAIL, f"density {cur.density:.4g} {unit} is below min_density {p.min_density:g}"))
     if p.max_size_gb is not None and cur.size_gb > p.max_size_gb:
@@ -129,22 +75,24 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     if cur is None:
         assert base is not None, "compare_model needs a current or a baseline model"
         # A warning, not a pass: renaming a model would otherwise slip it past the comparison.
-        return ModelVerdict(base.name, WARN, "removed", None, base, p,
+        return ModelVerdict(name=base.name, verdict=WARN, status=ModelStatus.REMOVED, current=None,
+                            baseline=base, policy=p,
                             reasons=("removed in this PR (if it was renamed, list this name under the new name's "
                                      "previous_names so the comparison follows it)",))
     results = _budgets(cur, p, unit)
     if base is None:
         results.append((PASS, "new model: no baseline, held to the absolute budgets only"))
-        return ModelVerdict(cur.name, worst(v for v, _ in results), "new", cur, None, p,
-                            reasons=tuple(r for _, r in results))
+        return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=ModelStatus.NEW,
+                            current=cur, baseline=None, policy=p, reasons=tuple(r for _, r in results))
 
     fb, fc = base.fingerprint, cur.fingerprint
     missing = tuple(sorted(set(fb) - set(fc)))
     added = tuple(sorted(set(fc) - set(fb)))
     changed_metric = tuple(sorted(t for t in set(fb) & set(fc) if fb[t] != fc[t]))
     common = [t.task for t in cur.tasks if t.task in fb and fb[t.task] == fc[t.task]]
-    status = "unchanged" if (cur.size_bytes == base.size_bytes and fb == fc and
-                             math.isclose(cur.error_rate, base.error_rate, rel_tol=0, abs_tol=1e-12)) else "changed"
+    same = (cur.size_bytes == base.size_bytes and fb == fc
+            and math.isclose(cur.error_rate, base.error_rate, rel_tol=0, abs_tol=1e-12))
+    status = ModelStatus.UNCHANGED if same else ModelStatus.CHANGED
     if missing:
         results.append((WARN, f"{', '.join(missing)} missing in the PR; compared on the common tasks"))
     if added:
@@ -162,9 +110,9 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
                 + "; a partial run is compared only with one on the same examples; compared without them"))
     if not common:
         results.append((WARN, "no task in common with the baseline: density change not comparable"))
-        return ModelVerdict(cur.name, worst(v for v, _ in results), status, cur, base, p,
-                            missing_in_pr=missing, new_in_pr=added, metric_changed=changed_metric,
-                            reasons=tuple(r for _, r in results))
+        return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
+                            baseline=base, policy=p, missing_in_pr=missing, new_in_pr=added,
+                            metric_changed=changed_metric, reasons=tuple(r for _, r in results))
 
     cs, bs = _side(cur, common, log_base), _side(base, common, log_base)
     delta = cs.density - bs.density
@@ -186,8 +134,10 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
         results.append((WARN, f"density down {_pc(drop)}, over warn_drop {_pc(p.warn_drop)}"))
     elif rel is None:
         results.append((WARN, "baseline density is not positive; relative change undefined"))
-    return ModelVerdict(cur.name, worst(v for v, _ in results), status, cur, base, p, cs, bs, delta, rel, dec,
-                        noise, missing, added, changed_metric, tuple(r for _, r in results))
+    return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
+                        baseline=base, policy=p, cur=cs, base=bs, delta=delta, delta_rel=rel, decomposition=dec,
+                        within_noise=noise, missing_in_pr=missing, new_in_pr=added, metric_changed=changed_metric,
+                        reasons=tuple(r for _, r in results))
 
 
 def compare(current: Measurement, baseline: Measurement | None, policies: dict[str, Policy],
@@ -221,5 +171,5 @@ def compare(current: Measurement, baseline: Measurement | None, policies: dict[s
     if baseline is not None and baseline.log_base != current.log_base:
         notices.append(f"baseline used log_base {baseline.log_base}, this run {current.log_base}; "
                        "the baseline was recomputed in this run's base")
-    return CheckResult(worst(v.verdict for v in verdicts), tuple(verdicts), current.log_base,
-                       notices=tuple(notices), **meta)
+    return CheckResult(verdict=worst(v.verdict for v in verdicts), models=tuple(verdicts),
+                       log_base=current.log_base, notices=tuple(notices), **meta)

@@ -9,9 +9,30 @@ module loads no YAML, JSON Schema, HTTP or git code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from . import metric
+
+
+class Verdict(StrEnum):
+    """A model's or a whole check's outcome; ``fail`` makes ``check`` exit 1."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+_RANK = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2}  # worse is larger
+
+
+class ModelStatus(StrEnum):
+    """How a model of the PR relates to the baseline."""
+
+    NEW = "new"              # no baseline model of that name (or previous name)
+    REMOVED = "removed"      # in the baseline, not in the PR
+    CHANGED = "changed"      # size, error or the compared tasks differ
+    UNCHANGED = "unchanged"  # same size, same tasks and metrics, same error rate
 
 
 @dataclass(frozen=True)
@@ -156,3 +177,61 @@ class Measurement:
 
     def model(self, name: str) -> ModelMeasurement | None:
         return next((m for m in self.models if m.name == name), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Side:
+    """One side of a comparison, on the tasks both sides share."""
+
+    density: float
+    density_stderr: float | None
+    error_rate: float
+    size_bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelVerdict:
+    name: str
+    verdict: Verdict
+    status: ModelStatus
+    current: ModelMeasurement | None
+    baseline: ModelMeasurement | None
+    policy: Policy
+    cur: Side | None = None            # compared values (common tasks)
+    base: Side | None = None
+    delta: float | None = None         # density change, absolute
+    delta_rel: float | None = None     # (cur - base) / base
+    decomposition: metric.Decomposition | None = None
+    within_noise: bool = False
+    missing_in_pr: tuple[str, ...] = ()
+    new_in_pr: tuple[str, ...] = ()
+    metric_changed: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    # a failing model that the PR's own (not applied) ``gate:`` for it would pass: the policy is the issue
+    pr_policy_passes: bool = False
+    # the baseline model this one was compared with under its previous name (manifest ``previous_names``)
+    renamed_from: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckResult:
+    verdict: Verdict                   # the worst model verdict (pass without models)
+    models: tuple[ModelVerdict, ...]
+    log_base: str
+    baseline_commit: str | None = None
+    baseline_distance: int | None = None
+    merge_base: str | None = None
+    notices: tuple[str, ...] = field(default_factory=tuple)
+    head_commit: str | None = None     # the commit that was measured (a PR's merge commit in Actions)
+    baseline_date: str | None = None   # committer date of baseline_commit, ISO 8601
+
+    def largest_change(self) -> ModelVerdict | None:
+        """The compared model whose density changed most in relative terms, up or down."""
+        moved = [v for v in self.models if v.delta_rel is not None and v.delta_rel != 0]
+        return max(moved, key=lambda v: abs(v.delta_rel or 0.0), default=None)
+
+    def worst_model(self) -> ModelVerdict | None:
+        """The model with the worst outcome: worst verdict, then the largest relative drop."""
+        if not self.models:
+            return None
+        return max(self.models, key=lambda v: (_RANK[v.verdict], -(v.delta_rel if v.delta_rel is not None else 0)))

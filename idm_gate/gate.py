@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import __version__, metric
 from .compare import DEFAULTS, CheckResult, compare
+from .data import ModelStatus, Verdict
 from .errors import InputError
 from .gitutil import Git
 from .manifest import Manifest, Policy, load_manifest, parse_manifest
@@ -288,7 +289,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         if opts.require_baseline:
             notices.append(msg + "; --require-baseline makes that a failure")
             res = compare(current, None, policies, renames, notices=notices, **meta)
-            return replace(res, verdict="fail")
+            return replace(res, verdict=Verdict.FAIL)
         notices.append(msg + ": first run? `idm-gate record` on the base branch creates one")
         return _unfollowed(compare(current, None, policies, renames, notices=notices, **meta), previous, renames)
     sha, baseline, distance = found
@@ -318,7 +319,7 @@ def _unfollowed(res: CheckResult, previous: dict[str, tuple[str, ...]], renames:
     """Say so on a new model whose previous_names matched nothing at the base: it is compared with nothing."""
     out = []
     for v in res.models:
-        if v.status == "new" and v.name in previous:
+        if v.status is ModelStatus.NEW and v.name in previous:
             if v.name in renames:
                 why = (f"previous name {renames[v.name]} is a model at the base commit but has no baseline "
                        "record, so this model is compared with nothing")
@@ -344,7 +345,7 @@ def _mark_policy_issues(res: CheckResult, pr_only: dict[str, Policy]) -> CheckRe
     marked = []
     for v in res.models:
         pp = pr_only.get(v.name)
-        if v.verdict == FAIL and pp is not None and v.current is not None:
+        if v.verdict is FAIL and pp is not None and v.current is not None:
             again = compare_model(v.current, v.baseline, pp, res.log_base)
             if again.verdict != FAIL:
                 v = replace(v, pr_policy_passes=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__, metric
 from ..color import PLAIN, Painter
 from ..compare import CheckResult, ModelVerdict, Side
+from ..data import ModelStatus
 from .explain import advice
 from .fmt import num, percent, pm, size, size_pair
 from .jsonio import model_to_dict
@@ -58,7 +59,7 @@ def render_text(r: CheckResult, paint: Painter = PLAIN) -> str:
             lines.append(f"  files    {files_line(cur)}")
         for reason in v.reasons:
             lines.append(f"  - {reason}")
-        for said in advice(v, r.log_base) if v.status != "unchanged" else ():
+        for said in advice(v, r.log_base) if v.status is not ModelStatus.UNCHANGED else ():
             lines.append(f"  {said}")
         lines.append("")
     for n in r.notices:

@@ -30,14 +30,14 @@ from typing import Any
 
 from .. import __version__, metric
 from ..compare import _RANK, FAIL, PASS, WARN, CheckResult, ModelVerdict
-from ..data import TaskScore
+from ..data import ModelStatus, TaskScore
 from .explain import ARROW, advice
 from .fmt import NBSP, count, num, percent, pm, size, size_pair
 from .markdown import esc, esc_html, files_details
 
 ICON = {PASS: "✅", WARN: "⚠️", FAIL: "❌"}
 TITLE = {PASS: "no efficiency regression", WARN: "efficiency warnings", FAIL: "efficiency regression"}
-_STATUS_ORDER = {"changed": 0, "new": 1, "removed": 2, "unchanged": 3}
+_STATUS_ORDER = {ModelStatus.CHANGED: 0, ModelStatus.NEW: 1, ModelStatus.REMOVED: 2, ModelStatus.UNCHANGED: 3}
 _HEX = re.compile(r"[0-9a-f]{7,64}")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 # GitHub refuses a comment over 65,536 characters; less room for the sticky comment's marker line
@@ -102,7 +102,7 @@ def _bpp(x: float | None) -> str:
 
 def row(v: ModelVerdict) -> str:
     cur, base = v.current, v.baseline
-    if v.status == "removed" and base is not None:
+    if v.status is ModelStatus.REMOVED and base is not None:
         dens = f"{num(base.density)}{NBSP}{ARROW} removed"
     elif v.cur and v.base:
         dens = _pair(num(v.base.density), num(v.cur.density), bold=True)
@@ -218,11 +218,11 @@ def _order(v: ModelVerdict) -> tuple[Any, ...]:
 
 
 def _folded(v: ModelVerdict) -> bool:
-    return v.status == "unchanged" and v.verdict == PASS
+    return v.status is ModelStatus.UNCHANGED and v.verdict is PASS
 
 
 def _counts(shown: list[ModelVerdict], folded: int) -> str:
-    by = {k: sum(1 for v in shown if v.verdict == k) for k in (FAIL, WARN, PASS)}
+    by = {k: sum(1 for v in shown if v.verdict is k) for k in (FAIL, WARN, PASS)}
     parts = []
     if by[FAIL]:
         parts.append(f"**{by[FAIL]:,} failing**")
@@ -315,7 +315,7 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
     if shown:
         budget.take("\n".join(header))
     bad = [v for v in shown if v.verdict != PASS]
-    good = [v for v in shown if v.verdict == PASS]
+    good = [v for v in shown if v.verdict is PASS]
     rows: dict[str, str] = {}
     notes: dict[str, list[str]] = {}
     half = None if budget.left is None else budget.left // 2
@@ -356,7 +356,7 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
         more = len(unnamed) - len(names)
         head += ["", f"Also failing or warning: {', '.join(names)}"
                  + (f" and {more:,} more" if more and names else f"{more:,} models" if more else "") + "."]
-    passing_left = sum(1 for v in shown if v.name not in rows and v.verdict == PASS)
+    passing_left = sum(1 for v in shown if v.name not in rows and v.verdict is PASS)
     if passing_left:
         head += ["", f"{passing_left:,} more changed or new model{'s' if passing_left != 1 else ''} pass."]
     if unnamed or passing_left:

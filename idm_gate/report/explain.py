@@ -81,7 +81,8 @@ def pass_bounds(v: ModelVerdict, log_base: str) -> Bounds | None:
     cur, p = v.current, v.policy
     if cur is None:
         return None
-    full = Side(cur.density, cur.density_stderr, cur.error_rate, cur.size_bytes)
+    full = Side(density=cur.density, density_stderr=cur.density_stderr, error_rate=cur.error_rate,
+                size_bytes=cur.size_bytes)
     side = v.cur or full
     targets = []
     if v.base is not None and v.cur is not None and v.base.density > 0 and p.max_drop is not None:
@@ -124,7 +125,7 @@ def advice(v: ModelVerdict, log_base: str, space: str = " ") -> list[str]:
     what = change_sentence(v, space)
     if what:
         out.append(what[0].upper() + what[1:] + ".")
-    if v.verdict == FAIL:
+    if v.verdict is FAIL:
         if v.pr_policy_passes:
             out.append("This PR's own `gate:` would pass it, but the policy is read from the base branch so "
                        "a PR cannot loosen its own gate: change `gate:` on the base branch first.")
