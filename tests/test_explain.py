@@ -29,7 +29,7 @@ def test_a_new_model_over_min_density_and_max_size_gets_both_bounds():
     assert v.verdict == "fail"
     b = explain.pass_bounds(v, "e")
     assert b is not None and b.error_rate is None and math.isclose(b.size_bytes, math.log(2) / 0.5 * 1e9)
-    assert explain.advice(v, "e") == ["To pass: at most 1.38 GB at this error rate."]
+    assert explain.advice(v, "e") == ["To pass (min_density 0.5, max_size_gb 1.5): at most 1.38 GB at this error rate."]
 
 
 def test_max_error_rate_caps_the_error_bound_and_rules_out_any_size():
@@ -39,7 +39,8 @@ def test_max_error_rate_caps_the_error_bound_and_rules_out_any_size():
     assert v.verdict == "fail"
     b = explain.pass_bounds(v, "e")
     assert b is not None and b.size_bytes is None and b.error_rate == 0.4
-    assert explain.advice(v, "e")[-1] == "To pass (a drop of at most 5.0 %): an error rate of at most 0.4 at this size."
+    assert explain.advice(v, "e")[-1] == ("To pass (a drop of at most 5.0 %, max_error_rate 0.4): an error rate of "
+                                          "at most 0.4 at this size.")
 
 
 def test_bits_per_gb_bounds_use_base_two():

@@ -263,3 +263,15 @@ def test_extra_sections_go_inside_each_model_and_after_the_models_within_the_lim
     assert seen.summaries == ["⚠️ bonsai: 2 tasks", "✅ bonsai-v2: 2 tasks", "whole PR"]
     assert md.index("extra for bonsai") < md.index("<summary>✅ bonsai-v2") < md.index("extra for bonsai-v2")
     assert "y" * 100 not in md and "1 more section left out to fit GitHub's size limit." in md
+
+
+def test_an_unchanged_model_that_fails_a_budget_is_a_row_not_folded(tmp_path):
+    base, pr = cc.sides(tmp_path)
+    for s in (base, pr):
+        s.add("steady", {"arc_easy": 0.7}, size_bytes=10**9)   # D = ln(1/0.3) / 1 = 1.204 < 2
+        s.add("other", {"arc_easy": 0.7}, size_bytes=10**8)    # D = 12.04: passes, unchanged
+    md, seen = rendered(cc.run(base, pr, base_gate={"min_density": 2}))
+    assert [r[:2] for r in seen.cells[1:2]] == [["❌", "steady"]]
+    assert "1 failing · 1 unchanged." in seen.all_text and seen.summaries[-1] == "1 model unchanged"
+    # no relative rule failed, the budget did: at this error rate at most ln(1/0.3) / 2 = 0.602 GB
+    assert f"To pass (min_density 2): at most 601{NB}MB at this error rate" in seen.all_text

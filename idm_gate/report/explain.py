@@ -33,6 +33,7 @@ class Bounds:
     target: float
     size_bytes: float | None
     error_rate: float | None
+    rules: tuple[str, ...] = ()  # the policy settings that set these bounds, as a reader names them
 
 
 def _log_b(pe: float, log_base: str) -> float:
@@ -72,11 +73,12 @@ def bounds(side: Side, target: float, log_base: str) -> Bounds | None:
     return Bounds(target, s_gb * metric.BYTES_PER_GB, pe)
 
 
-def pass_bounds(v: ModelVerdict, log_base: str) -> Bounds | None:
+def pass_bounds(v: ModelVerdict, log_base: str, space: str = " ") -> Bounds | None:
     """What would pass the gate: the relative rule (``max_drop``) and the absolute budgets together.
 
     None when no single bound can be given: the model is gone, or the relative rule (on the tasks
     both sides share) and the absolute budgets (on all of the PR's tasks) see different error rates.
+    ``rules`` names the settings that decided the bounds ("a drop of at most 5.0 %", "min_density 2").
     """
     cur, p = v.current, v.policy
     if cur is None:
@@ -84,15 +86,17 @@ def pass_bounds(v: ModelVerdict, log_base: str) -> Bounds | None:
     full = Side(density=cur.density, density_stderr=cur.density_stderr, error_rate=cur.error_rate,
                 size_bytes=cur.size_bytes)
     side = v.cur or full
-    targets = []
+    targets: list[tuple[float, str]] = []
     if v.base is not None and v.cur is not None and v.base.density > 0 and p.max_drop is not None:
-        targets.append(v.base.density * (1 - p.max_drop))
+        targets.append((v.base.density * (1 - p.max_drop),
+                        f"a drop of at most {percent(p.max_drop, sign=False, space=space)}"))
     absolute = p.min_density is not None or p.max_error_rate is not None
     if targets and absolute and side.error_rate != full.error_rate:
         return None
     if p.min_density is not None:
-        targets.append(p.min_density)
-    target = max(targets, default=None)
+        targets.append((p.min_density, f"min_density {p.min_density:g}"))
+    target, rule = max(targets, default=(None, ""))
+    rules = [rule] if rule else []
     b = bounds(side, target, log_base) if target is not None else Bounds(0.0, math.inf, 1.0)
     if b is None:
         return None
@@ -100,14 +104,18 @@ def pass_bounds(v: ModelVerdict, log_base: str) -> Bounds | None:
     e: float | None = b.error_rate
     if p.max_size_gb is not None:
         cap = p.max_size_gb * metric.BYTES_PER_GB
+        if s is not None and cap < s or side.size_bytes > cap:
+            rules.append(f"max_size_gb {p.max_size_gb:g}")
         s = min(s, cap) if s is not None else None
         if side.size_bytes > cap:
             e = None  # no error rate passes at a size over the budget
     if p.max_error_rate is not None:
+        if e is not None and p.max_error_rate < e or side.error_rate > p.max_error_rate:
+            rules.append(f"max_error_rate {p.max_error_rate:g}")
         if side.error_rate > p.max_error_rate:
             s = None  # no size passes at an error rate over the budget
         e = min(e, p.max_error_rate) if e is not None else None
-    return Bounds(b.target, s, e)
+    return Bounds(b.target, s, e, tuple(rules))
 
 
 def bounds_sentence(b: Bounds, space: str = " ") -> str | None:
@@ -129,12 +137,11 @@ def advice(v: ModelVerdict, log_base: str, space: str = " ") -> list[str]:
         if v.pr_policy_passes:
             out.append("This PR's own `gate:` would pass it, but the policy is read from the base branch so "
                        "a PR cannot loosen its own gate: change `gate:` on the base branch first.")
-        pb = pass_bounds(v, log_base)
+        pb = pass_bounds(v, log_base, space)
         said = bounds_sentence(pb, space) if pb else None
-        if said:
-            drop = (f" (a drop of at most {percent(v.policy.max_drop, sign=False, space=space)})"
-                    if v.base is not None and v.policy.max_drop is not None else "")
-            out.append(f"To pass{drop}: {said}.")
+        if said and pb is not None:
+            why = f" ({', '.join(pb.rules)})" if pb.rules else ""
+            out.append(f"To pass{why}: {said}.")
     elif v.delta_rel is not None and v.delta_rel < 0 and v.base is not None:
         kb = bounds(v.cur, v.base.density, log_base) if v.cur else None
         said = bounds_sentence(kb, space) if kb else None
