@@ -23,9 +23,9 @@ from .data import CheckResult as CheckResult  # re-exported: defined with the ot
 from .data import Measurement, ModelMeasurement, ModelStatus, Policy, Verdict
 from .data import ModelVerdict as ModelVerdict
 from .data import Side as Side
+from .policy import DEFAULTS as DEFAULTS  # re-exported: what applies where nothing is set
 
 PASS, WARN, FAIL = Verdict.PASS, Verdict.WARN, Verdict.FAIL
-DEFAULTS = Policy(max_drop=0.05, significance=True, z=1.96)
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:

@@ -11,52 +11,26 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import os
-from collections.abc import Callable, Container
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from . import __version__, metric
-from .compare import DEFAULTS, CheckResult, compare
+from . import __version__
+from .compare import CheckResult, compare
 from .data import ModelStatus, Verdict
 from .errors import InputError
 from .gitutil import Git
 from .manifest import Manifest, Policy, load_manifest, parse_manifest
 from .measure import Measurement, measure
+from .policy import at_base, follow_renames, introduced
+from .policy import tighten as tighten  # re-exported for existing callers
 
 if TYPE_CHECKING:
     from .store import BaselineStore
     from .store.branch import RetryPolicy
 
 Warn = Callable[[str], None]
-_N = TypeVar("_N", int, float)
-
-
-def tighten(base: Policy, extra: Policy) -> Policy:
-    """``base`` with ``extra`` filling unset values and tightening set ones; never loosening."""
-
-    def pick(a: _N | None, b: _N | None, stricter: Callable[[_N, _N], _N]) -> _N | None:
-        if a is None:
-            return b
-        if b is None:
-            return a
-        return stricter(a, b)
-
-    sig = base.significance
-    if extra.significance is False:
-        sig = False  # turning the noise allowance off is stricter
-    elif sig is None:
-        sig = extra.significance
-    return Policy(
-        max_drop=pick(base.max_drop, extra.max_drop, min),
-        warn_drop=pick(base.warn_drop, extra.warn_drop, min),
-        min_density=pick(base.min_density, extra.min_density, max),
-        max_size_gb=pick(base.max_size_gb, extra.max_size_gb, min),
-        max_error_rate=pick(base.max_error_rate, extra.max_error_rate, min),
-        significance=sig,
-        z=pick(base.z, extra.z, min),
-    )
 
 
 def model_policies(man: Manifest) -> dict[str, Policy]:
@@ -104,9 +78,10 @@ def warn_if_dirty(repo: Repo, consequence: str, warn: Warn) -> None:
 
 
 def build_record(sha: str, m: Measurement, repo: Repo, key: str) -> dict[str, Any]:
+    from .github.runner import ref_name
     from .report.jsonio import measurement_to_dict
 
-    branch = (os.environ.get("GITHUB_REF_NAME")
+    branch = (ref_name()
               or repo.git.exec("symbolic-ref", "--short", "-q", "HEAD").stdout.decode().strip())
     return {
         "commit": sha,
@@ -231,12 +206,12 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         if pr_policies is None:
             # publish mode: the PR's manifest was not read (its policy is not trusted here), so only what
             # the trusted workflow sets (the action's inputs) can apply; a gate starts with its first record.
-            policies = {x.name: opts.cli_policy for x in current.models}
+            policies = introduced([x.name for x in current.models], None, opts.cli_policy)
             notices.append(f"{repo.manifest_rel} does not exist at the base commit {mb[:7]}: this PR introduces "
                            "the gate, so there is nothing to compare with yet (only the workflow's own limits apply)")
         else:
             # The PR introduces the gate: nothing to compare against, so its own absolute budgets apply.
-            policies = {k: tighten(v, opts.cli_policy) for k, v in pr_policies.items()}
+            policies = introduced([x.name for x in current.models], pr_policies, opts.cli_policy)
             notices.append(f"{repo.manifest_rel} does not exist at the merge base {mb[:7]}: this PR introduces the "
                            "gate, so only its own absolute budgets apply")
     else:
@@ -248,37 +223,12 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
             base_man = parse_manifest(base_bytes, manifest_path.resolve(), base_shown)
         base_pol = model_policies(base_man)
         renames = follow_renames(previous, base_pol)
-        policies = {}
-        ignored: dict[str, list[str]] = {}  # policy field the user loosened -> models it was ignored for
-        for x in current.models:
-            was = renames.get(x.name, x.name)  # a renamed model is held to its old name's gate
-            bp = base_pol.get(was, base_man.gate)
-            # What applies when the base sets nothing (max_drop 5 %, z 1.96) is the base's gate too: a flag
-            # or action input (the workflow file comes from the PR) may tighten it, never loosen it.
-            floor = _in_unit(bp, base_man.log_base, current.log_base).over(DEFAULTS)
-            new_model = was not in base_pol
-            extra = opts.cli_policy
-            if new_model and pr_policies and x.name in pr_policies:
-                # A model the PR adds has no policy at the base: the PR's own budget for it counts too,
-                # but only where it is stricter than the base's global gate.
-                extra = tighten(pr_policies[x.name], opts.cli_policy)
-            policies[x.name] = tighten(floor, extra)
-            for k, v in opts.cli_policy.as_dict().items():
-                if getattr(tighten(floor, Policy(**{k: v})), k) != v:
-                    ignored.setdefault(k, []).append(x.name)
-            pp = (pr_policies or {}).get(x.name)
-            if pp is not None and pp != bp and not new_model:
-                pr_only[x.name] = tighten(pp.over(DEFAULTS), opts.cli_policy)
-                notices.append(f"this PR changes the gate policy of {x.name} "
-                               f"({_policy_text(bp)} -> {_policy_text(pp)}); the new policy applies after merge")
-        for k, names in ignored.items():
-            floor_k = {getattr(_in_unit(base_pol.get(n, base_man.gate), base_man.log_base, current.log_base)
-                               .over(DEFAULTS), k) for n in names}
-            which = "every model" if len(names) == len(current.models) else ", ".join(names)
-            base_says = " / ".join(sorted(_setting_text(k, v) for v in floor_k))
-            warn(f"{opts.policy_terms.get(k, _setting_text(k, getattr(opts.cli_policy, k)))} was ignored for "
-                 f"{which}: it is looser than the base commit's gate ({base_says}), and a pull request cannot "
-                 "relax its own gate; change gate: in the base branch's manifest instead")
+        gate = at_base([x.name for x in current.models], renames, base_pol, base_man.gate, base_man.log_base,
+                       current.log_base, pr_policies, opts.cli_policy, opts.policy_terms)
+        policies, pr_only = gate.policies, gate.pr_only
+        notices.extend(gate.notices)
+        for line in gate.warnings:
+            warn(line)
         store = open_store(opts.store_spec, repo.git, key=repo.gate_key(opts.baseline_key), remote=opts.remote,
                            branch=opts.branch, warn=warn)
         found = _baseline(store, repo, mb, opts.max_walk, warn)
@@ -296,23 +246,6 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
     res = compare(current, baseline, policies, renames, baseline_commit=sha, baseline_distance=distance,
                   baseline_date=_commit_date(repo.git, sha), notices=notices, **meta)
     return _unfollowed(_mark_policy_issues(res, pr_only), previous, renames)
-
-
-def follow_renames(previous: dict[str, tuple[str, ...]], base_names: Container[str]) -> dict[str, str]:
-    """Current name -> the name it had at the base commit, for each model whose own name the base
-    commit's manifest lacks and one of whose ``previous_names`` (tried in order) it has.
-
-    The names come from the base commit's manifest, which the PR cannot change; the manifest parser has
-    already refused a previous name that a current model still has or that two models claim, so no
-    baseline stands for two models and none escapes being compared.
-    """
-    out: dict[str, str] = {}
-    for name, olds in previous.items():
-        if name not in base_names:
-            old = next((o for o in olds if o in base_names), None)
-            if old is not None:
-                out[name] = old
-    return out
 
 
 def _unfollowed(res: CheckResult, previous: dict[str, tuple[str, ...]], renames: dict[str, str]) -> CheckResult:
@@ -351,34 +284,3 @@ def _mark_policy_issues(res: CheckResult, pr_only: dict[str, Policy]) -> CheckRe
                 v = replace(v, pr_policy_passes=True)
         marked.append(v)
     return replace(res, models=tuple(marked))
-
-
-def _in_unit(p: Policy, from_base: str, to_base: str) -> Policy:
-    """``p`` with ``min_density`` (in the base manifest's ``log_base``) in this run's unit.
-
-    Otherwise a PR switching ``log_base: e`` to ``2`` would meet a nats/GB budget with bits/GB figures,
-    1.44 times larger.
-    """
-    if p.min_density is None or from_base == to_base:
-        return p
-    return replace(p, min_density=p.min_density * metric.log_factor(from_base) / metric.log_factor(to_base))
-
-
-def _setting_text(k: str, v: float | bool | None) -> str:
-    """One policy setting as the manifest writes it: ``max_drop 5%``, ``significance on``, ``z 1.96``."""
-    if v is None:
-        return f"{k} unset"
-    if isinstance(v, bool):
-        return f"{k} {'on' if v else 'off'}"
-    if k in ("max_drop", "warn_drop"):
-        return f"{k} {v * 100:.4g}%"
-    return f"{k} {v:.4g}"
-
-
-def _policy_text(p: Policy) -> str:
-    """A policy in a report notice, percentages in the reports' one format: ``max_drop 5.0 %``."""
-    d = p.as_dict()
-    if not d:
-        return "defaults"
-    return ", ".join(f"{k} {v * 100:.1f} %" if k in ("max_drop", "warn_drop") and not isinstance(v, bool)
-                     else _setting_text(k, v) for k, v in d.items())

@@ -189,6 +189,12 @@ def _input_var(name: str) -> str:
     return "INPUT_" + name.replace(" ", "_").upper()
 
 
+def ref_name(environ: Mapping[str, str] | None = None) -> str | None:
+    """The branch or tag a workflow run is for (``GITHUB_REF_NAME``); None outside Actions."""
+    env = os.environ if environ is None else environ
+    return env.get("GITHUB_REF_NAME") or None
+
+
 @overload
 def get_input(name: str, default: str, environ: Mapping[str, str] | None = None) -> str: ...
 @overload

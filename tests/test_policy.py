@@ -1,0 +1,102 @@
+"""Unit tests of the pure policy rules (idm_gate/policy.py): a pull request cannot loosen its own gate.
+
+The end-to-end tests (test_gate_e2e.py, test_store_gates.py) run the same rules through git; here each
+rule is one call, and every expected policy is worked out by hand in a comment.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from idm_gate.data import Policy
+from idm_gate.policy import DEFAULTS, at_base, introduced, policy_text, setting_text
+
+UNSET = Policy()  # a layer that sets nothing
+
+
+def gate(models, base, *, cli=UNSET, terms=None, pr=None, renames=None, base_gate=UNSET, bases=("e", "e")):
+    return at_base(models, renames or {}, base, base_gate, bases[0], bases[1], pr, cli, terms or {})
+
+
+def test_the_base_gate_applies_with_the_defaults_filled_in():
+    g = gate(["m"], {"m": Policy(max_drop=0.02)})
+    # max_drop from the base; significance and z from DEFAULTS
+    assert g.policies == {"m": Policy(max_drop=0.02, significance=True, z=1.96)}
+    assert (g.pr_only, g.notices, g.warnings) == ({}, (), ())
+
+
+def test_a_flag_cannot_loosen_the_base_gate_and_says_so():
+    g = gate(["m"], {"m": Policy(max_drop=0.05)}, cli=Policy(max_drop=0.10),
+             terms={"max_drop": "--max-drop 10%"})
+    assert g.policies["m"].max_drop == 0.05  # min(0.05, 0.10)
+    assert g.warnings == ("--max-drop 10% was ignored for every model: it is looser than the base commit's gate "
+                          "(max_drop 5%), and a pull request cannot relax its own gate; change gate: in the base "
+                          "branch's manifest instead",)
+
+
+def test_the_defaults_count_as_set_at_the_base():
+    # the base sets nothing: max_drop 5 % and z 1.96 are its gate, so neither flag may loosen them
+    g = gate(["a", "b"], {"a": Policy(), "b": Policy()}, cli=Policy(max_drop=0.2, z=3.0, significance=False))
+    assert g.policies["a"] == Policy(max_drop=0.05, significance=False, z=1.96)  # significance off is stricter
+    assert [w.split(" was ignored")[0] for w in g.warnings] == ["max_drop 20%", "z 3"]
+    assert all("for every model:" in w for w in g.warnings)
+
+
+def test_a_flag_may_tighten_and_is_not_warned_about():
+    g = gate(["m"], {"m": Policy(max_drop=0.05, min_density=1.0)}, cli=Policy(max_drop=0.02, min_density=1.5))
+    assert g.policies["m"] == Policy(max_drop=0.02, min_density=1.5, significance=True, z=1.96)
+    assert g.warnings == ()
+
+
+def test_a_warning_names_only_the_models_it_was_ignored_for():
+    g = gate(["strict", "lax"], {"strict": Policy(max_drop=0.01), "lax": Policy(max_drop=0.20)},
+             cli=Policy(max_drop=0.10), terms={"max_drop": "input max-drop: 10%"})
+    assert g.policies["strict"].max_drop == 0.01 and g.policies["lax"].max_drop == 0.10
+    assert g.warnings[0].startswith("input max-drop: 10% was ignored for strict: it is looser than the base "
+                                    "commit's gate (max_drop 1%)")
+
+
+def test_a_new_models_own_gate_counts_only_where_stricter_than_the_base_global_gate():
+    pr = {"new": Policy(max_size_gb=20.0, min_density=3.0)}
+    g = gate(["new"], {}, pr=pr, base_gate=Policy(max_size_gb=10.0))
+    # size: min(10 at the base, 20 in the PR) = 10; min_density: only the PR sets it, 3.0
+    assert g.policies["new"] == Policy(max_drop=0.05, min_density=3.0, max_size_gb=10.0, significance=True, z=1.96)
+    assert g.notices == ()  # a new model has no base policy to change
+
+
+def test_a_pr_changing_a_models_gate_is_told_and_the_new_gate_is_kept_for_later():
+    g = gate(["m"], {"m": Policy(max_drop=0.05)}, pr={"m": Policy(max_drop=0.10)})
+    assert g.policies["m"].max_drop == 0.05
+    assert g.pr_only == {"m": Policy(max_drop=0.10, significance=True, z=1.96)}
+    assert g.notices == ("this PR changes the gate policy of m (max_drop 5.0 % -> max_drop 10.0 %); the new "
+                         "policy applies after merge",)
+
+
+def test_a_renamed_model_is_held_to_its_old_names_gate():
+    g = gate(["llama-q4"], {"llama-4bit": Policy(max_drop=0.01)}, renames={"llama-q4": "llama-4bit"},
+             pr={"llama-q4": Policy(max_drop=0.5)}, base_gate=Policy(max_drop=0.3))
+    assert g.policies["llama-q4"].max_drop == 0.01  # the old name's gate, not the PR's nor the global one
+
+
+def test_min_density_follows_a_switch_of_log_base():
+    g = gate(["m"], {"m": Policy(min_density=2.0)}, bases=("e", "2"))
+    # 2 nats/GB = 2 / ln 2 bits/GB = 2.885 bits/GB
+    assert g.policies["m"].min_density == pytest.approx(2.0 / math.log(2))
+
+
+def test_a_pr_introducing_the_gate_gets_its_own_gate_tightened_by_the_flags():
+    pr = {"m": Policy(max_drop=0.10, max_size_gb=5.0)}
+    assert introduced(["m"], pr, Policy(max_drop=0.03)) == {"m": Policy(max_drop=0.03, max_size_gb=5.0)}
+    # publish mode reads no PR manifest: only what the workflow sets applies, to every measured model
+    assert introduced(["a", "b"], None, Policy(max_drop=0.03)) == {"a": Policy(max_drop=0.03),
+                                                                   "b": Policy(max_drop=0.03)}
+
+
+def test_settings_are_written_as_the_manifest_writes_them():
+    assert [setting_text(k, v) for k, v in DEFAULTS.as_dict().items()] == ["max_drop 5%", "significance on",
+                                                                           "z 1.96"]
+    assert setting_text("min_density", None) == "min_density unset"
+    assert policy_text(Policy()) == "defaults"
+    assert policy_text(Policy(warn_drop=0.025, significance=False)) == "warn_drop 2.5 %, significance off"
