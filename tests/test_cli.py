@@ -158,6 +158,9 @@ def test_check_json_matches_its_schema(tmp_path):
     p = r.idm("check", "--base-ref", "origin/main", "-f", "json")
     doc = json.loads(p.stdout)
     validator("check").validate(doc)
+    # provenance, as the comment shows it: the measured commit and the baseline's commit date
+    assert doc["head_commit"] == r.git("rev-parse", "HEAD")
+    assert doc["baseline_date"] == r.git("show", "-s", "--format=%cI", doc["baseline_commit"])
     assert doc["models"][0]["comparability"]["missing_in_pr"] == ["gsm8k"]
 
 

@@ -122,6 +122,8 @@ def check_to_dict(r: CheckResult) -> dict[str, Any]:
         "merge_base": r.merge_base,
         "baseline_commit": r.baseline_commit,
         "baseline_distance": r.baseline_distance,
+        "baseline_date": r.baseline_date,
+        "head_commit": r.head_commit,
         "notices": list(r.notices),
         "models": models,
     }
