@@ -95,7 +95,13 @@ def test_log2_reports_bits_per_gb(tmp_path):
 
 @pytest.mark.parametrize("which", ["manifest", "report", "check"])
 def test_schema_command_prints_valid_json_schemas(which):
-    jsonschema.Draft202012Validator.check_schema(schema(which))
+    p = idm("schema", which)
+    assert p.returncode == 0 and p.stderr == ""
+    printed = json.loads(p.stdout)
+    jsonschema.Draft202012Validator.check_schema(printed)
+    # what the command prints is the schema the package validates with, byte for byte
+    assert p.stdout == (Path(cli.__file__).parent / "schemas" / f"{which}.schema.json").read_text("utf-8")
+    assert printed == schema(which)
 
 
 def test_missing_manifest_is_one_line_exit_2(tmp_path):
