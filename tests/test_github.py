@@ -94,7 +94,7 @@ def test_pull_request_target_from_a_fork(tmp_path):
 def test_push_event(tmp_path):
     payload = {"ref": "refs/heads/main", "repository": {"default_branch": "trunk"}}
     ctx = read_context(_env(tmp_path, "push", payload, GITHUB_REF="refs/heads/main"))
-    assert ctx.pr_number is None and not ctx.is_pull_request
+    assert ctx.pr_number is None
     assert ctx.default_branch == "trunk" and ctx.commit_sha == "m" * 40 and ctx.is_fork is False
 
 

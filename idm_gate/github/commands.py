@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Mapping
 
 from idm_gate.errors import IdmError
 
@@ -80,11 +79,6 @@ class OutputsWriter:
     def __init__(self, path: str | os.PathLike[str] | None):
         self.path = path
         self.values: dict[str, str] = {}
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> OutputsWriter:
-        env = os.environ if environ is None else environ
-        return cls(env.get("GITHUB_OUTPUT") or None)
 
     @staticmethod
     def format(name: str, value: object, delimiter: str | None = None) -> str:

@@ -44,10 +44,6 @@ class RunnerContext:
     head_owner: str | None = None         # login owning the head repository (a fork's owner)
 
     @property
-    def is_pull_request(self) -> bool:
-        return self.pr_number is not None
-
-    @property
     def commit_sha(self) -> str | None:
         """The commit a status belongs on: the PR's head, the upstream run's head, else GITHUB_SHA."""
         return self.head_sha or self.sha

@@ -44,10 +44,6 @@ def gb(size_bytes: int) -> str:
     return f"{g:.4g}" if g >= 0.01 else f"{g:.6f}"
 
 
-def pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{x * 100:+.{digits}f} %"
-
-
 def percent(x: float, digits: int = 1, space: str = " ", sign: bool = True) -> str:
     """A fraction as a percentage: ``percent(-0.499) == "-49.9 %"``; ``sign=False`` drops the "+"."""
     return f"{x * 100:{'+' if sign else ''}.{digits}f}{space}%"

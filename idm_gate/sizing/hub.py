@@ -14,7 +14,7 @@ on ``resolve`` URLs, on the redirect, with the size of the file behind it) wins 
 connect and for read, or ``IDM_GATE_HTTP_TIMEOUT`` seconds. A missing repository, revision, file
 or permission (HTTP 4xx) and a glob that matches nothing are ``InputError``; a Hub or server fault
 (HTTP 5xx, timeout, connection failure, a malformed answer) is also ``InputError`` naming the
-artifact, as the measure issue asks; the message says to retry.
+artifact, so a measurement never goes on without it; the message says to retry.
 """
 
 from __future__ import annotations
