@@ -27,6 +27,7 @@ ACTION_REPO = "idm-gate/idm-gate"
 # actions/checkout pinned by commit SHA, as in examples/workflows/.
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
 KIND_LABELS = {"lm-eval": "lm-eval results", "lighteval": "lighteval results", "mteb": "MTEB results",
+               "opencompass": "OpenCompass summary",
                "model-index": "model card", "csv": "CSV scores"}
 
 

@@ -25,7 +25,8 @@ Weights (``WeightSet``: one candidate model each)
       file or folder a ``dvc.lock`` stage outputs is a model named by its path (sizing reads the lock).
 
 Eval results (``EvalFile``)
-    lm-evaluation-harness, lighteval and MTEB results JSON, ``task,score`` CSVs, and ``README.md``
+    lm-evaluation-harness, lighteval and MTEB results JSON, OpenCompass summary CSVs (placed by their
+    model column), ``task,score`` CSVs, and ``README.md``
     model cards whose front matter has a ``model-index``, as :func:`idm_gate.evals.detect_format`
     (the detection ``measure`` uses) tells them apart. ``init`` then reads each with ``measure``'s
     reader; one that does not read is reported with the reader's error, never placed.
@@ -530,6 +531,10 @@ def find_evals(root: Path, files: list[str], result: ScanResult) -> None:
         elif fmt == "csv":
             stem = name[: -len(".csv")] if low.endswith(".csv") else name
             result.evals.append(EvalFile(rel, "csv", names=_names([stem, _parent_name(rel)])))
+        elif fmt == "opencompass":
+            # the model is named by its column: dataset,version,metric,mode,<model abbr>
+            header = data.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[0].split(",")
+            result.evals.append(EvalFile(rel, "opencompass", names=_names([c.strip() for c in header[4:]])))
         elif fmt in ("lm-eval", "lighteval", "mteb"):
             try:
                 doc = load_json(data, rel, allow_nan=True)

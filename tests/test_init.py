@@ -406,6 +406,22 @@ def test_lighteval_and_mteb_results_are_placed_by_the_model_name_they_record(tmp
     assert len(m["e5-small-v2"]["tasks"]) == 2
 
 
+def test_an_opencompass_summary_is_placed_by_its_model_column(tmp_path):
+    # OpenCompass's summary_<time>.csv (tests/data/evals/): dataset,version,metric,mode,qwen2-1.5b-instruct-hf
+    work = repo_with(tmp_path)
+    safetensors_file(work / "qwen2-1.5b-instruct-hf" / "model.safetensors")
+    safetensors_file(work / "other" / "model.safetensors", seed=2)
+    summary = work / "outputs" / "default" / "20240801_143012" / "summary" / "summary_20240801_143012.csv"
+    summary.parent.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "data" / "evals" / "opencompass" / "summary_20240801_143012.csv", summary)
+    p = idm(work, "init")
+    assert p.returncode == 0, p.stderr
+    assert manifest_models(work / "idm.yaml")["qwen2-1.5b-instruct-hf"]["evals"] == [
+        {"path": summary.relative_to(work).as_posix()}]
+    assert "it names the model 'qwen2-1.5b-instruct-hf'" in p.stdout
+    assert measured(work)["qwen2-1.5b-instruct-hf"]["tasks"]
+
+
 def test_an_unreadable_results_file_is_reported_with_the_readers_error(tmp_path):
     work = repo_with(tmp_path)
     safetensors_file(work / "m" / "model.safetensors")
