@@ -197,13 +197,13 @@ def _measure_part(args: argparse.Namespace, man: Manifest) -> int:
 
 def _head(root: Path) -> str | None:
     """HEAD's commit in ``root``, or None outside git (or before the first commit)."""
-    from .errors import StoreError
+    from .errors import GitError
     from .gitutil import Git
 
     try:
         git = Git(root)
         return git.rev_parse("HEAD") if git.toplevel() is not None else None
-    except (InputError, StoreError):
+    except (InputError, GitError):
         return None
 
 

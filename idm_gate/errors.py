@@ -38,8 +38,17 @@ class StoreError(IdmError):
     exit_code = 3
 
 
+class GitError(IdmError):
+    """git failed, or is not on PATH: the message names the git command, the folder and git's own first
+    line of complaint. Exit 3 (a ref the user named that git cannot resolve is an ``InputError``)."""
+
+    exit_code = 3
+
+
 class RemoteError(IdmError):
-    """A remote service (Hugging Face Hub, GitHub) failed in a way that is not the user's input."""
+    """A remote service (Hugging Face Hub, an HTTP server, GitHub) failed in a way that is not the user's
+    input: a 5xx answer, a timeout, a refused connection, an answer that is not what the API documents.
+    Exit 3; retrying may help."""
 
     exit_code = 3
 

@@ -1,7 +1,7 @@
 """A thin wrapper around the ``git`` command line, run in one repository folder.
 
 Every failure becomes a one-line error that names the git command, the folder and git's own first
-line of complaint: ``StoreError`` for git failing (the store could not be read or written) and
+line of complaint: ``GitError`` for git failing (or missing from PATH) and
 ``InputError`` for a ref the user named that git cannot resolve. Nothing here parses porcelain output
 meant for humans; only plumbing and ``rev-parse``-style answers.
 """
@@ -13,7 +13,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from .errors import InputError, StoreError
+from .errors import GitError, InputError
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
@@ -58,9 +58,9 @@ class Git:
                 stdin=None if input is not None else subprocess.DEVNULL,
             )
         except FileNotFoundError:
-            raise StoreError("git: the git executable was not found on PATH; install git 2.30 or newer") from None
+            raise GitError("git: the git executable was not found on PATH; install git 2.30 or newer") from None
         except NotADirectoryError:
-            raise StoreError(f"git: {self.cwd} is not a folder; run idm-gate inside the repository") from None
+            raise GitError(f"git: {self.cwd} is not a folder; run idm-gate inside the repository") from None
 
     def fail_message(self, args: tuple[str, ...], proc: subprocess.CompletedProcess[bytes]) -> str:
         err = first_error_line(proc.stderr.decode("utf-8", "replace"))
@@ -72,7 +72,7 @@ class Git:
         """Like :meth:`run` but returns stdout as bytes (for blobs and ``cat-file --batch``)."""
         proc = self.exec(*args, input=input, env=env)
         if check and proc.returncode != 0:
-            raise StoreError(self.fail_message(args, proc))
+            raise GitError(self.fail_message(args, proc))
         return proc.stdout
 
     def run(
@@ -80,7 +80,7 @@ class Git:
     ) -> str:
         """Run ``git *args``; return stdout decoded and stripped of its trailing newline.
 
-        With ``check`` (default) a non-zero exit raises ``StoreError`` naming git's first error line.
+        With ``check`` (default) a non-zero exit raises ``GitError`` naming git's first error line.
         """
         out = self.run_bytes(*args, input=input, check=check, env=env)
         return out.decode("utf-8", "replace").rstrip("\n")
@@ -124,7 +124,7 @@ class Git:
         if proc.returncode == 1:
             return None
         if proc.returncode != 0:
-            raise StoreError(self.fail_message(("merge-base",), proc))
+            raise GitError(self.fail_message(("merge-base",), proc))
         return proc.stdout.decode().split()[0] if proc.stdout.strip() else None
 
     def first_parent_ancestors(self, sha: str, limit: int) -> list[str]:

@@ -13,7 +13,7 @@ from . import metric
 from .data import ArtifactSize, TaskScore
 from .data import Measurement as Measurement  # re-exported: defined with the other shared values
 from .data import ModelMeasurement as ModelMeasurement
-from .errors import InputError, StoreError
+from .errors import GitError, InputError
 from .manifest import Manifest, ModelSpec
 
 SIZE_TOLERANCE = 0.005  # declared sizes and artifacts must agree within 0.5 %
@@ -27,7 +27,7 @@ def repo_root(start: Path) -> Path:
 
     try:
         return Git(start).toplevel() or start
-    except StoreError:  # no git on PATH: measure works without it
+    except GitError:  # no git on PATH: measure works without it
         return start
 
 

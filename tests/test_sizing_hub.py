@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from idm_gate.errors import InputError
+from idm_gate.errors import InputError, RemoteError
 from idm_gate.sizing import size_artifacts
 from idm_gate.sizing.hub import parse_hf
 
@@ -247,13 +247,13 @@ def test_missing_repo_is_404(hub):
 
 
 def test_server_error_is_a_remote_error(hub):
-    assert "server error (HTTP 500); retry later" in err(["hf://acme/broken/*.gguf"], InputError)
+    assert "server error (HTTP 500); retry later" in err(["hf://acme/broken/*.gguf"], RemoteError)
 
 
 def test_slow_hub_times_out(hub, monkeypatch):
     monkeypatch.setenv("IDM_GATE_HTTP_TIMEOUT", "0.3")
     t0 = time.monotonic()
-    msg = err(["hf://acme/slow/*.gguf"], InputError)
+    msg = err(["hf://acme/slow/*.gguf"], RemoteError)
     assert "no answer within 0.3 s" in msg and "IDM_GATE_HTTP_TIMEOUT" in msg
     assert time.monotonic() - t0 < 1.4
 
@@ -270,7 +270,7 @@ def test_bad_timeout_setting(hub, monkeypatch):
     ("elsewhere", "pointed the next page at another host"),
 ])
 def test_malformed_hub_answers(hub, repo, expect):
-    assert expect in err([f"hf://acme/{repo}/**"], InputError)
+    assert expect in err([f"hf://acme/{repo}/**"], RemoteError)
 
 
 @pytest.mark.parametrize("pattern", ["hf://acme", "hf://acme/tiny", "hf://acme/tiny@/x.gguf",
@@ -300,13 +300,13 @@ def test_head_content_length(hub):
 
 def test_head_errors(hub):
     assert "not found (HTTP 404); check the URL" in err([f"{hub}/files/missing.bin"])
-    assert "server error (HTTP 503)" in err([f"{hub}/files/boom.bin"], InputError)
-    assert "X-Linked-Size is not an integer" in err([f"{hub}/files/odd.bin"], InputError)
+    assert "server error (HTTP 503)" in err([f"{hub}/files/boom.bin"], RemoteError)
+    assert "X-Linked-Size is not an integer" in err([f"{hub}/files/odd.bin"], RemoteError)
 
 
 def test_connection_refused(monkeypatch):
     monkeypatch.setenv("IDM_GATE_HTTP_TIMEOUT", "2")
-    assert "request failed" in err(["http://127.0.0.1:9/x.bin"], InputError)
+    assert "request failed" in err(["http://127.0.0.1:9/x.bin"], RemoteError)
 
 
 def test_remote_and_local_mix(hub, tmp_path):

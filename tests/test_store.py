@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from idm_gate.errors import InputError, StoreError
+from idm_gate.errors import GitError, InputError, StoreError
 from idm_gate.gitutil import Git
 from idm_gate.store import canonical_json, ensure_history, export_records, find_baseline, open_store
 from idm_gate.store.branch import BranchStore, RetryPolicy, record_path
@@ -454,7 +454,7 @@ def test_git_wrapper_answers_and_errors(repo, tmp_path):
     with pytest.raises(InputError):
         git.rev_parse("--all")
     assert git.show_file("HEAD", "absent.txt") is None
-    with pytest.raises(StoreError) as e:
+    with pytest.raises(GitError) as e:
         git.run("cat-file", "-p", "0" * 40)
     assert "git cat-file failed" in str(e.value) and "fatal:" in str(e.value) and "\n" not in str(e.value)
     a, b, c = history(repo)

@@ -13,8 +13,9 @@ on ``resolve`` URLs, on the redirect, with the size of the file behind it) wins 
 ``HF_TOKEN`` is sent as a bearer token only to the Hub endpoint's host. Timeouts are 10 s for
 connect and for read, or ``IDM_GATE_HTTP_TIMEOUT`` seconds. A missing repository, revision, file
 or permission (HTTP 4xx) and a glob that matches nothing are ``InputError``; a Hub or server fault
-(HTTP 5xx, timeout, connection failure, a malformed answer) is also ``InputError`` naming the
-artifact, so a measurement never goes on without it; the message says to retry.
+(HTTP 5xx, timeout, connection failure, an answer that is not what the API documents) is a
+``RemoteError`` (exit 3) naming the artifact, so a measurement never goes on without it; the message
+says to retry.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ..data import ArtifactSize
-from ..errors import InputError
+from ..errors import InputError, RemoteError
 from ._glob import compile_glob
 from ._io import format_from_name
 
@@ -97,12 +98,12 @@ def _request(method: str, url: str, what: str, shown: str, **kw: Any) -> request
         try:
             return s.request(method, url, headers=_headers_for(url), timeout=(t, t), **kw)
         except requests.Timeout:
-            raise InputError(f"{what}: {shown}: no answer within {t:g} s; retry, or set "
+            raise RemoteError(f"{what}: {shown}: no answer within {t:g} s; retry, or set "
                               "IDM_GATE_HTTP_TIMEOUT to wait longer") from None
         except requests.TooManyRedirects:
             raise InputError(f"{what}: {shown}: more than {MAX_REDIRECTS} redirects") from None
         except requests.RequestException as e:
-            raise InputError(f"{what}: {shown}: request failed ({type(e).__name__}); check the "
+            raise RemoteError(f"{what}: {shown}: request failed ({type(e).__name__}); check the "
                               "network and retry") from None
 
 
@@ -117,7 +118,7 @@ def _check_status(r: requests.Response, what: str, shown: str, hint_404: str) ->
         raise InputError(f"{what}: {shown}: not found (HTTP 404); {hint_404}")
     if 400 <= code < 500:
         raise InputError(f"{what}: {shown}: refused (HTTP {code}); check the address")
-    raise InputError(f"{what}: {shown}: server error (HTTP {code}); retry later")
+    raise RemoteError(f"{what}: {shown}: server error (HTTP {code}); retry later")
 
 
 def size_hf(pattern: str, what: str) -> list[ArtifactSize]:
@@ -141,7 +142,7 @@ def size_hf(pattern: str, what: str) -> list[ArtifactSize]:
         except ValueError:
             entries = None
         if not isinstance(entries, list):
-            raise InputError(f"{what}: {shown}: the Hub tree answer is not a JSON list; retry "
+            raise RemoteError(f"{what}: {shown}: the Hub tree answer is not a JSON list; retry "
                               "later or check HF_ENDPOINT")
         for e in entries:
             if not isinstance(e, dict) or e.get("type") != "file":
@@ -152,13 +153,13 @@ def size_hf(pattern: str, what: str) -> list[ArtifactSize]:
             lfs = e.get("lfs")
             size = lfs.get("size") if isinstance(lfs, dict) else e.get("size")
             if type(size) is not int or size < 0:
-                raise InputError(f"{what}: {shown}/{path[:200]}: the Hub gave no integer size "
+                raise RemoteError(f"{what}: {shown}/{path[:200]}: the Hub gave no integer size "
                                   "for this file; retry later")
             out.append(ArtifactSize(path=f"{shown}/{path}", size_bytes=size, source="hf-hub",
                                     format=format_from_name(path)))
         nxt = r.links.get("next", {}).get("url")
         if nxt and _origin(nxt) != _origin(url):
-            raise InputError(f"{what}: {shown}: the Hub pointed the next page at another host; "
+            raise RemoteError(f"{what}: {shown}: the Hub pointed the next page at another host; "
                               "check HF_ENDPOINT")
         url, params = nxt, None
     if not out:
@@ -192,10 +193,10 @@ def read_hf_file(address: str, what: str, cap: int) -> bytes:
                     chunks.append(chunk)
                 return b"".join(chunks)
         except requests.Timeout:
-            raise InputError(f"{what}: {shown}: no answer within {t:g} s; retry, or set "
+            raise RemoteError(f"{what}: {shown}: no answer within {t:g} s; retry, or set "
                              "IDM_GATE_HTTP_TIMEOUT to wait longer") from None
         except requests.RequestException as e:
-            raise InputError(f"{what}: {shown}: request failed ({type(e).__name__}); check the "
+            raise RemoteError(f"{what}: {shown}: request failed ({type(e).__name__}); check the "
                              "network and retry") from None
 
 
@@ -218,7 +219,7 @@ def size_url(url: str, what: str) -> ArtifactSize:
                          "so the size is unknown; use an hf:// address or a local file")
     value = value.strip()
     if not _INT.fullmatch(value):
-        raise InputError(f"{what}: {shown}: {header} is not an integer byte count; the server "
+        raise RemoteError(f"{what}: {shown}: {header} is not an integer byte count; the server "
                           "answered oddly, retry or use an hf:// address")
     path = urlsplit(url).path
     return ArtifactSize(path=url, size_bytes=int(value), source="http-head",
