@@ -33,13 +33,32 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..data import EvalResult, EvalSource, TaskScore
+from ..data import EvalSource, TaskScore
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
 from ..sizing._glob import has_magic
 from . import lighteval, lmeval, model_index, mteb, opencompass, table
-from ._common import EvalReadResult, check_scale, decode_text, fail, load_json, one_line, show
+from ._common import (
+    EvalDocReader,
+    EvalReader,
+    EvalReadResult,
+    check_scale,
+    decode_text,
+    fail,
+    load_json,
+    one_line,
+    show,
+)
 
-FORMATS = ("lm-eval", "lighteval", "mteb", "opencompass", "model-index", "csv", "json")
+# One reader per results format (the manifest's ``format:`` value); the JSON formats also read a
+# document already parsed, when the format was detected from it.
+READERS: dict[str, EvalReader] = {
+    "lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read, "opencompass": opencompass.read,
+    "model-index": model_index.read, "csv": table.read_csv, "json": table.read_json,
+}
+DOC_READERS: dict[str, EvalDocReader] = {
+    "lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc, "mteb": mteb.read_doc, "json": table.read_json_doc,
+}
+FORMATS = tuple(READERS)
 
 # One line naming what idm-gate reads, for a file of no known format.
 KNOWN = ("lm-eval (lm-evaluation-harness results JSON), lighteval (results JSON), mteb (one JSON per task), "
@@ -106,8 +125,9 @@ def _json_format(doc: object) -> str | None:
 
 
 def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str,
-              metric_overrides: Mapping[str, str]) -> EvalResult:
-    """Read one eval source into task error fractions (see the module docstring)."""
+              metric_overrides: Mapping[str, str]) -> EvalReadResult:
+    """Read one eval source into task error fractions (see the module docstring), with the tasks the
+    reader saw but could not count in ``skipped``."""
     field = source.field or "evals"
     overrides = dict(metric_overrides or {})
     check_scale(source.scale, manifest_name, field)
@@ -149,8 +169,7 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
         if suffix == ".json" or data.lstrip()[:1] in (b"{", b"["):
             doc = load_json(data, file)  # a broken JSON file: say where, not "unknown format"
             fmt = _json_format(doc)
-            doc_reader = {"lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc, "mteb": mteb.read_doc,
-                          "json": table.read_json_doc}.get(fmt or "")
+            doc_reader = DOC_READERS.get(fmt or "")
             if doc_reader is not None:
                 read = doc_reader(doc, file=file, source=rel, scale=source.scale, overrides=overrides)
                 return _check_percent(read, fmt, source, file)
@@ -164,9 +183,7 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
                 raise _Unknown(rel)
             raise fail(file, None, "not a results format idm-gate reads",
                        f"it reads {KNOWN}; set format: in the manifest if the file is one of them")
-    reader = {"lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read,
-              "opencompass": opencompass.read, "model-index": model_index.read,
-              "csv": table.read_csv, "json": table.read_json}[fmt]
+    reader = READERS[fmt]
     return _check_percent(reader(data, file=file, source=rel, scale=source.scale, overrides=overrides), fmt, source,
                           file)
 
@@ -188,7 +205,7 @@ def _check_percent(result: EvalReadResult, fmt: str | None, source: EvalSource, 
     warning = one_line(f"{file}: warning: scale: percent is declared, but {why}, so each is read as at most 1 % "
                        "(an error rate near 1); use scale: fraction or leave scale out")
     return EvalReadResult(tasks=result.tasks, notices=result.notices + (warning,),
-                          skipped=getattr(result, "skipped", ()))
+                          skipped=result.skipped)
 
 
 GLOB_MAX_FILES = 1000
@@ -266,7 +283,7 @@ def _read_glob(source: EvalSource, base_dir: Path, root: Path, what: str,
                 continue
             origin[t.task] = rel
             tasks.append(t)
-        new_skips = [(n, r) for n, r in getattr(res, "skipped", ()) if n not in origin and n not in seen_skip]
+        new_skips = [(n, r) for n, r in res.skipped if n not in origin and n not in seen_skip]
         skipped.extend(new_skips)
         if len(tasks) > used_before or new_skips:
             notices.extend(res.notices)  # a file whose results were all superseded says nothing more
@@ -306,6 +323,6 @@ def _non_empty(result: EvalReadResult, file: str) -> EvalReadResult:
     raise fail(file, None, "holds no tasks", "list at least one task with its score")
 
 
-def skipped_tasks(result: EvalResult) -> dict[str, str]:
-    """Task -> reason for the tasks a reader saw but could not count (empty for other results)."""
-    return dict(getattr(result, "skipped", ()))
+def skipped_tasks(result: EvalReadResult) -> dict[str, str]:
+    """Task -> reason for the tasks a reader saw but could not count."""
+    return dict(result.skipped)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..data import EvalResult, TaskScore
 from ..errors import InputError
@@ -28,6 +28,26 @@ class EvalReadResult(EvalResult):
     """
 
     skipped: tuple[tuple[str, str], ...] = ()
+
+
+class EvalReader(Protocol):
+    """Reads one results file: ``data`` (its bytes) -> the tasks it scores, error fractions in [0, 1].
+
+    ``file`` names the file in messages, ``source`` is stored with each task (the repository-relative
+    path), ``scale`` is the manifest's ``scale:`` (None: the format's convention or inference) and
+    ``overrides`` maps task -> the metric the manifest picks. ``InputError`` for a file it cannot read.
+    """
+
+    def __call__(self, data: bytes, /, *, file: str, source: str, scale: str | None,
+                 overrides: Mapping[str, str]) -> EvalReadResult: ...
+
+
+class EvalDocReader(Protocol):
+    """An :class:`EvalReader` for a JSON format, over the document already parsed (parsed once, when the
+    format is detected from the document itself)."""
+
+    def __call__(self, doc: Any, /, *, file: str, source: str, scale: str | None,
+                 overrides: Mapping[str, str]) -> EvalReadResult: ...
 
 
 def fail(file: str, place: str | None, what: str, valid: str | None = None) -> InputError:
