@@ -18,6 +18,7 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from ..data import ArtifactSize, SizeResult
 from ..errors import InputError
@@ -29,7 +30,18 @@ from ._io import format_from_name, read_prefix
 MAX_MATCHES = 10_000
 MAX_SCANNED = 1_000_000
 
-_READERS = {
+class Sizer(Protocol):
+    """Sizes one local weight file: ``path`` -> its bytes and, where the header says, its parameter count.
+
+    ``shown`` names the file in messages and in the report, ``what`` the manifest field that led to it.
+    ``InputError`` (one line) for a file that is not what its format says.
+    """
+
+    def __call__(self, path: str | Path, shown: str, what: str, /) -> ArtifactSize: ...
+
+
+# One sizer per weight format (``data.ArtifactSize.format``); any other file is sized by plain.measure.
+SIZERS: dict[str, Sizer] = {
     "safetensors": safetensors.measure,
     "gguf": gguf.measure,
     "onnx": onnx.measure,
@@ -423,5 +435,5 @@ def measure_file(path: str | Path, shown: str, what: str) -> ArtifactSize:
     if fmt in (None, "pytorch"):
         # recognised by content too: a GGUF or safetensors file named .bin (or with no extension)
         fmt = layout.sniff(path, shown, what) or fmt
-    reader = _READERS.get(fmt or "", plain.measure)
-    return reader(path, shown, what)
+    sizer: Sizer = SIZERS.get(fmt or "", plain.measure)
+    return sizer(path, shown, what)
