@@ -8,9 +8,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from actionrunner import Runner
 from gitrepo import git_env, make_repo
 
 GOOD = {"version": 1, "models": [{"name": "bonsai", "size_bytes": 2 * 10**9,
@@ -167,3 +169,18 @@ def test_the_base_commits_manifest_is_reported_the_same_way(tmp_path, base_name)
     assert p.returncode == 2
     lines = p.stderr.splitlines()
     assert len(lines) == 8 and all(ln.startswith(f"idm-gate: error: {base_name}@") for ln in lines)
+
+
+def test_the_action_annotates_every_problem(tmp_path):
+    # In Actions each problem is also an ::error:: annotation (the run's summary page lists them), not
+    # only the first: mode measure on a push, no token needed.
+    r = make_repo(tmp_path, {"idm.yaml": TWO_MISTAKES})
+    no_github = SimpleNamespace(url="http://127.0.0.1:9")  # mode measure without a token calls no API
+    p = Runner(r, no_github, tmp_path).run("push", {"ref": "refs/heads/feature"}, {"mode": "measure"}, token=None,
+                                           extra_env={"GITHUB_REF": "refs/heads/feature"})
+    assert p.returncode == 2
+    annotations = [ln for ln in p.stdout.splitlines() if ln.startswith("::error")]
+    assert len(annotations) == 8
+    assert annotations[1].endswith("idm.yaml: models[0]: unknown field 'artifact'; did you mean 'artifacts'? "
+                                   "(line 6, model 'bonsai-q4')")
+    assert len([ln for ln in p.stderr.splitlines() if ln.startswith("idm-gate: error: ")]) == 8
