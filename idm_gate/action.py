@@ -327,12 +327,11 @@ def _atomic_write(path: Path, text: str) -> None:
     if not path.parent.is_dir():
         raise InputError(f"input report: the folder {path.parent} does not exist; create it in an earlier step "
                          "or name a file in an existing folder")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from .paths import write_atomic
+
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"input report: cannot write {path} ({e.strerror}); name a writable file") from None
 
 

@@ -64,12 +64,11 @@ def write_output(text: str, output: str | None) -> None:
     path = Path(output)
     if path.is_dir():
         raise InputError(f"--output: {output!r} is a directory; give a file path")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from .paths import write_atomic
+
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"--output: cannot write {output!r} ({e.strerror})") from None
 
 

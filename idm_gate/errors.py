@@ -64,6 +64,11 @@ def one_line(text: str) -> str:
     return text.translate(_BREAKS)
 
 
+def truncate(text: str, limit: int, ellipsis: str = "\u2026") -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``ellipsis`` when it was cut."""
+    return text if len(text) <= limit else text[: limit - len(ellipsis)] + ellipsis
+
+
 def where(file: str, field: str | None = None) -> str:
     """Format the ``file: field`` prefix every message starts with."""
     return f"{file}: {field}" if field else file

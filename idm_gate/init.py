@@ -203,13 +203,12 @@ def _check_measures(text: str, manifest: Path, shown: str, repo_root: Path) -> N
 
 
 def write_atomic(path: Path, text: str) -> None:
+    from .paths import write_atomic as write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write(path, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"init: cannot write {str(path)!r} ({e.strerror})") from None
 
 

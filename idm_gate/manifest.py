@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from .data import EvalSource
 from .data import Policy as Policy  # re-exported: defined with the other shared values
-from .errors import InputError, InputErrors, one_line
+from .errors import InputError, InputErrors, one_line, truncate
 from .paths import MANIFEST_CAP, read_capped
 from .yamlsafe import load_yaml
 
@@ -82,7 +82,7 @@ def _field_path(parts: Sequence[str | int] | Iterator[str | int]) -> str:
 
 def _short(v: Any) -> str:
     r = json.dumps(v, default=str) if not isinstance(v, str) else repr(v)
-    return r if len(r) <= 60 else r[:57] + "..."
+    return truncate(r, 60, "...")
 
 
 _TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "an integer", "object": "a mapping",

@@ -80,3 +80,16 @@ def read_capped(path: Path, cap: int, what: str, shown: str) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all: a temporary file beside it, then a rename,
+    so an interrupted run never leaves half a file. ``OSError`` (the temporary file removed) when it
+    cannot; the caller's message names the input that gave the path."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise

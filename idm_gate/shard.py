@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
+from .errors import InputError, truncate
 from .manifest import Manifest
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def merge(parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 
 def _short(v: object) -> str:
     r = repr(v)
-    return r if len(r) <= 80 else r[:77] + "..."
+    return truncate(r, 80, "...")
 
 
 def load_report(path: Path, man: Manifest, head: str | None, flag: str = "--report") -> Measurement:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..data import EvalResult, TaskScore
-from ..errors import InputError
+from ..errors import InputError, truncate
 from ..errors import one_line as one_line  # re-exported to the readers
 from ..jsonsafe import load_json as _load_json
 from . import rates
@@ -64,9 +64,7 @@ def show(value: Any, limit: int = 40) -> str:
         s = repr(value)
     except Exception:  # noqa: BLE001 - repr of a parsed value cannot really fail; be safe
         s = f"<{type(value).__name__}>"
-    if len(s) > limit:
-        s = s[: limit - 3] + "..."
-    return one_line(s)
+    return one_line(truncate(s, limit, "..."))
 
 
 def decode_text(data: bytes, file: str) -> str:

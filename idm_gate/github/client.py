@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from idm_gate.errors import InputError, RemoteError
+from idm_gate.errors import InputError, RemoteError, truncate
 
 if TYPE_CHECKING:
     import httpx2
@@ -502,11 +502,6 @@ def _json(resp: httpx2.Response, method: str, path: str) -> Any:
         kind = resp.headers.get("content-type", "no content type")
         raise GitHubAPIError(resp.status_code, f"the answer is not JSON ({kind}); is the API URL "
                              "right (GHES: https://HOST/api/v3)?", method=method, path=path) from None
-
-
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, ending in an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def try_write(fn: Callable[[], T], warn: Callable[[str], None], what: str = "GitHub write") -> T | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from idm_gate.github.client import STATUS_DESCRIPTION_LIMIT, GitHubClient, truncate
+from idm_gate.errors import truncate
+from idm_gate.github.client import STATUS_DESCRIPTION_LIMIT, GitHubClient
 
 VERDICT_STATES = {"fail": "failure", "pass": "success", "warn": "success", "error": "error",
                   "pending": "pending"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import __version__, metric
 from ..data import ArtifactSize, Measurement, ModelMeasurement, TaskScore
-from ..errors import InputError
+from ..errors import InputError, truncate
 
 
 def measurement_to_dict(m: Measurement) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def measurement_to_dict(m: Measurement) -> dict[str, Any]:
 
 def _cut(notice: str, limit: int = 4096) -> str:
     """Notices quote names from the PR; keep each within the report schema's limit."""
-    return notice if len(notice) <= limit else notice[: limit - 1] + "…"
+    return truncate(notice, limit)
 
 
 def model_to_dict(x: ModelMeasurement) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import re
 
 from .. import __version__, metric
 from ..data import Measurement, ModelMeasurement
+from ..errors import truncate
 from .fmt import NBSP, count, num, pm, size
 
 # Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a
@@ -21,8 +22,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~!])")
 def esc(text: str, limit: int = 200) -> str:
     """Escape untrusted text for a Markdown table cell or line."""
     text = text.replace("\r", " ").replace("\n", " ")
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = truncate(text, limit)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # "@name" would notify and "#123" link (and cross-reference) an issue. An entity such as "&#64;" is no
@@ -39,8 +39,7 @@ def esc_html(text: str, limit: int = 200) -> str:
     space or an entity, as ``esc`` does: GitHub looks for them in HTML text too.
     """
     text = text.replace("\r", " ").replace("\n", " ")
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    text = truncate(text, limit)
     text = html.escape(text, quote=True)
     return text.replace("#", "#&#8203;").replace("@", "@&#8203;").replace(":", "&#58;")
 
