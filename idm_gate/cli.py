@@ -334,6 +334,32 @@ def cmd_baseline_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _history(args: argparse.Namespace, limit: int, max_walk: int) -> list[Any]:
+    """The recorded commits along ``args.rev`` (oldest first) of this manifest's gate, from the store."""
+    from .gate import open_repo
+    from .history import read_history
+    from .store import open_store
+
+    repo = open_repo(*_manifest(args))
+    store = open_store(args.store, repo.git, key=repo.gate_key(args.baseline_key), remote=args.remote,
+                       branch=args.baseline_branch, warn=args.messages.warn)
+    return read_history(store, repo.git, args.rev, limit=limit, max_walk=max_walk, warn=args.messages.warn)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .history import check_model, points
+    from .report.history import render_history
+
+    entries = _history(args, args.limit, args.max_walk)
+    if args.model is not None:
+        check_model(entries, args.model, args.rev)
+    if not entries:
+        args.messages.warn(f"no baseline records along {args.rev} (its last {args.max_walk} first-parent commits) "
+                           f"in {args.store}; `idm-gate record` on the base branch writes them")
+    write_output(render_history(points(entries, args.model), args.format), args.output)
+    return EXIT_OK
+
+
 def _github_target(args: argparse.Namespace, event_name: str,
                    **fields: Any) -> tuple[RunnerContext, str]:
     """(RunnerContext, token) for posting to ``--repository`` from a terminal; token from the environment."""
@@ -598,6 +624,20 @@ def build_parser() -> argparse.ArgumentParser:
     ep.add_argument("--max-walk", type=int, default=1000, help="first-parent commits to export (default: 1000)")
     ep.add_argument("--output", "-o", help="file to write (default: standard output)")
     ep.set_defaults(func=cmd_baseline_export)
+
+    sp = add("history", "list the recorded densities along a branch (first-parent order) from the baseline store")
+    manifest_opt(sp)
+    store_opts(sp)
+    sp.add_argument("--model", help="only this model (default: every model)")
+    sp.add_argument("--limit", type=int, default=20, help="the newest N recorded commits (default: 20)")
+    sp.add_argument("--rev", default="HEAD", help="walk this commit's first-parent history, e.g. origin/main "
+                    "(default: HEAD)")
+    sp.add_argument("--max-walk", type=int, default=1000,
+                    help="first-parent commits to look through for records (default: 1000)")
+    sp.add_argument("--format", "-f", choices=("text", "json", "csv", "markdown"), default="text",
+                    help="output format (default: text)")
+    sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
+    sp.set_defaults(func=cmd_history)
 
     sp = add("publish", "gate a report from a measure run and post it to its pull request "
              "(the action's mode publish; token from GITHUB_TOKEN)")
