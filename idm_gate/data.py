@@ -58,6 +58,9 @@ class ArtifactSize:
     arch: str | None = field(default=None, compare=False)  # GGUF general.architecture
     # ONNX: the external data files its initializers name (``location``), relative to its folder
     external: tuple[str, ...] = field(default=(), compare=False)
+    # GGUF: the bytes of tensor data (the sum of ggml_nbytes, padding excluded): what llama.cpp's
+    # llama_model_size() and llama-bench's model_size report; None when a tensor type is unknown
+    tensor_bytes: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,64 @@ class EvalResult:
     notices: tuple[str, ...] = field(default_factory=tuple)
 
 
+class BenchMetric(StrEnum):
+    """An inference benchmark figure, each in one unit (the name ends with it)."""
+
+    TOKENS_PER_S = "tokens_per_s"              # throughput, tokens per second (higher is better)
+    LATENCY_P50_MS = "latency_p50_ms"          # median request latency, milliseconds
+    LATENCY_P95_MS = "latency_p95_ms"          # 95th-percentile request latency, milliseconds
+    PEAK_MEMORY_BYTES = "peak_memory_bytes"    # peak memory while serving, bytes
+    ENERGY_PER_TOKEN_J = "energy_per_token_j"  # energy per generated token, joules
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self is BenchMetric.TOKENS_PER_S
+
+
+@dataclass(frozen=True)
+class BenchSource:
+    """One entry of a model's ``bench:`` list in the manifest."""
+
+    path: str                     # file relative to the manifest's folder
+    format: str | None = None     # "llama-bench" | "csv" | "json" | None (detect)
+    hardware: str | None = None   # the hardware label; llama-bench's cpu_info / gpu_info when absent
+    field: str = ""               # "models[0].bench[1]", for messages
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchResult:
+    """One benchmark figure of one model, with the setup it was measured under.
+
+    Two results are comparable only when ``setup`` is equal: backend, threads, prompt and generation
+    lengths (llama-bench's ``n_prompt``/``n_gen``) and the hardware label. ``stderr`` is the standard
+    error of ``value`` in its unit: llama-bench's sample standard deviation over the square root of its
+    repetitions; a plain file's ``stderr`` column as written.
+    """
+
+    metric: BenchMetric
+    test: str                     # what was run: "pp512", "tg128", "pp512+tg128", "pp512 @ d512"; "" for plain
+    value: float                  # in the metric's unit
+    stderr: float | None
+    source: str                   # the file, repository-relative
+    samples: int | None = None    # repetitions the figure is the mean of (llama-bench: len(samples_ts))
+    backend: str | None = None    # llama-bench ``backends`` ("CUDA", "CPU", "Metal,BLAS")
+    threads: int | None = None    # llama-bench ``n_threads``
+    n_prompt: int | None = None   # prompt tokens per run
+    n_gen: int | None = None      # generated tokens per run
+    hardware: str | None = None   # the manifest's label, or llama-bench's "cpu_info / gpu_info"
+
+    @property
+    def key(self) -> str:
+        """What a baseline result is matched by: ``tokens_per_s`` or ``tokens_per_s tg128``."""
+        return f"{self.metric} {self.test}" if self.test else str(self.metric)
+
+    @property
+    def setup(self) -> dict[str, Any]:
+        """The conditions two results must share to be compared (None: not stated)."""
+        return {"backend": self.backend, "threads": self.threads, "n_prompt": self.n_prompt,
+                "n_gen": self.n_gen, "hardware": self.hardware}
+
+
 @dataclass(frozen=True)
 class Policy:
     """Gate settings of one model; None means "not set at this layer", so layers merge with ``over``."""
@@ -149,6 +210,7 @@ class ModelMeasurement:
     min_error_applied: bool = False  # Pe was raised to the manifest's min_error
     weights: dict[str, Any] | None = None  # task -> relative weight in the mean; None: equal weights
     notices: tuple[str, ...] = ()
+    bench: tuple[BenchResult, ...] = ()  # inference benchmark results (manifest ``bench:``), beside density
 
     @property
     def size_gb(self) -> float:

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .data import EvalSource
+from .data import BenchSource, EvalSource
 from .data import Policy as Policy  # re-exported: defined with the other shared values
 from .errors import InputError, InputErrors, one_line, truncate
 from .paths import MANIFEST_CAP, read_capped
@@ -41,6 +41,7 @@ class ModelSpec:
     min_error: float | None = None
     gate: Policy = Policy()
     previous_names: tuple[str, ...] = ()  # names it had before, to follow a rename to its baseline
+    bench: tuple[BenchSource, ...] = ()  # inference benchmark results files
 
     @property
     def field(self) -> str:
@@ -282,6 +283,8 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
             size_gb=m.get("size_gb"), size_bytes=m.get("size_bytes"), evals=evals, tasks=tasks,
             metrics=m.get("metrics"), weights=weights, min_error=m.get("min_error"), gate=_policy(m.get("gate")),
             previous_names=tuple(m.get("previous_names", ())),
+            bench=tuple(BenchSource(path=b["path"], format=b.get("format"), hardware=b.get("hardware"),
+                                    field=f"models[{i}].bench[{j}]") for j, b in enumerate(m.get("bench", ()))),
         ))
     problems += _previous_name_problems(models)
     if problems:

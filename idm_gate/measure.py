@@ -10,7 +10,7 @@ import itertools
 from pathlib import Path
 
 from . import metric
-from .data import ArtifactSize, TaskScore
+from .data import ArtifactSize, BenchResult, TaskScore
 from .data import Measurement as Measurement  # re-exported: defined with the other shared values
 from .data import ModelMeasurement as ModelMeasurement
 from .errors import GitError, InputError
@@ -120,11 +120,63 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
     return chosen, notices
 
 
+# llama-bench's model_size counts tensor data only; a GGUF file adds its header, metadata (the tokenizer's
+# vocabulary and merges, a few MB) and alignment padding. Where the tensor bytes are unknown (an LFS
+# pointer, a Hub listing), the file may exceed model_size by this much and no more.
+GGUF_OVERHEAD_REL = 0.02
+GGUF_OVERHEAD_ABS = 64 * 1024 * 1024
+
+
+def _bench(spec: ModelSpec, man: Manifest, root: Path, size_bytes: int, params: int | None,
+           files: tuple[ArtifactSize, ...]) -> tuple[tuple[BenchResult, ...], list[str]]:
+    """Read the model's ``bench:`` files; a llama-bench file must have run the measured weights."""
+    from .bench import read_bench
+
+    results: list[BenchResult] = []
+    notices: list[str] = []
+    seen: dict[str, str] = {}
+    gguf = [a for a in files if a.format == "gguf"]
+    tensor_bytes = sum(a.tensor_bytes or 0 for a in gguf) if gguf and all(
+        a.tensor_bytes is not None for a in gguf) else None
+    gguf_params = sum(a.params or 0 for a in gguf) if gguf and all(a.params is not None for a in gguf) else None
+    for src in spec.bench:
+        read = read_bench(src, man.base_dir, root, man.shown)
+        where = f"{man.shown}: {src.field}: {src.path}"
+        ran = f"llama-bench ran {read.model_filename!r}"
+        if read.model_n_params is not None:
+            have = gguf_params if gguf_params is not None else params
+            if have is not None and have != read.model_n_params:
+                raise InputError(f"{where}: {ran} with model_n_params {read.model_n_params:,}, but the artifacts "
+                                 f"hold {have:,} parameters; the benchmark ran another file: rerun it on this "
+                                 "model's weights")
+        if read.model_size is not None:
+            if tensor_bytes is not None:
+                if tensor_bytes != read.model_size:
+                    raise InputError(f"{where}: {ran} with model_size {read.model_size:,} bytes of tensor data, but "
+                                     f"the GGUF artifacts hold {tensor_bytes:,}; the benchmark ran another file: "
+                                     "rerun it on this model's weights")
+            else:
+                gap = size_bytes - read.model_size
+                if not 0 <= gap <= max(GGUF_OVERHEAD_REL * size_bytes, GGUF_OVERHEAD_ABS):
+                    raise InputError(f"{where}: {ran} with model_size {read.model_size:,} bytes of tensor data, but "
+                                     f"the model measures {size_bytes:,} bytes, more than a GGUF header can explain "
+                                     "(at most 2 % or 64 MiB); the benchmark ran another file: rerun it on this "
+                                     "model's weights")
+        notices.extend(read.notices)
+        for r in read.results:
+            if r.key in seen:
+                raise InputError(f"{where}: {r.key} is also in {seen[r.key]}; keep each figure in one bench file")
+            seen[r.key] = src.path
+            results.append(r)
+    return tuple(results), notices
+
+
 def measure_model(spec: ModelSpec, man: Manifest, root: Path) -> ModelMeasurement:
     where = f"{man.shown}: {spec.field}"
     size_bytes, source, params, bpp, files, size_notices = _size(spec, man, root)
     tasks, notices = _tasks(spec, man, root)
-    notices = size_notices + notices
+    bench, bench_notices = _bench(spec, man, root, size_bytes, params, files)
+    notices = size_notices + notices + bench_notices
     weights = None
     if spec.weights:
         names = {t.task for t in tasks}
@@ -149,7 +201,7 @@ def measure_model(spec: ModelSpec, man: Manifest, root: Path) -> ModelMeasuremen
         error_rate=agg.error_rate, raw_error_rate=agg.raw_error_rate, error_stderr=agg.error_stderr,
         tasks_with_stderr=agg.tasks_with_stderr, density=d, density_stderr=sd, log_base=man.log_base,
         tasks=tuple(tasks), artifacts=files, min_error_applied=agg.clamped,
-        weights=dict(spec.weights) if spec.weights else None, notices=tuple(notices),
+        weights=dict(spec.weights) if spec.weights else None, notices=tuple(notices), bench=bench,
     )
 
 

@@ -16,6 +16,7 @@ SECTIONS = (
     ("`gate` and `models[].gate`: the policy", "#/$defs/policy", "gate."),
     ("`models[]`: one model", "#/$defs/model", "models[]."),
     ("`models[].evals[]`: one source of scores", "#/$defs/eval", "models[].evals[]."),
+    ("`models[].bench[]`: one inference benchmark results file", "#/$defs/bench", "models[].bench[]."),
 )
 
 RULES = """\

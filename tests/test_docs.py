@@ -67,7 +67,7 @@ def test_every_schema_field_is_in_the_reference():
     s = schema()
     text = (DOCS / "manifest.md").read_text()
     for prefix, node in (("", s), ("gate.", s["$defs"]["policy"]), ("models[].", s["$defs"]["model"]),
-                         ("models[].evals[].", s["$defs"]["eval"])):
+                         ("models[].evals[].", s["$defs"]["eval"]), ("models[].bench[].", s["$defs"]["bench"])):
         for name in node["properties"]:
             assert f"| `{prefix}{name}` |" in text, prefix + name
 

@@ -240,5 +240,5 @@ def _parse(r: HeaderReader, shown: str) -> ArtifactSize:
     return ArtifactSize(
         path=shown, size_bytes=r.size, source="stat", format="gguf", params=params,
         bits_per_param=(8 * total_bytes / params) if (total_bytes is not None and params) else None,
-        split=split, arch=arch,
+        split=split, arch=arch, tensor_bytes=total_bytes,
     )
