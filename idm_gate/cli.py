@@ -360,6 +360,93 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _measured(args: argparse.Namespace) -> tuple[Manifest, Measurement]:
+    """The manifest and its measurement: ``--report FILE`` (a report of this checkout) or measured now."""
+    from .manifest import load_manifest
+    from .measure import measure
+
+    man = load_manifest(*_manifest(args))
+    if args.report:
+        from .measure import repo_root
+        from .shard import load_report
+
+        return man, load_report(Path(args.report), man, _head(repo_root(man.base_dir)))
+    return man, measure(man)
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .errors import StoreError
+    from .history import points
+    from .report import leaderboard as lb
+
+    _, m = _measured(args)
+    rows = lb.standings(m)
+    if args.format == "json":
+        text = lb.render_json(rows, m.log_base)
+    elif args.format == "html":
+        history: list[Any] = []
+        try:
+            history = points(_history(args, args.limit, 1000))
+        except InputError as e:
+            if "not inside a git repository" not in str(e):
+                raise
+            args.messages.warn("not inside a git repository: the page has no history chart")
+        except StoreError as e:
+            args.messages.warn(f"the page has no history chart: {e}")
+        text = lb.render_html(rows, m.log_base, history)
+    else:
+        text = lb.render_markdown(rows, m.log_base)
+    write_output(text, args.output)
+    if to_file(args.output):
+        args.messages.error(f"wrote the {args.format} leaderboard of {len(rows)} model(s) to {args.output}",
+                            kind="note")
+    return EXIT_OK
+
+
+def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: str) -> str:
+    """pass/warn/fail from ``--check FILE`` (the model's verdict there), else from the manifest's
+    absolute budgets (fail on a breach, pass within them, unknown when the model has none)."""
+    if args.check:
+        from .paths import EVAL_FILE_CAP, read_capped
+        from .report.jsonio import loads_strict
+
+        shown = f"--check {args.check}"
+        doc = loads_strict(read_capped(Path(args.check), EVAL_FILE_CAP, shown, args.check), shown)
+        models = doc.get("models") if isinstance(doc, dict) and doc.get("kind") == "check" else None
+        if not isinstance(models, list):
+            raise InputError(f"{shown}: not a check report; write one with idm-gate check --format json -o FILE")
+        verdict = next((v.get("verdict") for v in models if isinstance(v, dict) and v.get("name") == x.name), None)
+        if verdict not in ("pass", "warn", "fail"):
+            raise InputError(f"{shown}: has no verdict for model {x.name!r}; check the same manifest, or drop --check")
+        return str(verdict)
+    from .compare import budget_breaches
+
+    policy = next(spec.gate.over(man.gate) for spec in man.models if spec.name == x.name)
+    if budget_breaches(x, policy, log_base):
+        return "fail"
+    if policy.min_density is None and policy.max_size_gb is None and policy.max_error_rate is None:
+        return "unknown"
+    return "pass"
+
+
+def cmd_badge(args: argparse.Namespace) -> int:
+    from .report.fmt import num
+    from .report.leaderboard import badge_svg
+
+    man, m = _measured(args)
+    x = m.model(args.model)
+    if x is None:
+        names = [y.name for y in m.models]
+        shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+        raise InputError(f"--model {args.model!r}: {args.manifest} has no such model; its models: {shown}")
+    status = badge_status(args, man, x, m.log_base)
+    unit = "nats/GB" if m.log_base == "e" else "bits/GB"
+    write_output(badge_svg(args.label, f"{num(x.density, 3)} {unit}", status), args.output)
+    if to_file(args.output):
+        args.messages.error(f"wrote the badge of {x.name} ({status}) to {args.output}", kind="note")
+    return EXIT_OK
+
+
 def _github_target(args: argparse.Namespace, event_name: str,
                    **fields: Any) -> tuple[RunnerContext, str]:
     """(RunnerContext, token) for posting to ``--repository`` from a terminal; token from the environment."""
@@ -638,6 +725,33 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output format (default: text)")
     sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
     sp.set_defaults(func=cmd_history)
+
+    sp = add("leaderboard", "rank every model by density, with size, error rate and the efficiency frontier")
+    manifest_opt(sp)
+    store_opts(sp)
+    sp.add_argument("--format", "-f", choices=("markdown", "json", "html"), default="markdown",
+                    help="markdown, json, or html: one self-contained page with inline SVG charts of the "
+                         "frontier and the recorded history (default: markdown)")
+    sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
+    sp.add_argument("--report", metavar="FILE", help="rank this report of the checkout (idm-gate measure --format "
+                    "json) instead of measuring (default: measure the checkout)")
+    sp.add_argument("--rev", default="HEAD", help="the HTML history chart follows this commit's first-parent "
+                    "history (default: HEAD)")
+    sp.add_argument("--limit", type=int, default=20,
+                    help="recorded commits in the HTML history chart, the newest (default: 20)")
+    sp.set_defaults(func=cmd_leaderboard)
+
+    sp = add("badge", "write an SVG badge of one model's density for a README")
+    manifest_opt(sp)
+    sp.add_argument("--model", required=True, help="the model the badge shows (required)")
+    sp.add_argument("--output", "-o", help="the SVG file to write, e.g. density.svg (default: standard output)")
+    sp.add_argument("--label", default="density", help="the badge's left-hand text (default: density)")
+    sp.add_argument("--check", metavar="FILE", help="colour by the model's verdict in this check report "
+                    "(idm-gate check --format json -o FILE) (default: by the manifest's absolute budgets: red "
+                    "over one, green within them, grey when the model has none)")
+    sp.add_argument("--report", metavar="FILE", help="take the density from this report of the checkout "
+                    "(default: measure the checkout)")
+    sp.set_defaults(func=cmd_badge)
 
     sp = add("publish", "gate a report from a measure run and post it to its pull request "
              "(the action's mode publish; token from GITHUB_TOKEN)")

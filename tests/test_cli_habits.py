@@ -90,7 +90,7 @@ def test_bare_command_prints_the_usage_with_every_command(tmp_path):
     assert p.returncode == 2
     assert p.stdout.startswith("usage: idm-gate ")
     listed = re.findall(r"^ {4}(\w+) {2,}", p.stdout, flags=re.M)
-    assert listed == ["measure", "merge", "check", "record", "baseline", "history", "publish", "action", "init",
+    assert listed == ["measure", "merge", "check", "record", "baseline", "history", "leaderboard", "badge", "publish", "action", "init",
                       "schema"]
     assert p.stderr == ""
 
