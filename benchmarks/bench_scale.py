@@ -113,11 +113,11 @@ def io_delta(field: bytes, fn) -> int | None:
 
 
 def evict(folders: list[str]) -> None:
-    os.sync()  # dirty pages cannot be dropped
     for d in folders:
         for e in os.scandir(d):
             fd = os.open(e.path, os.O_RDONLY)
             try:
+                os.fsync(fd)  # dirty pages cannot be dropped
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             finally:
                 os.close(fd)

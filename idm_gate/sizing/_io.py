@@ -19,10 +19,10 @@ from ..errors import InputError
 DEFAULT_READ_CAP = 256 * 1024 * 1024
 DEFAULT_DEADLINE_S = 30.0
 # The first read is one 4 KiB page: a safetensors shard's header usually fits, and a shard is sized
-# from that one page. Each further read doubles, up to 1 MiB, so a GGUF vocabulary of megabytes
-# takes a few dozen reads rather than thousands.
+# from that one page. Each further read doubles, up to 256 KiB, so a GGUF vocabulary of megabytes
+# takes a few dozen reads rather than thousands, and reads past the metadata stay under 256 KiB.
 _FIRST_CHUNK = 4 * 1024
-_MAX_CHUNK = 1024 * 1024
+_MAX_CHUNK = 256 * 1024
 _FADVISE = getattr(os, "posix_fadvise", None)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
