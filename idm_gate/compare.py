@@ -7,7 +7,13 @@ Rules (README "The gate"):
   also lies beyond ``z`` combined standard errors; otherwise it warns as "within noise";
 - when the task set, a task's metric or a partial run's sample count differs, both sides are recomputed on
   the common tasks and the difference is named; with no common task the model cannot be compared (warn);
-- every change is split into its accuracy and size parts, with the break-even size.
+- every change is split into its accuracy and size parts, with the break-even size;
+- inference figures (``bench:``) stand beside density, never folded into it: their absolute budgets
+  (min_tokens_per_s, max_latency_ms, max_peak_memory_gb, max_energy_per_token_j) apply to every model; a
+  figure is compared with the baseline's of the same key only when their setups (backend, threads,
+  prompt/generation lengths, hardware label) match, else it is "not comparable" (warn) with the reason;
+  a comparable tokens_per_s drop beyond ``max_throughput_drop`` fails, or with significance on warns
+  when it lies within ``z`` combined standard errors.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from typing import Any
 
 from . import metric
 from .data import _RANK as _RANK  # re-exported: the report orders by it
+from .data import BenchChange, BenchMetric, Measurement, ModelMeasurement, ModelStatus, Policy, Verdict
 from .data import CheckResult as CheckResult  # re-exported: defined with the other shared values
-from .data import Measurement, ModelMeasurement, ModelStatus, Policy, Verdict
 from .data import ModelVerdict as ModelVerdict
 from .data import Side as Side
 from .policy import DEFAULTS as DEFAULTS  # re-exported: what applies where nothing is set
@@ -59,7 +65,64 @@ def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[Verdict,
         out.append((FAIL, f"size {cur.size_gb:.4g} GB is over max_size_gb {p.max_size_gb:g}"))
     if p.max_error_rate is not None and cur.error_rate > p.max_error_rate:
         out.append((FAIL, f"error rate {cur.error_rate:.4g} is over max_error_rate {p.max_error_rate:g}"))
+    for b in cur.bench:
+        if b.metric is BenchMetric.TOKENS_PER_S and p.min_tokens_per_s is not None and b.value < p.min_tokens_per_s:
+            out.append((FAIL, f"{b.key} {b.value:.4g} is below min_tokens_per_s {p.min_tokens_per_s:g}"))
+        elif b.metric in (BenchMetric.LATENCY_P50_MS, BenchMetric.LATENCY_P95_MS) and p.max_latency_ms is not None \
+                and b.value > p.max_latency_ms:
+            out.append((FAIL, f"{b.key} {b.value:.4g} is over max_latency_ms {p.max_latency_ms:g}"))
+        elif b.metric is BenchMetric.PEAK_MEMORY_BYTES and p.max_peak_memory_gb is not None \
+                and b.value / metric.BYTES_PER_GB > p.max_peak_memory_gb:
+            out.append((FAIL, f"peak memory {b.value / metric.BYTES_PER_GB:.4g} GB is over max_peak_memory_gb "
+                              f"{p.max_peak_memory_gb:g}"))
+        elif b.metric is BenchMetric.ENERGY_PER_TOKEN_J and p.max_energy_per_token_j is not None \
+                and b.value > p.max_energy_per_token_j:
+            out.append((FAIL, f"{b.key} {b.value:.4g} is over max_energy_per_token_j {p.max_energy_per_token_j:g}"))
     return out
+
+
+def _setup_diff(cur: dict[str, Any], base: dict[str, Any]) -> str:
+    """What differs between two benchmark setups: ``threads 8 -> 16, hardware 'a' -> 'b'``."""
+    def show(v: Any) -> str:
+        return "unstated" if v is None else repr(v) if isinstance(v, str) else str(v)
+    return ", ".join(f"{k} {show(base[k])} -> {show(cur[k])}" for k in cur if cur[k] != base[k])
+
+
+def compare_bench(cur: ModelMeasurement, base: ModelMeasurement | None,
+                  p: Policy) -> tuple[tuple[BenchChange, ...], list[tuple[Verdict, str]]]:
+    """Each benchmark figure of ``cur`` against ``base``'s of the same key (and the baseline's figures the
+    PR no longer has), with the verdicts the relative rule gives. ``p`` has DEFAULTS applied."""
+    changes: list[BenchChange] = []
+    results: list[tuple[Verdict, str]] = []
+    base_by = {b.key: b for b in base.bench} if base is not None else {}
+    for b in cur.bench:
+        old = base_by.pop(b.key, None)
+        if old is None:
+            changes.append(BenchChange(key=b.key, current=b, baseline=None,
+                                       why="no baseline figure" if base is not None else None))
+            continue
+        diff = _setup_diff(b.setup, old.setup)
+        if diff:
+            changes.append(BenchChange(key=b.key, current=b, baseline=old, why=diff))
+            results.append((WARN, f"{b.key} not comparable with the baseline: {diff}"))
+            continue
+        rel = (b.value - old.value) / old.value if old.value > 0 else None
+        changes.append(BenchChange(key=b.key, current=b, baseline=old, comparable=True, delta_rel=rel))
+        if b.metric is not BenchMetric.TOKENS_PER_S or rel is None or p.max_throughput_drop is None:
+            continue
+        drop = -rel
+        if drop > p.max_throughput_drop:
+            se = (math.hypot(b.stderr, old.stderr) if b.stderr is not None and old.stderr is not None else None)
+            if p.significance and se is not None and old.value - b.value <= (p.z or 0) * se:
+                results.append((WARN, f"{b.key} down {_pc(drop)} (over max_throughput_drop "
+                                      f"{_pc(p.max_throughput_drop)}) but within noise: {old.value - b.value:.3g} <= "
+                                      f"{p.z:g} x {se:.3g} combined standard error"))
+            else:
+                results.append((FAIL, f"{b.key} down {_pc(drop)}, over max_throughput_drop "
+                                      f"{_pc(p.max_throughput_drop)}"))
+    for old in base_by.values():
+        changes.append(BenchChange(key=old.key, current=None, baseline=old, why="not measured in the PR"))
+    return tuple(changes), results
 
 
 def budget_breaches(cur: ModelMeasurement, policy: Policy, log_base: str) -> list[str]:
@@ -80,10 +143,13 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
                             reasons=("removed in this PR (if it was renamed, list this name under the new name's "
                                      "previous_names so the comparison follows it)",))
     results = _budgets(cur, p, unit)
+    bench, bench_results = compare_bench(cur, base, p)
+    results += bench_results
     if base is None:
         results.append((PASS, "new model: no baseline, held to the absolute budgets only"))
         return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=ModelStatus.NEW,
-                            current=cur, baseline=None, policy=p, reasons=tuple(r for _, r in results))
+                            current=cur, baseline=None, policy=p, reasons=tuple(r for _, r in results),
+                            bench=bench)
 
     fb, fc = base.fingerprint, cur.fingerprint
     missing = tuple(sorted(set(fb) - set(fc)))
@@ -112,7 +178,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
         results.append((WARN, "no task in common with the baseline: density change not comparable"))
         return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
                             baseline=base, policy=p, missing_in_pr=missing, new_in_pr=added,
-                            metric_changed=changed_metric, reasons=tuple(r for _, r in results))
+                            metric_changed=changed_metric, reasons=tuple(r for _, r in results), bench=bench)
 
     cs, bs = _side(cur, common, log_base), _side(base, common, log_base)
     delta = cs.density - bs.density
@@ -137,7 +203,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
                         baseline=base, policy=p, cur=cs, base=bs, delta=delta, delta_rel=rel, decomposition=dec,
                         within_noise=noise, missing_in_pr=missing, new_in_pr=added, metric_changed=changed_metric,
-                        reasons=tuple(r for _, r in results))
+                        reasons=tuple(r for _, r in results), bench=bench)
 
 
 def compare(current: Measurement, baseline: Measurement | None, policies: dict[str, Policy],

@@ -180,6 +180,12 @@ class Policy:
     max_error_rate: float | None = None  # absolute ceiling on the aggregated error rate, a fraction
     significance: bool | None = None     # a drop within z combined standard errors only warns
     z: float | None = None               # standard errors that count as noise (1.96: two-sided 95 %)
+    # Inference budgets on the model's bench: figures (absolute, new models included), and a relative one
+    min_tokens_per_s: float | None = None        # every tokens_per_s figure at least this
+    max_latency_ms: float | None = None          # every latency figure (p50, p95) at most this, ms
+    max_peak_memory_gb: float | None = None      # peak memory at most this, GB (10^9 bytes)
+    max_energy_per_token_j: float | None = None  # energy per token at most this, joules
+    max_throughput_drop: float | None = None     # a comparable tokens_per_s drop beyond this fraction fails
 
     def over(self, other: Policy) -> Policy:
         """This policy's values where set, ``other``'s elsewhere."""
@@ -252,6 +258,22 @@ class Side:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BenchChange:
+    """One benchmark figure of a model, against the baseline's figure of the same ``key``.
+
+    ``comparable`` is False when either side is missing or their setups differ; ``why`` then says what
+    differs ("threads 8 -> 16"). ``delta_rel`` is (current - baseline) / baseline when comparable.
+    """
+
+    key: str
+    current: BenchResult | None
+    baseline: BenchResult | None
+    comparable: bool = False
+    why: str | None = None
+    delta_rel: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelVerdict:
     name: str
     verdict: Verdict
@@ -273,6 +295,7 @@ class ModelVerdict:
     pr_policy_passes: bool = False
     # the baseline model this one was compared with under its previous name (manifest ``previous_names``)
     renamed_from: str | None = None
+    bench: tuple[BenchChange, ...] = ()  # benchmark figures beside density, each with its change
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -94,7 +94,7 @@ def describe_schema_error(err: ValidationError, root_schema: dict[str, Any]) -> 
     """One readable clause for a jsonschema ValidationError: '<field>: <what>; <what is valid>'."""
     field = _field_path(err.absolute_path) or "(top level)"
     v, inst = err.validator, err.instance
-    if err.absolute_path and err.absolute_path[-1] in ("max_drop", "warn_drop"):
+    if err.absolute_path and err.absolute_path[-1] in ("max_drop", "warn_drop", "max_throughput_drop"):
         return f"{field}: {_short(inst)} is not valid; write a percentage such as '5%' or a fraction in [0, 1]"
     if v == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
@@ -165,6 +165,11 @@ def _policy(d: dict[str, Any] | None) -> Policy:
         max_error_rate=d.get("max_error_rate"),
         significance=None if sig is None else sig in (True, "on"),
         z=d.get("z"),
+        min_tokens_per_s=d.get("min_tokens_per_s"),
+        max_latency_ms=d.get("max_latency_ms"),
+        max_peak_memory_gb=d.get("max_peak_memory_gb"),
+        max_energy_per_token_j=d.get("max_energy_per_token_j"),
+        max_throughput_drop=parse_relative(d.get("max_throughput_drop")),
     )
 
 

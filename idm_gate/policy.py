@@ -23,6 +23,7 @@ from . import metric
 from .data import Policy
 
 DEFAULTS = Policy(max_drop=0.05, significance=True, z=1.96)
+RELATIVE = ("max_drop", "warn_drop", "max_throughput_drop")  # fractions, written as percentages
 
 _N = TypeVar("_N", int, float)
 
@@ -50,6 +51,11 @@ def tighten(base: Policy, extra: Policy) -> Policy:
         max_error_rate=pick(base.max_error_rate, extra.max_error_rate, min),
         significance=sig,
         z=pick(base.z, extra.z, min),
+        min_tokens_per_s=pick(base.min_tokens_per_s, extra.min_tokens_per_s, max),
+        max_latency_ms=pick(base.max_latency_ms, extra.max_latency_ms, min),
+        max_peak_memory_gb=pick(base.max_peak_memory_gb, extra.max_peak_memory_gb, min),
+        max_energy_per_token_j=pick(base.max_energy_per_token_j, extra.max_energy_per_token_j, min),
+        max_throughput_drop=pick(base.max_throughput_drop, extra.max_throughput_drop, min),
     )
 
 
@@ -87,7 +93,7 @@ def setting_text(k: str, v: float | bool | None) -> str:
         return f"{k} unset"
     if isinstance(v, bool):
         return f"{k} {'on' if v else 'off'}"
-    if k in ("max_drop", "warn_drop"):
+    if k in RELATIVE:
         return f"{k} {v * 100:.4g}%"
     return f"{k} {v:.4g}"
 
@@ -97,7 +103,7 @@ def policy_text(p: Policy) -> str:
     d = p.as_dict()
     if not d:
         return "defaults"
-    return ", ".join(f"{k} {v * 100:.1f} %" if k in ("max_drop", "warn_drop") and not isinstance(v, bool)
+    return ", ".join(f"{k} {v * 100:.1f} %" if k in RELATIVE and not isinstance(v, bool)
                      else setting_text(k, v) for k, v in d.items())
 
 

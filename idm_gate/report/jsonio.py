@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import __version__, metric
-from ..data import ArtifactSize, Measurement, ModelMeasurement, TaskScore
+from ..data import ArtifactSize, BenchMetric, BenchResult, Measurement, ModelMeasurement, TaskScore
 from ..errors import InputError, truncate
 
 
@@ -60,7 +60,21 @@ def model_to_dict(x: ModelMeasurement) -> dict[str, Any]:
             for a in x.artifacts
         ],
         "notices": [_cut(n) for n in x.notices],
+        # only when the manifest lists bench: files, so reports (and stored baselines) without them are unchanged
+        **({"bench": [bench_to_dict(b) for b in x.bench]} if x.bench else {}),
     }
+
+
+def bench_to_dict(b: BenchResult) -> dict[str, Any]:
+    return {"metric": b.metric.value, "test": b.test, "value": b.value, "stderr": b.stderr, "source": b.source,
+            "samples": b.samples, **b.setup}
+
+
+def bench_from_dict(d: dict[str, Any]) -> BenchResult:
+    return BenchResult(metric=BenchMetric(d["metric"]), test=d["test"], value=d["value"], stderr=d["stderr"],
+                       source=d["source"], samples=d.get("samples"), backend=d.get("backend"),
+                       threads=d.get("threads"), n_prompt=d.get("n_prompt"), n_gen=d.get("n_gen"),
+                       hardware=d.get("hardware"))
 
 
 def loads_strict(data: bytes, shown: str) -> Any:
@@ -108,6 +122,7 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
                                          bits_per_param=a.get("bits_per_param"), note=a.get("note"))
                             for a in x["artifacts"]),
             min_error_applied=x["min_error_applied"], weights=x["weights"], notices=tuple(x["notices"]),
+            bench=tuple(bench_from_dict(b) for b in x.get("bench", ())),
         ))
     return Measurement(manifest=doc["manifest"], manifest_digest=doc["manifest_digest"], log_base=doc["log_base"],
                        models=tuple(models), notices=tuple(doc["notices"]))

@@ -1,0 +1,161 @@
+"""Inference budgets and regressions (gate: min_tokens_per_s ... max_throughput_drop): compare, unit and e2e.
+
+Every expected figure is worked out by hand in a comment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from gitrepo import make_repo
+from idm_gate.compare import compare_model
+from idm_gate.data import BenchMetric, BenchResult, ModelMeasurement, Policy, TaskScore, Verdict
+from idm_gate.policy import tighten
+from idm_gate.report.jsonio import measurement_from_dict, measurement_to_dict
+
+# Pe 0.25 at 1 GB: density -ln(0.25) / 1 = 1.386294 nats/GB
+MODEL = ModelMeasurement(name="m", size_bytes=10**9, size_source="declared", params=None, bits_per_param=None,
+                         error_rate=0.25, raw_error_rate=0.25, error_stderr=None, tasks_with_stderr=0,
+                         density=1.3862943611198906, density_stderr=None, log_base="e",
+                         tasks=(TaskScore(task="arc", metric="score", score=0.75, error=0.25, stderr=None,
+                                          source="inline"),))
+
+
+def tg(value: float, stderr: float | None = 1.0, **setup: object) -> BenchResult:
+    base = {"backend": "CPU", "threads": 8, "n_prompt": 0, "n_gen": 128, "hardware": "ci-x86"}
+    return BenchResult(metric=BenchMetric.TOKENS_PER_S, test="tg128", value=value, stderr=stderr,
+                       source="lb.json", samples=5, **{**base, **setup})  # type: ignore[arg-type]
+
+
+def with_bench(*b: BenchResult) -> ModelMeasurement:
+    return replace(MODEL, bench=b)
+
+
+def test_throughput_drop_fails_beyond_max_throughput_drop():
+    # 40 -> 34 tokens/s: (34 - 40) / 40 = -15 %, over 10 %; difference 6 > 1.96 x hypot(1, 1) = 2.77: significant
+    v = compare_model(with_bench(tg(34.0)), with_bench(tg(40.0)), Policy(max_throughput_drop=0.10), "e")
+    assert v.verdict is Verdict.FAIL
+    assert "tokens_per_s tg128 down 15.0 %, over max_throughput_drop 10.0 %" in v.reasons
+    (c,) = v.bench
+    assert c.comparable and c.delta_rel == pytest.approx(-0.15)
+    assert v.delta_rel == 0  # density itself unchanged: never folded together
+
+
+def test_throughput_drop_within_noise_warns():
+    # 40 -> 35: a 12.5 % drop, but 5 <= 1.96 x hypot(2, 2) = 5.544: within noise under significance on
+    v = compare_model(with_bench(tg(35.0, 2.0)), with_bench(tg(40.0, 2.0)), Policy(max_throughput_drop=0.10), "e")
+    assert v.verdict is Verdict.WARN
+    assert ("tokens_per_s tg128 down 12.5 % (over max_throughput_drop 10.0 %) but within noise: 5 <= 1.96 x 2.83 "
+            "combined standard error") in v.reasons
+    off = compare_model(with_bench(tg(35.0, 2.0)), with_bench(tg(40.0, 2.0)),
+                        Policy(max_throughput_drop=0.10, significance=False), "e")
+    assert off.verdict is Verdict.FAIL
+
+
+@pytest.mark.parametrize(("setup", "why"), [
+    ({"threads": 16}, "threads 8 -> 16"),
+    ({"hardware": "ci-arm", "backend": "Metal"}, "backend 'CPU' -> 'Metal', hardware 'ci-x86' -> 'ci-arm'"),
+    ({"n_gen": 256}, "n_gen 128 -> 256"),
+])
+def test_results_on_another_setup_are_not_comparable(setup, why):
+    # a 50 % drop on other threads/hardware says nothing about the model: warn, do not fail
+    v = compare_model(with_bench(tg(20.0, **setup)), with_bench(tg(40.0)), Policy(max_throughput_drop=0.10), "e")
+    assert v.verdict is Verdict.WARN
+    assert v.reasons == (f"tokens_per_s tg128 not comparable with the baseline: {why}",)
+    (c,) = v.bench
+    assert (c.comparable, c.why, c.delta_rel) == (False, why, None)
+
+
+def test_absolute_inference_budgets_hold_new_models_too():
+    figures = (tg(12.0),
+               BenchResult(metric=BenchMetric.LATENCY_P95_MS, test="", value=180.0, stderr=None, source="d.csv"),
+               BenchResult(metric=BenchMetric.LATENCY_P50_MS, test="", value=90.0, stderr=None, source="d.csv"),
+               BenchResult(metric=BenchMetric.PEAK_MEMORY_BYTES, test="", value=2.5e9, stderr=None, source="d.csv"),
+               BenchResult(metric=BenchMetric.ENERGY_PER_TOKEN_J, test="", value=0.3, stderr=None, source="d.csv"))
+    p = Policy(min_tokens_per_s=15, max_latency_ms=100, max_peak_memory_gb=2, max_energy_per_token_j=0.25)
+    v = compare_model(with_bench(*figures), None, p, "e")
+    assert v.verdict is Verdict.FAIL
+    # p50 90 ms is within 100 ms; p95 180 ms is not; 2.5e9 bytes = 2.5 GB > 2
+    assert v.reasons[:4] == ("tokens_per_s tg128 12 is below min_tokens_per_s 15",
+                             "latency_p95_ms 180 is over max_latency_ms 100",
+                             "peak memory 2.5 GB is over max_peak_memory_gb 2",
+                             "energy_per_token_j 0.3 is over max_energy_per_token_j 0.25")
+    assert compare_model(with_bench(*figures), None, Policy(), "e").verdict is Verdict.PASS
+
+
+def test_flags_only_tighten_the_inference_budgets():
+    base = Policy(min_tokens_per_s=20, max_latency_ms=100, max_throughput_drop=0.10)
+    assert tighten(base, Policy(min_tokens_per_s=10, max_latency_ms=200, max_throughput_drop=0.5)) == base
+    assert tighten(base, Policy(min_tokens_per_s=30, max_latency_ms=50, max_throughput_drop=0.05)) == Policy(
+        min_tokens_per_s=30, max_latency_ms=50, max_throughput_drop=0.05)
+
+
+def test_bench_figures_survive_the_json_report():
+    from idm_gate.data import Measurement
+    from idm_gate.report.jsonio import loads_strict
+
+    m = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(with_bench(tg(40.0)),))
+    doc = loads_strict(json.dumps(measurement_to_dict(m)).encode(), "r.json")
+    assert doc["models"][0]["bench"] == [{"metric": "tokens_per_s", "test": "tg128", "value": 40.0, "stderr": 1.0,
+                                          "source": "lb.json", "samples": 5, "backend": "CPU", "threads": 8,
+                                          "n_prompt": 0, "n_gen": 128, "hardware": "ci-x86"}]
+    assert measurement_from_dict(doc, "r.json").models[0].bench == (tg(40.0),)
+    plain = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(MODEL,))
+    assert "bench" not in measurement_to_dict(plain)["models"][0]  # reports without bench: are unchanged
+
+
+# ---------------------------------------------------------------- end to end: record, then check a PR
+
+def manifest(tps: str, gate: dict, hardware: str = "ci-x86") -> dict:
+    return {"version": 1, "gate": gate, "models": [{
+        "name": "edge", "size_bytes": 10**9, "evals": [{"scores": {"arc": 0.75}}],
+        "bench": [{"path": "bench.csv", "hardware": hardware}]}]}
+
+
+def csv_text(tps: float, stderr: float = 0.5, p95: float = 80.0) -> str:
+    return f"metric,value,stderr,unit\ntokens_per_s,{tps},{stderr},tok/s\nlatency_p95_ms,{p95},,ms\n"
+
+
+GATE = {"max_throughput_drop": "10%", "max_latency_ms": 100}
+
+
+@pytest.fixture
+def repo(tmp_path):
+    r = make_repo(tmp_path, {"idm.yaml": manifest("", GATE), "bench.csv": csv_text(40.0)})
+    res = r.idm("record")
+    assert res.returncode == 0, res.stderr
+    r.git("checkout", "-q", "-b", "pr")
+    return r
+
+
+def check(r, *extra):
+    return r.idm("check", "--base-ref", "origin/main", *extra)
+
+
+def test_a_slower_pr_fails_and_cannot_loosen_its_own_gate(repo):
+    # 40 -> 30 tokens/s: a 25 % drop; 10 > 1.96 x hypot(0.5, 0.5) = 1.39, so significant
+    repo.write("bench.csv", csv_text(30.0))
+    repo.write("idm.yaml", manifest("", {"max_throughput_drop": "50%", "max_latency_ms": 100}))
+    repo.commit()
+    res = check(repo)
+    assert res.returncode == 1, res.stdout
+    assert "tokens_per_s down 25.0 %, over max_throughput_drop 10.0 %" in res.stdout
+    res = check(repo, "--format", "json")
+    assert json.loads(res.stdout)["verdict"] == "fail"
+
+
+def test_a_pr_over_the_latency_budget_fails_and_a_new_runner_is_not_comparable(repo):
+    repo.write("bench.csv", csv_text(40.0, p95=120.0))
+    repo.commit()
+    res = check(repo)
+    assert res.returncode == 1
+    assert "latency_p95_ms 120 is over max_latency_ms 100" in res.stdout
+    repo.write("bench.csv", csv_text(20.0))
+    repo.write("idm.yaml", manifest("", GATE, hardware="ci-arm"))
+    repo.commit()
+    res = check(repo)
+    assert res.returncode == 0, res.stdout
+    assert "tokens_per_s not comparable with the baseline: hardware 'ci-x86' -> 'ci-arm'" in res.stdout
