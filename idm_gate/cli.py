@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 from . import __version__
 from .color import MODES as COLOR_MODES
 from .color import PLAIN, Painter, wanted
-from .data import Verdict
 from .errors import IdmError, InputError, one_line
 
 if TYPE_CHECKING:
@@ -289,6 +288,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         write_output(render_check(res, args.format, stdout_painter(args)), args.output)
     if target is not None:
         _deliver_check(res, args, target)
+    from .data import Verdict  # here, not at the top: its dataclasses cost --version and --help ~20 ms
+
     if res.verdict is Verdict.FAIL and not args.no_fail:
         return EXIT_FAIL
     return EXIT_OK
