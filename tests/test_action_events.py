@@ -110,6 +110,32 @@ def test_merge_group_with_another_commit_checked_out_is_refused(setup):
     assert gh.writes() == []
 
 
+
+def test_the_sharded_example_gates_a_merge_group_from_its_parts_in_the_ignored_folder(setup):
+    """examples/workflows/idm-gate-sharded.yml on merge_group: two measure jobs write
+    .idm-gate/part-K.json, the gate job finds them in .idm-gate/parts/ (download-artifact's path) and
+    sets the status on the group's commit; nothing shows in `git status`."""
+    repo, runner, gh = setup
+    head = queue(repo, [1.03, 1.03])   # 1/1.03**2 - 1 = -5.74 %: over max_drop 5 %
+    event = webhooks.merge_group(repository=FULL, head_sha=head, base_sha=repo.git("rev-parse", "origin/main"))
+    env = {"GITHUB_SHA": head, "GITHUB_REF": event["merge_group"]["head_ref"]}
+    for k in (1, 2):
+        p = runner.run("merge_group", event, {"mode": "measure", "shard": f"{k}/2",
+                                              "report": f".idm-gate/part-{k}.json"}, extra_env=env)
+        assert p.returncode == 0, p.stderr + p.stdout
+    assert gh.writes() == []   # measuring writes nothing to GitHub
+    parts = repo.path / ".idm-gate" / "parts"
+    parts.mkdir()
+    for k in (1, 2):
+        (repo.path / ".idm-gate" / f"part-{k}.json").replace(parts / f"part-{k}.json")
+    p = runner.run("merge_group", event, {"measured-report": ".idm-gate/parts/part-*.json"}, extra_env=env)
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert "idm-gate: mode check (merge_group)" in p.stdout
+    assert float(runner.outputs["delta-pct"]) == pytest.approx(-5.74, abs=0.01)
+    assert [s["state"] for s in gh.statuses[(OWNER, REPO, head)]] == ["failure"]
+    assert writes(gh) == [("POST", f"/repos/{OWNER}/{REPO}/statuses/{head}")]
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+
 # -- 3. closed PRs -----------------------------------------------------------------------------------
 
 def test_a_closed_event_leaves_the_failing_comment_and_status_alone(setup):

@@ -473,8 +473,8 @@ def workflow_problems(name: str, workflow: dict, text: str) -> list[str]:
         if "actions/download-artifact@" not in text:
             problems.append("the report is not downloaded with actions/download-artifact")
     elif name == "idm-gate-sharded.yml":
-        if set(on) != {"pull_request", "push"} or on["push"].get("branches") != ["main"]:
-            problems.append(f"triggers must be pull_request and push to main, got {on}")
+        if set(on) != {"pull_request", "merge_group", "push"} or on["push"].get("branches") != ["main"]:
+            problems.append(f"triggers must be pull_request, merge_group and push to main, got {on}")
         if sorted(modes.values()) != ["auto", "measure"]:
             problems.append(f"modes must be measure (the matrix) and auto (the gate), got {modes}")
         for job_id, step in steps:
@@ -555,14 +555,15 @@ def test_the_four_example_workflows_are_there():
     ("idm-gate-sharded.yml", "    needs: measure\n", ""),
     ("idm-gate-sharded.yml", "          merge-multiple: true\n", ""),
     ("idm-gate-sharded.yml", "shard: ${{ matrix.shard }}/4", "shard: ${{ matrix.shard }}/3"),
-    ("idm-gate-sharded.yml", "          measured-report: parts/part-*.json\n", ""),
+    ("idm-gate-sharded.yml", "          measured-report: .idm-gate/parts/part-*.json\n", ""),
+    ("idm-gate-sharded.yml", "  merge_group:\n", ""),
     ("idm-gate-sharded.yml", "    permissions:\n      contents: read\n", "    permissions:\n      contents: write\n"),
 ], ids=["record-cannot-push", "no-record", "record-races", "no-pin-advice", "no-merge-queue", "check-skips-groups",
         "measure-writes",
         "measure-mode",
         "publish-checks-out-head", "publish-no-credentials", "publish-actions-write", "no-run-id", "tag-pin",
         "sharded-gate-before-parts", "sharded-parts-in-folders", "sharded-wrong-count", "sharded-measures-again",
-        "sharded-measure-writes"])
+        "sharded-no-merge-queue", "sharded-measure-writes"])
 def test_workflow_check_catches_a_broken_workflow(name, old, new):
     text = (WORKFLOWS / name).read_text(encoding="utf-8")
     assert old in text
