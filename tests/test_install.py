@@ -58,3 +58,13 @@ def test_pip_install_from_a_clone_gives_a_working_idm_gate(tmp_path):
                            "print(d['License-Expression'], d.get('License'))"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
     assert meta.split() == ["MIT", "None"]
+    # The MIT text itself ships in the wheel (PEP 639 License-File; setuptools>=77 picks up LICENSE by its
+    # default glob), so whoever installs idm-gate gets the notice the licence asks to be kept with copies.
+    lic = subprocess.run([str(venv / "bin" / "python"), "-c",
+                          "import importlib.metadata as m; d = m.distribution('idm-gate'); "
+                          "print(d.metadata.get_all('License-File')); print(d.read_text('licenses/LICENSE'))"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
+    files, text = lic.split("\n", 1)
+    assert files == "['LICENSE']"
+    assert text.startswith("MIT License\n\nCopyright (c) 2026 the idm-gate authors\n")
+    assert text.rstrip("\n") == (ROOT / "LICENSE").read_text().rstrip("\n")
