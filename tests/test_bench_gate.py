@@ -135,6 +135,24 @@ def check(r, *extra):
     return r.idm("check", "--base-ref", "origin/main", *extra)
 
 
+def check_schema():
+    import jsonschema
+    from referencing import Registry, Resource
+
+    from idm_gate.manifest import schema
+
+    reg = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in (schema("report"), schema("check")))
+    return jsonschema.Draft202012Validator(schema("check"), registry=reg)
+
+
+def test_measure_shows_the_figures_beside_density(repo):
+    res = repo.idm("measure")
+    assert res.returncode == 0, res.stderr
+    assert "  inference benchmarks (2 figure(s), beside density, not part of it):" in res.stdout
+    assert "    tokens_per_s: 40 ± 0.5 tokens/s  [ci-x86]  (bench.csv)" in res.stdout
+    assert "    latency_p95_ms: 80 ms  [ci-x86]  (bench.csv)" in res.stdout
+
+
 def test_a_slower_pr_fails_and_cannot_loosen_its_own_gate(repo):
     # 40 -> 30 tokens/s: a 25 % drop; 10 > 1.96 x hypot(0.5, 0.5) = 1.39, so significant
     repo.write("bench.csv", csv_text(30.0))
@@ -143,8 +161,20 @@ def test_a_slower_pr_fails_and_cannot_loosen_its_own_gate(repo):
     res = check(repo)
     assert res.returncode == 1, res.stdout
     assert "tokens_per_s down 25.0 %, over max_throughput_drop 10.0 %" in res.stdout
+    # beside density, baseline -> PR with the change: (30 - 40) / 40 = -25 %
+    assert "  bench    tokens_per_s: 40 ± 0.5 tokens/s -> 30 ± 0.5 tokens/s  (▼ -25.0 %)" in res.stdout
+    assert "  bench    latency_p95_ms: 80 ms -> 80 ms  (= +0.0 %)" in res.stdout
+    assert "  density  1.386 -> 1.386 nats/GB" in res.stdout  # -ln(0.25) / 1 GB, untouched
     res = check(repo, "--format", "json")
-    assert json.loads(res.stdout)["verdict"] == "fail"
+    doc = json.loads(res.stdout)
+    check_schema().validate(doc)
+    assert doc["verdict"] == "fail"
+    tps = doc["models"][0]["bench"][0]
+    assert (tps["key"], tps["comparable"], tps["why_not_comparable"]) == ("tokens_per_s", True, None)
+    assert tps["delta_rel"] == pytest.approx(-0.25)
+    assert (tps["baseline"]["value"], tps["current"]["value"], tps["current"]["hardware"]) == (40.0, 30.0, "ci-x86")
+    md = check(repo, "--format", "markdown").stdout
+    assert "| tokens\\_per\\_s | 40 ± 0.5\u00a0tokens/s | 30 ± 0.5\u00a0tokens/s | ▼ -25.0\u00a0% | ci-x86 |" in md
 
 
 def test_a_pr_over_the_latency_budget_fails_and_a_new_runner_is_not_comparable(repo):

@@ -8,6 +8,7 @@ from .. import __version__, metric
 from ..color import PLAIN, Painter
 from ..compare import CheckResult, ModelVerdict, Side
 from ..data import ModelStatus
+from .benchfmt import change_to_dict, check_lines
 from .explain import advice
 from .fmt import num, percent, pm, size, size_pair
 from .jsonio import model_to_dict
@@ -57,6 +58,7 @@ def render_text(r: CheckResult, paint: Painter = PLAIN) -> str:
             lines.append(f"  size     {size(cur.size_bytes)}, error rate {num(cur.error_rate)}")
         if cur and cur.artifacts:
             lines.append(f"  files    {files_line(cur)}")
+        lines += check_lines(v)
         for reason in v.reasons:
             lines.append(f"  - {reason}")
         for said in advice(v, r.log_base) if v.status is not ModelStatus.UNCHANGED else ():
@@ -111,6 +113,7 @@ def check_to_dict(r: CheckResult) -> dict[str, Any]:
                               "metric_changed": list(v.metric_changed)},
             "policy": v.policy.as_dict(),
             "reasons": list(v.reasons),
+            **({"bench": [change_to_dict(c) for c in v.bench]} if v.bench else {}),
         })
     return {
         "version": 1,

@@ -184,9 +184,16 @@ def files_section(v: ModelVerdict, r: CheckResult) -> list[str]:
     return files_details(v.current) if v.current else []
 
 
+def bench_section(v: ModelVerdict, r: CheckResult) -> list[str]:
+    """The model's inference benchmark figures (``bench:``), beside density: see report/benchfmt.py."""
+    from .benchfmt import markdown_section
+
+    return markdown_section(v)
+
+
 # Sections of a model's folded details, in order. Each returns Markdown lines (or none); a new kind of
 # per-model content (a chart, say) is one more function here.
-MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [task_section, files_section]
+MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [task_section, bench_section, files_section]
 
 # Sections about the whole PR (a chart of every model, say), in order, after the models' sections and
 # before the unchanged models' table. Each returns Markdown lines (or none) and is kept whole or left out.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import __version__, metric
 from ..data import Measurement, ModelMeasurement
+from .benchfmt import measure_lines
 from .fmt import count, gb, num, pm
 
 
@@ -47,6 +48,7 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
                 frows = [["  file", "bytes", "size from", "note"]]
                 frows += [[f"  {a.path}", f"{a.size_bytes:,}", a.source, a.note or ""] for a in x.artifacts]
                 lines += _table(frows, {1})
+            lines += measure_lines(x)
             for n in x.notices:
                 lines.append(f"  note: {n}")
     for n in m.notices:
