@@ -159,6 +159,12 @@ def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> 
         return 0
     if mode in ("check", "measure") and (ctx.event_name in PR_EVENTS or ctx.event_name == "merge_group"):
         _require_measured_commit(ctx, mode)
+    if mode in ("check", "publish") and key != "default" and status_context == "idm-gate":
+        # GitHub keeps the latest status per context: with two gates on one commit and one context, the
+        # second gate's ✅ replaces the first one's ❌ and a required `idm-gate` status passes the PR.
+        log.warn(f"comment-key {key!r} with the default status-context 'idm-gate': another gate's step on this "
+                 "commit replaces this status (GitHub keeps the latest status per context); give each gate its "
+                 f"own, e.g. status-context: idm-gate/{key}")
 
     if shard and mode != "measure":
         raise InputError(f"input shard: only mode measure measures a part (mode is {mode}); gate the merged parts "

@@ -83,6 +83,44 @@ def test_two_gates_keep_two_baselines_on_one_commit_and_a_pr_regressing_the_seco
     assert "lens" in comments[0]["body"] and "bonsai" not in comments[0]["body"]
 
 
+
+def test_two_gates_need_two_status_contexts_or_the_later_success_replaces_the_failure(tmp_path, fake_github):
+    """GitHub keeps the latest commit status per context, so with one context for two gates the gate that
+    runs last decides a required `idm-gate` status. With the default context and a comment-key the
+    action warns; with a context per gate both statuses stand."""
+    repo = make_repo(tmp_path, {"idm.yaml": A, "vision/idm.yaml": B, ".gitignore": "*.report.json\n"})
+    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    main = repo.git("rev-parse", "HEAD")
+
+    def run(event, payload, manifest, key, tag, **inputs):
+        env = action_env(repo.path, repo.env, tmp_path / f"run-{event}-{key}-{tag}", event, payload,
+                         {"manifest": manifest, "comment-key": key, "report": f"{key}.report.json", **inputs},
+                         api_url=fake_github.url)
+        return run_action(env, repo.path)
+
+    for manifest, key in (("idm.yaml", "models"), ("vision/idm.yaml", "vision")):
+        assert run("push", push_payload(), manifest, key, "rec").proc.returncode == 0
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("vision/idm.yaml", B_REGRESSED)   # lens: -25.00 %, over max_drop 5 %
+    head = repo.commit("lens grows by a third")
+    payload = pr_payload(head, main, PR)
+    # the failing gate first, then the passing one, both with the action's default context
+    first = run("pull_request", payload, "vision/idm.yaml", "vision", "one", **{"status-context": "idm-gate"})
+    second = run("pull_request", payload, "idm.yaml", "models", "one", **{"status-context": "idm-gate"})
+    assert (first.proc.returncode, second.proc.returncode) == (1, 0), first.proc.stderr + second.proc.stderr
+    statuses = fake_github.statuses[(OWNER, REPO, head)]
+    assert [(s["context"], s["state"]) for s in statuses] == [("idm-gate", "failure"), ("idm-gate", "success")]
+    warning = ("::warning::comment-key 'models' with the default status-context 'idm-gate': another gate's step "
+               "on this commit replaces this status")
+    assert warning in second.proc.stdout and "status-context: idm-gate/models" in second.proc.stdout
+    # one context per gate: the failure stands beside the success
+    statuses.clear()
+    run("pull_request", payload, "vision/idm.yaml", "vision", "two", **{"status-context": "idm-gate/vision"})
+    last = run("pull_request", payload, "idm.yaml", "models", "two", **{"status-context": "idm-gate/models"})
+    assert "::warning::" not in last.proc.stdout
+    assert [(s["context"], s["state"]) for s in statuses] == [("idm-gate/vision", "failure"),
+                                                              ("idm-gate/models", "success")]
+
 @pytest.fixture
 def legacy(tmp_path) -> tuple[Repo, list[str]]:
     """A clone of the repository idm-gate 0.1.0 recorded into; returns it on a PR branch and [c0, c1, c2]."""
