@@ -291,6 +291,17 @@ def test_model_card_one_value_over_one_makes_the_whole_card_percent(tmp_path):
     r = read_bytes(tmp_path, "README.md", card(("arc", "acc", 54.4), ("gpqa", "acc", 0.9)))
     assert [(t.scale, t.scale_inferred, round(t.error, 4)) for t in r.tasks] == [
         ("percent", True, 0.456), ("percent", True, 0.991)]
+    # ... but 0.9 may as well be a fraction (90 %) the card mixed in: never silently 0.9 %.
+    warnings = [n for n in r.notices if "warning:" in n]
+    assert len(warnings) == 1 and warnings[0].startswith("README.md: warning: gpqa 0.9: at most 1 on a card whose ")
+    assert "'91%' for 0.91" in warnings[0]
+
+
+def test_model_card_of_percents_and_zero_gives_no_mixed_scale_warning(tmp_path):
+    # 0 is 0 % and a fraction of 0 alike: nothing is ambiguous.
+    r = read_bytes(tmp_path, "README.md", card(("arc", "acc", 54.4), ("aime", "acc", 0)))
+    assert [round(t.error, 4) for t in r.tasks] == [0.456, 1.0]
+    assert not [n for n in r.notices if "warning:" in n]
 
 
 def test_model_card_declared_fraction_with_percent_values_is_refused(tmp_path):
