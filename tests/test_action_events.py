@@ -404,6 +404,13 @@ def test_idm_gate_check_with_pr_posts_what_the_actions_mode_check_posts(setup):
     (comment,) = gh.issue_comments(OWNER, REPO, PR)
     assert gh.statuses[(OWNER, REPO, head)][-1]["state"] == "failure"
     assert f"]({gh.url}/{FULL}/commit/" in comment["body"]   # commit links, as GITHUB_SERVER_URL gives them
+    # the README: "The comment's text is what `idm-gate check --base-ref origin/main --format markdown`
+    # prints" (with the same server URL and repository, which decide the commit links)
+    md = repo.idm("check", "--base-ref", "origin/main", "--format", "markdown",
+                  env_extra={"GITHUB_SERVER_URL": gh.url, "GITHUB_REPOSITORY": FULL})
+    assert md.returncode == 1, md.stderr
+    # byte for byte, after the sticky comment's hidden marker line (the default comment key)
+    assert comment["body"] == "<!-- idm-gate:comment-key=default -->\n" + md.stdout.rstrip("\n")
     p = runner.run("pull_request", pr_event(repo), {}, extra_env={**PR_ENV, "GITHUB_SERVER_URL": gh.url})
     assert p.returncode == 1 and "PR comment unchanged" in p.stdout, p.stderr + p.stdout
     assert gh.issue_comments(OWNER, REPO, PR) == [comment]
