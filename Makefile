@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench docs lint clean
+.PHONY: demo test bench docs lint clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,26 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) examples/demo.py
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(JS_DEPS) browser
 	$(PY) -m pytest -n 2 -q
+
+# The real tools the charts are tested with (tests/realtools.py): Mermaid's parser from npm (versions
+# pinned by tests/js/package-lock.json), installed again only when those files change, and Debian's
+# chromium for the HTML leaderboard, installed when missing and we are root (a CI machine). Under CI=true
+# a test whose tool is missing fails rather than skips.
+JS_DEPS := tests/js/node_modules/.installed
+
+$(JS_DEPS): tests/js/package.json tests/js/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends nodejs npm; }
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "make: chromium is missing (apt-get install chromium as root); its test skips, or fails under CI" >&2; fi
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_all.py

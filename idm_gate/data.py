@@ -299,6 +299,15 @@ class ModelVerdict:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordedDensity:
+    """One model's density in one baseline record of the base branch, for the PR comment's charts."""
+
+    commit: str     # the recorded commit's SHA
+    model: str      # the model's name in that record
+    density: float  # same unit as the CheckResult's (log_base)
+
+
+@dataclass(frozen=True, kw_only=True)
 class CheckResult:
     verdict: Verdict                   # the worst model verdict (pass without models)
     models: tuple[ModelVerdict, ...]
@@ -309,6 +318,8 @@ class CheckResult:
     notices: tuple[str, ...] = field(default_factory=tuple)
     head_commit: str | None = None     # the commit that was measured (a PR's merge commit in Actions)
     baseline_date: str | None = None   # committer date of baseline_commit, ISO 8601
+    # the base branch's last recorded densities, oldest first, ending at the baseline (charts only)
+    history: tuple[RecordedDensity, ...] = ()
 
     def largest_change(self) -> ModelVerdict | None:
         """The compared model whose density changed most in relative terms, up or down."""

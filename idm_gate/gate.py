@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, metric
 from .compare import CheckResult, compare
-from .data import ModelStatus, Verdict
+from .data import ModelStatus, RecordedDensity, Verdict
 from .errors import InputError
 from .gitutil import Git
 from .manifest import Manifest, Policy, load_manifest, parse_manifest
@@ -243,9 +243,25 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         notices.append(msg + ": first run? `idm-gate record` on the base branch creates one")
         return _unfollowed(compare(current, None, policies, renames, notices=notices, **meta), previous, renames)
     sha, baseline, distance = found
+    history = _recorded(store, repo, sha, opts.max_walk, current.log_base, warn)
     res = compare(current, baseline, policies, renames, baseline_commit=sha, baseline_distance=distance,
-                  baseline_date=_commit_date(repo.git, sha), notices=notices, **meta)
+                  baseline_date=_commit_date(repo.git, sha), notices=notices, history=history, **meta)
     return _unfollowed(_mark_policy_issues(res, pr_only), previous, renames)
+
+
+HISTORY_POINTS = 10  # recorded commits the comment's history charts show before the PR's point
+
+
+def _recorded(store: BaselineStore, repo: Repo, baseline_sha: str, max_walk: int, log_base: str,
+              warn: Warn) -> tuple[RecordedDensity, ...]:
+    """The base branch's last ``HISTORY_POINTS`` recorded densities up to the baseline, oldest first, in
+    ``log_base``'s unit (recomputed from size and error rate, so a record kept in the other base agrees)."""
+    from .history import read_history
+
+    entries = read_history(store, repo.git, baseline_sha, limit=HISTORY_POINTS, max_walk=max_walk, warn=warn)
+    return tuple(RecordedDensity(commit=e.commit, model=x.name,
+                                 density=metric.density(x.error_rate, x.size_bytes, log_base))
+                 for e in entries for x in e.measurement.models)
 
 
 def _unfollowed(res: CheckResult, previous: dict[str, tuple[str, ...]], renames: dict[str, str]) -> CheckResult:

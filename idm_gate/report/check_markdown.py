@@ -31,6 +31,7 @@ from typing import Any
 from .. import __version__, metric
 from ..compare import _RANK, FAIL, PASS, WARN, CheckResult, ModelVerdict
 from ..data import ModelStatus, TaskScore
+from .charts import frontier_section, history_section
 from .explain import ARROW, advice
 from .fmt import NBSP, count, num, percent, pm, size, size_pair
 from .markdown import esc, esc_html, files_details
@@ -197,7 +198,8 @@ MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [task_s
 
 # Sections about the whole PR (a chart of every model, say), in order, after the models' sections and
 # before the unchanged models' table. Each returns Markdown lines (or none) and is kept whole or left out.
-PR_SECTIONS: list[Callable[[CheckResult], list[str]]] = []
+# The charts (report/charts.py: Mermaid, drawn by GitHub) are the first two.
+PR_SECTIONS: list[Callable[[CheckResult], list[str]]] = [history_section, frontier_section]
 
 
 def model_details(v: ModelVerdict, r: CheckResult) -> str:

@@ -1,0 +1,166 @@
+"""Mermaid charts in the PR comment: GitHub draws them itself from fenced ```` ```mermaid ```` blocks.
+
+Two sections about the whole PR, registered in ``check_markdown.PR_SECTIONS``:
+
+- ``history_section``: for each changed model (failing, warning, then passing; largest change first;
+  at most ``MAX_HISTORY_CHARTS``), its density in the base branch's last recorded commits
+  (``CheckResult.history``, oldest first) with the PR as the last point, as an ``xychart-beta`` line chart.
+- ``frontier_section``: size against error rate for the PR's models, each changed model at its baseline
+  and its PR position, the efficiency frontier (``history.pareto_frontier`` over the PR's models)
+  marked with ★, as a ``quadrantChart``.
+
+Why a quadrant chart: Mermaid has no scatter chart. ``xychart-beta`` draws lines and bars over one shared
+x axis, so models of different sizes cannot each sit at their own x, and its points carry no labels. A
+``quadrantChart`` places named points anywhere in the unit square: with size (log scale, since sizes
+span orders of magnitude) and error rate each mapped linearly onto [0.05, 0.95], and the real ranges
+written on the axes, it is a labelled scatter plot that GitHub renders. The quadrants then read as
+"smaller and more accurate" (bottom left) to "larger and more error-prone" (top right).
+
+Each section is one ``<details>``, open when it charts at most ``FOLD_AFTER`` models and folded
+otherwise, so a PR touching many models keeps its comment short. Text placed in a chart goes through
+``label``: no quote, backtick or line break can end a Mermaid string or the code fence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .. import metric
+from ..compare import _RANK, CheckResult, ModelVerdict
+from ..data import ModelStatus
+from ..history import pareto_frontier
+from .fmt import num, size
+
+MAX_HISTORY_CHARTS = 10   # changed models charted, largest change first
+MAX_FRONTIER_POINTS = 40  # points of the quadrant chart: changed models (two each), frontier, then others
+FOLD_AFTER = 3            # more charted models than this: the section starts folded
+_UNSAFE = re.compile(r"[\"`\\\x00-\x1f\x7f\u2028\u2029;#%]")
+
+
+def label(text: str, limit: int = 40) -> str:
+    """``text`` safe inside a Mermaid double-quoted string: quotes, backticks, backslashes, ``;#%`` (entity
+    and comment syntax) and control characters become ``_``; at most ``limit`` characters."""
+    text = _UNSAFE.sub("_", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fence(lines: list[str]) -> list[str]:
+    return ["```mermaid", *lines, "```"]
+
+
+def _details(summary: str, count: int, body: list[str]) -> list[str]:
+    opened = " open" if count <= FOLD_AFTER else ""
+    return [f"<details{opened}><summary>{summary}</summary>", "", *body, "", "</details>"]
+
+
+def _axis_max(values: list[float]) -> float:
+    """A round upper bound a little above ``max(values)``: 1.386 -> 1.6, 6759 -> 8000."""
+    top = max(values) * 1.1
+    if top <= 0:
+        return 1.0
+    step = 10 ** math.floor(math.log10(top))
+    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if m * step >= top:
+            return float(f"{m * step:.6g}")
+    return top
+
+
+def history_chart(name: str, series: list[tuple[str, float]], unit: str) -> list[str]:
+    """An ``xychart-beta`` block (without the fence) of ``series``: (x label, density) pairs in order."""
+    xs = ", ".join(f'"{label(x, 12)}"' for x, _ in series)
+    ys = ", ".join(f"{d:.6g}" for _, d in series)
+    return ["xychart-beta", f'    title "{label(name)}: density"', f"    x-axis [{xs}]",
+            f'    y-axis "{unit}" 0 --> {_axis_max([d for _, d in series]):g}', f"    line [{ys}]"]
+
+
+def _changed(r: CheckResult) -> list[ModelVerdict]:
+    moved = [v for v in r.models if v.status is ModelStatus.CHANGED and v.current is not None]
+    # as the comment's table: failing, then warning, then passing; the largest change first within each
+    return sorted(moved, key=lambda v: (-_RANK[v.verdict], -abs(v.delta_rel or 0.0), v.name))
+
+
+def history_section(r: CheckResult) -> list[str]:
+    """Each changed model's recorded densities on the base branch, then the PR's; none without history."""
+    recorded: dict[str, list[tuple[str, float]]] = {}
+    for p in r.history:
+        recorded.setdefault(p.model, []).append((p.commit[:7], p.density))
+    charts: list[list[str]] = []
+    changed = _changed(r)
+    for v in changed:
+        past = recorded.get(v.renamed_from or v.name)
+        if not past or v.current is None:
+            continue
+        if len(charts) == MAX_HISTORY_CHARTS:
+            break
+        charts.append(_fence(history_chart(v.name, [*past, ("PR", v.current.density)], metric.unit(r.log_base))))
+    if not charts:
+        return []
+    body: list[str] = []
+    for c in charts:
+        body += [*c, ""]
+    more = sum(1 for v in changed if recorded.get(v.renamed_from or v.name)) - len(charts)
+    if more > 0:
+        body.append(f"{more} more changed model{'s' if more != 1 else ''}: `idm-gate history --model NAME`.")
+    n = len(charts)
+    return _details(f"📈 Density history of {n} changed model{'s' if n != 1 else ''}, the PR last", n, body)
+
+
+def _norm(x: float, lo: float, hi: float) -> float:
+    return 0.5 if hi <= lo else round(0.05 + 0.9 * (x - lo) / (hi - lo), 4)
+
+
+def frontier_section(r: CheckResult) -> list[str]:
+    """The PR's models by size and error rate, changed ones at both positions, the frontier marked ★.
+
+    Drawn when at least one model changed (otherwise nothing moved and the chart says nothing new).
+    """
+    changed = _changed(r)
+    current = [v for v in r.models if v.current is not None]
+    if not changed:
+        return []
+    front = pareto_frontier((v.name, v.current.size_bytes, v.current.error_rate)
+                            for v in current if v.current is not None)
+    # (label, size in bytes, error rate), most important first, at most MAX_FRONTIER_POINTS
+    pts: list[tuple[str, int, float]] = []
+    shown: set[str] = set()
+    for v in changed:
+        if v.current is None or len(pts) + 2 > MAX_FRONTIER_POINTS:
+            break
+        star = "★ " if v.name in front else ""
+        if v.baseline is not None:
+            pts.append((f"{v.name} (base)", v.baseline.size_bytes, v.baseline.error_rate))
+        pts.append((f"{star}{v.name} (PR)", v.current.size_bytes, v.current.error_rate))
+        shown.add(v.name)
+    rest = sorted((v for v in current if v.name not in shown),
+                  key=lambda v: (v.name not in front, -(v.current.density if v.current else 0.0), v.name))
+    drawn = set(shown)
+    for v in rest:
+        if len(pts) == MAX_FRONTIER_POINTS or v.current is None:
+            break
+        pts.append((("★ " if v.name in front else "") + v.name, v.current.size_bytes, v.current.error_rate))
+        drawn.add(v.name)
+    positive = [p for p in pts if p[1] > 0]
+    if not positive:
+        return []
+    logs = [math.log10(s) for _, s, _ in positive]
+    errs = [e for _, _, e in positive]
+    x_lo, x_hi = min(logs), max(logs)
+    e_lo, e_hi = min(errs), max(errs)
+    lines = ["quadrantChart",
+             '    title "Size against error rate (★ on the efficiency frontier)"',
+             f'    x-axis "smaller, {size(10 ** x_lo)}" --> "larger, {size(10 ** x_hi)} (log scale)"',
+             f'    y-axis "fewer errors, {num(e_lo)}" --> "more errors, {num(e_hi)}"',
+             '    quadrant-1 "larger and more error-prone"', '    quadrant-2 "smaller but more error-prone"',
+             '    quadrant-3 "smaller and more accurate"', '    quadrant-4 "larger but more accurate"']
+    for name, s, e in positive:
+        lines.append(f'    "{label(name, 60)}": [{_norm(math.log10(s), x_lo, x_hi)}, {_norm(e, e_lo, e_hi)}]')
+    left = len(current) - len(drawn)
+    body = _fence(lines)
+    note = ("Positions are scaled to the chart: size on a log scale, error rate linearly, each between the "
+            "smallest and largest value shown on its axis.")
+    if left > 0:
+        note += f" {left} more model{'s' if left != 1 else ''} not drawn: `idm-gate leaderboard` ranks them all."
+    body += ["", note]
+    return _details(f"🎯 Efficiency frontier: {len(shown)} changed model{'s' if len(shown) != 1 else ''} at "
+                    "baseline and PR", len(drawn), body)
