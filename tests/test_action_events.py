@@ -89,6 +89,24 @@ def test_merge_group_that_regresses_as_a_whole_fails_with_a_status_on_the_group_
     assert "idm-gate: **fail**" in runner.summary.read_text()
 
 
+
+def test_a_stacked_merge_group_is_gated_against_the_recorded_target_branch(setup):
+    """With two entries in the queue GitHub builds the second group on the first one's commit, and
+    merge_group.base_sha is that parent ("the SHA of the merge group's parent commit"), which no record
+    names: the baseline is the nearest recorded first-parent ancestor, the target branch's tip."""
+    repo, runner, gh = setup
+    main = repo.git("rev-parse", "origin/main")
+    first = queue(repo, [1.03])           # group 1: main + PR 1, -2.9 % (a warning)
+    second = grow(repo, 1.03 ** 2, "queued PR 2")   # group 2 on group 1: 1/1.0609 - 1 = -5.74 % against main
+    event = webhooks.merge_group(repository=FULL, head_sha=second, base_sha=first)
+    env = {"GITHUB_SHA": second, "GITHUB_REF": event["merge_group"]["head_ref"]}
+    p = runner.run("merge_group", event, {}, extra_env=env)
+    assert p.returncode == 1, p.stderr + p.stdout
+    assert float(runner.outputs["delta-pct"]) == pytest.approx(-5.74, abs=0.01)
+    assert main[:7] in runner.summary.read_text()   # the baseline named is main's recorded tip
+    assert [s["state"] for s in gh.statuses[(OWNER, REPO, second)]] == ["failure"]
+    assert (OWNER, REPO, first) not in gh.statuses
+
 def test_merge_group_of_passing_prs_reports_success_so_the_queue_can_merge(setup):
     repo, runner, gh = setup
     head = queue(repo, [1.01])    # 1/1.01 - 1 = -0.99 %: under warn_drop 2 %
