@@ -131,6 +131,8 @@ HEADER = """\
 # idm-gate manifest, written by `idm-gate init` (idm-gate {version}).
 # Review it, then commit it. Every field: docs/manifest.md or `idm-gate schema`.
 # Paths are relative to this file's folder; globs (*, **) are allowed in artifacts.
+# Baselines are matched by name: name models by role, and when one is renamed (a requantization,
+# say), keep its old name in previous_names: [...] so the check compares it with the old baseline.
 version: 1
 log_base: e        # densities in nats per GB (-ln(mean error) / GB); 2 for bits per GB
 gate:

@@ -119,6 +119,11 @@ def test_init_writes_a_manifest_with_comments(tmp_path):
     text = (work / "idm.yaml").read_text()
     assert text.startswith("# idm-gate manifest, written by `idm-gate init`")
     assert "max_drop: 5%     # a density drop beyond this" in text
+    # the names init writes carry the quantization (bonsai-mini-Q8_0): a requantization renames the model,
+    # so the manifest says how to keep its baseline (issue 12, item 5)
+    assert ("# Baselines are matched by name: name models by role, and when one is renamed (a requantization,\n"
+            "# say), keep its old name in previous_names: [...] so the check compares it with the old baseline.\n"
+            "version: 1\n") in text
     assert "# lm-eval results, 5 tasks (placed here: it names weights/bonsai-mini/bonsai-mini-Q8_0.gguf)" in text
 
 
