@@ -46,6 +46,8 @@ def doc_commands(text: str) -> list[tuple[str, int]]:
 def test_the_doc_has_the_steps_the_issue_asks_for():
     cmds = [c for c, _ in doc_commands(DOC.read_text())]
     assert cmds[0] == "python -m pip install ../idm-gate"
+    # ... and, for a reader with no virtualenv yet, how to make one (a distribution's own Python refuses pip)
+    assert "`python3 -m venv ~/.venvs/idm-gate && . ~/.venvs/idm-gate/bin/activate`" in DOC.read_text()
     for expected in ("idm-gate init", "idm-gate init --workflow", "idm-gate record", "git push origin main"):
         assert expected in cmds
     assert [c for c, code in doc_commands(DOC.read_text()) if code == 1] == ["idm-gate check --base-ref origin/main"]
