@@ -3,9 +3,11 @@
 1. copy examples/model-repo/ into a temporary folder, make it a git repository with a bare `origin`;
 2. `idm-gate measure`: every model's density, recomputable by hand from the printed columns;
 3. `idm-gate record` on main: the baseline goes to the `idm-baselines` branch on origin;
-4. a pull-request branch widens edge-classifier's head (bigger weights) for a slightly better score;
-5. `idm-gate check --base-ref origin/main`: the density regressed beyond max_drop, so it fails (exit 1),
-   and the Markdown a PR comment would carry is printed too.
+4. a pull-request branch widens edge-classifier's head (bigger weights) for a slightly better score, and
+   bonsai-mini's llama-bench rerun on the same runner generates 15 % fewer tokens per second;
+5. `idm-gate check --base-ref origin/main`: edge-classifier's density regressed beyond max_drop and
+   bonsai-mini's throughput beyond max_throughput_drop (shown beside its density, not folded into it), so
+   it fails (exit 1), and the Markdown a PR comment would carry is printed too.
 
 Nothing outside the temporary folder is touched. Needs numpy and safetensors (installed by `make demo`).
 """
@@ -45,6 +47,20 @@ def widen_edge_classifier(repo: Path) -> None:
     csv.write_text(csv.read_text().replace("0.9121,0.0027", "0.9185,0.0026"))
 
 
+def slow_bonsai_bench(repo: Path) -> None:
+    """bonsai-mini re-benchmarked on the same runner (same threads, backend, label): tg128 15 % slower."""
+    import json
+
+    path = repo / "bench/bonsai-mini.llama-bench.json"
+    tests = json.loads(path.read_text())
+    tg = next(t for t in tests if t["n_gen"] and not t["n_prompt"])
+    tg["samples_ns"] = [round(ns / 0.85) for ns in tg["samples_ns"]]
+    tg["avg_ns"], tg["stddev_ns"] = round(tg["avg_ns"] / 0.85), round(tg["stddev_ns"] / 0.85)
+    tg["samples_ts"] = [float(f"{x * 0.85:.6g}") for x in tg["samples_ts"]]
+    tg["avg_ts"], tg["stddev_ts"] = round(tg["avg_ts"] * 0.85, 6), round(tg["stddev_ts"] * 0.85, 6)
+    path.write_text(json.dumps(tests, indent=2) + "\n")
+
+
 def main() -> int:
     idm = [sys.executable, "-m", "idm_gate"]
     with tempfile.TemporaryDirectory(prefix="idm-gate-demo-") as tmp:
@@ -65,9 +81,11 @@ def main() -> int:
         print("\n== 2. record main's baseline (goes to the idm-baselines branch on origin) ==")
         sh(idm + ["record"], repo, env)
 
-        print("\n== 3. a pull request widens edge-classifier's head: +25 % bytes, +0.6 points on one task ==")
+        print("\n== 3. a pull request widens edge-classifier's head: +25 % bytes, +0.6 points on one task; "
+              "bonsai-mini's llama-bench rerun is 15 % slower at generation ==")
         sh(["git", "checkout", "-q", "-b", "wider-head"], repo, env, show=False)
         widen_edge_classifier(repo)
+        slow_bonsai_bench(repo)
         sh(["git", "commit", "-q", "-am", "edge-classifier: wider head"], repo, env, show=False)
 
         print("\n== 4. check the PR against main's baseline (exit 1: efficiency regressed) ==")

@@ -68,13 +68,13 @@ def test_the_example_stays_small():
 
 def test_every_manifest_path_exists():
     manifest = yaml.safe_load((REPO / "idm.yaml").read_text(encoding="utf-8"))
-    assert manifest["gate"] == {"max_drop": "5%", "warn_drop": "2%"}
+    assert manifest["gate"] == {"max_drop": "5%", "warn_drop": "2%", "max_throughput_drop": "10%"}
     assert [m["name"] for m in manifest["models"]] == [
         "bonsai-mini", "edge-classifier", "student-distilled"]
     for model in manifest["models"]:
         for pattern in model["artifacts"]:
             assert sorted(REPO.glob(pattern)), f"{model['name']}: {pattern} matches nothing"
-        for ev in model["evals"]:
+        for ev in model["evals"] + model.get("bench", []):
             assert (REPO / ev["path"]).is_file(), f"{model['name']}: {ev['path']} missing"
 
 
@@ -166,3 +166,24 @@ def test_edge_classifier_csv_is_fractions():
     assert [r.keys() for r in rows][0] == {"task", "score", "stderr"}
     for r in rows:
         assert 0 < float(r["score"]) < 1 and 0 < float(r["stderr"]) < 0.05
+
+
+def test_bonsai_mini_llama_bench_ran_the_committed_gguf():
+    import gguf
+
+    reader = gguf.GGUFReader(GGUF_FILE)
+    tests = json.loads((REPO / "bench" / "bonsai-mini.llama-bench.json").read_text(encoding="utf-8"))
+    assert [(t["n_prompt"], t["n_gen"]) for t in tests] == [(512, 0), (0, 128)]
+    for t in tests:
+        # llama_model_size(): tensor bytes by gguf's own reader, below the file size (header + tokenizer)
+        assert t["model_size"] == sum(int(x.n_bytes) for x in reader.tensors) < GGUF_FILE.stat().st_size
+        assert t["model_n_params"] == sum(int(x.n_elements) for x in reader.tensors)
+    tg = tests[1]
+    # tokens/s of each repetition: 128e9 / ns, e.g. 128e9 / 301,442,100 = 424.6255, printed to 6 digits
+    assert tg["samples_ts"][0] == 424.625
+    p = subprocess.run([sys.executable, "-m", "idm_gate", "measure", "--format", "json"], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    bonsai = next(m for m in json.loads(p.stdout)["models"] if m["name"] == "bonsai-mini")
+    got = {b["test"]: (b["value"], b["stderr"], b["hardware"]) for b in bonsai["bench"]}
+    assert got["tg128"] == (tg["avg_ts"], pytest.approx(tg["stddev_ts"] / math.sqrt(5)), "ci-x86-4core")
