@@ -551,9 +551,11 @@ def test_rate_classification(name, kind):
 
 
 def test_primary_rule_order():
-    names = ["f1", "exact_match", "acc", "mc2", "acc_norm", "pass@1", "accuracy", "zz_acc", "error"]
+    names = ["f1", "exact_match", "truthfulqa_mc1", "acc", "mc2", "truthfulqa_mc2", "acc_norm", "pass@1",
+             "accuracy", "zz_acc", "error"]
     assert sorted(names, key=rates.rank) == [
-        "acc_norm", "acc", "accuracy", "mc2", "exact_match", "pass@1", "f1", "zz_acc", "error"]
+        "acc_norm", "acc", "accuracy", "mc2", "truthfulqa_mc2", "exact_match", "pass@1", "f1", "truthfulqa_mc1",
+        "zz_acc", "error"]
     filters = ["flexible-extract", "strict-match", "none", "alpha"]
     assert sorted(filters, key=rates.filter_rank) == ["none", "strict-match", "alpha", "flexible-extract"]
 

@@ -97,6 +97,48 @@ def test_lighteval_issue_example_is_two_tasks_through_the_cli(tmp_path):
     assert any("mean of 2 subjects" in n for n in m["notices"])
 
 
+# lighteval before 0.5 keys results "suite|task|num_fewshot|truncate_few_shots" and names TruthfulQA's
+# metrics truthfulqa_mc1/truthfulqa_mc2 (as in lighteval's own tests/reference_scores for gpt2);
+# config_tasks is keyed "suite|task".
+LIGHTEVAL_04 = {
+    "config_general": {"model_name": "gpt2", "max_samples": None},
+    "results": {
+        "lighteval|arc:challenge|25|0": {"acc": 0.20051194539249148, "acc_stderr": 0.011700318050499373,
+                                         "acc_norm": 0.21928327645051193, "acc_norm_stderr": 0.012091245787615723},
+        "lighteval|mmlu:abstract_algebra|5|0": {"acc": 0.21, "acc_stderr": 0.040936018074033256},
+        "lighteval|mmlu:college_chemistry|5|0": {"acc": 0.2, "acc_stderr": 0.04020151261036846},
+        "lighteval|mmlu:computer_security|5|0": {"acc": 0.16, "acc_stderr": 0.03684529491774709},
+        "lighteval|truthfulqa:mc|0|0": {"truthfulqa_mc1": 0.22766217870257038, "truthfulqa_mc1_stderr": 0.01467925503211107,
+                                        "truthfulqa_mc2": 0.40693581786045147, "truthfulqa_mc2_stderr": 0.014921948720110469},
+        "lighteval|gsm8k|5|0": {"qem": 0.006065200909780136, "qem_stderr": 0.0021386703014604626},
+        "lighteval|mmlu:_average|5|0": {"acc": 0.19, "acc_stderr": 0.04},
+        "all": {"acc": 0.2, "acc_stderr": 0.03},
+    },
+    "config_tasks": {"lighteval|gsm8k": {"effective_num_docs": 10, "original_num_docs": 1319}},
+}
+
+
+def test_lighteval_before_0_5_keys_with_truncation_flag_group_subjects_and_read_truthfulqa(tmp_path):
+    (tmp_path / "results_2024-03-01T10-00-00.000000.json").write_text(json.dumps(LIGHTEVAL_04))
+    m = measured(tmp_path, "      - path: results_2024-03-01T10-00-00.000000.json\n")
+    tasks = {t["name"]: t for t in m["tasks"]}
+    # MMLU's three subjects are one benchmark (not three tasks); _average and all are never tasks.
+    assert list(tasks) == ["lighteval|arc:challenge|25|0", "lighteval|mmlu|5|0", "lighteval|truthfulqa:mc|0|0",
+                           "lighteval|gsm8k|5|0"]
+    assert {k: t["metric"] for k, t in tasks.items()} == {
+        "lighteval|arc:challenge|25|0": "acc_norm", "lighteval|mmlu|5|0": "acc",
+        "lighteval|truthfulqa:mc|0|0": "truthfulqa_mc2", "lighteval|gsm8k|5|0": "qem"}
+    # errors: arc 1 - 0.21928327645051193 = 0.78071672354948807
+    #         mmlu 1 - (0.21 + 0.2 + 0.16) / 3 = 1 - 0.19 = 0.81
+    #         truthfulqa 1 - 0.40693581786045147 = 0.59306418213954853
+    #         gsm8k 1 - 0.006065200909780136 = 0.993934799090219864
+    # Pe = (0.78071672354948807 + 0.81 + 0.59306418213954853 + 0.993934799090219864) / 4 = 0.79442892619481412
+    assert tasks["lighteval|mmlu|5|0"]["error"] == pytest.approx(0.81, abs=1e-12)
+    assert m["error_rate"] == pytest.approx(0.79442892619481412, abs=1e-12)
+    # config_tasks keyed "suite|task" still marks the partial gsm8k run
+    assert tasks["lighteval|gsm8k|5|0"]["partial"] == "10 of 1319 examples"
+
+
 def test_lighteval_leaderboard_v1_file_counts_each_benchmark_once():
     r = read_fixture(LIGHTEVAL_V1)
     tasks = by_task(r)

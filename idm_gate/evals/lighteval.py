@@ -14,9 +14,11 @@ Only ``results`` is needed (the issue-tracker excerpts people paste have nothing
 ``original_num_docs`` are read when present (a partial run, see below).
 
 Keys
-    ``suite|task|num_fewshot`` (``harness|arc:challenge|25``), or ``task|num_fewshot`` in the newest
-    releases. Metrics are plain names (``acc``, ``acc_norm``, ``em``, ``qem``, ``mc2``); the standard
-    error sits beside them as ``<metric>_stderr``.
+    ``suite|task|num_fewshot`` (``harness|arc:challenge|25``), ``task|num_fewshot`` in the newest
+    releases, or ``suite|task|num_fewshot|truncate_few_shots`` before lighteval 0.5
+    (``lighteval|mmlu:anatomy|5|0``; a benchmark read per subject is then ``lighteval|mmlu|5|0``).
+    Metrics are plain names (``acc``, ``acc_norm``, ``em``, ``qem``, ``mc2``, lighteval's
+    ``truthfulqa_mc2``); the standard error sits beside them as ``<metric>_stderr``.
 
 Aggregates are never tasks
     ``all`` (lighteval's mean over every metric of every task) and ``<base>:_average`` entries (its
@@ -73,7 +75,10 @@ from ._common import (
 
 AGGREGATE = "all"
 _AVERAGE = ":_average"
-_KEY = re.compile(r"^(?:(?P<suite>[^|]*)\|)?(?P<task>[^|]+)\|(?P<fewshot>\d+)$")
+# suite|task|num_fewshot, task|num_fewshot, or (lighteval before 0.5) suite|task|num_fewshot|truncate_few_shots
+# ("lighteval|mmlu:anatomy|5|0"): the trailing 0/1 stays part of "fewshot", so names keep the file's style.
+# A task name is never only digits, which keeps "gsm8k|5|0" from reading as suite "gsm8k", task "5".
+_KEY = re.compile(r"^(?:(?P<suite>[^|]*)\|)?(?P<task>[^|]*[^|\d][^|]*)\|(?P<fewshot>\d+(?:\|[01])?)$")
 _HARNESS_MMLU = "hendrycksTest-"
 # Benchmarks the Open LLM Leaderboard counted by accuracy, not normalised accuracy.
 _BY_ACC = frozenset({"hendrycksTest", "mmlu"})
@@ -268,9 +273,11 @@ def _samples(doc: Mapping[str, Any], file: str) -> tuple[dict[str, tuple[int, in
     results = doc.get("results")
     if isinstance(configs, dict) and isinstance(results, dict):
         for key in results:
-            if not isinstance(key, str) or _KEY.match(key) is None:
+            km = _KEY.match(key) if isinstance(key, str) else None
+            if km is None:
                 continue
-            cfg = configs.get(key.rsplit("|", 1)[0], configs.get(key))
+            bare = f"{km.group('suite')}|{km.group('task')}" if km.group("suite") is not None else km.group("task")
+            cfg = configs.get(bare, configs.get(key))
             if not isinstance(cfg, dict):
                 continue
             eff, orig = _count(cfg.get("effective_num_docs")), _count(cfg.get("original_num_docs"))

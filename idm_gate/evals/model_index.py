@@ -54,7 +54,8 @@ Scale
     Cards conventionally publish percentages. Without a declared scale the values are read as percent,
     unless every chosen value is at most 1, then as fractions; either way ``scale_inferred`` is True and
     a notice says so. A percent card holding values in (0, 1] (``0.91`` beside ``70.0``) reads them as
-    percents with a warning naming them: they may be fractions the card mixed in. Card metrics carry no standard error (stderr is None).
+    percents with a warning naming them: they may be fractions the card mixed in. Card metrics carry
+    no standard error (stderr is None).
 
 Open LLM Leaderboard
     Results whose ``source`` is the Open LLM Leaderboard get a notice. Leaderboard v2 (the
@@ -300,7 +301,8 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
             # (91 %): read as the card's percent, but never silently.
             low = [(c[0]["task"], c[4]) for c in chosen if not c[5] and 0.0 < c[4] <= 1.0]
             if low:
-                shown = ", ".join(f"{t} {v:g}" for t, v in low[:3]) + (f" and {len(low) - 3} more" if len(low) > 3 else "")
+                shown = ", ".join(f"{t} {v:g}" for t, v in low[:3])
+                shown += f" and {len(low) - 3} more" if len(low) > 3 else ""
                 notices.append(one_line(
                     f"{file}: warning: {shown}: at most 1 on a card whose other values are percentages, so read "
                     f"as at most 1 % (an error rate near 1); if a value is a fraction, write it with a % sign "

@@ -50,6 +50,7 @@ PRIMARY_ORDER: tuple[str, ...] = (
     "acc",
     "accuracy",
     "mc2",
+    "truthfulqa_mc2",
     "exact_match",
     "em",
     "prompt_level_strict_acc",
@@ -57,6 +58,7 @@ PRIMARY_ORDER: tuple[str, ...] = (
     "pass@1",
     "f1",
     "mc1",
+    "truthfulqa_mc1",
 )
 
 # Filters of lm-eval metric keys ("exact_match,strict-match"), in order of preference.
@@ -68,6 +70,7 @@ BOOKKEEPING = frozenset({"alias", "name", "sample_len", "sample_count", "samples
 
 _HIGHER_EXACT = frozenset({
     "acc", "acc_norm", "acc_mutual_info", "accuracy", "exact_match", "em", "f1", "mc1", "mc2", "mc3",
+    "truthfulqa_mc1", "truthfulqa_mc2",  # lighteval's names for TruthfulQA's mc1/mc2
     "prompt_level_strict_acc", "prompt_level_loose_acc", "inst_level_strict_acc",
     "inst_level_loose_acc", "macro_f1", "micro_f1", "f1_macro", "f1_micro", "f1_score",
     "top1_acc", "top5_acc", "top1_accuracy", "top5_accuracy", "quasi_exact_match",
