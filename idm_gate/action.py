@@ -226,7 +226,7 @@ def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> 
 
 def _measured_reports(workspace: Path, workdir: Path, pattern: str | None) -> tuple[Path, ...]:
     """The files input ``measured-report`` names: one report, or a glob over the parts of a sharded
-    measure run (``parts/part-*.json``, as download-artifact leaves them); () when unset."""
+    measure run (``.idm-gate/parts/part-*.json``, as download-artifact leaves them); () when unset."""
     if not pattern:
         return ()
     import glob
