@@ -270,9 +270,32 @@ def render_check(res: CheckResult, fmt: str, paint: Painter | None = None) -> st
     return r.render_text(res, paint=paint or PLAIN)
 
 
+def default_base_ref(remote: str, cwd: Path) -> str:
+    """The remote's default branch as git knows it here (``refs/remotes/<remote>/HEAD``), e.g. ``origin/main``.
+
+    ``git clone`` sets that ref; a repository that was ``git init``-ed and pushed has none, and then no
+    branch is guessed: InputError naming --base-ref and ``git remote set-head``.
+    """
+    import subprocess
+
+    try:
+        p = subprocess.run(["git", "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD"], cwd=cwd,
+                           capture_output=True, text=True, timeout=60)
+    except OSError as e:
+        raise InputError(f"check: no --base-ref given, and git cannot be run to find {remote}'s default branch "
+                         f"({e.strerror}); pass --base-ref, e.g. {remote}/main") from None
+    if p.returncode != 0 or not p.stdout.strip():
+        raise InputError(f"check: no --base-ref given, and {remote}/HEAD (the remote's default branch) is not set "
+                         f"in this clone; pass --base-ref with the pull request's base, e.g. {remote}/main, or run "
+                         f"`git remote set-head {remote} --auto` once")
+    return p.stdout.strip()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .gate import CheckOptions, check
 
+    if args.base_ref is None:
+        args.base_ref = default_base_ref(args.remote, _manifest_path(args).parent)
     opts = CheckOptions(base_ref=args.base_ref, store_spec=args.store, branch=args.baseline_branch,
                         remote=args.remote, max_walk=args.max_walk, cli_policy=cli_policy(args),
                         require_baseline=args.require_baseline, policy_terms=policy_terms(args),
@@ -666,7 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("check", "compare this checkout against the baseline of its base branch")
     common(sp)
     store_opts(sp)
-    sp.add_argument("--base-ref", required=True, help="the PR's base, e.g. origin/main (required)")
+    sp.add_argument("--base-ref", help="the PR's base, e.g. origin/main (default: the branch <remote>/HEAD names, "
+                    "the remote's default branch as git clone recorded it)")
     sp.add_argument("--max-walk", type=int, default=50,
                     help="first-parent commits to search for a baseline from the merge base (default: 50)")
     unset = "(default: the base commit's gate: setting"

@@ -232,6 +232,22 @@ def test_check_warns_when_the_working_tree_is_not_head(failing_pr):
     assert "tracked files differ from HEAD (idm.yaml)" in failing_pr.idm("check", "--base-ref", "origin/main").stderr
 
 
+def test_check_without_base_ref_takes_the_remotes_default_branch(failing_pr):
+    # make_repo cloned its origin while it was empty, so git recorded no origin/HEAD (as for a repository
+    # that was git init-ed and pushed): nothing is guessed
+    p = failing_pr.idm("check")
+    assert (p.returncode, p.stdout) == (2, "")
+    assert p.stderr == ("idm-gate: error: check: no --base-ref given, and origin/HEAD (the remote's default branch) "
+                        "is not set in this clone; pass --base-ref with the pull request's base, e.g. origin/main, "
+                        "or run `git remote set-head origin --auto` once\n")
+    # what the message advises; a clone of a non-empty repository has it from the start
+    failing_pr.git("remote", "set-head", "origin", "--auto")
+    assert failing_pr.git("symbolic-ref", "--short", "refs/remotes/origin/HEAD") == "origin/main"
+    given = failing_pr.idm("check", "--base-ref", "origin/main", "-f", "json")
+    p = failing_pr.idm("check", "-f", "json")
+    assert (p.returncode, p.stdout, p.stderr) == (1, given.stdout, given.stderr)
+
+
 # -- warnings once, in the user's terms ---------------------------------------------------------------
 
 def test_looser_flags_are_named_once_as_the_user_wrote_them(tmp_path):
