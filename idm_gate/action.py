@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .github.runner import RunnerContext
     from .manifest import Manifest
     from .measure import Measurement
+    from .messages import Messages
 
 MODES = ("auto", "check", "record", "measure", "publish")
 COMMENT_MODES = ("always", "on-change", "on-regression", "never")
@@ -61,18 +62,20 @@ class PlainLog(Log):
     """``Log`` for a terminal (``idm-gate publish``): warnings and notices as plain lines on standard
     error, workflow commands (annotations, masks) dropped, since no runner reads them."""
 
+    def __init__(self, messages: Messages | None = None) -> None:
+        super().__init__()
+        from .messages import Messages
+
+        self.messages = messages or Messages(color="never")
+
     def command(self, cmd: str) -> None:
         pass
 
     def warn(self, message: str) -> None:
-        from .errors import one_line
-
-        print(f"idm-gate: warning: {one_line(message)}", file=sys.stderr)
+        self.messages.warn(message)
 
     def notice(self, message: str) -> None:
-        from .errors import one_line
-
-        print(f"idm-gate: notice: {one_line(message)}", file=sys.stderr)
+        self.messages.error(message, kind="notice")
 
 
 def _choice(name: str, value: str, allowed: Collection[str]) -> str:

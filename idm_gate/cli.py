@@ -11,12 +11,13 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .color import MODES as COLOR_MODES
 from .color import PLAIN, Painter, wanted
 from .errors import IdmError, InputError, one_line
+from .messages import Messages
 
 if TYPE_CHECKING:
     from .compare import CheckResult
@@ -26,25 +27,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 FORMATS = ("text", "json", "markdown")
-
-
-class Messages:
-    """Warnings and errors on standard error: each distinct line once per run, coloured when wanted."""
-
-    def __init__(self, color: str = "auto", stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.paint = Painter(wanted(color, self.stream, os.environ))
-        self.seen: set[str] = set()
-
-    def warn(self, msg: str) -> None:
-        line = one_line(msg)
-        if line in self.seen:
-            return
-        self.seen.add(line)
-        print(f"idm-gate: {self.paint('warning', 'warning:')} {line}", file=self.stream)
-
-    def error(self, msg: str, kind: str = "error") -> None:
-        print(f"idm-gate: {self.paint(kind, kind + ':')} {one_line(msg)}", file=self.stream)
 
 
 def stdout_painter(args: argparse.Namespace) -> Painter:
@@ -527,7 +509,8 @@ def _deliver_check(res: CheckResult, args: argparse.Namespace, target: tuple[Run
 
     ctx, token = target
     _deliver(res, ctx, token, None, ctx.pr_number, ctx.head_sha, (args.comment_key, args.comment_author),
-             args.comment, args.status_context, False, None, args.manifest, OutputsWriter(None), None, PlainLog(),
+             args.comment, args.status_context, False, None, args.manifest, OutputsWriter(None), None,
+             PlainLog(args.messages),
              env=_link_env(ctx), echo=False)
 
 
@@ -547,7 +530,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
                                 triggering_event="pull_request", head_repository=args.head_repository,
                                 head_branch=args.head_branch, head_owner=head_owner,
                                 is_fork=args.head_repository.lower() != args.repository.lower())
-    log = PlainLog()
+    log = PlainLog(args.messages)
     opts = CheckOptions(base_ref="", store_spec=args.store, branch=args.baseline_branch, remote=args.remote,
                         cli_policy=cli_policy(args), baseline_key=args.baseline_key, policy_terms=policy_terms(args))
     manifest, shown = _manifest(args)

@@ -17,7 +17,6 @@ ancestors are present. Setting ``fetch-depth: 0`` on checkout makes it a no-op.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
@@ -54,7 +53,9 @@ class BaselineStore(Protocol):
 
 
 def _warn_stderr(message: str) -> None:
-    print(f"idm-gate: warning: {message}", file=sys.stderr)
+    from ..messages import Messages
+
+    Messages(color="never").warn(message)
 
 
 def open_store(
