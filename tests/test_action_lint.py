@@ -508,6 +508,18 @@ def workflow_problems(name: str, workflow: dict, text: str) -> list[str]:
     else:
         problems.append(f"unknown example workflow {name}; add its expectations to this test")
 
+    # upload-artifact 4.4+ leaves out hidden files, a dot folder's included (actions/upload-artifact#602):
+    # the report in .idm-gate/ (or the report-path output, which names it there) needs include-hidden-files
+    for job_id, job in jobs.items():
+        for step in job.get("steps", []):
+            with_ = step.get("with", {}) or {}
+            if str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+                path = str(with_.get("path", ""))
+                hidden = "report-path" in path or any(part.startswith(".") for part in path.split("/"))
+                if hidden and with_.get("include-hidden-files") is not True:
+                    problems.append(f"job {job_id}: upload-artifact skips {path} (a dot folder) without "
+                                    "include-hidden-files: true")
+
     # Third-party actions by full commit SHA with the version in a comment; idm-gate itself by a
     # tag the user is told to replace with a SHA.
     lines = text.splitlines()
@@ -557,13 +569,17 @@ def test_the_four_example_workflows_are_there():
     ("idm-gate-sharded.yml", "shard: ${{ matrix.shard }}/4", "shard: ${{ matrix.shard }}/3"),
     ("idm-gate-sharded.yml", "          measured-report: .idm-gate/parts/part-*.json\n", ""),
     ("idm-gate-sharded.yml", "  merge_group:\n", ""),
+    ("idm-gate-measure.yml", "          include-hidden-files: true\n", ""),
+    ("idm-gate-sharded.yml", "          include-hidden-files: true  # upload-artifact 4.4+ skips dot folders unless told\n",
+     ""),
     ("idm-gate-sharded.yml", "    permissions:\n      contents: read\n", "    permissions:\n      contents: write\n"),
 ], ids=["record-cannot-push", "no-record", "record-races", "no-pin-advice", "no-merge-queue", "check-skips-groups",
         "measure-writes",
         "measure-mode",
         "publish-checks-out-head", "publish-no-credentials", "publish-actions-write", "no-run-id", "tag-pin",
         "sharded-gate-before-parts", "sharded-parts-in-folders", "sharded-wrong-count", "sharded-measures-again",
-        "sharded-no-merge-queue", "sharded-measure-writes"])
+        "sharded-no-merge-queue", "measure-upload-skips-dot-folder", "sharded-upload-skips-dot-folder",
+        "sharded-measure-writes"])
 def test_workflow_check_catches_a_broken_workflow(name, old, new):
     text = (WORKFLOWS / name).read_text(encoding="utf-8")
     assert old in text
