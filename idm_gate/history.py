@@ -73,7 +73,8 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
                 raise InputError("the record has no report object")
             m = measurement_from_dict(report, f"baseline record {commit[:12]}")
         except InputError as e:
-            warn(f"skipping the corrupt baseline record for {commit[:12]} ({e})")
+            # the words check's own walk uses, so a run that reads both warns once
+            warn(f"skipping the corrupt baseline record for {commit[:12]} ({e}); trying older commits")
             continue
         entries.append(HistoryEntry(commit=commit, date=dates[commit], measurement=m))
         if len(entries) == limit:
