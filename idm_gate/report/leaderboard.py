@@ -67,6 +67,8 @@ def render_json(rows: list[Standing], log_base: str) -> str:
 
 _W, _H, _PAD = 640, 360, 56
 _FRONTIER, _OTHER = "#1a7f37", "#8c959f"
+_LABEL_ALL = 30     # up to this many models every point is labelled; beyond, the frontier's (all have a tooltip)
+HISTORY_LINES = 10  # the history chart draws the highest-ranked models only, one line each
 _SERIES = ("#0969da", "#cf222e", "#8250df", "#1a7f37", "#bf8700", "#e16f24", "#57606a", "#0a3069")
 
 
@@ -119,7 +121,8 @@ def frontier_svg(rows: Sequence[Standing]) -> str:
         out.append(f'<circle cx="{px(x):.1f}" cy="{py(s.model.error_rate):.1f}" r="5" fill="{colour}">'
                    f'<title>{name}: {html.escape(size(s.model.size_bytes))}, error rate '
                    f'{num(s.model.error_rate)}</title></circle>')
-        out.append(f'<text x="{px(x) + 7:.1f}" y="{py(s.model.error_rate) - 6:.1f}" font-size="10">{name}</text>')
+        if s.on_frontier or len(pts) <= _LABEL_ALL:  # with many models only the frontier is labelled
+            out.append(f'<text x="{px(x) + 7:.1f}" y="{py(s.model.error_rate) - 6:.1f}" font-size="10">{name}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
@@ -176,6 +179,7 @@ def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPo
                 title: str = "idm-gate leaderboard") -> str:
     """One self-contained page: the table, the frontier chart and the history chart (inline SVG, no script)."""
     u = metric.unit(log_base)
+    top = {s.model.name for s in rows[:HISTORY_LINES]}
     body = []
     for s in rows:
         x = s.model
@@ -196,8 +200,9 @@ def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPo
         "<figure>", frontier_svg(rows),
         "<figcaption>Size (log scale) against error rate. Green: on the frontier, joined by the dashed "
         "step line.</figcaption>", "</figure>",
-        "<figure>", history_svg(history, u),
-        "<figcaption>Recorded density along the branch (first-parent order), oldest commit left.</figcaption>",
+        "<figure>", history_svg([p for p in history if p.model.name in top], u),
+        f"<figcaption>Recorded density along the branch (first-parent order), oldest commit left"
+        f"{f', of the {HISTORY_LINES} highest-ranked models' if len(rows) > HISTORY_LINES else ''}.</figcaption>",
         "</figure>", f"<p><small>idm-gate {__version__}</small></p>", "</body>", "</html>", ""])
 
 
