@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gatecase import BASE, GATE, manifest
+
 TOKEN = "ghs_faketoken1234567890"
 OWNER, REPO, PR = "octo", "models", 7
 
@@ -53,3 +55,24 @@ class Runner:
                            capture_output=True, text=True, timeout=120)
         self.outputs = read_outputs(self.output)
         return p
+
+
+# -- a pull request of the one-model repository (gatecase) -------------------------------------------
+
+def pr_payload(repo, base_branch="main", fork=False) -> dict:
+    head = repo.git("rev-parse", "HEAD")
+    base = repo.git("rev-parse", f"origin/{base_branch}")
+    return {"action": "synchronize", "number": PR,
+            "pull_request": {"number": PR, "head": {"sha": head, "ref": "pr",
+                                                    "repo": {"full_name": f"{'fork' if fork else OWNER}/{REPO}"}},
+                             "base": {"sha": base, "ref": base_branch, "repo": {"full_name": f"{OWNER}/{REPO}"}}},
+            "repository": {"full_name": f"{OWNER}/{REPO}", "default_branch": "main"}}
+
+
+def regress(repo, factor=1.10):
+    repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * factor), gate=GATE))
+    return repo.commit("bigger model")
+
+
+def pr_env(repo):
+    return {"GITHUB_BASE_REF": "main", "GITHUB_REF": f"refs/pull/{PR}/merge"}

@@ -10,20 +10,10 @@ import subprocess
 import pytest
 
 import webhooks
-from actionrunner import OWNER, PR, REPO, TOKEN, Runner, read_outputs  # noqa: F401 (other modules import these here)
+from actionrunner import OWNER, PR, REPO, TOKEN, Runner, pr_env, pr_payload, regress
 from fakegithub import forbidden_for_fork, server_error
+from gatecase import BASE, GATE, manifest
 from gitrepo import make_repo
-from test_gate_e2e import BASE, GATE, manifest
-
-
-def pr_payload(repo, base_branch="main", fork=False) -> dict:
-    head = repo.git("rev-parse", "HEAD")
-    base = repo.git("rev-parse", f"origin/{base_branch}")
-    return {"action": "synchronize", "number": PR,
-            "pull_request": {"number": PR, "head": {"sha": head, "ref": "pr",
-                                                    "repo": {"full_name": f"{'fork' if fork else OWNER}/{REPO}"}},
-                             "base": {"sha": base, "ref": base_branch, "repo": {"full_name": f"{OWNER}/{REPO}"}}},
-            "repository": {"full_name": f"{OWNER}/{REPO}", "default_branch": "main"}}
 
 
 @pytest.fixture
@@ -39,15 +29,6 @@ def setup(tmp_path, fake_github):
     assert "recorded 1 model(s)" in p.stdout
     repo.git("checkout", "-q", "-b", "pr")
     return repo, runner, fake_github
-
-
-def regress(repo, factor=1.10):
-    repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * factor), gate=GATE))
-    return repo.commit("bigger model")
-
-
-def pr_env(repo):
-    return {"GITHUB_BASE_REF": "main", "GITHUB_REF": f"refs/pull/{PR}/merge"}
 
 
 def test_regression_fails_comments_once_and_sets_status(setup):

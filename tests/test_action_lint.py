@@ -12,7 +12,6 @@ Each check is also run once on a copy broken in tmp_path, to show that it can fa
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import shutil
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from dockerfiles import dockerfile_instructions, dockerignore_excludes
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
@@ -274,25 +275,6 @@ def test_docs_check_catches_an_unknown_input_and_output():
 # Dockerfile and .dockerignore
 
 
-def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    out, current = [], ""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
-            continue  # a comment inside a continued instruction
-        if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
-            continue
-        current += stripped
-        keyword, _, args = current.partition(" ")
-        out.append((keyword.upper(), args.strip()))
-        current = ""
-    return out
-
-
 def dockerfile_problems(text: str) -> list[str]:
     problems = []
     ins = dockerfile_instructions(text)
@@ -344,23 +326,6 @@ def test_dockerfile_check_catches_a_broken_dockerfile(old, new):
     broken = re.sub(old, new, text)
     assert broken != text
     assert dockerfile_problems(broken)
-
-
-def dockerignore_excludes(patterns: list[str], path: str) -> bool:
-    """Docker's rule: patterns in order, the last one that matches the path or a parent wins."""
-    excluded = False
-    parts = path.split("/")
-    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for raw in patterns:
-        negate = raw.startswith("!")
-        pattern = raw[1:] if negate else raw
-        pattern = pattern.strip().strip("/")
-        if pattern.startswith("**/"):
-            pattern = pattern[3:]
-        if any(fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(c, pattern.replace("**/", ""))
-               for c in candidates):
-            excluded = not negate
-    return excluded
 
 
 def dockerignore_problems(text: str) -> list[str]:

@@ -153,8 +153,8 @@ def test_help_does_not_import_heavy_modules():
 
 
 def test_check_json_matches_its_schema(tmp_path):
+    from gatecase import BASE, manifest
     from gitrepo import make_repo
-    from test_gate_e2e import BASE, manifest
 
     r = make_repo(tmp_path, {"idm.yaml": manifest(BASE)})
     assert r.idm("record").returncode == 0

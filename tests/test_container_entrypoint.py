@@ -34,10 +34,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from actionrunner import OWNER, PR, REPO, TOKEN, pr_payload, read_outputs, regress
+from dockerfiles import dockerfile_instructions, dockerignore_excludes
+from gatecase import BASE, GATE, manifest
 from gitrepo import make_repo
-from test_action import OWNER, PR, REPO, TOKEN, pr_payload, read_outputs, regress
-from test_action_lint import dockerfile_instructions, dockerignore_excludes
-from test_gate_e2e import BASE, GATE, manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"

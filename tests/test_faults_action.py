@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from actionrunner import OWNER, PR, REPO, TOKEN, Runner, pr_env, pr_payload, regress
 from fakegithub import (
     graphql_rate_limited,
     not_found,
@@ -26,10 +27,9 @@ from fakegithub import (
     secondary_rate_limit,
     server_error,
 )
+from gatecase import BASE, GATE, manifest
 from gitrepo import Repo, git_env, make_repo
 from idm_gate.github.comment import COMMENT_LIMIT, marker
-from test_action import OWNER, PR, REPO, TOKEN, Runner, pr_env, pr_payload, regress
-from test_gate_e2e import BASE, GATE, manifest
 
 COMMENTS = rf"/issues/{PR}/comments$"
 STATUSES = r"/statuses/[0-9a-f]+$"

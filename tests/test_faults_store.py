@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from gatecase import BASE, GATE, manifest
 from gitrepo import make_repo
 from idm_gate.store.branch import record_path
-from test_gate_e2e import BASE, GATE, manifest
 
 BRANCH = "idm-baselines"
 

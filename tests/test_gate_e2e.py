@@ -8,20 +8,8 @@ import sys
 
 import pytest
 
+from gatecase import BASE, GATE, manifest
 from gitrepo import make_repo
-
-
-def manifest(scores: dict, size_bytes: int = 2 * 10**9, gate: dict | None = None, evals=None, extra=None) -> dict:
-    m = {"version": 1, "models": [{
-        "name": "bonsai", "size_bytes": size_bytes,
-        "evals": evals or [{"scores": scores, "scale": "percent"}], **(extra or {})}]}
-    if gate is not None:
-        m["gate"] = gate
-    return m
-
-
-BASE = {"arc": 70.0, "gsm8k": 60.0}   # Pe = 0.35
-GATE = {"max_drop": "5%", "warn_drop": "2%"}
 
 
 @pytest.fixture
