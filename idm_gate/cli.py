@@ -143,10 +143,11 @@ def enforce_budgets(man: Manifest, m: Measurement, shown: str, messages: Message
     from .compare import budget_breaches
 
     policies = {spec.name: spec.gate.over(man.gate) for spec in man.models}
-    if not any(p.min_density is not None or p.max_size_gb is not None or p.max_error_rate is not None
-               for p in policies.values()):
-        messages.warn(f"--enforce-budgets: {shown} sets no absolute budget (min_density, max_size_gb or "
-                      "max_error_rate under gate:); nothing to enforce")
+    absolute = ("min_density", "max_size_gb", "max_error_rate", "min_tokens_per_s", "max_latency_ms",
+                "max_peak_memory_gb", "max_energy_per_token_j")
+    if not any(getattr(p, k) is not None for p in policies.values() for k in absolute):
+        messages.warn(f"--enforce-budgets: {shown} sets no absolute budget (min_density, max_size_gb, "
+                      "max_error_rate or an inference budget under gate:); nothing to enforce")
         return EXIT_OK
     breaches = [(x.name, why) for x in m.models for why in budget_breaches(x, policies[x.name], m.log_base)]
     for name, why in breaches:
@@ -203,7 +204,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
 # The policy flags of `check`: Policy field -> flag (the user's terms in the "ignored" warning).
 POLICY_FLAGS = {"max_drop": "--max-drop", "warn_drop": "--warn-drop", "min_density": "--min-density",
                 "max_size_gb": "--max-size-gb", "max_error_rate": "--max-error-rate",
-                "significance": "--significance", "z": "--z"}
+                "significance": "--significance", "z": "--z", "min_tokens_per_s": "--min-tokens-per-s",
+                "max_latency_ms": "--max-latency-ms", "max_peak_memory_gb": "--max-peak-memory-gb",
+                "max_energy_per_token_j": "--max-energy-per-token-j", "max_throughput_drop": "--max-throughput-drop"}
 
 
 def number_flag(value: str | None, flag: str) -> float | None:
@@ -228,7 +231,12 @@ def cli_policy(args: argparse.Namespace) -> Policy:
                   max_size_gb=number_flag(args.max_size_gb, "--max-size-gb"),
                   max_error_rate=number_flag(args.max_error_rate, "--max-error-rate"),
                   significance=None if args.significance is None else args.significance == "on",
-                  z=number_flag(args.z, "--z"))
+                  z=number_flag(args.z, "--z"),
+                  min_tokens_per_s=number_flag(args.min_tokens_per_s, "--min-tokens-per-s"),
+                  max_latency_ms=number_flag(args.max_latency_ms, "--max-latency-ms"),
+                  max_peak_memory_gb=number_flag(args.max_peak_memory_gb, "--max-peak-memory-gb"),
+                  max_energy_per_token_j=number_flag(args.max_energy_per_token_j, "--max-energy-per-token-j"),
+                  max_throughput_drop=relative_flag(args.max_throughput_drop, "--max-throughput-drop"))
 
 
 def policy_terms(args: argparse.Namespace) -> dict[str, str]:
@@ -686,6 +694,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--significance", choices=("on", "off"),
                     help=f"on: drops within z combined standard errors only warn {unset}, else on)")
     sp.add_argument("--z", help=f"standard errors a drop must exceed to count {unset}, else 1.96)")
+    sp.add_argument("--min-tokens-per-s", help=f"lowest bench: tokens/s figure any model may have {unset}, else none)")
+    sp.add_argument("--max-latency-ms", help=f"highest bench: latency figure (p50, p95) in ms {unset}, else none)")
+    sp.add_argument("--max-peak-memory-gb", help=f"highest bench: peak memory in GB {unset}, else none)")
+    sp.add_argument("--max-energy-per-token-j", help=f"highest bench: energy per token in J {unset}, else none)")
+    sp.add_argument("--max-throughput-drop",
+                    help=f"relative drop of a comparable bench: tokens/s figure that fails, e.g. 10%% {unset}, "
+                    "else none)")
     sp.add_argument("--require-baseline", action="store_true",
                     help="fail when no baseline exists (default: pass with a notice)")
     sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
@@ -783,7 +798,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--output", "-o", help="also write the gate's report (JSON) here (default: none)")
     sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
     sp.set_defaults(func=cmd_publish, min_density=None, max_size_gb=None, max_error_rate=None, significance=None,
-                    z=None)
+                    z=None, min_tokens_per_s=None, max_latency_ms=None, max_peak_memory_gb=None,
+                    max_energy_per_token_j=None, max_throughput_drop=None)
 
     sp = add("action", "run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
     sp.set_defaults(func=cmd_action)

@@ -189,3 +189,21 @@ def test_a_pr_over_the_latency_budget_fails_and_a_new_runner_is_not_comparable(r
     res = check(repo)
     assert res.returncode == 0, res.stdout
     assert "tokens_per_s not comparable with the baseline: hardware 'ci-x86' -> 'ci-arm'" in res.stdout
+
+
+def test_flags_tighten_the_base_gate_and_a_looser_one_is_ignored(repo):
+    # base: max_throughput_drop 10 %, max_latency_ms 100; PR: 40 -> 37 tokens/s, a 7.5 % drop (3 > 1.96 x
+    # hypot(0.5, 0.5) = 1.39: significant); p95 80 ms
+    repo.write("bench.csv", csv_text(37.0))
+    repo.commit()
+    assert check(repo).returncode == 0
+    res = check(repo, "--max-throughput-drop", "5%", "--min-tokens-per-s", "38")
+    assert res.returncode == 1
+    assert "tokens_per_s down 7.5 %, over max_throughput_drop 5.0 %" in res.stdout
+    assert "tokens_per_s 37 is below min_tokens_per_s 38" in res.stdout
+    res = check(repo, "--max-latency-ms", "500")
+    assert res.returncode == 0
+    assert ("--max-latency-ms 500 was ignored for every model: it is looser than the base commit's gate "
+            "(max_latency_ms 100)") in res.stderr
+    res = check(repo, "--max-latency-ms", "75")
+    assert res.returncode == 1 and "latency_p95_ms 80 is over max_latency_ms 75" in res.stdout

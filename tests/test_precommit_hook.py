@@ -94,7 +94,7 @@ def test_a_manifest_without_budgets_says_there_is_nothing_to_enforce(tmp_path):
     p = idm("measure", "--enforce-budgets", cwd=tmp_path)
     assert p.returncode == 0
     assert p.stderr == ("idm-gate: warning: --enforce-budgets: idm.yaml sets no absolute budget (min_density, "
-                        "max_size_gb or max_error_rate under gate:); nothing to enforce\n")
+                        "max_size_gb, max_error_rate or an inference budget under gate:); nothing to enforce\n")
 
 
 def test_json_stays_clean_on_stdout(tmp_path):
