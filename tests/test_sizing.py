@@ -411,7 +411,7 @@ def test_lfs_pointer_bad_oid(tmp_path):
 
 def test_mixed_sources(tmp_path):
     lfs_pointer(tmp_path / "a.safetensors", size_line="size 100")
-    (tmp_path / "b.txt").write_bytes(b"x" * 5000)
+    (tmp_path / "b.bin").write_bytes(b"x" * 5000)  # raw weights of no known format: sized by stat
     r = size(["*"], tmp_path)
     assert (r.source, r.size_bytes) == ("mixed", 5100)
 

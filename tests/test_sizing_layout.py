@@ -368,19 +368,38 @@ def test_a_folder_with_an_onnx_export_counts_its_external_data(tmp_path):
     assert res.notices[-1] == "onnx: 1 file(s) left out (not weights: config.json)"
 
 
+def test_a_glob_over_a_model_folder_leaves_its_text_files_out_and_lists_them(tmp_path):
+    # A Hub model folder as save_pretrained leaves it: the glob means the model, not its config.
+    (tmp_path / "acme").mkdir()
+    save_file({"w": np.ones(1024, np.float32)}, str(tmp_path / "acme" / "model.safetensors"))
+    for name, text in [("config.json", '{"model_type": "llama"}'), ("tokenizer.json", '{"version": "1.0"}'),
+                       ("README.md", "# acme"), ("merges.txt", "#version: 0.2")]:
+        (tmp_path / "acme" / name).write_text(text)
+    res = size(["acme/*"], tmp_path)
+    # 4,096 bytes of float32 tensors + the safetensors header, nothing else
+    assert res.size_bytes == 4_096 + safetensors_header_bytes(tmp_path / "acme" / "model.safetensors")
+    assert [f.path for f in res.files] == ["acme/model.safetensors"]
+    assert res.notices == ("acme/*: 4 file(s) left out (not weights: acme/README.md, acme/config.json, "
+                           "acme/merges.txt, acme/tokenizer.json)",)
+    # a glob matching only such files is refused, naming them
+    with pytest.raises(InputError, match=r"'acme/\*\.json' matches no weight file, only text files .*config\.json"):
+        size(["acme/*.json"], tmp_path)
+
+
 # ---------------------------------------------------------------- plausibility
 
 def test_bytes_that_are_not_weights_trigger_a_plausibility_warning(tmp_path):
     # 1,024 float32 parameters: 4,096 bytes of tensors + the header; a 100,000-byte file beside
     # them makes (4,096 + header + 100,000) * 8 / 1,024 > 800 bits per parameter
     save_file({"w": np.ones(1024, np.float32)}, str(tmp_path / "model.safetensors"))
-    (tmp_path / "training_log.txt").write_bytes(b"x" * 100_000)
+    # (a TensorBoard event file: no text name, so the glob cannot tell it from raw weights)
+    (tmp_path / "events.out.tfevents.1700000000.host").write_bytes(b"x" * 100_000)
     res = size(["*"], tmp_path)
     total = 4_096 + safetensors_header_bytes(tmp_path / "model.safetensors") + 100_000
     assert res.size_bytes == total
     assert res.notices == ((f"warning: {total:,} bytes for 1,024 parameters is {8 * total / 1024:.4g} bits per "
                            "parameter, above 64: bytes were probably counted twice, or files that are not "
-                           "weights; files: model.safetensors, training_log.txt"),)
+                           "weights; files: events.out.tfevents.1700000000.host, model.safetensors"),)
 
 
 def test_plausibility_bounds():

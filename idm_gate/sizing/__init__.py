@@ -146,14 +146,27 @@ class _Collect:
                                  "glob to the weight files (e.g. 'weights/*.safetensors')")
             matches.append((rel, kind))
         folders = []
+        text: list[str] = []
         for rel, kind in matches:
             resolved = self.resolve(rel, what, kind)
             if kind == "file" or (kind is None and not os.path.isdir(resolved)):
+                if (has_magic(pat) and not layout.is_index(rel)
+                        and layout.TEXT_BY_NAME.fullmatch(posixpath.basename(rel))
+                        and layout.sniff(resolved, self.shown(rel), what) is None):
+                    text.append(resolved)  # config.json, tokenizer.json, README.md: never weight bytes
+                    continue
                 self.file(rel, resolved, what)
             elif has_magic(pat):
                 folders.append(rel)  # a glob sizes the files it matches; '**' reaches into folders
             else:
                 self.folder(rel, pat, what)
+        if text:
+            text.sort()
+            if len(text) == len(matches):
+                shown = layout.listed([self._shown_abs(p) for p in text], 6)
+                raise InputError(f"{what}: {pat[:200]!r} matches no weight file, only text files idm-gate leaves "
+                                 f"out ({shown}); match the weight files (e.g. '*.safetensors'), or give size_bytes")
+            self.left_out.setdefault(pat, []).extend((p, "not weights") for p in text)
         if folders and len(folders) == len(matches):
             raise InputError(f"{what}: {pat[:200]!r} matches only folders ({layout.listed(folders, 3)}); name "
                              "a folder without a glob to size the weights in it, or match the files")

@@ -47,6 +47,11 @@ WEIGHT_FORMATS = ("safetensors", "gguf", "onnx", "pytorch")
 # state, RNG state, the training arguments. Pickles too, never weights of the model.
 TRAINING_STATE = re.compile(r"(optimizer|scheduler|scaler|training_args|rng_state(_[0-9]+)?)\.(pt|pth|bin)")
 LOW_BITS, HIGH_BITS = 0.5, 64.0
+# What a glob may match beside the weights in a model folder (config.json, tokenizer.json,
+# tokenizer_config.json, README.md, merges.txt, chat_template.jinja, the manifest itself): text by
+# name. Such a file that is not a weight file by content is left out of a glob's match.
+TEXT_BY_NAME = re.compile(r".*\.(json|md|txt|yaml|yml|jinja|py|csv|gitattributes)|\.gitattributes|LICENSE(\..*)?",
+                          re.IGNORECASE)
 _LEGACY_TORCH = b"\x80\x02\x8a\x0a"  # torch.save before 1.6: pickle protocol 2, then a 10-byte magic number
 _LISTED = 12  # names listed in a notice before "and N more"
 
