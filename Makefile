@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Defined before the rules that name it: make expands a rule's prerequisites when it reads the rule.
+JS_DEPS := tests/js/node_modules/.installed
 
 .PHONY: demo test bench docs lint clean browser
 
@@ -23,8 +25,6 @@ test: $(VENV)/.installed $(JS_DEPS) browser
 # pinned by tests/js/package-lock.json), installed again only when those files change, and Debian's
 # chromium for the HTML leaderboard, installed when missing and we are root (a CI machine). Under CI=true
 # a test whose tool is missing fails rather than skips.
-JS_DEPS := tests/js/node_modules/.installed
-
 $(JS_DEPS): tests/js/package.json tests/js/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  apt-get install -y -qq --no-install-recommends nodejs npm; }
