@@ -54,6 +54,11 @@ def test_a_declared_rename_is_compared_with_the_old_baseline(tmp_path):
     assert v["reasons"][0] == f"renamed from {OLD} (previous_names): compared with {OLD}'s baseline"
     text = r.idm("check", "--base-ref", "origin/main").stdout
     assert f"{NEW}: PASS [changed]" in text and f"renamed from {OLD}" in text
+    # the PR comment: one row for the renamed model (no "removed"), and the reason a reviewer reads
+    md = r.idm("check", "--base-ref", "origin/main", "-f", "markdown").stdout
+    new_md, old_md = (name.replace("_", "\\_") for name in (NEW, OLD))  # Markdown-escaped underscores
+    assert f"| ✅ | {new_md} |" in md and "removed" not in md
+    assert f"renamed from {old_md} (previous\\_names)" in md
 
 
 def test_a_renamed_model_that_regresses_still_fails(tmp_path):
