@@ -34,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import io_delta  # noqa: E402
 
 TITLE = "scale: measure over N safetensors shards vs the floor (scandir + open + read header + json.loads)"
 HEADER = ("shards", "floor", "measure", "x floor", "CPU x floor", "per shard", "floor/shard", "rchar/shard",
@@ -89,27 +91,6 @@ def floor(folders: list[str]) -> int:
                         json.loads(f.read(k))
                     n += 1
     return n
-
-
-def proc_io(field: bytes) -> int | None:
-    try:
-        with open("/proc/self/io", "rb") as f:
-            for line in f.read().splitlines():
-                if line.startswith(field + b":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def io_delta(field: bytes, fn) -> int | None:
-    a = proc_io(field)
-    if a is None:
-        return None
-    b = proc_io(field)
-    fn()
-    c = proc_io(field)
-    return (c - b) - (b - a)  # type: ignore[operator]
 
 
 def evict(folders: list[str]) -> None:

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_seconds  # noqa: E402
+from _timing import io_delta, median_seconds  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -109,28 +109,6 @@ def read_whole(path: Path) -> int:
         while n := f.readinto(_BUF):
             total += n
     return total
-
-
-def proc_io(field: bytes) -> int | None:
-    try:
-        with open("/proc/self/io", "rb") as f:
-            for line in f.read().splitlines():
-                if line.startswith(field + b":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def io_delta(field: bytes, fn) -> int | None:
-    """``field`` of /proc/self/io gained while ``fn`` ran, minus what reading the counter costs."""
-    a = proc_io(field)
-    if a is None:
-        return None
-    b = proc_io(field)
-    fn()
-    c = proc_io(field)
-    return (c - b) - (b - a)  # type: ignore[operator]
 
 
 def os_read_bytes(fn) -> int:
