@@ -48,6 +48,17 @@ def setup(tmp_path, fake_github):
     return repo, runner, fake_github
 
 
+def pr_merged_into_main(repo) -> tuple[str, dict]:
+    """A PR branch that grows the model 10 %, checked out as GitHub's merge commit (base tip + PR head), as
+    actions/checkout does for pull_request; returns the PR head's SHA and the event payload."""
+    repo.git("checkout", "-q", "-b", "pr")
+    head = grow(repo, 1.10)
+    event = pr_event(repo)
+    repo.git("checkout", "-q", "--detach", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", f"Merge {head} into main", head)
+    return head, event
+
+
 def pr_event(repo, action="synchronize", **kw) -> dict:
     return webhooks.pull_request(action, repository=FULL, number=PR, head_sha=repo.git("rev-parse", "HEAD"),
                                  base_sha=repo.git("rev-parse", "origin/main"), **kw)
@@ -207,11 +218,7 @@ def test_pull_request_target_with_the_prs_head_checked_out_reports_on_it(setup):
 def test_pull_request_on_its_merge_commit_reports_on_the_head(setup):
     """actions/checkout's default for pull_request is refs/pull/N/merge: base tip + PR head."""
     repo, runner, gh = setup
-    repo.git("checkout", "-q", "-b", "pr")
-    head = grow(repo, 1.10)
-    event = pr_event(repo)
-    repo.git("checkout", "-q", "--detach", "main")
-    repo.git("merge", "-q", "--no-ff", "-m", f"Merge {head} into main", head)
+    head, event = pr_merged_into_main(repo)
     merge = repo.git("rev-parse", "HEAD")
     p = runner.run("pull_request", event, {}, extra_env={**PR_ENV, "GITHUB_SHA": merge})
     assert p.returncode == 1, p.stderr + p.stdout
@@ -388,11 +395,7 @@ def test_the_default_shallow_checkout_of_the_merge_commit_is_accepted(setup, tmp
     """actions/checkout's default for pull_request: `git fetch --depth=1 origin refs/pull/N/merge`, so
     the merge commit's parents are not in the clone; it is still the PR's merge commit."""
     repo, runner, gh = setup
-    repo.git("checkout", "-q", "-b", "pr")
-    head = grow(repo, 1.10)
-    event = pr_event(repo)
-    repo.git("checkout", "-q", "--detach", "main")
-    repo.git("merge", "-q", "--no-ff", "-m", f"Merge {head} into main", head)
+    head, event = pr_merged_into_main(repo)
     repo.git("push", "-q", "origin", f"HEAD:refs/pull/{PR}/merge", f"{head}:refs/pull/{PR}/head")
     ci = Repo(tmp_path / "ci", repo.origin, repo.env)
     ci.path.mkdir()
