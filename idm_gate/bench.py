@@ -15,6 +15,10 @@ Formats, detected from the content unless the manifest's ``format:`` says:
     ``llama_model_size()`` counts them) and ``model_n_params`` are returned for the caller's
     cross-check against the measured artifacts. Its ``-o csv``, ``md`` and ``sql`` outputs are refused
     with a hint to use ``-o json``.
+``optimum-benchmark``
+    huggingface/optimum-benchmark's ``benchmark.json`` or ``benchmark_report.json``: decode tokens per
+    second, prefill / per-token / forward latencies, peak memory and decode energy per token, with the
+    setup from its config (:mod:`idm_gate.bench_optimum`). Its ``save_csv`` output is refused with a hint.
 ``csv``
     A header row ``metric,value`` with optional ``stderr`` and ``unit`` columns (any order and case),
     one row per metric.
@@ -44,7 +48,7 @@ from .evals._common import decode_text, fail, kind_of, number, show
 from .jsonsafe import load_json
 from .paths import EVAL_FILE_CAP, read_capped, resolve_inside
 
-FORMATS = ("llama-bench", "csv", "json")
+FORMATS = ("llama-bench", "optimum-benchmark", "csv", "json")
 
 # unit as written (lower case) -> factor to the metric's own unit, per metric
 _RATE = {"": 1.0, "tokens/s": 1.0, "tok/s": 1.0, "t/s": 1.0, "tokens_per_s": 1.0}
@@ -88,7 +92,13 @@ def read_bench(src: BenchSource, base_dir: Path, root: Path, manifest_name: str)
     fmt = src.format or _detect(text, file)
     if fmt == "llama-bench":
         return _read_llama_bench(_llama_bench_tests(text, file), file, src.hardware)
-    if fmt == "json":
+    if fmt in ("json", "optimum-benchmark"):
+        from .bench_optimum import looks_like_report, read_optimum
+
+        # optimum-benchmark writes NaN where numpy had nothing to average; the plain format never holds one
+        doc = load_json(data, file, allow_nan=True)
+        if fmt == "optimum-benchmark" or (src.format is None and looks_like_report(doc)):
+            return read_optimum(doc, file, src.hardware)
         return _read_plain_json(load_json(data, file, allow_nan=False), file, src.hardware)
     return _read_plain_csv(text, file, src.hardware)
 
@@ -105,14 +115,18 @@ def _detect(text: str, file: str) -> str:
     if "build_commit" in cols and "avg_ts" in cols:
         raise fail(file, "line 1", "is llama-bench's CSV output, which idm-gate does not read",
                    "run llama-bench with -o json or -o jsonl")
+    if any(c.startswith(("report.", "config.backend.")) or ".throughput." in c for c in cols):
+        raise fail(file, "line 1", "is optimum-benchmark's CSV (save_csv), which idm-gate does not read",
+                   "use the benchmark.json the run wrote, or save_json")
     if header.startswith("|") or header.upper().startswith("CREATE TABLE"):
         raise fail(file, "line 1", "looks like llama-bench's Markdown or SQL output, which idm-gate does not read",
                    "run llama-bench with -o json or -o jsonl")
     if "metric" in cols and "value" in cols:
         return "csv"
     raise fail(file, None, "not a benchmark format idm-gate reads",
-               "it reads llama-bench -o json / -o jsonl, a CSV with a metric,value[,stderr][,unit] header, "
-               'and JSON {"metric": value}; set format: in the manifest if the file is one of them')
+               "it reads llama-bench -o json / -o jsonl, optimum-benchmark's benchmark.json, a CSV with a "
+               'metric,value[,stderr][,unit] header, and JSON {"metric": value}; set format: in the manifest '
+               "if the file is one of them")
 
 
 def _llama_bench_tests(text: str, file: str) -> list[tuple[str, Any]]:

@@ -130,7 +130,7 @@ class BenchSource:
     """One entry of a model's ``bench:`` list in the manifest."""
 
     path: str                     # file relative to the manifest's folder
-    format: str | None = None     # "llama-bench" | "csv" | "json" | None (detect)
+    format: str | None = None     # "llama-bench" | "optimum-benchmark" | "csv" | "json" | None (detect)
     hardware: str | None = None   # the hardware label; llama-bench's cpu_info / gpu_info when absent
     field: str = ""               # "models[0].bench[1]", for messages
 
@@ -140,22 +140,25 @@ class BenchResult:
     """One benchmark figure of one model, with the setup it was measured under.
 
     Two results are comparable only when ``setup`` is equal: backend, threads, prompt and generation
-    lengths (llama-bench's ``n_prompt``/``n_gen``) and the hardware label. ``stderr`` is the standard
-    error of ``value`` in its unit: llama-bench's sample standard deviation over the square root of its
-    repetitions; a plain file's ``stderr`` column as written.
+    lengths (llama-bench's ``n_prompt``/``n_gen``), the batch size and the hardware label. ``stderr`` is
+    the standard error of ``value`` in its unit: llama-bench's sample standard deviation over the square
+    root of its repetitions; optimum-benchmark's from its latency samples; a plain file's ``stderr``
+    column as written.
     """
 
     metric: BenchMetric
-    test: str                     # what was run: "pp512", "tg128", "pp512+tg128", "pp512 @ d512"; "" for plain
+    test: str                     # what was run: "pp512", "tg128", "pp512+tg128", "pp512 @ d512" (llama-bench);
+                                  # "decode", "prefill", "per_token", "max_process_vram" (optimum-benchmark); ""
     value: float                  # in the metric's unit
     stderr: float | None
     source: str                   # the file, repository-relative
-    samples: int | None = None    # repetitions the figure is the mean of (llama-bench: len(samples_ts))
-    backend: str | None = None    # llama-bench ``backends`` ("CUDA", "CPU", "Metal,BLAS")
+    samples: int | None = None    # runs behind the figure (llama-bench: len(samples_ts); optimum-benchmark: count)
+    backend: str | None = None    # llama-bench ``backends`` ("CUDA", "CPU", "Metal,BLAS"); "pytorch (cuda)"
     threads: int | None = None    # llama-bench ``n_threads``
     n_prompt: int | None = None   # prompt tokens per run
     n_gen: int | None = None      # generated tokens per run
     hardware: str | None = None   # the manifest's label, or llama-bench's "cpu_info / gpu_info"
+    batch: int | None = None      # sequences per run (optimum-benchmark's input_shapes.batch_size)
 
     @property
     def key(self) -> str:
@@ -166,7 +169,7 @@ class BenchResult:
     def setup(self) -> dict[str, Any]:
         """The conditions two results must share to be compared (None: not stated)."""
         return {"backend": self.backend, "threads": self.threads, "n_prompt": self.n_prompt,
-                "n_gen": self.n_gen, "hardware": self.hardware}
+                "n_gen": self.n_gen, "batch": self.batch, "hardware": self.hardware}
 
 
 @dataclass(frozen=True)

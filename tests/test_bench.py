@@ -44,7 +44,7 @@ def test_llama_bench_json_and_jsonl(name):
     assert (pp.metric, pp.test, tg.metric, tg.test) == (BenchMetric.TOKENS_PER_S, "pp512",
                                                         BenchMetric.TOKENS_PER_S, "tg128")
     assert (pp.key, tg.key) == ("tokens_per_s pp512", "tokens_per_s tg128")
-    assert tg.setup == {"backend": "CUDA", "threads": 8, "n_prompt": 0, "n_gen": 128,
+    assert tg.setup == {"backend": "CUDA", "threads": 8, "n_prompt": 0, "n_gen": 128, "batch": None,
                         "hardware": "AMD Ryzen 7 7800X3D 8-Core Processor / NVIDIA GeForce RTX 4080"}
     assert pp.samples == tg.samples == 5
     if name.endswith(".json"):
@@ -142,7 +142,8 @@ def test_plain_json(tmp_path):
     ('{"tokens_per_s": {"value": 3, "sdev": 1}}', "json",
      "b.json: tokens_per_s: unknown key 'sdev'; use {\"value\": v} with optional \"stderr\" and \"unit\""),
     ("task,score\narc,0.5\n", "csv",
-     "b.csv: not a benchmark format idm-gate reads; it reads llama-bench -o json / -o jsonl, a CSV with a "
+     "b.csv: not a benchmark format idm-gate reads; it reads llama-bench -o json / -o jsonl, optimum-benchmark's "
+     "benchmark.json, a CSV with a "
      "metric,value[,stderr][,unit] header, and JSON {\"metric\": value}; set format: in the manifest if the "
      "file is one of them"),
 ])

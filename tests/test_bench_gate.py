@@ -101,7 +101,7 @@ def test_bench_figures_survive_the_json_report():
     doc = loads_strict(json.dumps(measurement_to_dict(m)).encode(), "r.json")
     assert doc["models"][0]["bench"] == [{"metric": "tokens_per_s", "test": "tg128", "value": 40.0, "stderr": 1.0,
                                           "source": "lb.json", "samples": 5, "backend": "CPU", "threads": 8,
-                                          "n_prompt": 0, "n_gen": 128, "hardware": "ci-x86"}]
+                                          "n_prompt": 0, "n_gen": 128, "batch": None, "hardware": "ci-x86"}]
     assert measurement_from_dict(doc, "r.json").models[0].bench == (tg(40.0),)
     plain = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(MODEL,))
     assert "bench" not in measurement_to_dict(plain)["models"][0]  # reports without bench: are unchanged

@@ -27,7 +27,8 @@ def value_text(b: BenchResult, space: str = " ") -> str:
 
 def setup_text(b: BenchResult) -> str:
     """What the figure was measured under: ``CUDA, 8 threads, AMD Ryzen 7 7800X3D / RTX 4080``; "" if unstated."""
-    parts = [b.backend or "", f"{b.threads} threads" if b.threads is not None else "", b.hardware or ""]
+    parts = [b.backend or "", f"{b.threads} threads" if b.threads is not None else "",
+             f"batch {b.batch}" if b.batch is not None else "", b.hardware or ""]
     return ", ".join(p for p in parts if p)
 
 

@@ -74,7 +74,7 @@ def bench_from_dict(d: dict[str, Any]) -> BenchResult:
     return BenchResult(metric=BenchMetric(d["metric"]), test=d["test"], value=d["value"], stderr=d["stderr"],
                        source=d["source"], samples=d.get("samples"), backend=d.get("backend"),
                        threads=d.get("threads"), n_prompt=d.get("n_prompt"), n_gen=d.get("n_gen"),
-                       hardware=d.get("hardware"))
+                       hardware=d.get("hardware"), batch=d.get("batch"))
 
 
 def loads_strict(data: bytes, shown: str) -> Any:
