@@ -7,6 +7,7 @@ store write that ran out of retries (nothing lost; run again).
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import sys
@@ -600,10 +601,27 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, with the terminal's width asked once per run: argparse makes a formatter
+    for every option it adds (to check its metavar), and each asks the terminal again."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         width if width is not None else _help_width())
+
+
+@functools.cache
+def _help_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size().columns - 2  # what argparse.HelpFormatter does by default
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line. Every option's help ends with its default, as ``--help`` shows it."""
     p = argparse.ArgumentParser(
-        prog="idm-gate",
+        prog="idm-gate", formatter_class=HelpFormatter,
         description="Measure models' intelligence density (-ln error rate per GB) and gate pull requests on it.",
         epilog="Run 'idm-gate COMMAND --help' for the options of a command. Exit codes: 0 ok, 1 the gate "
                "failed, 2 bad input or usage, 3 unexpected error.",
@@ -616,7 +634,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     def add(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".")
+        sp = sub.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".",
+                            formatter_class=HelpFormatter)
         # Also accepted after the command; SUPPRESS keeps a value given before it.
         sp.add_argument("--color", choices=COLOR_MODES, default=argparse.SUPPRESS, help=color_help)
         return sp
@@ -726,7 +745,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("baseline", "baseline store maintenance")
     bsub = sp.add_subparsers(dest="baseline_command", metavar="ACTION", required=True, title="actions")
-    ep = bsub.add_parser("export", help="write the file store (file:PATH) from the branch store")
+    ep = bsub.add_parser("export", help="write the file store (file:PATH) from the branch store",
+                         formatter_class=HelpFormatter)
     manifest_opt(ep)
     store_opts(ep)
     ep.add_argument("--rev", default="HEAD",

@@ -130,6 +130,8 @@ GGUF_OVERHEAD_ABS = 64 * 1024 * 1024
 def _bench(spec: ModelSpec, man: Manifest, root: Path, size_bytes: int, params: int | None,
            files: tuple[ArtifactSize, ...]) -> tuple[tuple[BenchResult, ...], list[str]]:
     """Read the model's ``bench:`` files; a llama-bench file must have run the measured weights."""
+    if not spec.bench:
+        return (), []  # and the bench readers stay unimported
     from .bench import read_bench
 
     results: list[BenchResult] = []

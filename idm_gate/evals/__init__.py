@@ -29,14 +29,15 @@ A source from which no task can be counted is an error. Every problem with the u
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ..data import EvalSource, TaskScore
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
 from ..sizing._glob import has_magic
-from . import lighteval, lmeval, model_index, mteb, opencompass, table
 from ._common import (
     EvalDocReader,
     EvalReader,
@@ -49,14 +50,45 @@ from ._common import (
     show,
 )
 
+
+def _reader(module: str, name: str) -> EvalReader:
+    """``module.name`` (a module of this package), imported when a file of its format is first read: a
+    measure of inline scores or of lm-eval files loads no other reader (start-up time)."""
+
+    def read(data: bytes, /, *, file: str, source: str, scale: str | None,
+             overrides: Mapping[str, str]) -> EvalReadResult:
+        fn: EvalReader = getattr(_module(module), name)
+        return fn(data, file=file, source=source, scale=scale, overrides=overrides)
+
+    return read
+
+
+def _doc_reader(module: str, name: str) -> EvalDocReader:
+    """As :func:`_reader`, for a reader of a JSON document already parsed."""
+
+    def read(doc: Any, /, *, file: str, source: str, scale: str | None,
+             overrides: Mapping[str, str]) -> EvalReadResult:
+        fn: EvalDocReader = getattr(_module(module), name)
+        return fn(doc, file=file, source=source, scale=scale, overrides=overrides)
+
+    return read
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"{__name__}.{name}")
+
+
 # One reader per results format (the manifest's ``format:`` value); the JSON formats also read a
 # document already parsed, when the format was detected from it.
 READERS: dict[str, EvalReader] = {
-    "lm-eval": lmeval.read, "lighteval": lighteval.read, "mteb": mteb.read, "opencompass": opencompass.read,
-    "model-index": model_index.read, "csv": table.read_csv, "json": table.read_json,
+    "lm-eval": _reader("lmeval", "read"), "lighteval": _reader("lighteval", "read"),
+    "mteb": _reader("mteb", "read"), "opencompass": _reader("opencompass", "read"),
+    "model-index": _reader("model_index", "read"), "csv": _reader("table", "read_csv"),
+    "json": _reader("table", "read_json"),
 }
 DOC_READERS: dict[str, EvalDocReader] = {
-    "lighteval": lighteval.read_doc, "lm-eval": lmeval.read_doc, "mteb": mteb.read_doc, "json": table.read_json_doc,
+    "lighteval": _doc_reader("lighteval", "read_doc"), "lm-eval": _doc_reader("lmeval", "read_doc"),
+    "mteb": _doc_reader("mteb", "read_doc"), "json": _doc_reader("table", "read_json_doc"),
 }
 FORMATS = tuple(READERS)
 
@@ -101,7 +133,9 @@ def detect_format(data: bytes, name: str) -> str | None:
     if first == "---" or suffix in (".md", ".markdown"):
         return "model-index"
     header = next((line for line in text.splitlines() if line.strip()), "")
-    if opencompass.looks_like_opencompass(header):
+    from .opencompass import looks_like_opencompass
+
+    if looks_like_opencompass(header):
         return "opencompass"
     cols = [c.strip().strip('"').lower() for c in header.split(",")]
     if "task" in cols and "score" in cols:
@@ -110,11 +144,15 @@ def detect_format(data: bytes, name: str) -> str | None:
 
 
 def _json_format(doc: object) -> str | None:
-    if lighteval.looks_like_lighteval(doc):
+    from .lighteval import looks_like_lighteval
+    from .lmeval import looks_like_lmeval
+    from .mteb import looks_like_mteb
+
+    if looks_like_lighteval(doc):
         return "lighteval"
-    if lmeval.looks_like_lmeval(doc):
+    if looks_like_lmeval(doc):
         return "lm-eval"
-    if mteb.looks_like_mteb(doc):
+    if looks_like_mteb(doc):
         return "mteb"
     if not isinstance(doc, dict):
         return "json"  # the json reader says what the top level should be
@@ -142,7 +180,9 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
         if source.format is not None:
             raise fail(manifest_name, f"{field}.format", "applies to a file, but this entry has inline scores",
                        "drop format, or move the scores to a file")
-        result = table.read_inline(source.scores, file=f"{manifest_name}: {field}.scores", source="inline",
+        from .table import read_inline
+
+        result = read_inline(source.scores, file=f"{manifest_name}: {field}.scores", source="inline",
                                    scale=source.scale, overrides=overrides)
         return _non_empty(_check_percent(result, None, source, f"{manifest_name}: {field}.scores"),
                           f"{manifest_name}: {field}.scores")

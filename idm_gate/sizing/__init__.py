@@ -13,19 +13,23 @@ headers, with caps on bytes and time, and never print the content of a file they
 
 from __future__ import annotations
 
+import importlib
 import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..data import ArtifactSize, SizeResult
 from ..errors import InputError
 from ..paths import check_regular_file, quote, resolve_inside
-from . import dvc, gguf, layout, lfs, onnx, plain, pytorch, safetensors
+from . import layout, lfs, plain, safetensors
 from ._glob import compile_glob, has_magic, iter_glob_kinds
 from ._io import format_from_name, read_prefix
+
+if TYPE_CHECKING:
+    from . import dvc
 
 MAX_MATCHES = 10_000
 MAX_SCANNED = 1_000_000
@@ -40,12 +44,23 @@ class Sizer(Protocol):
     def __call__(self, path: str | Path, shown: str, what: str, /) -> ArtifactSize: ...
 
 
+def _sizer(module: str) -> Sizer:
+    """``module.measure`` (a module of this package), imported when a file of its format is first
+    sized: a measure of safetensors shards loads no GGUF, ONNX or PyTorch reader (start-up time)."""
+
+    def measure(path: str | Path, shown: str, what: str, /) -> ArtifactSize:
+        fn: Sizer = importlib.import_module(f"{__name__}.{module}").measure
+        return fn(path, shown, what)
+
+    return measure
+
+
 # One sizer per weight format (``data.ArtifactSize.format``); any other file is sized by plain.measure.
 SIZERS: dict[str, Sizer] = {
     "safetensors": safetensors.measure,
-    "gguf": gguf.measure,
-    "onnx": onnx.measure,
-    "pytorch": pytorch.measure,
+    "gguf": _sizer("gguf"),
+    "onnx": _sizer("onnx"),
+    "pytorch": _sizer("pytorch"),
 }
 
 __all__ = ["MAX_MATCHES", "measure_file", "size_artifacts"]
@@ -239,6 +254,8 @@ class _Collect:
             a = measure_file(Path(resolved), self.shown(rel + ".dvc"), what)
             return resolved, replace(a, note=note) if note else a
         resolve_inside(rel, Path(self.base), self.root, what)  # never look outside the repository
+        from . import dvc
+
         for out in self.lock_outs(os.path.dirname(full), what):
             if out.path == full:
                 a = dvc.from_lock(out, self._shown_abs(full), what)
@@ -252,6 +269,8 @@ class _Collect:
     def lock_outs(self, folder: str, what: str) -> list[dvc.LockOut]:
         key = os.path.normpath(folder)
         if key not in self.locks:
+            from . import dvc
+
             self.locks[key] = dvc.find_lock_outs(key, self.root_r, self._shown_abs, what)
         return self.locks[key]
 
@@ -268,6 +287,8 @@ class _Collect:
         rx = compile_glob(pat)
         hits = [o for o in self.lock_outs(start if os.path.isdir(start) else os.path.dirname(start), what)
                 if rx.fullmatch(os.path.relpath(o.path, self.base).replace(os.sep, "/"))]
+        from . import dvc
+
         for o in hits:
             self.add(o.path, dvc.from_lock(o, self._shown_abs(o.path), what), what)
         return bool(hits)
@@ -443,6 +464,8 @@ def measure_file(path: str | Path, shown: str, what: str) -> ArtifactSize:
         if lfs.is_pointer(head, size):
             return lfs.measure(path, shown, what)
     if shown.lower().endswith(".dvc"):
+        from . import dvc
+
         return dvc.measure(path, shown, what)
     fmt = format_from_name(shown)
     if fmt in (None, "pytorch"):
