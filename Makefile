@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed $(JS_DEPS) browser
 	$(PY) -m pytest -n 2 -q
 
-# The real tools the charts are tested with (tests/realtools.py): Mermaid's parser from npm (versions
+# The real tools the charts are tested with (tests/support/realtools.py): Mermaid's parser from npm (versions
 # pinned by tests/js/package-lock.json), installed again only when those files change, and Debian's
 # chromium for the HTML leaderboard, installed when missing and we are root (a CI machine). Under CI=true
 # a test whose tool is missing fails rather than skips.

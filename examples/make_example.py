@@ -10,7 +10,7 @@ files that the Open LLM Leaderboard and lm-eval 0.4 produce in public repositori
 
 The output is deterministic: weights come from numpy's legacy RandomState (its stream is frozen
 across numpy versions), every date is a fixed string, and nothing depends on the clock, the host or
-the order a directory is listed in. tests/test_example_repo.py re-runs this script into a temporary
+the order a directory is listed in. tests/project/test_example_repo.py re-runs this script into a temporary
 folder and compares the committed files byte for byte.
 
 The weights are tiny (a few hundred KB in all) so the example stays small in git; only their

@@ -1,4 +1,4 @@
-"""Fixtures shared by the test modules: the fake GitHub REST server (tests/fakegithub.py) and golden files.
+"""Fixtures shared by the test modules: the fake GitHub REST server (tests/support/fakegithub.py) and golden files.
 
 Golden files (tests/goldens/) hold rendered output a reviewer reads. A test compares against them;
 ``pytest --update-goldens`` (or ``IDM_UPDATE_GOLDENS=1``) rewrites them from the current output

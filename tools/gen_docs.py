@@ -10,7 +10,7 @@ each call that builds an ``InputError`` or a ``RemoteError`` (directly, or throu
 the ONNX walker's ``bad`` and the LFS reader's ``_err``), and each text a ``describe_*`` function
 returns for one (the manifest's schema errors), is read from the source with ``ast``; its message is
 the literal text with each ``{...}`` shown as ``…``. The hand-written sections of troubleshooting.md
-say what to do; tests/test_docs.py checks that each module in the catalogue is covered by one of them.
+say what to do; tests/project/test_docs.py checks that each module in the catalogue is covered by one of them.
 """
 
 from __future__ import annotations
