@@ -210,8 +210,12 @@ POLICY_FLAGS = {"max_drop": "--max-drop", "warn_drop": "--warn-drop", "min_densi
                 "max_energy_per_token_j": "--max-energy-per-token-j", "max_throughput_drop": "--max-throughput-drop"}
 
 
-def number_flag(value: str | None, flag: str) -> float | None:
-    """A flag's finite number ('0.5', '1e-3'); kept as text until here so messages can quote the user."""
+def number_flag(value: str | None, flag: str, field: str | None = None) -> float | None:
+    """A flag's finite number ('0.5', '1e-3'); kept as text until here so messages can quote the user.
+
+    With ``field`` (a ``gate:`` key), the number must also lie within the bounds the manifest schema sets
+    for that key, so a flag can never hold what ``gate:`` in a manifest could not (``--z -1``, ``--z 100``).
+    """
     if value is None:
         return None
     try:
@@ -220,23 +224,38 @@ def number_flag(value: str | None, flag: str) -> float | None:
         x = float("nan")
     if not math.isfinite(x):
         raise InputError(f"{flag}: {value!r} is not valid; write a finite number such as 0.5")
+    if field is not None:
+        from .manifest import schema
+
+        bounds = schema()["$defs"]["policy"]["properties"][field]
+        lo, lo_open = bounds.get("exclusiveMinimum", bounds.get("minimum")), "exclusiveMinimum" in bounds
+        hi = bounds.get("maximum")
+        if (lo is not None and (x <= lo if lo_open else x < lo)) or (hi is not None and x > hi):
+            low = "" if lo is None else f"{'above' if lo_open else 'at least'} {lo:g}"
+            high = "" if hi is None else f"at most {hi:g}"
+            valid = " and ".join(filter(None, (low, high)))
+            raise InputError(f"{flag}: {value!r} is out of range; write a number {valid} "
+                             f"(the bounds of gate: {field} in a manifest)")
     return x
 
 
 def cli_policy(args: argparse.Namespace) -> Policy:
     from .manifest import Policy, relative_flag
 
+    def number(field: str) -> float | None:
+        return number_flag(getattr(args, field), POLICY_FLAGS[field], field)
+
     return Policy(max_drop=relative_flag(args.max_drop, "--max-drop"),
                   warn_drop=relative_flag(args.warn_drop, "--warn-drop"),
-                  min_density=number_flag(args.min_density, "--min-density"),
-                  max_size_gb=number_flag(args.max_size_gb, "--max-size-gb"),
-                  max_error_rate=number_flag(args.max_error_rate, "--max-error-rate"),
+                  min_density=number("min_density"),
+                  max_size_gb=number("max_size_gb"),
+                  max_error_rate=number("max_error_rate"),
                   significance=None if args.significance is None else args.significance == "on",
-                  z=number_flag(args.z, "--z"),
-                  min_tokens_per_s=number_flag(args.min_tokens_per_s, "--min-tokens-per-s"),
-                  max_latency_ms=number_flag(args.max_latency_ms, "--max-latency-ms"),
-                  max_peak_memory_gb=number_flag(args.max_peak_memory_gb, "--max-peak-memory-gb"),
-                  max_energy_per_token_j=number_flag(args.max_energy_per_token_j, "--max-energy-per-token-j"),
+                  z=number("z"),
+                  min_tokens_per_s=number("min_tokens_per_s"),
+                  max_latency_ms=number("max_latency_ms"),
+                  max_peak_memory_gb=number("max_peak_memory_gb"),
+                  max_energy_per_token_j=number("max_energy_per_token_j"),
                   max_throughput_drop=relative_flag(args.max_throughput_drop, "--max-throughput-drop"))
 
 

@@ -257,7 +257,7 @@ def test_looser_flags_are_named_once_as_the_user_wrote_them(tmp_path):
     r.git("checkout", "-q", "-b", "pr")
     r.write("idm.yaml", manifest(size_bytes=3 * 10**9, names=names))  # density -33 % for all three
     r.commit()
-    p = r.idm("check", "--base-ref", "origin/main", "--max-drop", "90%", "--z", "100", "--significance", "on",
+    p = r.idm("check", "--base-ref", "origin/main", "--max-drop", "90%", "--z", "5", "--significance", "on",
               "--warn-drop", "1%")
     assert p.returncode == 1
     # The base sets no gate, so its defaults hold: max_drop 5 %, significance on, z 1.96. --warn-drop 1 % and
@@ -266,7 +266,7 @@ def test_looser_flags_are_named_once_as_the_user_wrote_them(tmp_path):
         "idm-gate: warning: --max-drop 90% was ignored for every model: it is looser than the base commit's "
         "gate (max_drop 5%), and a pull request cannot relax its own gate; change gate: in the base branch's "
         "manifest instead",
-        "idm-gate: warning: --z 100 was ignored for every model: it is looser than the base commit's gate "
+        "idm-gate: warning: --z 5 was ignored for every model: it is looser than the base commit's gate "
         "(z 1.96), and a pull request cannot relax its own gate; change gate: in the base branch's manifest "
         "instead",
     ]
@@ -290,3 +290,20 @@ def test_a_policy_number_flag_must_be_finite(failing_pr, value):
     p = failing_pr.idm("check", "--base-ref", "origin/main", "--z", value)
     assert p.returncode == 2
     assert p.stderr == f"idm-gate: error: --z: {value!r} is not valid; write a finite number such as 0.5\n"
+
+
+@pytest.mark.parametrize(("flag", "value", "valid"), [
+    # the bounds are the manifest schema's for the same gate: key
+    ("--z", "-1", "above 0 and at most 10"),
+    ("--z", "0", "above 0 and at most 10"),
+    ("--z", "100", "above 0 and at most 10"),
+    ("--max-error-rate", "1.5", "at least 0 and at most 1"),
+    ("--max-size-gb", "-2", "above 0"),
+    ("--min-tokens-per-s", "0", "above 0"),
+])
+def test_a_policy_number_flag_must_be_what_gate_in_a_manifest_could_hold(failing_pr, flag, value, valid):
+    p = failing_pr.idm("check", "--base-ref", "origin/main", flag, value)
+    assert p.returncode == 2
+    key = flag[2:].replace("-", "_")
+    assert p.stderr == (f"idm-gate: error: {flag}: {value!r} is out of range; write a number {valid} "
+                        f"(the bounds of gate: {key} in a manifest)\n")

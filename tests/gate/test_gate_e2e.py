@@ -137,7 +137,7 @@ def test_a_flag_cannot_loosen_the_default_max_drop_of_a_base_without_gate(tmp_pa
     r.git("checkout", "-q", "-b", "pr")
     r.write("idm.yaml", manifest(BASE, size_bytes=3 * 10**9))  # density -33 %
     r.commit()
-    res = check(r, "--max-drop", "90%", "--z", "100")
+    res = check(r, "--max-drop", "90%", "--z", "5")
     assert res.returncode == 1, res.stdout
     assert "over max_drop 5.0 %" in res.stdout
     assert "--max-drop 90% was ignored for every model: it is looser than the base commit's gate (max_drop 5%)" in res.stderr
