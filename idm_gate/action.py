@@ -19,6 +19,7 @@ from .github.runner import PR_EVENTS
 
 if TYPE_CHECKING:
     from .compare import CheckResult
+    from .data import Policy
     from .gate import CheckOptions
     from .github.client import GitHubClient
     from .github.commands import OutputsWriter
@@ -188,13 +189,8 @@ def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> 
         raise InputError(f"input mode: {mode!r} is not valid; use one of {' | '.join(MODES)}")
 
     from .gate import CheckOptions, check
-    from .manifest import Policy, relative_flag
 
-    policy = Policy(max_drop=relative_flag(get_input("max-drop", None, env), "input max-drop"),
-                    warn_drop=relative_flag(get_input("warn-drop", None, env), "input warn-drop"))
-    terms = {k: f"input {name}: {get_input(name, None, env)}" for k, name in (("max_drop", "max-drop"),
-                                                                           ("warn_drop", "warn-drop"))
-             if getattr(policy, k) is not None}
+    policy, terms = _input_policy(env)
     client = None
     if mode == "check":
         if ctx.event_name == "merge_group":
@@ -225,6 +221,35 @@ def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> 
     annotated = manifest.relative_to(workspace.resolve()).as_posix()
     return _deliver(res, ctx, token, client, number, head_sha, (key, author), comment_mode, status_context,
                     fail_on_regression, report_path, annotated, outputs, summary_path, log, env=env)
+
+
+# The policy inputs: Policy field -> input name. Like the CLI's flags they fill in what the base commit's
+# gate: leaves unset or tighten it, never loosen it (idm_gate.policy.tighten).
+POLICY_INPUTS = {"max_drop": "max-drop", "warn_drop": "warn-drop", "min_tokens_per_s": "min-tokens-per-s",
+                 "max_latency_ms": "max-latency-ms", "max_peak_memory_gb": "max-peak-memory-gb",
+                 "max_energy_per_token_j": "max-energy-per-token-j", "max_throughput_drop": "max-throughput-drop"}
+
+
+def _input_policy(env: Mapping[str, str]) -> tuple[Policy, dict[str, str]]:
+    """The policy the inputs give, and how the user wrote each one set ({"max_drop": "input max-drop: 5%"}).
+
+    Relative inputs (``max-drop``, ``warn-drop``, ``max-throughput-drop``) take ``5%`` or ``0.05``; the
+    inference budgets a positive number in their unit (tokens/s, ms, GB of 10^9 bytes, J per token).
+    """
+    from .github.runner import get_input
+    from .manifest import Policy, positive_flag, relative_flag
+    from .policy import RELATIVE
+
+    raw = {field: get_input(name, None, env) for field, name in POLICY_INPUTS.items()}
+    values = {field: (relative_flag if field in RELATIVE else positive_flag)(v, f"input {POLICY_INPUTS[field]}")
+              for field, v in raw.items()}
+    terms = {field: f"input {POLICY_INPUTS[field]}: {raw[field]}" for field, v in values.items() if v is not None}
+    policy = Policy(max_drop=values["max_drop"], warn_drop=values["warn_drop"],
+                    min_tokens_per_s=values["min_tokens_per_s"], max_latency_ms=values["max_latency_ms"],
+                    max_peak_memory_gb=values["max_peak_memory_gb"],
+                    max_energy_per_token_j=values["max_energy_per_token_j"],
+                    max_throughput_drop=values["max_throughput_drop"])
+    return policy, terms
 
 
 def _measured_reports(workspace: Path, workdir: Path, pattern: str | None) -> tuple[Path, ...]:

@@ -146,6 +146,22 @@ def relative_flag(value: str | None, what: str) -> float | None:
     return x
 
 
+def positive_flag(value: str | None, what: str) -> float | None:
+    """A budget given as text ('30', '0.25', '1e3') -> a finite number above 0; anything else is an InputError.
+
+    Used for the inference budgets' action inputs; ``what`` names the input in the message.
+    """
+    if value is None:
+        return None
+    try:
+        x = float(value.strip())
+    except ValueError:
+        x = float("nan")
+    if not (math.isfinite(x) and x > 0):
+        raise InputError(f"{what}: {value!r} is not valid; write a number above 0 such as 30")
+    return x
+
+
 def parse_relative(value: Any) -> float | None:
     """A manifest value already validated by the schema: '5%' -> 0.05; 0.05 -> 0.05."""
     if isinstance(value, str):
