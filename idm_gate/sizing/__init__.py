@@ -91,8 +91,7 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
         if pat.startswith("hf://"):
             from . import hub
 
-            for a in hub.size_hf(pat, w):
-                acc.remote(a, w)
+            acc.hub(pat, hub.size_hf(pat, w), w)
         elif pat.startswith(("https://", "http://")):
             from . import hub
 
@@ -139,6 +138,27 @@ class _Collect:
             self.remote_indexes.setdefault(a.path, what)  # never weight bytes; see expand_indexes
         else:
             self.found.setdefault(("remote", a.path), a)
+
+    def hub(self, pat: str, matched: list[ArtifactSize], what: str) -> None:
+        """What a Hub address matched. As with a local glob, a glob's text files by name (config.json,
+        tokenizer.json, README.md: never weight bytes, though large tokenizers are LFS files too) are
+        left out and listed; the Hub's listing gives no content to sniff, so the name decides."""
+        from .hub import parse_hf
+
+        text = []
+        if has_magic(parse_hf(pat, what)[2]):
+            text = [a for a in matched if not layout.is_index(a.path)
+                    and layout.TEXT_BY_NAME.fullmatch(posixpath.basename(a.path))]
+        if text and len(text) == len(matched):
+            shown = layout.listed([a.path for a in text], 6)
+            raise InputError(f"{what}: {pat[:200]!r} matches no weight file, only text files idm-gate leaves "
+                             f"out ({shown}); match the weight files (e.g. '*.safetensors'), or give size_bytes")
+        for a in matched:
+            if a not in text:
+                self.remote(a, what)
+        if text:
+            names = [a.path.split("@", 1)[1].split("/", 1)[1] for a in text]
+            self.notices.append(f"{pat}: {len(text)} file(s) left out (not weights: {layout.listed(names)})")
 
     def add(self, resolved: str, a: ArtifactSize, what: str) -> None:
         # the same file through two globs or a symlink: count it once, under a stable name

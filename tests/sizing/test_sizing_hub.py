@@ -187,13 +187,23 @@ def test_tree_listing_follows_pagination_and_uses_lfs_sizes(hub):
 
 def test_glob_semantics_match_local_globs(hub):
     assert size(["hf://acme/tiny@main/**/*.gguf"]).size_bytes == 2_000_000_000
-    assert size(["hf://acme/tiny@main/*.json"]).size_bytes == 650      # no descent into weights/
-    assert size(["hf://acme/tiny@main/[!w]*"]).size_bytes == 650 + 6_000_000_000  # no dotfiles
+    # no descent into weights/, no dotfiles: the two shards (4,900,000,000 + 1,100,000,000) and config.json,
+    # which a glob leaves out as a local glob does (650 bytes of text, never weights)
+    r = size(["hf://acme/tiny@main/[!w]*"])
+    assert r.size_bytes == 6_000_000_000
+    assert r.notices == ("hf://acme/tiny@main/[!w]*: 1 file(s) left out (not weights: config.json)",)
     # the whole repository holds safetensors shards and a GGUF: the same model twice, refused
     with pytest.raises(InputError, match=r"artifacts: the artifacts hold weights in 2 formats: gguf "
                        r"\('hf://acme/tiny@main/weights/q4.gguf'\); safetensors"):
         size(["hf://acme/tiny@main/**"])
+    # named without a glob, a file is counted whatever its name: the user said so
     assert size(["hf://acme/tiny@v1.0/config.json"]).files[0].path == "hf://acme/tiny@v1.0/config.json"
+
+
+def test_a_hub_glob_that_matches_only_text_files_is_refused(hub):
+    assert err(["hf://acme/tiny@main/*.json"]) == (
+        f"{WHAT}[0]: 'hf://acme/tiny@main/*.json' matches no weight file, only text files idm-gate leaves out "
+        "(hf://acme/tiny@main/config.json); match the weight files (e.g. '*.safetensors'), or give size_bytes")
 
 
 def test_a_shard_index_on_the_hub_is_never_weight_bytes(hub):
@@ -203,10 +213,11 @@ def test_a_shard_index_on_the_hub_is_never_weight_bytes(hub):
     assert res.notices == ("hf://acme/sharded@main/model.safetensors.index.json: a shard index, not weights: "
                            "left out (2 shards counted)",)
     # matched alone, the index is read (a small download) and stands for the shards it names, sized
-    # from the tree listing: 4,900,000,000 + 1,100,000,000, config.json's 650 bytes beside them
+    # from the tree listing: 4,900,000,000 + 1,100,000,000; config.json beside it is left out
     res = size(["hf://acme/sharded@main/*.json"])
-    assert res.size_bytes == 650 + 6_000_000_000
-    assert [(a.path, a.note) for a in res.files][1:] == [
+    assert res.size_bytes == 6_000_000_000
+    assert res.notices == ("hf://acme/sharded@main/*.json: 1 file(s) left out (not weights: config.json)",)
+    assert [(a.path, a.note) for a in res.files] == [
         (f"hf://acme/sharded@main/model-0000{i}-of-00002.safetensors", "shard named by model.safetensors.index.json")
         for i in (1, 2)]
     assert [x[1] for x in Hub.seen[-3:]] == [  # the glob's listing, the index, its folder's listing
