@@ -339,9 +339,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline_export(args: argparse.Namespace) -> int:
-    import json
-
     from .gate import open_repo
+    from .jsonsafe import JSONError, load_json
     from .store import canonical_json, export_records, open_store
 
     repo = open_repo(*_manifest(args))
@@ -353,11 +352,12 @@ def cmd_baseline_export(args: argparse.Namespace) -> int:
     if args.output and args.output != "-" and Path(args.output).is_file():
         # Other gates' records (and this gate's older ones) already in the file are kept, never dropped.
         try:
-            existing = json.loads(Path(args.output).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as e:
+            existing = load_json(Path(args.output).read_bytes(), f"--output {args.output}", allow_nan=True,
+                                 duplicate_keys="last", allow_bom=False)
+        except (OSError, JSONError) as e:
+            reason = e.reason if isinstance(e, JSONError) else e
             raise InputError(f"--output {args.output}: the file there is not a baseline file idm-gate can "
-                             f"merge into ({getattr(e, 'msg', None) or e}); move it away or name another "
-                             "file") from None
+                             f"merge into ({reason}); move it away or name another file") from None
     doc = export_records(store, shas, existing)
     write_output(canonical_json(doc).decode("utf-8"), args.output)
     if args.output and args.output != "-":

@@ -1,25 +1,64 @@
-"""Strict JSON for files a user (or an untrusted PR) hands us.
+"""The one JSON loader: every JSON document idm-gate reads goes through :func:`load_json`.
 
-- duplicate keys in one object are an error (Python's json silently keeps the last);
+What it always does, whatever the options:
+
 - nesting too deep to parse, and integers too long to convert, are errors, not crashes;
-- a file that ends early says so ("truncated?") with the line and column where it stops;
-- ``NaN`` / ``Infinity`` / ``-Infinity`` are accepted only with ``allow_nan`` (lm-eval writes them;
-  idm-gate's own reports never hold them, so reading one back refuses them).
+- a document that ends early says so ("truncated?") with the line and column where it stops;
+- every error is one :class:`JSONError` line: ``<source>: <place>: <what is wrong>; <what would be valid>``.
 
-Every error is one ``InputError`` line: ``<file>: <place>: <what is wrong>; <what would be valid>``.
+What each caller chooses, explicitly, because the documents differ:
+
+=====================  ===========  ==============  =========  =============================================
+caller                 allow_nan    duplicate_keys  allow_bom  why
+=====================  ===========  ==============  =========  =============================================
+eval results, scan     True         "error"         True       lm-eval writes NaN for a missing stderr
+bench results          False        "error"         True       a hand-written or exported table
+shard index            False        "error"         True       transformers writes standard JSON
+reports (``--report``, False        "error"         True       idm-gate's own output, read back from an
+publish, merge)                                                untrusted PR
+safetensors header     True         "last"          False      as the format's reference reader (serde_json
+                                                               into a map) reads it, but NaN parses and is
+                                                               refused by the tensor checks that follow
+baseline record        False        "last"          False      idm-gate's canonical JSON; a bad record is
+                                                               warned about and skipped
+baselines file         True         "last"          False      each record in it is checked on its own, so
+                                                               one bad record never hides the others
+event payload,         True         "last"          False      written by the runner / by idm-gate; read as
+export's merge target                                          Python's json reads them
+=====================  ===========  ==============  =========  =============================================
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from .errors import InputError, one_line
 
+DuplicateKeys = Literal["error", "last"]
 
-def _fail(file: str, place: str | None, what: str, valid: str) -> InputError:
-    return InputError(one_line(f"{file}: {place}: {what}; {valid}" if place else f"{file}: {what}; {valid}"))
+
+class JSONError(InputError):
+    """A JSON document idm-gate cannot read. Exit 2.
+
+    ``str()`` is the whole line (``<source>: <place>: <what>; <valid>``). The parts are kept so a
+    caller that frames the problem in its own words (a warning about a skipped baseline record, the
+    safetensors reader's "header is not valid UTF-8 JSON") can use them:
+
+    - ``place``: ``"line L column C"``, ``"byte N"``, ``"key 'k'"``, or None for the whole document;
+    - ``reason``: the short cause, without place or hint (for a syntax error, the parser's own words,
+      e.g. ``"Expecting value"``);
+    - ``line``: the 1-based line of a syntax error or truncation, else None.
+    """
+
+    def __init__(self, source: str, place: str | None, what: str, valid: str, *,
+                 reason: str | None = None, line: int | None = None) -> None:
+        self.source, self.place, self.what, self.valid = source, place, what, valid
+        self.reason = reason if reason is not None else what
+        self.line = line
+        head = f"{source}: {place}" if place else source
+        super().__init__(one_line(f"{head}: {what}; {valid}"))
 
 
 def _key(k: str) -> str:
@@ -27,46 +66,62 @@ def _key(k: str) -> str:
     return one_line(r if len(r) <= 40 else r[:37] + "...")
 
 
-def _no_duplicates(file: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+def _no_duplicates(source: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in pairs:
             if k in out:
-                raise _fail(file, f"key {_key(k)}", "appears twice in one JSON object",
-                            "each key may appear once; remove or rename the duplicate")
+                raise JSONError(source, f"key {_key(k)}", "appears twice in one JSON object",
+                                "each key may appear once; remove or rename the duplicate")
             out[k] = v
         return out
 
     return hook
 
 
-def _no_constant(file: str) -> Callable[[str], NoReturn]:
+def _no_constant(source: str) -> Callable[[str], NoReturn]:
     def hook(token: str) -> NoReturn:
-        raise _fail(file, None, f"holds {token}, which is not a JSON number", "write finite numbers only")
+        raise JSONError(source, None, f"holds {token}, which is not a JSON number", "write finite numbers only")
 
     return hook
 
 
-def load_json(data: bytes, file: str, *, allow_nan: bool) -> Any:
-    """Parse ``data`` (UTF-8) strictly; ``file`` names it in messages."""
+def load_json(data: bytes, source: str, *, allow_nan: bool = False, duplicate_keys: DuplicateKeys = "error",
+              allow_bom: bool = True) -> Any:
+    """Parse ``data`` (UTF-8 JSON) into Python values; ``source`` names it in every message.
+
+    Options (the defaults are standard JSON, RFC 8259, with a leading BOM skipped):
+
+    - ``allow_nan``: accept the tokens ``NaN``, ``Infinity`` and ``-Infinity`` (as float values);
+      otherwise one is an error naming the token;
+    - ``duplicate_keys``: ``"error"`` refuses an object that names a key twice (naming the key);
+      ``"last"`` keeps the last value, as Python's ``json`` and most parsers do;
+    - ``allow_bom``: skip a leading UTF-8 byte order mark; otherwise it is a syntax error at line 1.
+
+    Returns what :func:`json.loads` returns (dict, list, str, int, float, bool or None).
+    Raises :class:`JSONError` (an ``InputError``) for bytes that are not UTF-8, invalid or truncated
+    JSON, a refused constant or duplicate key, nesting too deep to parse, or an unconvertible number.
+    """
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig" if allow_bom else "utf-8")
     except UnicodeDecodeError as e:
-        raise _fail(file, f"byte {e.start}", "not UTF-8 text (binary file?)", "a JSON file is UTF-8 text") from None
-    parse_constant = None if allow_nan else _no_constant(file)
+        raise JSONError(source, f"byte {e.start}", "not UTF-8 text (binary file?)", "a JSON file is UTF-8 text",
+                        reason="not UTF-8") from None
+    parse_constant = None if allow_nan else _no_constant(source)
+    pairs_hook = _no_duplicates(source) if duplicate_keys == "error" else None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates(file), parse_constant=parse_constant)
+        return json.loads(text, object_pairs_hook=pairs_hook, parse_constant=parse_constant)
     except json.JSONDecodeError as e:
         end = len(text.rstrip())
         if e.pos >= end or (e.msg.startswith("Unterminated string") and '"' not in text[e.pos + 1:]):
             line = text.count("\n", 0, end) + 1
             col = end - (text.rfind("\n", 0, end) + 1) + 1
-            raise _fail(file, f"line {line} column {col}", "the file ends before the JSON does (truncated?)",
-                        "re-export or re-download the complete file") from None
-        raise _fail(file, f"line {e.lineno} column {e.colno}", f"invalid JSON ({e.msg})",
-                    "fix the file or re-export it") from None
+            raise JSONError(source, f"line {line} column {col}", "the file ends before the JSON does (truncated?)",
+                            "re-export or re-download the complete file", line=line) from None
+        raise JSONError(source, f"line {e.lineno} column {e.colno}", f"invalid JSON ({e.msg})",
+                        "fix the file or re-export it", reason=e.msg, line=e.lineno) from None
     except RecursionError:
-        raise _fail(file, None, "JSON nested too deeply to read", "this is not a file idm-gate reads") from None
+        raise JSONError(source, None, "JSON nested too deeply to read", "this is not a file idm-gate reads") from None
     except ValueError as e:  # e.g. an integer literal with more digits than Python converts
-        raise _fail(file, None, f"JSON holds a number that cannot be read ({str(e)[:80]})",
-                    "write ordinary decimal numbers") from None
+        raise JSONError(source, None, f"JSON holds a number that cannot be read ({str(e)[:80]})",
+                        "write ordinary decimal numbers") from None

@@ -6,8 +6,8 @@
 The catalogue lists, per module, every message idm-gate raises as an input error (exit 2) or as a
 remote service's fault (``RemoteError``, exit 3: a Hub or HTTP server answering 5xx, slowly or oddly):
 each call that builds an ``InputError`` or a ``RemoteError`` (directly, or through the helpers
-``fail``/``_fail`` of the eval and JSON readers, the manifest's ``_problem``, ``HeaderReader.fail``,
-the ONNX walker's ``bad`` and the LFS reader's ``_err``), and each text a ``describe_*`` function
+``fail``/``_fail`` of the eval readers, the JSON loader's ``JSONError``, the manifest's ``_problem``,
+``HeaderReader.fail``, the ONNX walker's ``bad`` and the LFS reader's ``_err``), and each text a ``describe_*`` function
 returns for one (the manifest's schema errors), is read from the source with ``ast``; its message is
 the literal text with each ``{...}`` shown as ``…``. The hand-written sections of troubleshooting.md
 say what to do; tests/project/test_docs.py checks that each module in the catalogue is covered by one of them.
@@ -29,7 +29,7 @@ END = "<!-- END generated catalogue -->"
 
 # helper name -> index of the argument holding the message (and of the "what is valid" argument)
 HELPERS = {"InputError": (0, None), "RemoteError": (0, None),
-           "_problem": (1, None), "fail": (2, 3), "_fail": (2, 3), "_err": (2, None),
+           "_problem": (1, None), "fail": (2, 3), "_fail": (2, 3), "JSONError": (2, 3), "_err": (2, None),
            "bad": (0, None)}
 
 

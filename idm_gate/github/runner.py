@@ -6,13 +6,13 @@ a local run can hand in a made-up environment.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, overload
 
 from idm_gate.errors import InputError, where
+from idm_gate.jsonsafe import JSONError, load_json
 
 DEFAULT_API_URL = "https://api.github.com"
 PR_EVENTS = ("pull_request", "pull_request_target")
@@ -71,13 +71,16 @@ def _owner(repo_obj: object) -> str | None:
 def load_event(path: str) -> dict[str, Any]:
     """The event payload at ``path``; a missing or malformed file is an InputError."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            payload = json.load(fh)
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise InputError(f"{where(path)}: cannot read the event payload ({exc.strerror}); "
                          "GITHUB_EVENT_PATH must name the runner's event JSON") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where(path)}: the event payload is not valid JSON ({exc}); "
+    try:
+        payload = load_json(data, where(path), allow_nan=True, duplicate_keys="last", allow_bom=False)
+    except JSONError as exc:
+        detail = f"{exc.place}: {exc.reason}" if exc.place else exc.reason
+        raise InputError(f"{where(path)}: the event payload is not valid JSON ({detail}); "
                          "GITHUB_EVENT_PATH must name the runner's event JSON") from None
     if not isinstance(payload, dict):
         raise InputError(f"{where(path)}: the event payload is a {type(payload).__name__}, "

@@ -9,10 +9,10 @@ lies inside the data section and overlaps no other tensor.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..data import ArtifactSize
+from ..jsonsafe import JSONError, load_json
 from ..paths import HEADER_CAP
 from ._io import HeaderReader
 
@@ -51,8 +51,10 @@ def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
         size = r.size
     data_len = size - 8 - n
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        # As the safetensors library reads a header (no BOM; a repeated tensor name keeps its last entry),
+        # except NaN/Infinity, which parse here and are refused by the tensor checks below.
+        header = load_json(raw, shown, allow_nan=True, duplicate_keys="last", allow_bom=False)
+    except JSONError:
         raise r.fail("safetensors header is not valid UTF-8 JSON; the file is corrupt or not "
                      "safetensors") from None
     if not isinstance(header, dict):

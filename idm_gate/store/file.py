@@ -20,12 +20,12 @@ The file store is read-only: record to the branch store, then ``idm-gate baselin
 
 from __future__ import annotations
 
-import json
 from pathlib import PurePosixPath
 from typing import Any
 
 from ..errors import InputError
 from ..gitutil import Git, is_full_sha
+from ..jsonsafe import JSONError, load_json
 from .records import Warn, check_gate_key, check_record_value
 
 FILE_VERSION = 2
@@ -91,10 +91,12 @@ class FileStore:
         records: dict[str, object] = {}
         if data is not None:
             try:
-                doc = json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as e:
+                # Lenient on NaN and repeated keys: each record is checked on its own when it is used,
+                # so one bad record is skipped with a warning instead of making the whole file unreadable.
+                doc = load_json(data, where, allow_nan=True, duplicate_keys="last", allow_bom=False)
+            except JSONError as e:
                 raise InputError(
-                    f"{where}: not valid JSON ({getattr(e, 'msg', 'not UTF-8')}); regenerate it with "
+                    f"{where}: not valid JSON ({e.reason}); regenerate it with "
                     f"`idm-gate baseline export` and commit it on the base branch"
                 ) from None
             records = gates_in(doc, where).get(self.key, {})

@@ -54,22 +54,15 @@ def check_record_value(sha: str, value: object, where: str, warn: Warn) -> dict[
 
 def parse_record(sha: str, data: bytes, where: str, warn: Warn) -> dict[str, Any] | None:
     """Decode a stored record; a corrupt one (not JSON, wrong commit) is warned about and skipped."""
+    from ..jsonsafe import JSONError, load_json
+
     try:
-        value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError) as e:
-        if isinstance(e, json.JSONDecodeError):
-            reason = f"not JSON: {e.msg} at line {e.lineno}"
-        elif isinstance(e, UnicodeDecodeError):
-            reason = "not UTF-8"
-        else:
-            reason = str(e)
+        value = load_json(data, where, allow_nan=False, duplicate_keys="last", allow_bom=False)
+    except JSONError as e:
+        reason = f"not JSON: {e.reason} at line {e.line}" if e.line is not None else e.reason
         warn(f"{where}: baseline record for {sha[:12]} is corrupt ({reason}); ignoring it")
         return None
     return check_record_value(sha, value, where, warn)
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
 
 
 MAX_KEY_CHARS = 200

@@ -118,7 +118,8 @@ def test_workflow_run_event_same_repo_lists_its_pr(tmp_path):
 
 
 def test_malformed_event_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match=r"event\.json: the event payload is not valid JSON"):
+    with pytest.raises(InputError, match=r"event\.json: the event payload is not valid JSON \(line 1 column 2: "
+                                         r"Expecting property name enclosed in double quotes\); GITHUB_EVENT_PATH"):
         read_context(_env(tmp_path, "pull_request", "{not json"))
     with pytest.raises(InputError, match="pull_request: missing"):
         read_context(_env(tmp_path, "pull_request", {"action": "opened"}))

@@ -20,7 +20,7 @@ import yaml
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from idm_gate.data import ArtifactSize, SizeResult
@@ -225,6 +225,40 @@ def test_safetensors_overlap_names_both_tensors(tmp_path):
     rewrite_st_header(src, tmp_path / "bad.safetensors", same_range)
     msg = raises(["bad.safetensors"], tmp_path)
     assert "'a'" in msg and "'b'" in msg and "overlap" in msg
+
+
+
+def _st_with_header_text(src: Path, dst: Path, text: str) -> Path:
+    """Copy a library-written safetensors file with its header replaced by ``text`` (padded to 8 bytes)."""
+    raw = src.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    new = text.encode()
+    new += b" " * (-len(new) % 8)
+    dst.write_bytes(struct.pack("<Q", len(new)) + new + raw[8 + n:])
+    return dst
+
+
+def _library_header(src: Path) -> dict:
+    raw = src.read_bytes()
+    return json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+
+
+def test_safetensors_header_json_is_read_as_the_library_reads_it(tmp_path):
+    src = write_safetensors(tmp_path / "ok.safetensors", {"a": np.zeros(4, np.float32), "b": np.zeros(4, np.float32)})
+    h = _library_header(src)
+    # A tensor named twice: the library keeps the last entry (shape [4]); so do we. The first entry's
+    # shape [3] would not fit its 16 bytes, so keeping it would be refused ("needs 12").
+    first = json.dumps({**h["a"], "shape": [3]})
+    dup = _st_with_header_text(src, tmp_path / "dup.safetensors", '{"a": ' + first + ", " + json.dumps(h)[1:])
+    with safe_open(str(dup), framework="numpy") as f:
+        assert f.get_slice("a").get_shape() == [4]
+    assert size(["dup.safetensors"], tmp_path).params == 4 + 4
+    # A byte order mark before the header: the library refuses it ("invalid JSON in header"); so do we.
+    bom = _st_with_header_text(src, tmp_path / "bom.safetensors", "\ufeff" + json.dumps(h))
+    with pytest.raises(SafetensorError, match="invalid JSON in header"):
+        safe_open(str(bom), framework="numpy")
+    assert raises(["bom.safetensors"], tmp_path) == (
+        f"{WHAT}[0]: 'bom.safetensors': safetensors header is not valid UTF-8 JSON; the file is corrupt or not safetensors")
 
 
 # ---------------------------------------------------------------- gguf

@@ -15,6 +15,7 @@ from idm_gate.errors import GitError, InputError, StoreError
 from idm_gate.gitutil import Git
 from idm_gate.store import canonical_json, ensure_history, export_records, find_baseline, open_store
 from idm_gate.store.branch import BranchStore, RetryPolicy, record_path
+from idm_gate.store.records import parse_record
 
 KEY = "idm.yaml"  # the gate key of a repository with one manifest at its top
 FAST = RetryPolicy(attempts=8, base=0.02, cap=0.2, deadline=10)
@@ -371,6 +372,28 @@ def test_file_store_missing_file_and_bad_file(repo):
     with pytest.raises(InputError, match=r"bad\.json at .*expected"):
         open_store("file:bad.json", Git(repo), key=KEY, warn=print).get_many([head])
 
+
+
+DEEP = b'{"commit": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+def test_a_record_too_deep_or_with_nan_is_skipped_with_a_warning_not_a_crash():
+    sha = "a" * 40
+    for data, reason in ((DEEP, "JSON nested too deeply to read"),
+                         (b'{"commit": "' + sha.encode() + b'", "x": NaN}', "holds NaN, which is not a JSON number"),
+                         (b"\xef\xbb\xbf{}", "not JSON: Unexpected UTF-8 BOM (decode using utf-8-sig) at line 1")):
+        warnings: list[str] = []
+        assert parse_record(sha, data, "rec.json", warnings.append) is None
+        assert warnings == [f"rec.json: baseline record for {sha[:12]} is corrupt ({reason}); ignoring it"]
+
+
+def test_file_store_nested_too_deep_is_an_input_error_not_a_crash(repo):
+    (repo / "deep.json").write_bytes(DEEP)
+    g(repo, "add", "deep.json")
+    head = commit(repo, "deep")
+    with pytest.raises(InputError, match=r"^deep\.json at \w{12}: not valid JSON \(JSON nested too deeply to read\); "
+                                         r"regenerate it with `idm-gate baseline export`"):
+        open_store("file:deep.json", Git(repo), key=KEY, warn=print).get_many([head])
 
 def test_file_store_is_read_only(repo):
     head = history(repo)[0]

@@ -198,6 +198,13 @@ def test_a_0_1_0_baseline_file_is_read_and_export_keeps_every_gate(legacy):
     doc = json.loads((r.path / "baselines.json").read_text())
     assert doc == {"version": 2, "gates": {"idm.yaml": {c0: v1["records"][c0]},
                                            "vision/idm.yaml": {c1: v1["records"][c1]}}}
+    # A file there that is not JSON is refused in one line and left as it was (nothing the user stored is lost).
+    (r.path / "notes.json").write_text('{"todo": [1, 2}')
+    p = r.idm("baseline", "export", "-m", "vision/idm.yaml", "-o", "notes.json")
+    assert p.returncode == 2 and p.stderr == (
+        "idm-gate: error: --output notes.json: the file there is not a baseline file idm-gate can merge into "
+        "(Expecting ',' delimiter); move it away or name another file\n")
+    assert (r.path / "notes.json").read_text() == '{"todo": [1, 2}'
 
 
 def test_a_moved_manifest_keeps_its_baselines_with_an_explicit_key(legacy):
