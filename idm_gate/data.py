@@ -61,6 +61,10 @@ class ArtifactSize:
     # GGUF: the bytes of tensor data (the sum of ggml_nbytes, padding excluded): what llama.cpp's
     # llama_model_size() and llama-bench's model_size report; None when a tensor type is unknown
     tensor_bytes: int | None = field(default=None, compare=False)
+    # ONNX: a digest of the shapes of the graph's weight matrices (initializers of 2 or more dims and at
+    # least 256 values), whatever their names and data types; two graphs with the same digest likely hold
+    # the same weights (an export with and without past key values, one model in two precisions)
+    weight_shapes: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
     res = aggregate(files)
     filtered = [f"{a.path}: {a.note}" for a in files if a.source == "lfs-pointer" and a.note]
     notices = (acc.notices + filtered + acc.left_out_notices() + layout.same_format_twice(files)
+               + layout.same_onnx_weights(files)
                + layout.unread_onnx_data(files, acc.exists)
                + layout.plausibility(res.size_bytes, res.params, files))
     return replace(res, notices=tuple(notices))

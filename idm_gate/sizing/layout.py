@@ -311,6 +311,31 @@ def same_format_twice(files: Sequence[ArtifactSize]) -> list[str]:
     return out
 
 
+def same_onnx_weights(files: Sequence[ArtifactSize]) -> list[str]:
+    """Warnings for ONNX graphs of one model whose weight matrices have the same shapes.
+
+    optimum exports a decoder with and without past key values (``decoder_model.onnx``,
+    ``decoder_with_past_model.onnx`` and the ``decoder_model_merged.onnx`` that holds both), and
+    model folders often keep one graph in several precisions (``model.onnx``, ``model_fp16.onnx``,
+    ``model_quantized.onnx``); a glob over such a folder sums the same weights two or more times, and
+    the parameter count grows with the bytes, so plausibility cannot see it. An encoder and a decoder
+    differ in shapes and are not flagged. A warning, not an error: two distinct models of the same
+    architecture (an ensemble) also match.
+    """
+    groups: dict[str, list[str]] = {}
+    for a in files:
+        if a.format == "onnx" and a.weight_shapes:
+            groups.setdefault(a.weight_shapes, []).append(a.path)
+    out = []
+    for digest, paths in sorted(groups.items(), key=lambda kv: sorted(kv[1])):
+        if len(paths) > 1:
+            n = digest.rsplit("/", 1)[1]
+            out.append(f"warning: {listed([quote(p) for p in sorted(paths)], 4)} hold weight matrices of the same "
+                       f"{n} shapes: if they are one model's weights exported twice (with and without past key "
+                       "values) or saved in two precisions, they are counted twice; keep one of them")
+    return out
+
+
 def unread_onnx_data(files: Sequence[ArtifactSize], exists: Callable[[str], bool]) -> list[str]:
     """Warnings for an ONNX graph that could not be read (an LFS pointer, a .dvc record): its
     external data files cannot be known, so files beside it with the usual names are named.

@@ -30,6 +30,12 @@ segments. Initializers of subgraphs (``If``/``Loop`` attributes), ``Constant`` n
 graphs are not counted. ``bits_per_param`` comes from the data types, None if one has no fixed
 width (STRING, UNDEFINED, a type newer than this table).
 
+``weight_shapes`` is a digest of the sorted shapes of the weight matrices (dense initializers with
+two or more dims and at least ``MATRIX_MIN`` values), names and data types left out: an export with
+and without past key values (optimum's ``decoder_model.onnx`` and ``decoder_with_past_model.onnx``)
+or one model saved in two precisions (``model.onnx`` and ``model_fp16.onnx``, or dynamically quantized
+to int8) have the same digest, so sizing can warn that the same weights are counted twice.
+
 A malformed file is an ``InputError`` naming the file and byte ("not a valid ONNX protobuf: ..."):
 a varint over 10 bytes, a length past the end of the file or of its enclosing message, a group or
 unknown wire type, field number 0, a negative dim. Reads are capped in bytes and time by
@@ -38,6 +44,7 @@ unknown wire type, field number 0, a negative dim. Reads are capped in bytes and
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +63,7 @@ _TENSOR_SEGMENT = 3
 _TENSOR_EXTERNAL_DATA = 13   # repeated StringStringEntryProto {key = 1, value = 2}
 _ENTRY_KEY, _ENTRY_VALUE = 1, 2
 MAX_LOCATION = 4096
+MATRIX_MIN = 256  # values in an initializer that counts as a weight matrix for ``weight_shapes``
 _SPARSE_VALUES = 1
 _SPARSE_DIMS = 3
 
@@ -113,6 +121,7 @@ class _Walk:
         self.tensors = 0
         self.unknown = False  # a segmented tensor: the count is not cheap
         self.external: set[str] = set()  # external_data 'location' values
+        self.matrices: list[tuple[int, ...]] = []  # shapes of the weight matrices, for weight_shapes
 
     def bad(self, msg: str, at: int | None = None) -> InputError:
         at = self.r.pos if at is None else at
@@ -266,6 +275,8 @@ class _Walk:
             return None
         n = math.prod(t.dims)
         self.params += n
+        if len(t.dims) >= 2 and n >= MATRIX_MIN and msg == "initializer":
+            self.matrices.append(tuple(t.dims))
         width = DTYPE_BITS.get(t.dtype)
         if width is None:
             self.bits = None
@@ -282,5 +293,8 @@ def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
         size = r.size
     params = None if (w.unknown or w.tensors == 0) else w.params
     bits = (w.bits / params) if (params and w.bits is not None) else None
+    shapes = None
+    if w.matrices:
+        shapes = hashlib.sha256(repr(sorted(w.matrices)).encode()).hexdigest()[:16] + f"/{len(w.matrices)}"
     return ArtifactSize(path=shown, size_bytes=size, source="stat", format="onnx", params=params,
-                        bits_per_param=bits, external=tuple(sorted(w.external)))
+                        bits_per_param=bits, external=tuple(sorted(w.external)), weight_shapes=shapes)

@@ -381,3 +381,62 @@ def test_any_bytes_give_a_size_or_an_input_error(data):
     else:
         assert isinstance(out, ArtifactSize) and out.size_bytes == len(data)
         assert out.params is None or out.params >= 0
+
+
+# ---------------------------------------------------------------- the same weights in two graphs
+
+def chain(shapes, names, dtype=np.float32, past=False) -> onnx.ModelProto:
+    """A MatMul chain over weight matrices of ``shapes`` (named ``names``), with a 1-D bias and a scalar
+    beside them as real exports have; ``past`` adds a past-key-values input, as optimum's
+    decoder_with_past_model.onnx has."""
+    rng = np.random.default_rng(1)
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(dtype), n) for s, n in zip(shapes, names, strict=True)]
+    inits += [numpy_helper.from_array(np.zeros(shapes[-1][1], dtype), "bias"),
+              numpy_helper.from_array(np.array(1.0, dtype), "scale")]
+    elem = TensorProto.FLOAT16 if dtype == np.float16 else TensorProto.FLOAT
+    nodes, x = [], "x"
+    for i, n in enumerate(names):
+        nodes.append(helper.make_node("MatMul", [x, n], [f"h{i}"]))
+        x = f"h{i}"
+    nodes.append(helper.make_node("Add", [x, "bias"], ["y"]))
+    inputs = [helper.make_tensor_value_info("x", elem, [1, shapes[0][0]])]
+    if past:
+        inputs.append(helper.make_tensor_value_info("past_key_values.0.key", elem, [1, 4, "past", 16]))
+    graph = helper.make_graph(nodes, "g", inputs, [helper.make_tensor_value_info("y", elem, [1, shapes[-1][1]])],
+                              inits)
+    return helper.make_model(graph, producer_name="idm-gate-tests")
+
+
+DECODER = [(64, 64)] * 4 + [(64, 256), (256, 64)]
+ENCODER = [(64, 64)] * 4 + [(64, 128), (128, 64)]
+
+
+def test_one_decoder_exported_with_and_without_past_and_in_fp16_is_named_as_counted_twice(tmp_path):
+    folder = tmp_path / "onnx"
+    save(chain(ENCODER, [f"encoder.{i}" for i in range(6)]), folder / "encoder_model.onnx")
+    # optimum names the initializers of its two decoder exports differently (onnx::MatMul_N)
+    save(chain(DECODER, [f"decoder.{i}" for i in range(6)]), folder / "decoder_model.onnx")
+    save(chain(DECODER, [f"onnx::MatMul_{900 + i}" for i in range(6)], past=True),
+         folder / "decoder_with_past_model.onnx")
+    save(chain(DECODER, [f"decoder.{i}" for i in range(6)], dtype=np.float16), folder / "decoder_model_fp16.onnx")
+    res = size_artifacts(["onnx/*.onnx"], tmp_path, tmp_path, WHAT)
+    assert res.size_bytes == sum(p.stat().st_size for p in folder.iterdir())  # a warning, not a new number
+    # the six matrices of each decoder graph, none of the encoder's (its feed-forward is 128 wide, not 256)
+    assert res.notices == (
+        "warning: 'onnx/decoder_model.onnx', 'onnx/decoder_model_fp16.onnx', 'onnx/decoder_with_past_model.onnx' "
+        "hold weight matrices of the same 6 shapes: if they are one model's weights exported twice (with and "
+        "without past key values) or saved in two precisions, they are counted twice; keep one of them",)
+
+
+def test_an_encoder_and_a_decoder_are_two_sets_of_weights(tmp_path):
+    save(chain(ENCODER, [f"e{i}" for i in range(6)]), tmp_path / "encoder_model.onnx")
+    save(chain(DECODER, [f"d{i}" for i in range(6)]), tmp_path / "decoder_model_merged.onnx")
+    assert size_artifacts(["*.onnx"], tmp_path, tmp_path, WHAT).notices == ()
+
+
+def test_weight_shapes_leave_out_vectors_scalars_and_small_tables(tmp_path):
+    # mlp(): w1 16x32 (512 values) and w2 32x4 (128, under MATRIX_MIN = 256), b1, b2, a shape vector, a scalar
+    a = measure(save(mlp(), tmp_path / "a.onnx"))
+    b = measure(save(chain([(16, 32)], ["other_name"], dtype=np.float16), tmp_path / "b.onnx"))
+    assert a.weight_shapes is not None and a.weight_shapes.endswith("/1")
+    assert a.weight_shapes == b.weight_shapes
