@@ -5,8 +5,9 @@ Rules (README "The gate"):
 - a relative density drop beyond ``max_drop`` fails and beyond ``warn_drop`` warns;
 - with significance on and a standard error on both sides, a drop beyond ``max_drop`` fails only when it
   also lies beyond ``z`` combined standard errors; otherwise it warns as "within noise";
-- when the task set, a task's metric or a partial run's sample count differs, both sides are recomputed on
-  the common tasks and the difference is named; with no common task the model cannot be compared (warn);
+- when the task set, a task's metric, a partial run's sample count or a classification task's costs differ,
+  both sides are recomputed on the common tasks and the difference is named; with no common task the model
+  cannot be compared (warn);
 - every change is split into its accuracy and size parts, with the break-even size;
 - inference figures (``bench:``) stand beside density, never folded into it: their absolute budgets
   (min_tokens_per_s, max_latency_ms, max_peak_memory_gb, max_energy_per_token_j) apply to every model; a
@@ -45,7 +46,7 @@ def _side(m: ModelMeasurement, tasks: list[str], log_base: str) -> Side:
         return Side(density=m.density, density_stderr=m.density_stderr, error_rate=m.error_rate,
                     size_bytes=m.size_bytes)
     w = [float(m.weights.get(t.task, 1.0)) for t in chosen] if m.weights else None
-    agg = metric.aggregate_error([t.error for t in chosen], [t.stderr for t in chosen], w,
+    agg = metric.aggregate_error([t.counted_error for t in chosen], [t.stderr for t in chosen], w,
                                  m.error_rate if m.min_error_applied else None)
     d = metric.density(agg.error_rate, m.size_bytes, log_base)
     sd = metric.density_stderr(agg.error_rate, agg.error_stderr, m.size_bytes, log_base)
@@ -164,10 +165,16 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     if added:
         results.append((PASS, f"{', '.join(added)} new in the PR; not in the comparison"))
     if changed_metric:
-        # The fingerprint holds the metric and, for a partial (--limit) run, the sample count.
+        # The fingerprint holds the metric and, for a partial (--limit) run, the sample count, and the costs: of
+        # a cost-weighted classification task.
         bt, ct = {t.task: t for t in base.tasks}, {t.task: t for t in cur.tasks}
-        samples = [t for t in changed_metric if t in bt and t in ct and bt[t].metric == ct[t].metric]
-        metrics = [t for t in changed_metric if t not in samples]
+        costs = [t for t in changed_metric if bt[t].metric == ct[t].metric and bt[t].partial == ct[t].partial]
+        samples = [t for t in changed_metric if bt[t].metric == ct[t].metric and t not in costs]
+        metrics = [t for t in changed_metric if t not in samples and t not in costs]
+        if costs:
+            results.append((WARN, "costs changed for " + ", ".join(
+                f"{t} ({bt[t].costs or 'no costs'} -> {ct[t].costs or 'no costs'})" for t in costs)
+                + "; cost-weighted errors are compared only under the same costs; compared without them"))
         if metrics:
             results.append((WARN, f"metric changed for {', '.join(metrics)}; compared without them"))
         if samples:

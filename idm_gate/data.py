@@ -88,6 +88,10 @@ class EvalSource:
     scale: str | None = None           # "fraction" | "percent" | None (infer where a convention exists)
     format: str | None = None          # "lm-eval" | "model-index" | "csv" | "json" | None (detect)
     field: str = ""                    # "models[0].evals[1]", for messages
+    # A classification result (confusion matrix, classification report) only: the task's name (default: the
+    # file's stem) and the costs of its mistakes, {class: weight} or {true class: {predicted class: cost}}
+    task: str | None = None
+    costs: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,17 @@ class TaskScore:
     # A partial run's sample count ("100 of 1172 examples"; lm-eval --limit, lighteval max_samples):
     # part of what two measurements must share to be compared. None for a full run.
     partial: str | None = None
+    # A classification task with costs: (a departure from the published metric): its cost-weighted error
+    # fraction in [0, 1] (metric.cost_weighted_error), counted in Pe instead of ``error``, and the costs it
+    # was weighted with ("per-class fraud=10", "matrix sha256:..."), part of what makes two runs comparable.
+    # ``stderr`` is then the standard error of ``cost_error``.
+    cost_error: float | None = None
+    costs: str | None = None
+
+    @property
+    def counted_error(self) -> float:
+        """The error fraction this task contributes to Pe: ``cost_error`` when costs apply, else ``error``."""
+        return self.error if self.cost_error is None else self.cost_error
 
 
 @dataclass(frozen=True)
@@ -224,6 +239,10 @@ class ModelMeasurement:
     weights: dict[str, Any] | None = None  # task -> relative weight in the mean; None: equal weights
     notices: tuple[str, ...] = ()
     bench: tuple[BenchResult, ...] = ()  # inference benchmark results (manifest ``bench:``), beside density
+    # With a task weighted by costs: (a departure), ``error_rate`` and ``density`` count its cost-weighted
+    # error; these are the same figures with every task's plain error rate. None without costs.
+    plain_error_rate: float | None = None
+    plain_density: float | None = None
 
     @property
     def size_gb(self) -> float:
@@ -235,9 +254,11 @@ class ModelMeasurement:
         """Task -> metric key (and, for a partial run, its sample count): what makes two measurements comparable.
 
         A full run's entry is the metric key alone (``"acc_norm,none"``), as in reports stored before
-        partial runs were recognised; a partial run's is ``"acc_norm,none [100 of 1172 examples]"``.
+        partial runs were recognised; a partial run's is ``"acc_norm,none [100 of 1172 examples]"``; a
+        task weighted by costs adds them: ``"accuracy [costs per-class fraud=10]"``.
         """
-        return {t.task: t.metric if t.partial is None else f"{t.metric} [{t.partial}]" for t in self.tasks}
+        return {t.task: t.metric + "".join(f" [{x}]" for x in (t.partial, t.costs and f"costs {t.costs}") if x)
+                for t in self.tasks}
 
 
 @dataclass(frozen=True)

@@ -289,9 +289,13 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
             continue  # the rest needs a model the schema accepts
         evals = tuple(
             EvalSource(path=e.get("path"), scores=e.get("scores"), scale=e.get("scale"),
-                       format=e.get("format"), field=f"models[{i}].evals[{j}]")
+                       format=e.get("format"), field=f"models[{i}].evals[{j}]", task=e.get("task"),
+                       costs=e.get("costs"))
             for j, e in enumerate(m["evals"])
         )
+        for j, e in enumerate(m["evals"]):
+            if e.get("costs") is not None:
+                problems += _cost_problems(e["costs"], ("models", i, "evals", j, "costs"))
         tasks = tuple(m["tasks"]) if "tasks" in m else None
         weights = m.get("weights")
         if weights and tasks is not None:
@@ -314,6 +318,32 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
         path=path, shown=shown, digest=hashlib.sha256(data).hexdigest(), log_base=log_base,
         min_error=doc.get("min_error"), gate=_policy(doc.get("gate")), models=tuple(models),
     )
+
+
+def _cost_problems(costs: dict[str, Any], at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """What the schema cannot say about an ``evals[].costs`` it accepted: one form, a square matrix, a zero
+    diagonal. Whether its classes are the file's is checked when the file is read."""
+    field = _field_path(at)
+    rows = {k: v for k, v in costs.items() if isinstance(v, dict)}
+    if rows and len(rows) != len(costs):
+        first = next(k for k in costs if k not in rows)
+        return [_problem(at + (first,), f"{field}.{first}: is a number, but other classes have cost matrix rows; give "
+                                         "either per-class weights {class: weight} or a full matrix {true class: "
+                                         "{predicted class: cost}}")]
+    out = []
+    for t, row in rows.items():
+        missing = [c for c in rows if c not in row]
+        extra = [c for c in row if c not in rows]
+        if missing or extra:
+            what = (f"lacks a cost for predicted class {missing[0]!r}" if missing
+                    else f"has predicted class {extra[0]!r}, which has no row")
+            listed = ", ".join(map(repr, list(rows)[:8])) + (" ..." if len(rows) > 8 else "")
+            out.append(_problem(at + (t,), f"{field}.{t}: {what}, so the matrix is not square; every row lists the "
+                                           f"same {len(rows)} classes as the rows ({listed})"))
+        elif row[t] != 0:
+            out.append(_problem(at + (t, t), f"{field}.{t}.{t}: is {row[t]!r}, but a correct prediction costs 0; set "
+                                             "the diagonal to 0"))
+    return out
 
 
 def _previous_name_problems(models: list[ModelSpec]) -> list[tuple[tuple[Any, ...], str]]:

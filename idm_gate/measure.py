@@ -189,9 +189,13 @@ def measure_model(spec: ModelSpec, man: Manifest, root: Path) -> ModelMeasuremen
         notices.append("weighted mean error (weights:), a departure from the published unweighted definition")
     min_error = spec.min_error if spec.min_error is not None else man.min_error
     try:
-        agg = metric.aggregate_error([t.error for t in tasks], [t.stderr for t in tasks], weights, min_error)
+        agg = metric.aggregate_error([t.counted_error for t in tasks], [t.stderr for t in tasks], weights, min_error)
         d = metric.density(agg.error_rate, size_bytes, man.log_base)
         sd = metric.density_stderr(agg.error_rate, agg.error_stderr, size_bytes, man.log_base)
+        plain_pe = plain_d = None
+        if any(t.cost_error is not None for t in tasks):  # costs: both figures, the cost-weighted one counts
+            plain = metric.aggregate_error([t.error for t in tasks], [None] * len(tasks), weights, min_error)
+            plain_pe, plain_d = plain.error_rate, metric.density(plain.error_rate, size_bytes, man.log_base)
     except metric.MetricError as e:
         raise InputError(f"{where} ({spec.name}): {e}") from None
     if agg.clamped:
@@ -204,6 +208,7 @@ def measure_model(spec: ModelSpec, man: Manifest, root: Path) -> ModelMeasuremen
         tasks_with_stderr=agg.tasks_with_stderr, density=d, density_stderr=sd, log_base=man.log_base,
         tasks=tuple(tasks), artifacts=files, min_error_applied=agg.clamped,
         weights=dict(spec.weights) if spec.weights else None, notices=tuple(notices), bench=bench,
+        plain_error_rate=plain_pe, plain_density=plain_d,
     )
 
 

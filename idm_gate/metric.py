@@ -7,6 +7,9 @@ It is the log of the *mean* error, never a mean of per-task logs.
 
 Departure (opt-in): per-task ``weights`` give a weighted mean error.
 
+Departure (opt-in): a classification task with ``costs:`` counts its cost-weighted error
+(:func:`cost_weighted_error`) in ``Pe`` instead of its plain error rate.
+
 Uncertainty: with independent per-task standard errors ``s_i`` and weights ``w_i`` (``W = sum w``),
 ``sd(Pe) = sqrt(sum((w_i / W)^2 s_i^2))`` over the tasks that carry one, and by the delta method
 ``sd(D) = sd(Pe) / (Pe * size_GB * ln(base))``.
@@ -90,6 +93,48 @@ def aggregate_error(
     elif min_error is not None and pe < min_error:
         used, clamped = min_error, True
     return ErrorAggregate(used, pe, sd, n_se, clamped)
+
+
+def cost_weighted_error(mistakes: Sequence[tuple[int, float]], total: int,
+                        max_cost: float) -> tuple[float, float | None]:
+    """A classifier's cost-weighted error fraction and its standard error.
+
+    ``mistakes`` holds ``(count, cost)`` for each kind of mistake: the samples of true class ``i``
+    predicted as ``j != i`` with the cost ``C[i][j]`` of that mistake (a cost matrix), or the samples
+    of true class ``i`` predicted as any other class with the weight ``w[i]`` (per-class weights).
+    ``total`` is the number of samples N, correct ones included; ``max_cost`` the largest cost declared
+    (over the whole matrix or every class, not only the mistakes that occurred).
+
+    ``Pe_cost = sum(count * cost) / (N * max_cost)``: each sample's loss is its mistake's cost over
+    the largest cost (0 when correct), and ``Pe_cost`` is the mean loss, a fraction in [0, 1]. Costs
+    are relative (scaling them all changes nothing), and when every mistake costs the same ``Pe_cost``
+    is exactly the plain error rate ``sum(count) / N``. Its standard error is the sample standard
+    deviation of the losses over ``sqrt(N)`` (the convention lm-evaluation-harness uses for accuracy),
+    None when ``N`` is 1.
+
+    Raises :class:`MetricError` for no samples, a negative or non-finite count or cost, a count
+    larger than ``total`` in all, or a ``max_cost`` that is not positive.
+    """
+    if total <= 0:
+        raise MetricError("no samples to compute an error rate from")
+    if not (math.isfinite(max_cost) and max_cost > 0):
+        raise MetricError(f"the largest cost must be positive, not {max_cost}")
+    wrong = 0
+    s1 = s2 = 0.0
+    for count, cost in mistakes:
+        if count < 0 or not math.isfinite(cost) or not 0 <= cost <= max_cost:
+            raise MetricError(f"a mistake count must be >= 0 and its cost in [0, {max_cost}], not {count}, {cost}")
+        wrong += count
+        loss = cost / max_cost
+        s1 += count * loss
+        s2 += count * loss * loss
+    if wrong > total:
+        raise MetricError(f"{wrong} mistakes among {total} samples")
+    mean = s1 / total
+    if total == 1:
+        return mean, None
+    var = max(0.0, (s2 - total * mean * mean) / (total - 1))
+    return mean, math.sqrt(var / total)
 
 
 def density(error_rate: float, size_bytes: int, log_base: str = "e") -> float:

@@ -13,6 +13,10 @@ when the manifest does not declare one:
 - ``csv``: ``task,score[,stderr]``; ``json``: ``{task: score}`` or ``{task: {score, stderr}}``;
   inline ``scores: {task: score}`` in the manifest: no convention, so fraction unless the manifest
   says ``scale: percent``, and a value outside 0..1 is an error suggesting it.
+- ``confusion-matrix`` (a CSV, rows true class, columns predicted) and ``classification-report``
+  (scikit-learn's ``classification_report(output_dict=True)`` JSON): counts, so no scale; one task named
+  after the file (or the entry's ``task:``), weighted by the entry's ``costs:`` when it has them
+  (:mod:`idm_gate.evals.confusion`).
 
 The scale named in the manifest always wins; ``TaskScore.scale_inferred`` is True whenever the
 manifest did not name one.
@@ -32,6 +36,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -85,17 +90,21 @@ READERS: dict[str, EvalReader] = {
     "mteb": _reader("mteb", "read"), "opencompass": _reader("opencompass", "read"),
     "model-index": _reader("model_index", "read"), "csv": _reader("table", "read_csv"),
     "json": _reader("table", "read_json"),
+    "confusion-matrix": _reader("confusion", "read_csv"), "classification-report": _reader("confusion", "read_report"),
 }
 DOC_READERS: dict[str, EvalDocReader] = {
     "lighteval": _doc_reader("lighteval", "read_doc"), "lm-eval": _doc_reader("lmeval", "read_doc"),
     "mteb": _doc_reader("mteb", "read_doc"), "json": _doc_reader("table", "read_json_doc"),
+    "classification-report": _doc_reader("confusion", "read_report_doc"),
 }
 FORMATS = tuple(READERS)
 
 # One line naming what idm-gate reads, for a file of no known format.
 KNOWN = ("lm-eval (lm-evaluation-harness results JSON), lighteval (results JSON), mteb (one JSON per task), "
          "opencompass (summary CSV dataset,version,metric,mode,<model>), "
-         "model-index (a model card's README.md), csv (task,score[,stderr]), json ({task: score})")
+         "model-index (a model card's README.md), csv (task,score[,stderr]), json ({task: score}), "
+         "confusion-matrix (CSV: a header of class labels, a row per true class), "
+         "classification-report (scikit-learn's classification_report(output_dict=True) JSON)")
 
 __all__ = ["FORMATS", "EvalReadResult", "detect_format", "read_eval", "skipped_tasks"]
 
@@ -110,12 +119,15 @@ def detect_format(data: bytes, name: str) -> str | None:
     - JSON object with ``results`` and lighteval's ``config_general`` or ``suite|task|num_fewshot``
       keys: ``lighteval``; with any other ``results`` object: ``lm-eval``;
     - JSON object with ``task_name`` and ``scores`` (or, before mteb 1.11, ``mteb_dataset_name``): ``mteb``;
+    - JSON object with ``macro avg`` or ``weighted avg`` holding recall and support: ``classification-report``;
     - JSON object whose values are all plain values or ``{score, stderr}`` objects: ``json`` (as is
       any JSON that is not an object, so the json reader can say what the top level should be);
     - text starting with a ``---`` line (YAML front matter), or a ``.md``/``.markdown`` name:
       ``model-index``;
     - text whose first non-blank line is ``dataset,version,metric,mode,<model>...``: ``opencompass``;
-    - text whose first non-blank line is a CSV header with ``task`` and ``score`` columns: ``csv``.
+    - text whose first non-blank line is a CSV header with ``task`` and ``score`` columns: ``csv``;
+    - a CSV of a header ``<name>,<class>,<class>...`` and rows ``<class>,<count>...`` sharing a class
+      with the header: ``confusion-matrix``.
     """
     try:
         text = decode_text(data, name)
@@ -140,6 +152,10 @@ def detect_format(data: bytes, name: str) -> str | None:
     cols = [c.strip().strip('"').lower() for c in header.split(",")]
     if "task" in cols and "score" in cols:
         return "csv"
+    from .confusion import looks_like_confusion_csv
+
+    if looks_like_confusion_csv(text):
+        return "confusion-matrix"
     return None
 
 
@@ -154,6 +170,10 @@ def _json_format(doc: object) -> str | None:
         return "lm-eval"
     if looks_like_mteb(doc):
         return "mteb"
+    from .confusion import looks_like_report
+
+    if looks_like_report(doc):
+        return "classification-report"
     if not isinstance(doc, dict):
         return "json"  # the json reader says what the top level should be
     if all(not isinstance(v, (dict, list)) or (isinstance(v, dict) and set(v) & {"score", "stderr"})
@@ -182,6 +202,7 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
                        "drop format, or move the scores to a file")
         from .table import read_inline
 
+        _classification_only(source, manifest_name, field, "inline scores")
         result = read_inline(source.scores, file=f"{manifest_name}: {field}.scores", source="inline",
                                    scale=source.scale, overrides=overrides)
         return _non_empty(_check_percent(result, None, source, f"{manifest_name}: {field}.scores"),
@@ -190,9 +211,27 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
     what = f"{manifest_name}: {field}.path"
     assert source.path is not None  # exactly one of path and scores, checked above
     if has_magic(source.path):
+        _classification_only(source, manifest_name, field, "a glob")
         return _read_glob(source, base_dir, root, what, overrides)
     path = resolve_inside(source.path, base_dir, root, what)
-    return _non_empty(_read_file(source, source.path, path, what, overrides), source.path)
+    result = _read_file(source, source.path, path, what, overrides)
+    if result.classes is not None and source.scale is not None:
+        raise fail(f"{manifest_name}: {field}.scale", None, f"does not apply: {source.path} holds counts of samples",
+                   "drop scale: for a confusion matrix or a classification report")
+    if result.classes is not None or source.task is not None or source.costs is not None:
+        from .confusion import finish
+
+        result = finish(result, task=source.task, costs=source.costs, file=source.path,
+                        field=f"{manifest_name}: {field}", overrides=overrides)
+    return _non_empty(result, source.path)
+
+
+def _classification_only(source: EvalSource, manifest_name: str, field: str, what: str) -> None:
+    """``task:`` and ``costs:`` name and weigh the one task of one classification results file."""
+    for name, value in (("task", source.task), ("costs", source.costs)):
+        if value is not None:
+            raise fail(f"{manifest_name}: {field}.{name}", None, f"applies to one confusion matrix or classification "
+                       f"report file, not to {what}", "give the file's path without wildcards")
 
 
 class _Unknown(Exception):
@@ -244,8 +283,7 @@ def _check_percent(result: EvalReadResult, fmt: str | None, source: EvalSource, 
         return result
     warning = one_line(f"{file}: warning: scale: percent is declared, but {why}, so each is read as at most 1 % "
                        "(an error rate near 1); use scale: fraction or leave scale out")
-    return EvalReadResult(tasks=result.tasks, notices=result.notices + (warning,),
-                          skipped=result.skipped)
+    return replace(result, notices=result.notices + (warning,))
 
 
 GLOB_MAX_FILES = 1000

@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..data import EvalResult, TaskScore
 from ..errors import InputError, truncate
 from ..errors import one_line as one_line  # re-exported to the readers
 from ..jsonsafe import load_json as _load_json
 from . import rates
+
+if TYPE_CHECKING:
+    from .confusion import ClassCounts
 
 FRACTION = "fraction"
 PERCENT = "percent"
@@ -28,6 +31,8 @@ class EvalReadResult(EvalResult):
     """
 
     skipped: tuple[tuple[str, str], ...] = ()
+    # A classification reader's per-class counts (its one task's), which the manifest's costs: weigh
+    classes: ClassCounts | None = None
 
 
 class EvalReader(Protocol):

@@ -44,6 +44,9 @@ def model_to_dict(x: ModelMeasurement) -> dict[str, Any]:
         "tasks_with_stderr": x.tasks_with_stderr,
         "density": x.density,
         "density_stderr": x.density_stderr,
+        # only with costs: (cost-weighted error above), so reports without them are unchanged
+        **({"plain_error_rate": x.plain_error_rate, "plain_density": x.plain_density}
+           if x.plain_error_rate is not None else {}),
         "log_base": x.log_base,
         "min_error_applied": x.min_error_applied,
         "weights": x.weights,
@@ -51,7 +54,8 @@ def model_to_dict(x: ModelMeasurement) -> dict[str, Any]:
         "tasks": [
             {"name": t.task, "metric": t.metric, "score": t.score, "error": t.error, "stderr": t.stderr,
              "source": t.source, "scale": t.scale, "scale_inferred": t.scale_inferred,
-             **({"partial": t.partial} if t.partial is not None else {})}
+             **({"partial": t.partial} if t.partial is not None else {}),
+             **({"cost_error": t.cost_error, "costs": t.costs} if t.cost_error is not None else {})}
             for t in x.tasks
         ],
         "artifacts": [
@@ -115,7 +119,8 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
             density_stderr=x["density_stderr"], log_base=x["log_base"],
             tasks=tuple(TaskScore(task=t["name"], metric=t["metric"], score=t["score"], error=t["error"],
                                   stderr=t["stderr"], source=t["source"], scale=t["scale"],
-                                  scale_inferred=t["scale_inferred"], partial=t.get("partial"))
+                                  scale_inferred=t["scale_inferred"], partial=t.get("partial"),
+                                  cost_error=t.get("cost_error"), costs=t.get("costs"))
                         for t in x["tasks"]),
             artifacts=tuple(ArtifactSize(path=a["path"], size_bytes=a["size_bytes"], source=a["source"],
                                          format=a["format"], params=a["params"],
@@ -123,6 +128,7 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
                             for a in x["artifacts"]),
             min_error_applied=x["min_error_applied"], weights=x["weights"], notices=tuple(x["notices"]),
             bench=tuple(bench_from_dict(b) for b in x.get("bench", ())),
+            plain_error_rate=x.get("plain_error_rate"), plain_density=x.get("plain_density"),
         ))
     return Measurement(manifest=doc["manifest"], manifest_digest=doc["manifest_digest"], log_base=doc["log_base"],
                        models=tuple(models), notices=tuple(doc["notices"]))
@@ -133,7 +139,7 @@ def _check_consistent(x: dict[str, Any], where: str) -> None:
     tasks = x["tasks"]
     w = [float((x["weights"] or {}).get(t["name"], 1.0)) for t in tasks] if x["weights"] else None
     try:
-        agg = metric.aggregate_error([t["error"] for t in tasks], [t["stderr"] for t in tasks], w)
+        agg = metric.aggregate_error([t.get("cost_error", t["error"]) for t in tasks], [t["stderr"] for t in tasks], w)
         pe = x["error_rate"] if x["min_error_applied"] else agg.error_rate
         d = metric.density(pe, x["size_bytes"], x["log_base"])
     except metric.MetricError as e:
@@ -154,6 +160,28 @@ def _check_consistent(x: dict[str, Any], where: str) -> None:
             raise InputError(f"{where}: {name} does not follow from its tasks' standard errors; the report was edited")
     if x["tasks_with_stderr"] != agg.tasks_with_stderr:
         raise InputError(f"{where}: tasks_with_stderr does not match its tasks; the report was edited")
+    _check_plain(x, w, where)
+
+
+def _check_plain(x: dict[str, Any], w: list[float] | None, where: str) -> None:
+    """With costs, the plain figures follow from the tasks' plain errors, clamped as error_rate was."""
+    costed = any("cost_error" in t for t in x["tasks"])
+    if costed != ("plain_error_rate" in x) or ("plain_error_rate" in x) != ("plain_density" in x):
+        raise InputError(f"{where}: plain_error_rate and plain_density go with tasks that have a cost_error, and only "
+                         "with them; the report was edited")
+    if not costed:
+        return
+    min_error = x["error_rate"] if x["min_error_applied"] else None
+    try:
+        plain = metric.aggregate_error([t["error"] for t in x["tasks"]], [None] * len(x["tasks"]), w)
+        pe = max(plain.error_rate, min_error) if min_error is not None else plain.error_rate
+        d = metric.density(pe, x["size_bytes"], x["log_base"])
+    except metric.MetricError as e:
+        raise InputError(f"{where}: {e}") from None
+    if not math.isclose(pe, x["plain_error_rate"], rel_tol=1e-9, abs_tol=1e-12) or \
+            not math.isclose(d, x["plain_density"], rel_tol=1e-9, abs_tol=1e-12):
+        raise InputError(f"{where}: plain_error_rate or plain_density does not follow from the tasks' errors; the "
+                         "report was edited")
 
 
 def dumps(doc: dict[str, Any]) -> str:
