@@ -234,15 +234,16 @@ def _input_policy(env: Mapping[str, str]) -> tuple[Policy, dict[str, str]]:
     """The policy the inputs give, and how the user wrote each one set ({"max_drop": "input max-drop: 5%"}).
 
     Relative inputs (``max-drop``, ``warn-drop``, ``max-throughput-drop``) take ``5%`` or ``0.05``; the
-    inference budgets a positive number in their unit (tokens/s, ms, GB of 10^9 bytes, J per token).
+    inference budgets a number in their unit (tokens/s, ms, GB of 10^9 bytes, J per token) within the
+    bounds ``gate:`` in a manifest allows, as the CLI's flags do.
     """
     from .github.runner import get_input
-    from .manifest import Policy, positive_flag, relative_flag
+    from .manifest import Policy, number_flag, relative_flag
     from .policy import RELATIVE
 
     raw = {field: get_input(name, None, env) for field, name in POLICY_INPUTS.items()}
-    values = {field: (relative_flag if field in RELATIVE else positive_flag)(v, f"input {POLICY_INPUTS[field]}")
-              for field, v in raw.items()}
+    values = {field: relative_flag(v, f"input {POLICY_INPUTS[field]}") if field in RELATIVE
+              else number_flag(v, f"input {POLICY_INPUTS[field]}", field) for field, v in raw.items()}
     terms = {field: f"input {POLICY_INPUTS[field]}: {raw[field]}" for field, v in values.items() if v is not None}
     policy = Policy(max_drop=values["max_drop"], warn_drop=values["warn_drop"],
                     min_tokens_per_s=values["min_tokens_per_s"], max_latency_ms=values["max_latency_ms"],

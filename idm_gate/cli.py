@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import os
 import sys
 from pathlib import Path
@@ -210,37 +209,8 @@ POLICY_FLAGS = {"max_drop": "--max-drop", "warn_drop": "--warn-drop", "min_densi
                 "max_energy_per_token_j": "--max-energy-per-token-j", "max_throughput_drop": "--max-throughput-drop"}
 
 
-def number_flag(value: str | None, flag: str, field: str | None = None) -> float | None:
-    """A flag's finite number ('0.5', '1e-3'); kept as text until here so messages can quote the user.
-
-    With ``field`` (a ``gate:`` key), the number must also lie within the bounds the manifest schema sets
-    for that key, so a flag can never hold what ``gate:`` in a manifest could not (``--z -1``, ``--z 100``).
-    """
-    if value is None:
-        return None
-    try:
-        x = float(value)
-    except ValueError:
-        x = float("nan")
-    if not math.isfinite(x):
-        raise InputError(f"{flag}: {value!r} is not valid; write a finite number such as 0.5")
-    if field is not None:
-        from .manifest import schema
-
-        bounds = schema()["$defs"]["policy"]["properties"][field]
-        lo, lo_open = bounds.get("exclusiveMinimum", bounds.get("minimum")), "exclusiveMinimum" in bounds
-        hi = bounds.get("maximum")
-        if (lo is not None and (x <= lo if lo_open else x < lo)) or (hi is not None and x > hi):
-            low = "" if lo is None else f"{'above' if lo_open else 'at least'} {lo:g}"
-            high = "" if hi is None else f"at most {hi:g}"
-            valid = " and ".join(filter(None, (low, high)))
-            raise InputError(f"{flag}: {value!r} is out of range; write a number {valid} "
-                             f"(the bounds of gate: {field} in a manifest)")
-    return x
-
-
 def cli_policy(args: argparse.Namespace) -> Policy:
-    from .manifest import Policy, relative_flag
+    from .manifest import Policy, number_flag, relative_flag
 
     def number(field: str) -> float | None:
         return number_flag(getattr(args, field), POLICY_FLAGS[field], field)

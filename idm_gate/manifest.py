@@ -146,19 +146,31 @@ def relative_flag(value: str | None, what: str) -> float | None:
     return x
 
 
-def positive_flag(value: str | None, what: str) -> float | None:
-    """A budget given as text ('30', '0.25', '1e3') -> a finite number above 0; anything else is an InputError.
+def number_flag(value: str | None, flag: str, field: str | None = None) -> float | None:
+    """A flag's or action input's finite number ('0.5', '1e-3'); kept as text until here so messages can
+    quote the user (``flag`` names it: ``--z``, ``input max-latency-ms``).
 
-    Used for the inference budgets' action inputs; ``what`` names the input in the message.
+    With ``field`` (a ``gate:`` key), the number must also lie within the bounds the manifest schema sets
+    for that key, so a flag can never hold what ``gate:`` in a manifest could not (``--z -1``, ``--z 100``).
     """
     if value is None:
         return None
     try:
-        x = float(value.strip())
+        x = float(value)
     except ValueError:
         x = float("nan")
-    if not (math.isfinite(x) and x > 0):
-        raise InputError(f"{what}: {value!r} is not valid; write a number above 0 such as 30")
+    if not math.isfinite(x):
+        raise InputError(f"{flag}: {value!r} is not valid; write a finite number such as 0.5")
+    if field is not None:
+        bounds = schema()["$defs"]["policy"]["properties"][field]
+        lo, lo_open = bounds.get("exclusiveMinimum", bounds.get("minimum")), "exclusiveMinimum" in bounds
+        hi = bounds.get("maximum")
+        if (lo is not None and (x <= lo if lo_open else x < lo)) or (hi is not None and x > hi):
+            low = "" if lo is None else f"{'above' if lo_open else 'at least'} {lo:g}"
+            high = "" if hi is None else f"at most {hi:g}"
+            valid = " and ".join(filter(None, (low, high)))
+            raise InputError(f"{flag}: {value!r} is out of range; write a number {valid} "
+                             f"(the bounds of gate: {field} in a manifest)")
     return x
 
 
