@@ -163,13 +163,14 @@ class _Collect:
 
     def add(self, resolved: str, a: ArtifactSize, what: str) -> None:
         # the same file through two globs or a symlink: count it once, under a stable name
-        key = os.path.normcase(resolved)
-        if key not in self.found or a.path < self.found[key].path:
+        key = _normcase(resolved)
+        had = self.found.get(key)
+        if had is None or a.path < had.path:
             self.found[key] = a
             self.where[key] = (resolved, what)
 
     def has(self, resolved: str) -> bool:
-        key = os.path.normcase(resolved)
+        key = _normcase(resolved)
         return key in self.found or ("index", key) in self.found
 
     def local(self, pat: str, what: str) -> None:
@@ -183,16 +184,17 @@ class _Collect:
             matches.append((rel, kind))
         folders = []
         text: list[str] = []
+        magic = has_magic(pat)
+        text_by_name = layout.TEXT_BY_NAME.fullmatch
         for rel, kind in matches:
             resolved = self.resolve(rel, what, kind)
             if kind == "file" or (kind is None and not os.path.isdir(resolved)):
-                if (has_magic(pat) and not layout.is_index(rel)
-                        and layout.TEXT_BY_NAME.fullmatch(posixpath.basename(rel))
+                if (magic and text_by_name(rel.rpartition("/")[2]) and not layout.is_index(rel)
                         and layout.sniff(resolved, self.shown(rel), what) is None):
                     text.append(resolved)  # config.json, tokenizer.json, README.md: never weight bytes
                     continue
                 self.file(rel, resolved, what)
-            elif has_magic(pat):
+            elif magic:
                 folders.append(rel)  # a glob sizes the files it matches; '**' reaches into folders
             else:
                 self.folder(rel, pat, what)
@@ -444,8 +446,10 @@ class _Collect:
     def shown(self, rel: str) -> str:
         # A clean relative path (what the glob yields) below a base inside the root: the base's
         # shown prefix plus the path, without relpath's work for each of thousands of shards.
-        if self._base_shown is not None and not _UNCLEAN.intersection(rel.split("/")):
-            return self._base_shown + rel
+        if self._base_shown is not None:
+            parts = f"/{rel}/"  # clean: no empty, '.' or '..' component
+            if "//" not in parts and "/./" not in parts and "/../" not in parts:
+                return self._base_shown + rel
         return _shown(self.base, rel, self.root_r)
 
     def _shown_abs(self, full: str) -> str:
@@ -465,7 +469,8 @@ def aggregate(files: tuple[ArtifactSize, ...]) -> SizeResult:
     return SizeResult(size_bytes=size, source=source, files=files, params=params, bits_per_param=bpp)
 
 
-_UNCLEAN = frozenset(("", ".", ".."))
+# os.path.normcase, without a call per file where it changes nothing (POSIX)
+_normcase: Callable[[str], str] = os.path.normcase if os.path.normcase("A") != "A" else str
 
 
 def _shown(base: str, rel: str, root_r: str) -> str:

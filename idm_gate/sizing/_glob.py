@@ -36,8 +36,10 @@ def split(pattern: str) -> list[str]:
     return parts
 
 
-def _hidden_ok(component: str, name: str) -> bool:
-    return not name.startswith(".") or component.startswith(".")
+def matcher(component: str) -> Callable[[str], re.Match[str] | None]:
+    """``fnmatch.fnmatchcase(name, component)`` as one compiled regex's ``match``, for a loop over a
+    folder's entries (fnmatchcase looks its pattern up in a cache on every call)."""
+    return re.compile(fnmatch.translate(component)).match
 
 
 class _Scanner:
@@ -106,10 +108,14 @@ def iter_glob_kinds(base: str, pattern: str, scan_cap: int,
             for d, _ in sc.tree(rel, dirs=True):
                 yield from walk(d, i + 1)
         elif has_magic(part):
+            match = matcher(part)
+            dot_ok = part.startswith(".")
+            prefix = f"{rel}/" if rel else ""
             for e in sc.entries(rel):
-                if not fnmatch.fnmatchcase(e.name, part) or not _hidden_ok(part, e.name):
+                name = e.name
+                if match(name) is None or (not dot_ok and name.startswith(".")):  # a hidden name: '.*' only
                     continue
-                child = f"{rel}/{e.name}" if rel else e.name
+                child = prefix + name
                 if last:
                     yield child, _kind(e)
                 else:

@@ -96,15 +96,21 @@ class HeaderReader:
         start = self.pos + len(tail)
         want = min(max(need, self._chunk), self.cap - self.bytes_read, self.size - start)
         self._chunk = min(self._chunk * 2, _MAX_CHUNK)
-        parts, got = [tail], 0
-        while got < want:
-            b = os.pread(self._fd, want - got, start + got)  # one system call, no lseek
-            if not b:
-                break
-            parts.append(b)
-            got += len(b)
+        b = os.pread(self._fd, want, start)  # one system call, no lseek
+        got = len(b)
+        if got < want:  # a short read (a file being written, a network file system): read on
+            parts = [tail, b]
+            while got < want:
+                b = os.pread(self._fd, want - got, start + got)
+                if not b:
+                    break
+                parts.append(b)
+                got += len(b)
+            b = b"".join(parts)
+        elif tail:
+            b = tail + b
         self.bytes_read += got
-        self._buf, self._buf_start = b"".join(parts), self.pos
+        self._buf, self._buf_start = b, self.pos
         if got < need:  # the file shrank under us
             raise self.fail(f"truncated: file ended at byte {start + got:,} while reading {what}")
         self.pos += n

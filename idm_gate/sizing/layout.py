@@ -217,9 +217,10 @@ def _gguf_unit(a: ArtifactSize) -> tuple[str, int, int] | None:
 def check_sets(files: Sequence[ArtifactSize], what: str) -> None:
     """Refuse a model whose files do not form one model (see the module docstring)."""
     sets: dict[tuple[str, str, int, str], dict[int, str]] = {}
+    shard = SHARD_RE.fullmatch
     for a in files:
-        name = posixpath.basename(a.path)
-        m = SHARD_RE.fullmatch(name)
+        folder, _, name = a.path.rpartition("/")  # posixpath.split, without its call
+        m = shard(name) if "-of-" in name else None
         if a.format == "gguf" and a.split is not None and a.split[1] > 1:
             no, count = a.split[0] + 1, a.split[1]
             if no > count:
@@ -231,13 +232,18 @@ def check_sets(files: Sequence[ArtifactSize], what: str) -> None:
                                  f"{count}) says split {no} of {count}; restore the name gguf-split gave it")
         if not m:
             continue
-        no, count = int(m.group("no")), int(m.group("count"))
+        stem, no_s, count_s, ext = m.groups()
+        no, count = int(no_s), int(count_s)
         if count < 1 or not 1 <= no <= count:
             raise InputError(f"{what}: {quote(a.path)}: shard number {no} of {count} is out of range; "
                              "shards are numbered 00001 to the count")
-        key = (posixpath.dirname(a.path), m.group("stem"), count, m.group("ext"))
-        sets.setdefault(key, {})[no] = a.path
+        got = sets.get((folder, stem, count, ext))
+        if got is None:
+            got = sets[(folder, stem, count, ext)] = {}
+        got[no] = a.path
     for (folder, stem, count, ext), got in sorted(sets.items()):
+        if len(got) == count:  # numbers 1..count, each once (checked above): none is missing
+            continue
         missing = [n for n in range(1, count + 1) if n not in got]
         if missing:
             first = posixpath.join(folder, shard_name(stem, missing[0], count, ext))
@@ -249,9 +255,7 @@ def check_sets(files: Sequence[ArtifactSize], what: str) -> None:
     # gguf-split copies the metadata (general.architecture included) into the first split only.
     units: dict[str | None, list[str]] = {}
     split_sets: dict[tuple[str, str, int], tuple[set[int], list[str | None], str]] = {}
-    for a in files:
-        if a.format != "gguf":
-            continue
+    for a in [a for a in files if a.format == "gguf"]:
         u = _gguf_unit(a)
         if u is None:
             units.setdefault(a.arch, []).append(a.path)
@@ -276,6 +280,8 @@ def check_sets(files: Sequence[ArtifactSize], what: str) -> None:
                              f"model{kind}; one model's artifacts hold one of them (split files "
                              "-00001-of-0000N.gguf are one model): give each its own entry under models:, or "
                              "narrow the glob")
+    if len({a.format for a in files if a.format in WEIGHT_FORMATS}) < 2:
+        return
     fmts: dict[str, list[str]] = {}
     for a in files:
         if a.format in WEIGHT_FORMATS:
@@ -295,12 +301,13 @@ def same_format_twice(files: Sequence[ArtifactSize]) -> list[str]:
     with the bytes, so plausibility cannot see it.
     """
     by_dir: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    shard = SHARD_RE.fullmatch
     for a in files:
-        if a.format not in ("safetensors", "pytorch"):
+        if a.format != "safetensors" and a.format != "pytorch":
             continue
-        folder, name = posixpath.split(a.path)
+        folder, _, name = a.path.rpartition("/")  # posixpath.split, without its call
         sets, singles = by_dir.setdefault((folder, a.format), ([], []))
-        (sets if SHARD_RE.fullmatch(name) else singles).append(name)
+        (sets if "-of-" in name and shard(name) else singles).append(name)
     out = []
     for (folder, fmt), (sets, singles) in sorted(by_dir.items()):
         if sets and singles:

@@ -10,6 +10,7 @@ lies inside the data section and overlaps no other tensor.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..data import ArtifactSize
 from ..jsonsafe import JSONError, load_json
@@ -40,7 +41,7 @@ def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
         if r.size < 8:
             raise r.fail(f"is {r.size} bytes, too short for a safetensors file (8-byte header length "
                          "first); re-export it with safetensors.save_file")
-        n = r.u64("header length")
+        n = int.from_bytes(r.read(8, "header length"), "little")  # u64
         if n > HEADER_CAP:
             raise r.fail(f"safetensors header length {n:,} is over the {HEADER_CAP:,}-byte limit; "
                          "the file is corrupt or not safetensors")
@@ -60,17 +61,31 @@ def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     if not isinstance(header, dict):
         raise r.fail("safetensors header is not a JSON object of tensors; the file is corrupt")
 
+    params, bits_total = _check(header, data_len, r)
+    return ArtifactSize(
+        path=shown, size_bytes=size, source="stat", format="safetensors", params=params,
+        bits_per_param=(bits_total / params) if params else None,
+    )
+
+
+def _check(header: dict[str, Any], data_len: int, r: HeaderReader) -> tuple[int, int]:
+    """(parameters, bits) of the tensors in ``header``, or the first thing wrong with them, in one
+    line naming the tensor (``r.fail``)."""
     params, bits_total = 0, 0
     ranges: list[tuple[int, int, str]] = []
+    bits_of = DTYPE_BITS.get
     # One pass with plain type checks (``type(x) is int``: JSON gives exact types, and a bool is no
     # shape); messages are only formatted for the tensor that fails.
     for name, info in header.items():
+        if type(info) is not dict:
+            if name == "__metadata__":
+                continue
+            raise r.fail(f"{_t(name)} is not an object with dtype, shape and data_offsets")
         if name == "__metadata__":
             continue
-        if type(info) is not dict:
-            raise r.fail(f"{_t(name)} is not an object with dtype, shape and data_offsets")
-        dtype, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-        bits = DTYPE_BITS.get(dtype) if type(dtype) is str else None
+        get = info.get
+        dtype, shape, offs = get("dtype"), get("shape"), get("data_offsets")
+        bits = bits_of(dtype) if type(dtype) is str else None
         if bits is None:
             shown_dtype = dtype[:40] if isinstance(dtype, str) else type(dtype).__name__
             raise r.fail(f"{_t(name)} has unknown dtype {shown_dtype!r}; valid: {', '.join(DTYPE_BITS)}")
@@ -112,7 +127,4 @@ def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     if params == 0:
         raise r.fail(f"its {len(ranges)} tensor(s) hold no elements (every shape has a 0): a file without "
                      "weights; name the weight files instead")
-    return ArtifactSize(
-        path=shown, size_bytes=size, source="stat", format="safetensors", params=params,
-        bits_per_param=(bits_total / params) if params else None,
-    )
+    return params, bits_total
