@@ -299,7 +299,7 @@ def _measure(manifest: Path, shown: str, ctx: RunnerContext, report_path: Path, 
 
 def _write_measure_outputs(m: Measurement, report_path: Path, outputs: OutputsWriter, ctx: RunnerContext,
                            part: tuple[Manifest, Manifest, int, int, str | None] | None = None) -> None:
-    from .report.jsonio import dumps, measurement_to_dict
+    from .serialize import dumps, measurement_to_dict
 
     doc = measurement_to_dict(m)
     if part is not None:
@@ -397,7 +397,7 @@ def _publish_inputs(ctx: RunnerContext, token: str | None, report_path: Path,
     """Read the untrusted report; find the PR from the upstream run's head SHA through the API."""
     from .github.client import make_client
     from .paths import EVAL_FILE_CAP, read_capped
-    from .report.jsonio import loads_strict, measurement_from_dict
+    from .serialize import loads_strict, measurement_from_dict
 
     if ctx.event_name != "workflow_run" or not ctx.head_sha:
         raise InputError("mode publish: runs in a workflow_run workflow (it needs workflow_run.head_sha)")
@@ -555,7 +555,7 @@ def _deliver(res: CheckResult, ctx: RunnerContext, token: str | None, client: Gi
     from .github.status import set_status
     from .report.check import check_to_dict, render_text
     from .report.check_markdown import Provenance, render_markdown, render_markdown_parts
-    from .report.jsonio import dumps
+    from .serialize import dumps
 
     if report_path is not None:
         _atomic_write(report_path, dumps(check_to_dict(res)))

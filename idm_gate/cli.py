@@ -114,7 +114,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         args.format = "text"
     m = measure(man)
     if args.format == "json":
-        from .report.jsonio import dumps, measurement_to_dict
+        from .serialize import dumps, measurement_to_dict
 
         text = dumps(measurement_to_dict(m))
     elif args.format == "markdown":
@@ -158,7 +158,7 @@ def enforce_budgets(man: Manifest, m: Measurement, shown: str, messages: Message
 def _measure_part(args: argparse.Namespace, man: Manifest) -> int:
     """``measure --shard K/N``: the JSON part of this runner's models, for ``idm-gate merge``."""
     from .measure import measure, repo_root
-    from .report.jsonio import dumps, measurement_to_dict
+    from .serialize import dumps, measurement_to_dict
     from .shard import parse_shard, part_doc, select
 
     index, count = parse_shard(args.shard)
@@ -189,7 +189,7 @@ def _head(root: Path) -> str | None:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from .report.jsonio import dumps
+    from .serialize import dumps
     from .shard import load_part, merge
 
     parts = [(p, load_part(Path(p))) for p in args.parts]
@@ -239,7 +239,7 @@ def render_check(res: CheckResult, fmt: str, paint: Painter | None = None) -> st
     from .report import check as r
 
     if fmt == "json":
-        from .report.jsonio import dumps
+        from .serialize import dumps
 
         return dumps(r.check_to_dict(res))
     if fmt == "markdown":
@@ -412,7 +412,7 @@ def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: str)
     absolute budgets (fail on a breach, pass within them, unknown when the model has none)."""
     if args.check:
         from .paths import EVAL_FILE_CAP, read_capped
-        from .report.jsonio import loads_strict
+        from .serialize import loads_strict
 
         shown = f"--check {args.check}"
         doc = loads_strict(read_capped(Path(args.check), EVAL_FILE_CAP, shown, args.check), shown)

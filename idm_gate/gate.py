@@ -79,7 +79,7 @@ def warn_if_dirty(repo: Repo, consequence: str, warn: Warn) -> None:
 
 def build_record(sha: str, m: Measurement, repo: Repo, key: str) -> dict[str, Any]:
     from .github.runner import ref_name
-    from .report.jsonio import measurement_to_dict
+    from .serialize import measurement_to_dict
 
     branch = (ref_name()
               or repo.git.exec("symbolic-ref", "--short", "-q", "HEAD").stdout.decode().strip())
@@ -151,7 +151,7 @@ class CheckOptions:
 
 def _baseline(store: BaselineStore, repo: Repo, start: str, max_walk: int,
               warn: Warn) -> tuple[str, Measurement, int] | None:
-    from .report.jsonio import measurement_from_dict
+    from .serialize import measurement_from_dict
     from .store import find_baseline
 
     def parse(sha: str, rec: dict[str, Any]) -> Measurement | None:

@@ -51,7 +51,7 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
     Oldest first. ``InputError`` when ``limit`` or ``max_walk`` is below 1 or ``rev`` is unknown.
     Two git processes in all (``log`` for SHAs and dates, one store lookup), however many records.
     """
-    from .report.jsonio import measurement_from_dict
+    from .serialize import measurement_from_dict
 
     if limit < 1:
         raise InputError(f"--limit {limit}: must be at least 1")

@@ -65,7 +65,7 @@ def part_doc(report: dict[str, Any], man: Manifest, part: Manifest, index: int, 
 def load_part(path: Path) -> dict[str, Any]:
     """Read a part: strict JSON, a report (schema and figures checked) with a ``shard``."""
     from .paths import EVAL_FILE_CAP, read_capped
-    from .report.jsonio import loads_strict, measurement_from_dict
+    from .serialize import loads_strict, measurement_from_dict
 
     shown = str(path)
     doc = loads_strict(read_capped(path, EVAL_FILE_CAP, shown, shown), shown)
@@ -155,7 +155,7 @@ def load_report(path: Path, man: Manifest, head: str | None, flag: str = "--repo
     """A whole report (``measure --format json`` or ``merge``) of this checkout, for ``check`` and
     ``record``: refused when it is a part, of another manifest (digest) or of another commit."""
     from .paths import EVAL_FILE_CAP, read_capped
-    from .report.jsonio import loads_strict
+    from .serialize import loads_strict
 
     shown = f"{flag} {path}"
     doc = loads_strict(read_capped(path, EVAL_FILE_CAP, shown, str(path)), shown)
@@ -185,7 +185,7 @@ def load_measured(paths: list[Path], man: Manifest, head: str | None, flag: str)
 def report_of_checkout(doc: dict[str, Any], shown: str, man: Manifest, head: str | None) -> Measurement:
     """``doc`` as a ``Measurement`` once it is checked to be of ``man`` and, when it names its commit,
     of ``head``."""
-    from .report.jsonio import measurement_from_dict
+    from .serialize import measurement_from_dict
 
     doc = dict(doc)
     doc.pop("context", None)  # the action's measure mode notes its PR; the commit check below covers it

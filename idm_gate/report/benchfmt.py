@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..data import BenchChange, BenchMetric, BenchResult, ModelMeasurement, ModelVerdict
+from ..serialize import bench_to_dict
 from .fmt import num, percent, size
-from .jsonio import bench_to_dict
 
 _UNIT = {BenchMetric.TOKENS_PER_S: "tokens/s", BenchMetric.LATENCY_P50_MS: "ms", BenchMetric.LATENCY_P95_MS: "ms",
          BenchMetric.ENERGY_PER_TOKEN_J: "J/token"}

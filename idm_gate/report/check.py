@@ -8,10 +8,10 @@ from .. import __version__, metric
 from ..color import PLAIN, Painter
 from ..compare import CheckResult, ModelVerdict, Side
 from ..data import ModelStatus
+from ..serialize import model_to_dict
 from .benchfmt import change_to_dict, check_lines
 from .explain import advice
 from .fmt import num, percent, pm, size, size_pair
-from .jsonio import model_to_dict
 from .text import files_line
 
 if TYPE_CHECKING:

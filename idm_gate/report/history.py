@@ -10,8 +10,8 @@ import csv
 import io
 
 from ..history import HistoryPoint, history_rows
+from ..serialize import dumps
 from .fmt import count, num, size
-from .jsonio import dumps
 from .markdown import esc
 
 FIELDS = ("commit", "date", "model", "density", "unit", "size_bytes", "error_rate", "params", "bits_per_param")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from .. import __version__, metric
 from ..data import Measurement, ModelMeasurement
 from ..history import HistoryPoint, pareto_frontier
+from ..serialize import dumps
 from .fmt import count, num, size
-from .jsonio import dumps
 from .markdown import esc
 
 

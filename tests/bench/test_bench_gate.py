@@ -14,7 +14,7 @@ from gitrepo import make_repo
 from idm_gate.compare import compare_model
 from idm_gate.data import BenchMetric, BenchResult, ModelMeasurement, Policy, TaskScore, Verdict
 from idm_gate.policy import tighten
-from idm_gate.report.jsonio import measurement_from_dict, measurement_to_dict
+from idm_gate.serialize import measurement_from_dict, measurement_to_dict
 
 # Pe 0.25 at 1 GB: density -ln(0.25) / 1 = 1.386294 nats/GB
 MODEL = ModelMeasurement(name="m", size_bytes=10**9, size_source="declared", params=None, bits_per_param=None,
@@ -95,7 +95,7 @@ def test_flags_only_tighten_the_inference_budgets():
 
 def test_bench_figures_survive_the_json_report():
     from idm_gate.data import Measurement
-    from idm_gate.report.jsonio import loads_strict
+    from idm_gate.serialize import loads_strict
 
     m = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(with_bench(tg(40.0)),))
     doc = loads_strict(json.dumps(measurement_to_dict(m)).encode(), "r.json")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from idm_gate.errors import InputError
 from idm_gate.manifest import Manifest, parse_manifest
 from idm_gate.measure import Measurement
-from idm_gate.report.jsonio import loads_strict, measurement_from_dict, measurement_to_dict
+from idm_gate.serialize import loads_strict, measurement_from_dict, measurement_to_dict
 from idm_gate.yamlsafe import load_yaml
 from strategies import mutated
 

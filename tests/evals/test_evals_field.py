@@ -446,7 +446,7 @@ def test_sample_count_is_part_of_the_fingerprint_and_of_the_report(tmp_path):
 
 def test_a_partial_run_is_not_compared_with_a_full_one(tmp_path):
     from idm_gate.compare import compare
-    from idm_gate.report.jsonio import measurement_from_dict
+    from idm_gate.serialize import measurement_from_dict
 
     def load(rel: str, sub: str):
         folder = tmp_path / sub

@@ -111,7 +111,7 @@ def test_artifacts_over_100_tb_are_refused_like_declared_sizes(tmp_path):
     (tmp_path / "w.safetensors").write_text(
         f"version https://git-lfs.github.com/spec/v1\noid sha256:{'a' * 64}\nsize {10**14}\n")
     m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   artifacts: [w.safetensors]\n   evals: [{scores: {x: 0.5}}]\n")
-    from idm_gate.report.jsonio import measurement_from_dict, measurement_to_dict
+    from idm_gate.serialize import measurement_from_dict, measurement_to_dict
     assert measurement_from_dict(measurement_to_dict(m), "r.json").models[0].size_bytes == 10**14
 
 
@@ -148,7 +148,7 @@ def test_paths_may_leave_the_manifest_folder_only_inside_a_git_repository(tmp_pa
 
 def test_report_stays_within_its_own_schema(tmp_path):
     """measure never writes a report that the report schema (used to read baselines back) rejects."""
-    from idm_gate.report.jsonio import measurement_from_dict, measurement_to_dict
+    from idm_gate.serialize import measurement_from_dict, measurement_to_dict
 
     with pytest.raises(InputError, match="over 512 characters"):
         run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n"

@@ -1,4 +1,15 @@
-"""Measurement <-> JSON. Reading back validates strictly: the file may come from an untrusted PR."""
+"""A measurement as a report document (a JSON object) and back: the one serialized form of a measurement.
+
+The same document is ``measure --format json``'s output, the ``report`` of every stored baseline record,
+a ``measure --shard`` part, what ``merge``, ``check --report``/``record --report`` and the action's publish
+step read back, and the ``current``/``baseline`` of each model in a check report. Its shape is
+``idm_gate/schemas/report.schema.json``.
+
+Writing: :func:`measurement_to_dict`, then :func:`dumps`. Reading: :func:`loads_strict` (standard JSON
+only), then :func:`measurement_from_dict`, which validates the schema and that the figures follow from
+each other, because the document may come from an untrusted pull request (an uploaded artifact, a
+record on a branch anyone with push access can edit). The renderers in ``report/`` only write.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +17,9 @@ import json
 import math
 from typing import Any
 
-from .. import __version__, metric
-from ..data import ArtifactSize, BenchMetric, BenchResult, Measurement, ModelMeasurement, TaskScore
-from ..errors import InputError, truncate
+from . import __version__, metric
+from .data import ArtifactSize, BenchMetric, BenchResult, Measurement, ModelMeasurement, TaskScore
+from .errors import InputError, truncate
 
 
 def measurement_to_dict(m: Measurement) -> dict[str, Any]:
@@ -83,7 +94,7 @@ def bench_from_dict(d: dict[str, Any]) -> BenchResult:
 
 def loads_strict(data: bytes, shown: str) -> Any:
     """Standard JSON only (:mod:`idm_gate.jsonsafe`): no NaN/Infinity, no duplicate keys, bounded nesting."""
-    from ..jsonsafe import load_json
+    from .jsonsafe import load_json
 
     return load_json(data, shown, allow_nan=False)
 
@@ -91,7 +102,7 @@ def loads_strict(data: bytes, shown: str) -> Any:
 def validate_report(doc: object, shown: str) -> None:
     import jsonschema
 
-    from ..manifest import _field_path, schema
+    from .manifest import _field_path, schema
 
     sch = schema("report")
     v = jsonschema.Draft202012Validator(sch)
@@ -185,4 +196,9 @@ def _check_plain(x: dict[str, Any], w: list[float] | None, where: str) -> None:
 
 
 def dumps(doc: dict[str, Any]) -> str:
+    """``doc`` as the JSON text idm-gate writes: indented by 2, keys in insertion order, one trailing newline.
+
+    Raises ``ValueError`` for NaN or an infinity, which standard JSON cannot hold (the documents hold
+    none: the report schema requires finite numbers).
+    """
     return json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n"
