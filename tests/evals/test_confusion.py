@@ -36,7 +36,7 @@ from idm_gate.errors import InputError
 from idm_gate.evals import detect_format, read_eval
 from idm_gate.manifest import load_manifest
 from idm_gate.measure import measure
-from idm_gate.report.jsonio import measurement_from_dict, measurement_to_dict
+from idm_gate.serialize import measurement_from_dict, measurement_to_dict
 
 Y_TRUE = ["cat"] * 5 + ["dog"] * 4 + ["bird"] * 3
 Y_PRED = ["cat", "cat", "cat", "dog", "bird", "dog", "dog", "cat", "dog", "bird", "bird", "bird"]
