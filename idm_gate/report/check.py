@@ -9,6 +9,7 @@ from ..color import PLAIN, Painter
 from ..compare import CheckResult, ModelVerdict, Side
 from ..data import ModelStatus
 from ..serialize import model_to_dict
+from . import costfmt
 from .benchfmt import change_to_dict, check_lines
 from .explain import advice
 from .fmt import num, percent, pm, size, size_pair
@@ -58,6 +59,7 @@ def render_text(r: CheckResult, paint: Painter = PLAIN) -> str:
             lines.append(f"  size     {size(cur.size_bytes)}, error rate {num(cur.error_rate)}")
         if cur and cur.artifacts:
             lines.append(f"  files    {files_line(cur)}")
+        lines += costfmt.check_lines(v, u)
         lines += check_lines(v)
         for reason in v.reasons:
             lines.append(f"  - {reason}")

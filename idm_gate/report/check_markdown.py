@@ -31,6 +31,7 @@ from typing import Any
 from .. import __version__, metric
 from ..compare import _RANK, FAIL, PASS, WARN, CheckResult, ModelVerdict
 from ..data import ModelStatus, TaskScore
+from . import costfmt
 from .charts import frontier_section, history_section
 from .explain import ARROW, advice
 from .fmt import NBSP, count, num, percent, pm, size, size_pair
@@ -130,11 +131,12 @@ def explanation(v: ModelVerdict, log_base: str) -> list[str]:
     """The model's reasons on one line, then what changed and what would pass, as a short list."""
     reasons = "; ".join(esc(x, 400).replace(" %", NBSP + "%") for x in v.reasons)
     lines = advice(v, log_base, space=NBSP)
-    if not reasons and not lines:
+    costs = costfmt.markdown_note(v, metric.unit(log_base))
+    if not reasons and not lines and not costs:
         return []
     out = [f"**{ICON[v.verdict]} {esc(v.name)}**" + (f": {reasons}" if reasons else "")]
     out += [f"- {line}" for line in lines]
-    return out + [""]
+    return out + costs + [""]
 
 
 def _sources(tasks: Iterable[TaskScore]) -> str:
@@ -194,7 +196,13 @@ def bench_section(v: ModelVerdict, r: CheckResult) -> list[str]:
 
 # Sections of a model's folded details, in order. Each returns Markdown lines (or none); a new kind of
 # per-model content (a chart, say) is one more function here.
-MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [task_section, bench_section, files_section]
+def cost_section(v: ModelVerdict, r: CheckResult) -> list[str]:
+    """The model's cost-weighted tasks (``costs:``): costs, plain and cost-weighted errors, both sides."""
+    return costfmt.markdown_section(v)
+
+
+MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [task_section, cost_section, bench_section,
+                                                                          files_section]
 
 # Sections about the whole PR (a chart of every model, say), in order, after the models' sections and
 # before the unchanged models' table. Each returns Markdown lines (or none) and is kept whole or left out.

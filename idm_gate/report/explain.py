@@ -52,14 +52,18 @@ def change_sentence(v: ModelVerdict, space: str = " ") -> str | None:
         part_size = f"size {ratio(c.size_bytes / b.size_bytes)} ({x} {ARROW} {y})"
     errs = f"error rate {num(b.error_rate)} {ARROW} {num(c.error_rate)}"
     d = v.decomposition
+    # with costs: the error rate is cost-weighted, and may move against accuracy (report/costfmt.py)
+    costed = any(x is not None and x.plain_error_rate is not None for x in (v.current, v.baseline))
+    same, better, worse = (("the same cost-weighted error", "a lower cost-weighted error", "a higher cost-weighted "
+                            "error") if costed else ("the same accuracy", "higher accuracy", "lower accuracy"))
     if b.error_rate == c.error_rate:
-        acc = f"the same accuracy (error rate {num(c.error_rate)})"
+        acc = f"{same} (error rate {num(c.error_rate)})"
     elif d is not None and abs(d.accuracy) < SAME_ACCURACY:
-        acc = f"about the same accuracy ({errs})"
+        acc = f"about {same} ({errs})"
     elif c.error_rate < b.error_rate:
-        acc = f"higher accuracy ({errs})"
+        acc = f"{better} ({errs})"
     else:
-        acc = f"lower accuracy ({errs})"
+        acc = f"{worse} ({errs})"
     return f"{part_size} at {acc}"
 
 

@@ -12,6 +12,7 @@ import re
 from .. import __version__, metric
 from ..data import Measurement, ModelMeasurement
 from ..errors import truncate
+from . import costfmt
 from .fmt import NBSP, count, num, pm, size
 
 # Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a
@@ -46,16 +47,28 @@ def esc_html(text: str, limit: int = 200) -> str:
 
 def measurement_table(m: Measurement) -> list[str]:
     u = metric.unit(m.log_base)
-    out = [f"| model | size | params | bits/param | error rate | density ({u}) |",
-           "|---|---:|---:|---:|---:|---:|"]
+    costs = any(costfmt.has_costs(x) for x in m.models)  # then the plain figures too, in two more columns
+    out = [f"| model | size | params | bits/param | error rate | density ({u}) |"
+           + (" plain error rate | plain density |" if costs else ""),
+           "|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if costs else "")]
     for x in m.models:
         out.append(f"| {esc(x.name)} | {size(x.size_bytes, space=NBSP)} | {count(x.params)} | "
                    f"{num(x.bits_per_param, 3) if x.bits_per_param is not None else 'n/a'} | "
-                   f"{pm(x.error_rate, x.error_stderr)} | **{pm(x.density, x.density_stderr)}** |")
+                   f"{pm(x.error_rate, x.error_stderr)} | **{pm(x.density, x.density_stderr)}** |"
+                   + (f" {num(x.plain_error_rate)} | {num(x.plain_density)} |" if costfmt.has_costs(x)
+                      else " = | = |" if costs else ""))
     return out
 
 
 def task_details(x: ModelMeasurement) -> list[str]:
+    if costfmt.has_costs(x):  # the cost-weighted error beside the plain one, and the costs
+        out = ["| task | metric | score | error | cost-weighted error | stderr | costs | source |",
+               "|---|---|---:|---:|---:|---:|---|---|"]
+        for t in x.tasks:
+            out.append(f"| {esc(t.task)} | {esc(t.metric)} | {num(t.score)}{' %' if t.scale == 'percent' else ''} | "
+                       f"{num(t.error)} | {num(t.cost_error) if t.cost_error is not None else '='} | "
+                       f"{num(t.stderr)} | {esc(t.costs or '—', 300)} | {esc(t.source)} |")
+        return out
     out = ["| task | metric | score | error | stderr | source |", "|---|---|---:|---:|---:|---|"]
     for t in x.tasks:
         out.append(f"| {esc(t.task)} | {esc(t.metric)} | {num(t.score)}{' %' if t.scale == 'percent' else ''} | "
@@ -99,7 +112,11 @@ def render_measurement(m: Measurement, limit: int | None = None) -> str:
     if len(rows) < len(table):
         lines += [f"{len(table) - len(rows):,} more models are in the JSON report (`report-path`): left out to "
                   "stay under GitHub's 1 MiB job summary limit.", ""]
-    lines += [f"<sub>D = −{log}(error rate) / size in GB (bytes / 10⁹). idm-gate {__version__}.</sub>", ""]
+    costs = ""
+    if any(costfmt.has_costs(x) for x in m.models):
+        costs = (" Where an eval has `costs:`, its cost-weighted error counts in the error rate, a departure from the "
+                 "published metric; the plain figures are beside it.")
+    lines += [f"<sub>D = −{log}(error rate) / size in GB (bytes / 10⁹).{costs} idm-gate {__version__}.</sub>", ""]
     cut = 0
     for x in m.models:
         sec = [f"<details><summary>{esc_html(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]

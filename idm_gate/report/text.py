@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import __version__, metric
 from ..data import Measurement, ModelMeasurement
+from . import costfmt
 from .benchfmt import measure_lines
 from .fmt import count, gb, num, pm
 
@@ -28,7 +29,11 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
     u = metric.unit(m.log_base)
     log = "ln" if m.log_base == "e" else "log2"
     lines = [f"idm-gate {__version__}: intelligence density of {len(m.models)} model(s) in {m.manifest}",
-             f"D = -{log}(error rate) / size_GB, in {u}; error rate = mean task error; size_GB = bytes / 1e9", ""]
+             f"D = -{log}(error rate) / size_GB, in {u}; error rate = mean task error; size_GB = bytes / 1e9"]
+    if any(costfmt.has_costs(x) for x in m.models):
+        lines.append(f"error costs: where an eval has costs:, its cost-weighted error counts ({costfmt.DEPARTURE}); "
+                     "the plain figures are listed under the model")
+    lines.append("")
     rows = [["model", "size GB", "bytes", "source", "params", "bits/param", "tasks", "error rate", f"density ({u})"]]
     for x in m.models:
         rows.append([x.name, gb(x.size_bytes), f"{x.size_bytes:,}", x.size_source, count(x.params),
@@ -49,6 +54,7 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
                 frows += [[f"  {a.path}", f"{a.size_bytes:,}", a.source, a.note or ""] for a in x.artifacts]
                 lines += _table(frows, {1})
             lines += measure_lines(x)
+            lines += costfmt.measure_lines(x, u)
             for n in x.notices:
                 lines.append(f"  note: {n}")
     for n in m.notices:
