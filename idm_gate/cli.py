@@ -382,11 +382,16 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from .errors import StoreError
     from .history import points
     from .report import leaderboard as lb
+    from .report.axis import parse_axis
 
+    axis = parse_axis(args.frontier_axis)
     _, m = _measured(args)
-    rows = lb.standings(m)
+    rows = lb.standings(m, axis)
+    if not axis.is_size and all(s.position is None for s in rows):
+        raise InputError(f"--frontier-axis {args.frontier_axis}: no model's bench: files give {axis.key}; list "
+                         "files that do in the manifest, or draw against size")
     if args.format == "json":
-        text = lb.render_json(rows, m.log_base)
+        text = lb.render_json(rows, m.log_base, axis)
     elif args.format == "html":
         history: list[Any] = []
         try:
@@ -397,9 +402,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             args.messages.warn("not inside a git repository: the page has no history chart")
         except StoreError as e:
             args.messages.warn(f"the page has no history chart: {e}")
-        text = lb.render_html(rows, m.log_base, history)
+        text = lb.render_html(rows, m.log_base, history, axis=axis)
     else:
-        text = lb.render_markdown(rows, m.log_base)
+        text = lb.render_markdown(rows, m.log_base, axis)
     write_output(text, args.output)
     if to_file(args.output):
         args.messages.error(f"wrote the {args.format} leaderboard of {len(rows)} model(s) to {args.output}",
@@ -771,6 +776,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "history (default: HEAD)")
     sp.add_argument("--limit", type=int, default=20,
                     help="recorded commits in the HTML history chart, the newest (default: 20)")
+    sp.add_argument("--frontier-axis", default="size", metavar="AXIS",
+                    help="what the efficiency frontier is taken against: size, latency (latency_p50_ms), memory "
+                         "(peak_memory_bytes), energy (energy_per_token_j), or a bench: figure's key such as "
+                         "'latency_p95_ms per_token'; models without the figure are not placed (default: size)")
     sp.set_defaults(func=cmd_leaderboard)
 
     sp = add("badge", "write an SVG badge of one model's density for a README")

@@ -2,9 +2,11 @@
 
 The leaderboard ranks every model of a measurement by density (highest first; ties by name) and says
 which are on the efficiency frontier (``history.pareto_frontier``: no other model is both no larger and
-no more error-prone). The HTML page draws two inline SVG charts, with no script and nothing fetched:
-size (log scale) against error rate with the frontier as a step line, and each model's recorded
-density along the branch (``idm-gate history``). Untrusted text (model names) is escaped with
+no more error-prone). With ``--frontier-axis`` (:mod:`idm_gate.report.axis`) the frontier is taken
+against a ``bench:`` figure instead of size (latency, peak memory, energy per token), over the models
+that have it; the others are shown without a position. The HTML page draws two inline SVG charts, with
+no script and nothing fetched: the axis (log scale) against error rate with the frontier as a step line,
+and each model's recorded density along the branch (``idm-gate history``). Untrusted text (model names) is escaped with
 ``html.escape`` in HTML and SVG and with ``markdown.esc`` in Markdown.
 """
 
@@ -19,48 +21,83 @@ from .. import __version__, metric
 from ..data import Measurement, ModelMeasurement
 from ..history import HistoryPoint, pareto_frontier
 from ..serialize import dumps
+from .axis import SIZE, FrontierAxis
 from .fmt import count, num, size
 from .markdown import esc
 
 
 @dataclass(frozen=True, kw_only=True)
 class Standing:
-    """One leaderboard row: 1-based rank by density, the model, and whether it is on the frontier."""
+    """One leaderboard row: 1-based rank by density, the model, whether it is on the frontier, and its
+    position on the frontier's axis (its size, or its bench: figure; None when it has none)."""
 
     rank: int
     model: ModelMeasurement
     on_frontier: bool
+    position: float | None = None
 
 
-def standings(m: Measurement) -> list[Standing]:
-    """Every model of ``m`` ranked by density, highest first (equal densities share the order by name)."""
-    frontier = pareto_frontier((x.name, x.size_bytes, x.error_rate) for x in m.models)
+def standings(m: Measurement, axis: FrontierAxis = SIZE) -> list[Standing]:
+    """Every model of ``m`` ranked by density, highest first (equal densities share the order by name),
+    the frontier taken against ``axis`` over the models that have a position on it."""
+    pos = {x.name: axis.value(x) for x in m.models}
+    frontier = pareto_frontier((x.name, p, x.error_rate) for x in m.models if (p := pos[x.name]) is not None)
     ordered = sorted(m.models, key=lambda x: (-x.density, x.name))
-    return [Standing(rank=i, model=x, on_frontier=x.name in frontier) for i, x in enumerate(ordered, 1)]
+    return [Standing(rank=i, model=x, on_frontier=x.name in frontier, position=pos[x.name])
+            for i, x in enumerate(ordered, 1)]
 
 
 def _bpp(x: float | None) -> str:
     return num(x, 3) if x is not None else "n/a"
 
 
-def render_markdown(rows: list[Standing], log_base: str) -> str:
-    u = metric.unit(log_base)
-    lines = [f"| rank | model | density ({u}) | size | error rate | params | bits/param | frontier |",
-             "|---:|---|---:|---:|---:|---:|---:|:---:|"]
-    lines += [f"| {s.rank} | {esc(s.model.name)} | {num(s.model.density)} | {size(s.model.size_bytes)} | "
-              f"{num(s.model.error_rate)} | {count(s.model.params)} | {_bpp(s.model.bits_per_param)} | "
-              f"{'★' if s.on_frontier else ''} |" for s in rows]
+def _frontier_note(rows: list[Standing], axis: FrontierAxis) -> str:
+    """``★ on the efficiency frontier (3 of 6): no other model is both smaller and more accurate.``"""
     on = sum(s.on_frontier for s in rows)
-    lines += ["", f"★ on the efficiency frontier ({on} of {len(rows)}): no other model is both smaller and more "
-              "accurate."]
+    placed = [s for s in rows if s.position is not None]
+    if axis.is_size:
+        return f"★ on the efficiency frontier ({on} of {len(rows)}): no other model is both smaller and more accurate."
+    note = (f"★ on the efficiency frontier of {axis.title} against error rate ({on} of the {len(placed)} models "
+            f"with a {axis.key} figure): no other is both {axis.words[0]} and more accurate.")
+    if len(placed) < len(rows):
+        note += f" {len(rows) - len(placed)} without the figure (no bench: file gives it) are not placed."
+    setups = {tuple(sorted((k, str(v)) for k, v in b.setup.items()))
+              for s in placed for b in s.model.bench if b.key == _key_of(s.model, axis)}
+    if len(setups) > 1:
+        note += f" The figures come from {len(setups)} different setups (backend, threads, lengths, hardware): " \
+                "compare positions within one setup only."
+    return note
+
+
+def _key_of(m: ModelMeasurement, axis: FrontierAxis) -> str | None:
+    """The key of the bench figure ``axis`` reads for ``m`` (None for size or without one)."""
+    if axis.metric is None:
+        return None
+    found = [b.key for b in m.bench if b.metric is axis.metric and (axis.test is None or b.test == axis.test)]
+    return found[0] if len(found) == 1 else None
+
+
+def render_markdown(rows: list[Standing], log_base: str, axis: FrontierAxis = SIZE) -> str:
+    u = metric.unit(log_base)
+    extra = "" if axis.is_size else f" {axis.title} |"
+    lines = [f"| rank | model | density ({u}) | size | error rate | params | bits/param |{extra} frontier |",
+             "|---:|---|---:|---:|---:|---:|---:|" + ("" if axis.is_size else "---:|") + ":---:|"]
+    for s in rows:
+        cell = "" if axis.is_size else f" {axis.text(s.position) if s.position is not None else '—'} |"
+        lines.append(f"| {s.rank} | {esc(s.model.name)} | {num(s.model.density)} | {size(s.model.size_bytes)} | "
+                     f"{num(s.model.error_rate)} | {count(s.model.params)} | {_bpp(s.model.bits_per_param)} |{cell} "
+                     f"{'★' if s.on_frontier else ''} |")
+    lines += ["", _frontier_note(rows, axis)]
     return "\n".join(lines) + "\n"
 
 
-def render_json(rows: list[Standing], log_base: str) -> str:
-    return dumps({"unit": metric.unit(log_base), "models": [
+def render_json(rows: list[Standing], log_base: str, axis: FrontierAxis = SIZE) -> str:
+    # against size the document is as before; another axis adds its name and each model's position on it
+    return dumps({"unit": metric.unit(log_base), **({} if axis.is_size else {"frontier_axis": axis.key}), "models": [
         {"rank": s.rank, "name": s.model.name, "density": s.model.density, "size_bytes": s.model.size_bytes,
          "error_rate": s.model.error_rate, "params": s.model.params, "bits_per_param": s.model.bits_per_param,
-         "on_frontier": s.on_frontier} for s in rows]})
+         **({} if axis.is_size else {"frontier_position": s.position}), "on_frontier": s.on_frontier}
+        for s in rows]})
 
 
 # -- SVG --------------------------------------------------------------------------------------------
@@ -78,11 +115,14 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
 
 
-def frontier_svg(rows: Sequence[Standing]) -> str:
-    """Size (log10 scale, x) against error rate (y, 0 at the bottom): frontier models green and joined."""
-    pts = [(s, math.log10(s.model.size_bytes)) for s in rows if s.model.size_bytes > 0]
+def frontier_svg(rows: Sequence[Standing], axis: FrontierAxis = SIZE) -> str:
+    """``axis`` (size or a bench: figure; log10 scale, x) against error rate (y, 0 at the bottom): frontier
+    models green and joined. Models without a position on the axis are not drawn."""
+    at = {s.model.name: s.position for s in rows if s.position is not None and s.position > 0}
+    pts = [(s, math.log10(at[s.model.name])) for s in rows if s.model.name in at]
     if not pts:
-        return "<p>No model has a positive size to draw.</p>"
+        what = "a positive size" if axis.is_size else f"a {axis.key} figure (bench:)"
+        return f"<p>No model has {html.escape(what)} to draw.</p>"
     xs = [x for _, x in pts]
     x_lo, x_hi = min(xs) - 0.1, max(xs) + 0.1
     y_hi = min(1.0, max(s.model.error_rate for s, _ in pts) * 1.1) or 1.0
@@ -95,16 +135,18 @@ def frontier_svg(rows: Sequence[Standing]) -> str:
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" viewBox="0 0 {_W} {_H}" '
            'role="img" aria-labelledby="frontier-title">',
-           '<title id="frontier-title">Size against error rate; the efficiency frontier in green</title>',
+           f'<title id="frontier-title">{html.escape(axis.title.capitalize())} against error rate; the efficiency '
+           'frontier in green</title>',
            f'<rect width="{_W}" height="{_H}" fill="#ffffff"/>',
            f'<line x1="{_PAD}" y1="{_H - _PAD}" x2="{_W - _PAD}" y2="{_H - _PAD}" stroke="#24292f"/>',
            f'<line x1="{_PAD}" y1="{_PAD}" x2="{_PAD}" y2="{_H - _PAD}" stroke="#24292f"/>']
     for lx in _ticks(x_lo, x_hi):
         out.append(f'<text x="{px(lx):.1f}" y="{_H - _PAD + 16}" font-size="11" text-anchor="middle">'
-                   f'{html.escape(size(10 ** lx))}</text>')
+                   f'{html.escape(axis.text(10 ** lx))}</text>')
     for err in _ticks(0.0, y_hi):
         out.append(f'<text x="{_PAD - 6}" y="{py(err) + 4:.1f}" font-size="11" text-anchor="end">{num(err, 2)}</text>')
-    out.append(f'<text x="{_W / 2}" y="{_H - 12}" font-size="12" text-anchor="middle">size (log scale)</text>')
+    out.append(f'<text x="{_W / 2}" y="{_H - 12}" font-size="12" text-anchor="middle">'
+               f'{html.escape(axis.title)} (log scale)</text>')
     out.append(f'<text x="14" y="{_H / 2}" font-size="12" text-anchor="middle" '
                f'transform="rotate(-90 14 {_H / 2})">error rate</text>')
     front = sorted(((x, s.model.error_rate) for s, x in pts if s.on_frontier))
@@ -119,7 +161,7 @@ def frontier_svg(rows: Sequence[Standing]) -> str:
         colour = _FRONTIER if s.on_frontier else _OTHER
         name = html.escape(s.model.name)
         out.append(f'<circle cx="{px(x):.1f}" cy="{py(s.model.error_rate):.1f}" r="5" fill="{colour}">'
-                   f'<title>{name}: {html.escape(size(s.model.size_bytes))}, error rate '
+                   f'<title>{name}: {html.escape(axis.text(at[s.model.name]))}, error rate '
                    f'{num(s.model.error_rate)}</title></circle>')
         if s.on_frontier or len(pts) <= _LABEL_ALL:  # with many models only the frontier is labelled
             out.append(f'<text x="{px(x) + 7:.1f}" y="{py(s.model.error_rate) - 6:.1f}" font-size="10">{name}</text>')
@@ -176,7 +218,7 @@ figure{margin:1.5em 0}figcaption{font-size:90%;color:#57606a}"""
 
 
 def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPoint] = (),
-                title: str = "idm-gate leaderboard") -> str:
+                title: str = "idm-gate leaderboard", axis: FrontierAxis = SIZE) -> str:
     """One self-contained page: the table, the frontier chart and the history chart (inline SVG, no script)."""
     u = metric.unit(log_base)
     top = {s.model.name for s in rows[:HISTORY_LINES]}
@@ -184,22 +226,27 @@ def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPo
     for s in rows:
         x = s.model
         cls = ' class="frontier"' if s.on_frontier else ""
+        where = "" if axis.is_size else \
+            f"<td class=n>{html.escape(axis.text(s.position)) if s.position is not None else '—'}</td>"
         body.append(f"<tr{cls}><td class=n>{s.rank}</td><td>{html.escape(x.name)}</td>"
                     f"<td class=n>{num(x.density)}</td><td class=n>{html.escape(size(x.size_bytes))}</td>"
                     f"<td class=n>{num(x.error_rate)}</td><td class=n>{count(x.params)}</td>"
-                    f"<td class=n>{_bpp(x.bits_per_param)}</td><td>{'★ frontier' if s.on_frontier else ''}</td></tr>")
+                    f"<td class=n>{_bpp(x.bits_per_param)}</td>{where}"
+                    f"<td>{'★ frontier' if s.on_frontier else ''}</td></tr>")
+    head_axis = "" if axis.is_size else f"<th>{html.escape(axis.title)}</th>"
+    intro = ("Green rows are on the efficiency frontier: no other model is both smaller and more accurate."
+             if axis.is_size else html.escape(_frontier_note(rows, axis).replace("★ on", "Green rows are on", 1)))
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{len(rows)} models ranked by intelligence density D = −{'ln' if log_base == 'e' else 'log2'}"
-        f"(error rate) / size in GB, in {u}. Green rows are on the efficiency frontier: no other model is "
-        "both smaller and more accurate.</p>",
+        f"(error rate) / size in GB, in {u}. {intro}</p>",
         "<table>", f"<thead><tr><th>rank</th><th>model</th><th>density ({u})</th><th>size</th><th>error rate</th>"
-        "<th>params</th><th>bits/param</th><th>frontier</th></tr></thead>", "<tbody>", *body, "</tbody>", "</table>",
-        "<figure>", frontier_svg(rows),
-        "<figcaption>Size (log scale) against error rate. Green: on the frontier, joined by the dashed "
-        "step line.</figcaption>", "</figure>",
+        f"<th>params</th><th>bits/param</th>{head_axis}<th>frontier</th></tr></thead>", "<tbody>", *body, "</tbody>",
+        "</table>", "<figure>", frontier_svg(rows, axis),
+        f"<figcaption>{html.escape(axis.title.capitalize())} (log scale) against error rate. Green: on the "
+        "frontier, joined by the dashed step line.</figcaption>", "</figure>",
         "<figure>", history_svg([p for p in history if p.model.name in top], u),
         f"<figcaption>Recorded density along the branch (first-parent order), oldest commit left"
         f"{f', of the {HISTORY_LINES} highest-ranked models' if len(rows) > HISTORY_LINES else ''}.</figcaption>",
