@@ -220,7 +220,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
             # the PR leaves the manifest as it is: the same bytes parse to the same manifest
             base_man = replace(man, shown=base_shown)
         else:
-            base_man = parse_manifest(base_bytes, manifest_path.resolve(), base_shown)
+            base_man = parse_manifest(base_bytes, manifest_path.resolve(), base_shown, beside=man)
         base_pol = model_policies(base_man)
         renames = follow_renames(previous, base_pol)
         gate = at_base([x.name for x in current.models], renames, base_pol, base_man.gate, base_man.log_base,
@@ -243,7 +243,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         notices.append(msg + ": first run? `idm-gate record` on the base branch creates one")
         return _unfollowed(compare(current, None, policies, renames, notices=notices, **meta), previous, renames)
     sha, baseline, distance = found
-    history = _recorded(store, repo, sha, opts.max_walk, current.log_base, warn)
+    history = _recorded(store, repo, sha, baseline, opts.max_walk, current.log_base, warn)
     res = compare(current, baseline, policies, renames, baseline_commit=sha, baseline_distance=distance,
                   baseline_date=_commit_date(repo.git, sha), notices=notices, history=history, **meta)
     return _unfollowed(_mark_policy_issues(res, pr_only), previous, renames)
@@ -252,13 +252,15 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
 HISTORY_POINTS = 10  # recorded commits the comment's history charts show before the PR's point
 
 
-def _recorded(store: BaselineStore, repo: Repo, baseline_sha: str, max_walk: int, log_base: str,
-              warn: Warn) -> tuple[RecordedDensity, ...]:
+def _recorded(store: BaselineStore, repo: Repo, baseline_sha: str, baseline: Measurement, max_walk: int,
+              log_base: str, warn: Warn) -> tuple[RecordedDensity, ...]:
     """The base branch's last ``HISTORY_POINTS`` recorded densities up to the baseline, oldest first, in
-    ``log_base``'s unit (recomputed from size and error rate, so a record kept in the other base agrees)."""
+    ``log_base``'s unit (recomputed from size and error rate, so a record kept in the other base agrees).
+    The baseline's record, already read and validated, is not validated again."""
     from .history import read_history
 
-    entries = read_history(store, repo.git, baseline_sha, limit=HISTORY_POINTS, max_walk=max_walk, warn=warn)
+    entries = read_history(store, repo.git, baseline_sha, limit=HISTORY_POINTS, max_walk=max_walk, warn=warn,
+                           parsed={baseline_sha: baseline})
     return tuple(RecordedDensity(commit=e.commit, model=x.name,
                                  density=metric.density(x.error_rate, x.size_bytes, log_base))
                  for e in entries for x in e.measurement.models)

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -57,6 +57,9 @@ class Manifest:
     min_error: float | None
     gate: Policy
     models: tuple[ModelSpec, ...]
+    # each models: entry as canonical JSON (sorted keys), all of which the schema accepted: another
+    # version of the manifest (check's base commit) need not validate the same entries again
+    valid_entries: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def base_dir(self) -> Path:
@@ -243,11 +246,14 @@ def _unknown_fields(err: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
 _NAME_OK = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$")
 
 
-def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
+def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | None = None) -> Manifest:
     """Validate already-read manifest bytes (also used for the base commit's manifest from git).
 
     Every problem the schema and the checks below can find is reported at once (``InputErrors``), one
     line each ending with the YAML line and the model's name; unreadable YAML stops at the first.
+    ``beside``: another version of the manifest, already parsed (``check`` passes the PR's for the base
+    commit's): a ``models:`` entry identical to one the schema accepted there is not validated again
+    (see :func:`_schema_errors`), the rest of the document is.
     """
     if len(data) > MANIFEST_CAP:
         raise InputError(f"{shown}: {len(data):,} bytes, over the {MANIFEST_CAP:,}-byte manifest limit")
@@ -263,7 +269,9 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
     sch = schema()
     validator = jsonschema.Draft202012Validator(sch)
     reported = {p for p, _ in problems}
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    entries = _entries(doc.get("models"))
+    errors = sorted(_schema_errors(validator, doc, entries, beside.valid_entries if beside else frozenset()),
+                    key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
     for err in errors:
         if any(tuple(err.absolute_path)[:len(p)] == p for p in reported):
@@ -329,7 +337,47 @@ def parse_manifest(data: bytes, path: Path, shown: str) -> Manifest:
     return Manifest(
         path=path, shown=shown, digest=hashlib.sha256(data).hexdigest(), log_base=log_base,
         min_error=doc.get("min_error"), gate=_policy(doc.get("gate")), models=tuple(models),
+        valid_entries=frozenset(e for e in entries if e is not None) if not errors else frozenset(),
     )
+
+
+def _entries(models: object) -> list[str | None]:
+    """Each ``models:`` entry as canonical JSON (sorted keys), None where it has no such form."""
+    if not isinstance(models, list):
+        return []
+    out: list[str | None] = []
+    for m in models:
+        try:
+            out.append(json.dumps(m, sort_keys=True, allow_nan=False))
+        except (TypeError, ValueError):
+            out.append(None)
+    return out
+
+
+def _schema_errors(validator: Any, doc: dict[str, Any], entries: list[str | None],
+                   valid: frozenset[str]) -> list[ValidationError]:
+    """The schema's errors for ``doc``, where the ``models:`` entries found in ``valid`` are not validated
+    again: ``validator.iter_errors(doc)`` with the same errors, paths included.
+
+    The schema constrains ``models`` with ``type``, ``minItems``, ``maxItems`` and ``items`` only, and an
+    item's errors depend on the item alone; so the document with the known entries left out (one kept,
+    for ``minItems``) has exactly the errors of the full one, each ``models[j]`` path mapped back to
+    its index in the full list. Anything else (a longer list than ``maxItems``, a schema with other
+    array rules) is validated whole.
+    """
+    models = doc.get("models")
+    rules = validator.schema["properties"]["models"]
+    todo = [i for i, e in enumerate(entries) if e is None or e not in valid]
+    if (not valid or not isinstance(models, list) or len(todo) == len(models)
+            or set(rules) - {"description", "type", "minItems", "maxItems", "items"}
+            or len(models) > rules.get("maxItems", len(models))):
+        return list(validator.iter_errors(doc))
+    keep = todo or [0]
+    errors = list(validator.iter_errors({**doc, "models": [models[i] for i in keep]}))
+    for err in errors:
+        if len(err.path) >= 2 and err.path[0] == "models" and isinstance(err.path[1], int):
+            err.path[1] = keep[err.path[1]]
+    return errors
 
 
 def _cost_problems(costs: dict[str, Any], at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:

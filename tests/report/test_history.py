@@ -104,3 +104,33 @@ def test_bad_limit_and_no_records(tmp_path):
     res = r.idm("history", "--format", "json")
     assert res.returncode == 0 and json.loads(res.stdout) == {"rows": []}
     assert "no baseline records along HEAD" in res.stderr
+
+
+def test_a_record_the_caller_already_validated_is_taken_as_given(repo, monkeypatch):
+    # check reads its baseline record (and validates it with jsonschema) before the history charts read the
+    # same record again; read_history takes it from ``parsed`` instead of validating it a second time
+    from idm_gate.gate import open_repo
+    from idm_gate.history import read_history
+    from idm_gate.report import jsonio
+    from idm_gate.store import open_store
+
+    r, shas = repo
+    monkeypatch.chdir(r.path)
+    for k, v in r.env.items():  # git as the CLI runs it (HOME, author, no system config)
+        monkeypatch.setenv(k, v)
+    rp = open_repo(r.path / "idm.yaml", "idm.yaml")
+    store = open_store("branch", rp.git, key=rp.gate_key(None), remote="origin", branch="idm-baselines",
+                       warn=lambda m: None)
+    validated: list[str] = []
+    real = jsonio.validate_report
+    monkeypatch.setattr(jsonio, "validate_report", lambda doc, shown: (validated.append(shown), real(doc, shown)))
+    full = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None)
+    assert [e.commit for e in full] == [shas["c1"], shas["c3"], shas["c4"]]
+    assert len(validated) == 3
+    validated.clear()
+    given = full[-1].measurement
+    again = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None,
+                         parsed={shas["c4"]: given})
+    assert [e.commit for e in again] == [shas["c1"], shas["c3"], shas["c4"]]
+    assert again[-1].measurement is given
+    assert validated == [f"baseline record {shas[c][:12]}" for c in ("c3", "c1")]  # nearest first, c4 skipped
