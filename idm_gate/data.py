@@ -208,6 +208,7 @@ class Policy:
     max_peak_memory_gb: float | None = None      # peak memory at most this, GB (10^9 bytes)
     max_energy_per_token_j: float | None = None  # energy per token at most this, joules
     max_throughput_drop: float | None = None     # a comparable tokens_per_s drop beyond this fraction fails
+    min_group_density: float | None = None  # every group (manifest groups:) at least this density, same unit
 
     def over(self, other: Policy) -> Policy:
         """This policy's values where set, ``other``'s elsewhere."""
@@ -215,6 +216,25 @@ class Policy:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupMeasurement:
+    """A domain of a model (manifest ``groups:``): its tasks' mean error and the density it gives.
+
+    Averaged as the model's overall error rate is (the model's ``weights:`` and ``min_error`` apply), over
+    the group's tasks only; the density divides by the whole model's size: ``-log(error_rate) / size_gb``.
+    """
+
+    name: str
+    tasks: tuple[str, ...]           # the model's task names in the group, in the model's order
+    error_rate: float                # mean error of those tasks (a fraction), after min_error
+    raw_error_rate: float            # before min_error clamped it
+    error_stderr: float | None       # standard error of error_rate; None when no task in it had one
+    tasks_with_stderr: int
+    density: float                   # same unit as the model's density
+    density_stderr: float | None
+    min_error_applied: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +263,12 @@ class ModelMeasurement:
     # error; these are the same figures with every task's plain error rate. None without costs.
     plain_error_rate: float | None = None
     plain_density: float | None = None
+    groups: tuple[GroupMeasurement, ...] = ()  # domains (manifest ``groups:``), in the manifest's order
+
+    @property
+    def worst_group(self) -> GroupMeasurement | None:
+        """The group with the lowest density (the first of equals); None without groups."""
+        return min(self.groups, key=lambda g: g.density, default=None)
 
     @property
     def size_gb(self) -> float:
@@ -286,6 +312,25 @@ class Side:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GroupChange:
+    """One group (domain) of a model against the baseline's group of the same name.
+
+    ``compared_tasks`` are the tasks both sides' groups hold with the same metric; ``cur`` and ``base`` are
+    the group's figures on them. ``delta_rel`` is (cur - base) / base density; None when the group is
+    new, gone or not comparable, and ``why`` then says which.
+    """
+
+    name: str
+    current: GroupMeasurement | None
+    baseline: GroupMeasurement | None
+    compared_tasks: tuple[str, ...] = ()
+    cur: Side | None = None
+    base: Side | None = None
+    delta_rel: float | None = None
+    why: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class BenchChange:
     """One benchmark figure of a model, against the baseline's figure of the same ``key``.
 
@@ -324,6 +369,7 @@ class ModelVerdict:
     # the baseline model this one was compared with under its previous name (manifest ``previous_names``)
     renamed_from: str | None = None
     bench: tuple[BenchChange, ...] = ()  # benchmark figures beside density, each with its change
+    groups: tuple[GroupChange, ...] = ()  # the model's domains (groups:), each with its change
 
 
 @dataclass(frozen=True, kw_only=True)

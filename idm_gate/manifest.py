@@ -42,6 +42,8 @@ class ModelSpec:
     gate: Policy = Policy()
     previous_names: tuple[str, ...] = ()  # names it had before, to follow a rename to its baseline
     bench: tuple[BenchSource, ...] = ()  # inference benchmark results files
+    # domains: group -> task names or globs (idm_gate.groups); None: the manifest's top-level groups apply
+    groups: dict[str, tuple[str, ...]] | None = None
 
     @property
     def field(self) -> str:
@@ -60,6 +62,14 @@ class Manifest:
     # each models: entry as canonical JSON (sorted keys), all of which the schema accepted: another
     # version of the manifest (check's base commit) need not validate the same entries again
     valid_entries: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    groups: dict[str, tuple[str, ...]] | None = None  # top-level domains, for models without their own
+
+    def groups_of(self, spec: ModelSpec) -> tuple[dict[str, tuple[str, ...]], bool]:
+        """The groups that apply to ``spec`` and whether they are the top-level ones (which a model may
+        lack entirely, see :func:`idm_gate.groups.resolve`)."""
+        if spec.groups is not None:
+            return spec.groups, False
+        return self.groups or {}, True
 
     @property
     def base_dir(self) -> Path:
@@ -119,6 +129,9 @@ def describe_schema_error(err: ValidationError, root_schema: dict[str, Any]) -> 
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         rel = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
         return f"{field}: {_short(inst)} is out of range; it must be {rel} {err.validator_value}"
+    if "propertyNames" in err.schema_path and v in ("minLength", "maxLength"):
+        n = len(inst) if isinstance(inst, str) else 0
+        return f"{field}: a group name of {n} characters ({_short(inst)}); use 1 to 200 characters"
     if v in ("minItems", "minProperties", "minLength"):
         return f"{field}: must not be empty"
     if v in ("maxItems", "maxLength", "maxProperties"):
@@ -201,6 +214,7 @@ def _policy(d: dict[str, Any] | None) -> Policy:
         max_peak_memory_gb=d.get("max_peak_memory_gb"),
         max_energy_per_token_j=d.get("max_energy_per_token_j"),
         max_throughput_drop=parse_relative(d.get("max_throughput_drop")),
+        min_group_density=d.get("min_group_density"),
     )
 
 
@@ -327,10 +341,11 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
             name=name, index=i, artifacts=tuple(m.get("artifacts", ())),
             size_gb=m.get("size_gb"), size_bytes=m.get("size_bytes"), evals=evals, tasks=tasks,
             metrics=m.get("metrics"), weights=weights, min_error=m.get("min_error"), gate=_policy(m.get("gate")),
-            previous_names=tuple(m.get("previous_names", ())),
+            previous_names=tuple(m.get("previous_names", ())), groups=_groups(m.get("groups")),
             bench=tuple(BenchSource(path=b["path"], format=b.get("format"), hardware=b.get("hardware"),
                                     field=f"models[{i}].bench[{j}]") for j, b in enumerate(m.get("bench", ()))),
         ))
+    problems += _group_name_problems(doc)
     problems += _previous_name_problems(models)
     if problems:
         _raise(problems, data, doc, shown)
@@ -338,6 +353,7 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
         path=path, shown=shown, digest=hashlib.sha256(data).hexdigest(), log_base=log_base,
         min_error=doc.get("min_error"), gate=_policy(doc.get("gate")), models=tuple(models),
         valid_entries=frozenset(e for e in entries if e is not None) if not errors else frozenset(),
+        groups=_groups(doc.get("groups")),
     )
 
 
@@ -403,6 +419,32 @@ def _cost_problems(costs: dict[str, Any], at: tuple[Any, ...]) -> list[tuple[tup
         elif row[t] != 0:
             out.append(_problem(at + (t, t), f"{field}.{t}.{t}: is {row[t]!r}, but a correct prediction costs 0; set "
                                              "the diagonal to 0"))
+    return out
+
+
+def _groups(d: dict[str, Any] | None) -> dict[str, tuple[str, ...]] | None:
+    return None if d is None else {k: tuple(v) for k, v in d.items()}
+
+
+def _group_name_problems(doc: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Group names and entries are printed in one-line messages and reports: no control characters."""
+    where: list[tuple[tuple[Any, ...], Any]] = [(("groups",), doc.get("groups"))]
+    models = doc.get("models")
+    for i, m in enumerate(models if isinstance(models, list) else ()):
+        if isinstance(m, dict):
+            where.append((("models", i, "groups"), m.get("groups")))
+    out = []
+    for at, groups in where:
+        if not isinstance(groups, dict):
+            continue
+        for name, entries in groups.items():
+            if isinstance(name, str) and name and not _NAME_OK.match(name):
+                out.append(_problem(at + (name,), f"{_field_path(at)}: a group name contains control characters; "
+                                                  "use printable text"))
+            for j, e in enumerate(entries if isinstance(entries, list) else ()):
+                if isinstance(e, str) and e and not _NAME_OK.match(e):
+                    out.append(_problem(at + (name, j), f"{_field_path(at + (name, j))}: contains control "
+                                                        "characters; use a task name or a glob"))
     return out
 
 

@@ -10,7 +10,7 @@ import itertools
 from pathlib import Path
 
 from . import metric
-from .data import ArtifactSize, BenchResult, TaskScore
+from .data import ArtifactSize, BenchResult, GroupMeasurement, TaskScore
 from .data import Measurement as Measurement  # re-exported: defined with the other shared values
 from .data import ModelMeasurement as ModelMeasurement
 from .errors import GitError, InputError
@@ -202,14 +202,40 @@ def measure_model(spec: ModelSpec, man: Manifest, root: Path) -> ModelMeasuremen
         notices.append(f"mean error {agg.raw_error_rate:.6g} clamped to min_error {agg.error_rate:g}")
     if agg.error_rate >= 1.0:
         notices.append("warning: mean error rate is 1 (every answer wrong), so the density is 0")
+    groups = _groups(spec, man, tasks, min_error, size_bytes)
     return ModelMeasurement(
         name=spec.name, size_bytes=size_bytes, size_source=source, params=params, bits_per_param=bpp,
         error_rate=agg.error_rate, raw_error_rate=agg.raw_error_rate, error_stderr=agg.error_stderr,
         tasks_with_stderr=agg.tasks_with_stderr, density=d, density_stderr=sd, log_base=man.log_base,
         tasks=tuple(tasks), artifacts=files, min_error_applied=agg.clamped,
         weights=dict(spec.weights) if spec.weights else None, notices=tuple(notices), bench=bench,
-        plain_error_rate=plain_pe, plain_density=plain_d,
+        plain_error_rate=plain_pe, plain_density=plain_d, groups=groups,
     )
+
+
+def _groups(spec: ModelSpec, man: Manifest, tasks: list[TaskScore], min_error: float | None,
+            size_bytes: int) -> tuple[GroupMeasurement, ...]:
+    """The model's domains (its own ``groups:``, else the top-level ones), each measured."""
+    from .groups import GroupError, measure_group, resolve
+
+    defined, top_level = man.groups_of(spec)
+    if not defined:
+        return ()
+    at = "groups" if top_level else f"{spec.field}.groups"
+    whose = f" ({spec.field}, model {spec.name!r})" if top_level else f" (model {spec.name!r})"
+    try:
+        members = resolve(defined, [t.task for t in tasks], top_level=top_level)
+    except GroupError as e:
+        raise InputError(f"{man.shown}: {at}.{e.group}: {e}{whose}") from None
+    by = {t.task: t for t in tasks}
+    out = []
+    for name, names in members.items():
+        try:
+            out.append(measure_group(name, [by[t] for t in names], spec.weights, min_error, size_bytes,
+                                     man.log_base))
+        except metric.MetricError as e:
+            raise InputError(f"{man.shown}: {at}.{name}: {e}{whose}") from None
+    return tuple(out)
 
 
 def measure(man: Manifest, root: Path | None = None) -> Measurement:

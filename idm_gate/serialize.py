@@ -18,7 +18,15 @@ import math
 from typing import Any
 
 from . import __version__, metric
-from .data import ArtifactSize, BenchMetric, BenchResult, Measurement, ModelMeasurement, TaskScore
+from .data import (
+    ArtifactSize,
+    BenchMetric,
+    BenchResult,
+    GroupMeasurement,
+    Measurement,
+    ModelMeasurement,
+    TaskScore,
+)
 from .errors import InputError, truncate
 
 
@@ -77,7 +85,46 @@ def model_to_dict(x: ModelMeasurement) -> dict[str, Any]:
         "notices": [_cut(n) for n in x.notices],
         # only when the manifest lists bench: files, so reports (and stored baselines) without them are unchanged
         **({"bench": [bench_to_dict(b) for b in x.bench]} if x.bench else {}),
+        # likewise only with groups: (domains)
+        **({"groups": [group_to_dict(g) for g in x.groups]} if x.groups else {}),
     }
+
+
+def group_to_dict(g: GroupMeasurement) -> dict[str, Any]:
+    return {"name": g.name, "tasks": list(g.tasks), "error_rate": g.error_rate, "raw_error_rate": g.raw_error_rate,
+            "error_stderr": g.error_stderr, "tasks_with_stderr": g.tasks_with_stderr, "density": g.density,
+            "density_stderr": g.density_stderr, "min_error_applied": g.min_error_applied}
+
+
+def _groups_from(x: dict[str, Any], tasks: tuple[TaskScore, ...], where: str) -> tuple[GroupMeasurement, ...]:
+    """A report's groups, recomputed from its tasks: an edited group density or error rate is refused."""
+    from .groups import measure_group
+
+    by = {t.task: t for t in tasks}
+    out = []
+    seen: set[str] = set()
+    for k, g in enumerate(x.get("groups", ())):
+        at = f"{where}.groups[{k}]"
+        if g["name"] in seen:
+            raise InputError(f"{at}: group {g['name']!r} is listed twice; the report was edited")
+        seen.add(g["name"])
+        unknown = [t for t in g["tasks"] if t not in by]
+        if unknown or len(set(g["tasks"])) != len(g["tasks"]):
+            raise InputError(f"{at}: lists {unknown[0]!r}, not a task of the model; the report was edited" if unknown
+                             else f"{at}: lists a task twice; the report was edited")
+        clamp = g["error_rate"] if g["min_error_applied"] else None
+        try:
+            got = measure_group(g["name"], [by[t] for t in g["tasks"]], x["weights"], clamp, x["size_bytes"],
+                                x["log_base"])
+        except metric.MetricError as e:
+            raise InputError(f"{at}: {e}") from None
+        for k2 in ("error_rate", "raw_error_rate", "density", "error_stderr", "density_stderr", "tasks_with_stderr"):
+            want, have = getattr(got, k2), g[k2]
+            if (want is None) != (have is None) or (want is not None and not math.isclose(
+                    want, have, rel_tol=1e-9, abs_tol=1e-15)):
+                raise InputError(f"{at}: {k2} does not follow from its tasks; the report was edited")
+        out.append(got)
+    return tuple(out)
 
 
 def bench_to_dict(b: BenchResult) -> dict[str, Any]:
@@ -123,16 +170,17 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
         if abs(x["size_gb"] * 1e9 - x["size_bytes"]) > 1 + 1e-9 * x["size_bytes"]:
             raise InputError(f"{shown}: models[{i}]: size_gb and size_bytes disagree; the report was edited")
         _check_consistent(x, f"{shown}: models[{i}]")
+        tasks = tuple(TaskScore(task=t["name"], metric=t["metric"], score=t["score"], error=t["error"],
+                                stderr=t["stderr"], source=t["source"], scale=t["scale"],
+                                scale_inferred=t["scale_inferred"], partial=t.get("partial"),
+                                cost_error=t.get("cost_error"), costs=t.get("costs"))
+                      for t in x["tasks"])
         models.append(ModelMeasurement(
             name=x["name"], size_bytes=x["size_bytes"], size_source=x["size_source"], params=x["params"],
             bits_per_param=x["bits_per_param"], error_rate=x["error_rate"], raw_error_rate=x["raw_error_rate"],
             error_stderr=x["error_stderr"], tasks_with_stderr=x["tasks_with_stderr"], density=x["density"],
             density_stderr=x["density_stderr"], log_base=x["log_base"],
-            tasks=tuple(TaskScore(task=t["name"], metric=t["metric"], score=t["score"], error=t["error"],
-                                  stderr=t["stderr"], source=t["source"], scale=t["scale"],
-                                  scale_inferred=t["scale_inferred"], partial=t.get("partial"),
-                                  cost_error=t.get("cost_error"), costs=t.get("costs"))
-                        for t in x["tasks"]),
+            tasks=tasks,
             artifacts=tuple(ArtifactSize(path=a["path"], size_bytes=a["size_bytes"], source=a["source"],
                                          format=a["format"], params=a["params"],
                                          bits_per_param=a.get("bits_per_param"), note=a.get("note"))
@@ -140,6 +188,7 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
             min_error_applied=x["min_error_applied"], weights=x["weights"], notices=tuple(x["notices"]),
             bench=tuple(bench_from_dict(b) for b in x.get("bench", ())),
             plain_error_rate=x.get("plain_error_rate"), plain_density=x.get("plain_density"),
+            groups=_groups_from(x, tasks, f"{shown}: models[{i}]"),
         ))
     return Measurement(manifest=doc["manifest"], manifest_digest=doc["manifest_digest"], log_base=doc["log_base"],
                        models=tuple(models), notices=tuple(doc["notices"]))

@@ -93,6 +93,8 @@ def files_details(x: ModelMeasurement) -> list[str]:
 
 
 def render_measurement(m: Measurement, limit: int | None = None) -> str:
+    from .groupfmt import measure_markdown
+
     """The measure report (job summary of ``mode: measure``, ``measure --format markdown``).
 
     With ``limit`` (UTF-8 bytes; the action passes the runner's 1 MiB less a margin) table rows and
@@ -120,6 +122,8 @@ def render_measurement(m: Measurement, limit: int | None = None) -> str:
     cut = 0
     for x in m.models:
         sec = [f"<details><summary>{esc_html(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
+        groups = measure_markdown(x, metric.unit(m.log_base))
+        sec += [*groups, ""] if groups else []
         sec += [f"- {esc(n, 500)}" for n in x.notices]
         sec += ["</details>", ""]
         sec += files_details(x)

@@ -7,6 +7,7 @@ from ..data import Measurement, ModelMeasurement
 from . import costfmt
 from .benchfmt import measure_lines
 from .fmt import count, gb, num, pm
+from .groupfmt import measure_lines as group_lines
 
 
 def _table(rows: list[list[str]], right: set[int]) -> list[str]:
@@ -55,6 +56,7 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
                 lines += _table(frows, {1})
             lines += measure_lines(x)
             lines += costfmt.measure_lines(x, u)
+            lines += group_lines(x, u)
             for n in x.notices:
                 lines.append(f"  note: {n}")
     for n in m.notices:

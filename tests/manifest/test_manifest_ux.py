@@ -133,7 +133,7 @@ def test_every_problem_is_reported_at_once_with_its_line_and_model(tmp_path):
         "idm-gate: error: idm.yaml: models[3]: no size given; add artifacts, size_gb or size_bytes "
         "(line 18, model 'tiny')",
         "idm-gate: error: idm.yaml: models[3]: unknown field 'colour'; valid fields are artifacts, bench, evals, gate, "
-        "metrics, min_error, name, previous_names, size_bytes, size_gb, tasks, weights (line 20, model 'tiny')",
+        "groups, metrics, min_error, name, previous_names, size_bytes, size_gb, tasks, weights (line 20, model 'tiny')",
     ]
 
 
