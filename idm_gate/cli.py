@@ -144,7 +144,7 @@ def enforce_budgets(man: Manifest, m: Measurement, shown: str, messages: Message
 
     policies = {spec.name: spec.gate.over(man.gate) for spec in man.models}
     absolute = ("min_density", "max_size_gb", "max_error_rate", "min_tokens_per_s", "max_latency_ms",
-                "max_peak_memory_gb", "max_energy_per_token_j")
+                "max_peak_memory_gb", "max_energy_per_token_j", "min_group_density")
     if not any(getattr(p, k) is not None for p in policies.values() for k in absolute):
         messages.warn(f"--enforce-budgets: {shown} sets no absolute budget (min_density, max_size_gb, "
                       "max_error_rate or an inference budget under gate:); nothing to enforce")
@@ -206,7 +206,8 @@ POLICY_FLAGS = {"max_drop": "--max-drop", "warn_drop": "--warn-drop", "min_densi
                 "max_size_gb": "--max-size-gb", "max_error_rate": "--max-error-rate",
                 "significance": "--significance", "z": "--z", "min_tokens_per_s": "--min-tokens-per-s",
                 "max_latency_ms": "--max-latency-ms", "max_peak_memory_gb": "--max-peak-memory-gb",
-                "max_energy_per_token_j": "--max-energy-per-token-j", "max_throughput_drop": "--max-throughput-drop"}
+                "max_energy_per_token_j": "--max-energy-per-token-j", "max_throughput_drop": "--max-throughput-drop",
+                "min_group_density": "--min-group-density"}
 
 
 def cli_policy(args: argparse.Namespace) -> Policy:
@@ -226,7 +227,8 @@ def cli_policy(args: argparse.Namespace) -> Policy:
                   max_latency_ms=number("max_latency_ms"),
                   max_peak_memory_gb=number("max_peak_memory_gb"),
                   max_energy_per_token_j=number("max_energy_per_token_j"),
-                  max_throughput_drop=relative_flag(args.max_throughput_drop, "--max-throughput-drop"))
+                  max_throughput_drop=relative_flag(args.max_throughput_drop, "--max-throughput-drop"),
+                  min_group_density=number("min_group_density"))
 
 
 def policy_terms(args: argparse.Namespace) -> dict[str, str]:
@@ -714,6 +716,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-throughput-drop",
                     help=f"relative drop of a comparable bench: tokens/s figure that fails, e.g. 10%% {unset}, "
                     "else none)")
+    sp.add_argument("--min-group-density", help=f"lowest density any group (groups:, a domain of tasks) of any model "
+                    f"may have {unset}, else none)")
     sp.add_argument("--require-baseline", action="store_true",
                     help="fail when no baseline exists (default: pass with a notice)")
     sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
@@ -817,7 +821,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
     sp.set_defaults(func=cmd_publish, min_density=None, max_size_gb=None, max_error_rate=None, significance=None,
                     z=None, min_tokens_per_s=None, max_latency_ms=None, max_peak_memory_gb=None,
-                    max_energy_per_token_j=None, max_throughput_drop=None)
+                    max_energy_per_token_j=None, max_throughput_drop=None, min_group_density=None)
 
     sp = add("action", "run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
     sp.set_defaults(func=cmd_action)

@@ -9,6 +9,11 @@ Rules (README "The gate"):
   both sides are recomputed on the common tasks and the difference is named; with no common task the model
   cannot be compared (warn);
 - every change is split into its accuracy and size parts, with the break-even size;
+- groups (domains, manifest ``groups:``): ``min_group_density`` applies to every group of every model, new
+  ones included; a group present at both sides is compared on the tasks both versions of it hold (among
+  the model's comparable tasks) under the same ``max_drop``/``warn_drop``/significance rule as the model,
+  so a model that improves on average but collapses in one domain fails; a group whose tasks changed,
+  or that the PR no longer has, warns;
 - inference figures (``bench:``) stand beside density, never folded into it: their absolute budgets
   (min_tokens_per_s, max_latency_ms, max_peak_memory_gb, max_energy_per_token_j) apply to every model; a
   figure is compared with the baseline's of the same key only when their setups (backend, threads,
@@ -24,9 +29,18 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from . import metric
+from . import groups, metric
 from .data import _RANK as _RANK  # re-exported: the report orders by it
-from .data import BenchChange, BenchMetric, Measurement, ModelMeasurement, ModelStatus, Policy, Verdict
+from .data import (
+    BenchChange,
+    BenchMetric,
+    GroupChange,
+    Measurement,
+    ModelMeasurement,
+    ModelStatus,
+    Policy,
+    Verdict,
+)
 from .data import CheckResult as CheckResult  # re-exported: defined with the other shared values
 from .data import ModelVerdict as ModelVerdict
 from .data import Side as Side
@@ -66,6 +80,10 @@ def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[Verdict,
         out.append((FAIL, f"size {cur.size_gb:.4g} GB is over max_size_gb {p.max_size_gb:g}"))
     if p.max_error_rate is not None and cur.error_rate > p.max_error_rate:
         out.append((FAIL, f"error rate {cur.error_rate:.4g} is over max_error_rate {p.max_error_rate:g}"))
+    for g in cur.groups:
+        if p.min_group_density is not None and g.density < p.min_group_density:
+            out.append((FAIL, f"group {g.name}: density {g.density:.4g} {unit} is below min_group_density "
+                              f"{p.min_group_density:g}"))
     for b in cur.bench:
         if b.metric is BenchMetric.TOKENS_PER_S and p.min_tokens_per_s is not None and b.value < p.min_tokens_per_s:
             out.append((FAIL, f"{b.key} {b.value:.4g} is below min_tokens_per_s {p.min_tokens_per_s:g}"))
@@ -126,6 +144,80 @@ def compare_bench(cur: ModelMeasurement, base: ModelMeasurement | None,
     return tuple(changes), results
 
 
+def _drop_rule(cs: Side, bs: Side, p: Policy, what: str = "") -> tuple[list[tuple[Verdict, str]], bool]:
+    """The relative rule on one density change (a model's, or with ``what`` "group math: " a group's):
+    beyond ``max_drop`` fails (or warns within noise under significance), beyond ``warn_drop`` warns.
+    Returns the verdicts and whether the drop was within noise. ``p`` has DEFAULTS applied."""
+    results: list[tuple[Verdict, str]] = []
+    delta = cs.density - bs.density
+    rel = delta / bs.density if bs.density > 0 else None
+    drop = -rel if rel is not None else None
+    noise = False
+    assert p.max_drop is not None and p.z is not None  # DEFAULTS sets both
+    if drop is not None and drop > p.max_drop:
+        se = (math.sqrt(cs.density_stderr ** 2 + bs.density_stderr ** 2)
+              if cs.density_stderr is not None and bs.density_stderr is not None else None)
+        if p.significance and se is not None and -delta <= p.z * se:
+            noise = True
+            results.append((WARN, f"{what}density down {_pc(drop)} (over max_drop {_pc(p.max_drop)}) but within "
+                                  f"noise: {-delta:.3g} <= {p.z:g} x {se:.3g} combined standard error"))
+        else:
+            results.append((FAIL, f"{what}density down {_pc(drop)}, over max_drop {_pc(p.max_drop)}"))
+    elif drop is not None and p.warn_drop is not None and drop > p.warn_drop:
+        results.append((WARN, f"{what}density down {_pc(drop)}, over warn_drop {_pc(p.warn_drop)}"))
+    elif rel is None:
+        results.append((WARN, f"{what}baseline density is not positive; relative change undefined"))
+    return results, noise
+
+
+def compare_groups(cur: ModelMeasurement, base: ModelMeasurement | None, common: list[str], p: Policy,
+                   log_base: str) -> tuple[tuple[GroupChange, ...], list[tuple[Verdict, str]]]:
+    """Each group of ``cur`` against ``base``'s group of the same name, on the tasks both groups hold among
+    ``common`` (the model's comparable tasks), under the model's relative rule; and the baseline's groups
+    the PR no longer has (a warning: the domain would otherwise leave the gate unnoticed)."""
+    changes: list[GroupChange] = []
+    results: list[tuple[Verdict, str]] = []
+    base_by = {g.name: g for g in base.groups} if base is not None else {}
+    comparable = set(common)
+    for g in cur.groups:
+        old = base_by.pop(g.name, None)
+        if old is None:
+            changes.append(GroupChange(name=g.name, current=g, baseline=None,
+                                       why="new group" if base is not None else None))
+            continue
+        assert base is not None
+        what = f"group {g.name}: "
+        left = [t for t in old.tasks if t not in g.tasks]
+        joined = [t for t in g.tasks if t not in old.tasks]
+        on = tuple(t for t in g.tasks if t in old.tasks and t in comparable)
+        if left or joined:
+            moved = "; ".join(x for x in (f"left: {', '.join(left)}" if left else "",
+                                          f"joined: {', '.join(joined)}" if joined else "") if x)
+            results.append((WARN, f"{what}its tasks changed ({moved}); compared on the {len(on)} task(s) both "
+                                  "versions hold"))
+        if not on:
+            changes.append(GroupChange(name=g.name, current=g, baseline=old,
+                                       why="no comparable task in common with the baseline's group"))
+            continue
+        try:
+            cs = groups.side(g, cur.tasks, on, cur.weights, cur.size_bytes, log_base)
+            bs = groups.side(old, base.tasks, on, base.weights, base.size_bytes, log_base)
+        except metric.MetricError as e:
+            results.append((WARN, f"{what}not comparable with the baseline: {e}"))
+            changes.append(GroupChange(name=g.name, current=g, baseline=old, compared_tasks=on,
+                                       why=f"not comparable: {e}"))
+            continue
+        rel = (cs.density - bs.density) / bs.density if bs.density > 0 else None
+        changes.append(GroupChange(name=g.name, current=g, baseline=old, compared_tasks=on, cur=cs, base=bs,
+                                   delta_rel=rel, why=None if rel is not None else "baseline density not positive"))
+        results += _drop_rule(cs, bs, p, what)[0]
+    for old in base_by.values():
+        changes.append(GroupChange(name=old.name, current=None, baseline=old, why="not in the PR's groups"))
+        results.append((WARN, f"group {old.name} is in the baseline but not in the PR's groups: that domain is no "
+                              "longer compared (if it was renamed, its baseline is not followed)"))
+    return tuple(changes), results
+
+
 def budget_breaches(cur: ModelMeasurement, policy: Policy, log_base: str) -> list[str]:
     """The absolute budgets of ``policy`` (min_density in ``log_base``'s unit, max_size_gb in GB of 10^9
     bytes, max_error_rate as a fraction) that ``cur`` breaks, one message each; [] when none or unset."""
@@ -150,7 +242,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
         results.append((PASS, "new model: no baseline, held to the absolute budgets only"))
         return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=ModelStatus.NEW,
                             current=cur, baseline=None, policy=p, reasons=tuple(r for _, r in results),
-                            bench=bench)
+                            bench=bench, groups=compare_groups(cur, None, [], p, log_base)[0])
 
     fb, fc = base.fingerprint, cur.fingerprint
     missing = tuple(sorted(set(fb) - set(fc)))
@@ -181,36 +273,25 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
             results.append((WARN, "sample count changed for " + ", ".join(
                 f"{t} ({bt[t].partial or 'full run'} -> {ct[t].partial or 'full run'})" for t in samples)
                 + "; a partial run is compared only with one on the same examples; compared without them"))
+    group_changes, group_results = compare_groups(cur, base, common, p, log_base)
     if not common:
         results.append((WARN, "no task in common with the baseline: density change not comparable"))
+        results += group_results
         return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
                             baseline=base, policy=p, missing_in_pr=missing, new_in_pr=added,
-                            metric_changed=changed_metric, reasons=tuple(r for _, r in results), bench=bench)
+                            metric_changed=changed_metric, reasons=tuple(r for _, r in results), bench=bench,
+                            groups=group_changes)
 
     cs, bs = _side(cur, common, log_base), _side(base, common, log_base)
     delta = cs.density - bs.density
     rel = delta / bs.density if bs.density > 0 else None
     dec = metric.decompose(bs.error_rate, bs.size_bytes, cs.error_rate, cs.size_bytes, log_base)
-    drop = -rel if rel is not None else None
-    noise = False
-    assert p.max_drop is not None and p.z is not None  # DEFAULTS sets both
-    if drop is not None and drop > p.max_drop:
-        se = (math.sqrt(cs.density_stderr ** 2 + bs.density_stderr ** 2)
-              if cs.density_stderr is not None and bs.density_stderr is not None else None)
-        if p.significance and se is not None and -delta <= p.z * se:
-            noise = True
-            results.append((WARN, f"density down {_pc(drop)} (over max_drop {_pc(p.max_drop)}) but within noise: "
-                                  f"{-delta:.3g} <= {p.z:g} x {se:.3g} combined standard error"))
-        else:
-            results.append((FAIL, f"density down {_pc(drop)}, over max_drop {_pc(p.max_drop)}"))
-    elif drop is not None and p.warn_drop is not None and drop > p.warn_drop:
-        results.append((WARN, f"density down {_pc(drop)}, over warn_drop {_pc(p.warn_drop)}"))
-    elif rel is None:
-        results.append((WARN, "baseline density is not positive; relative change undefined"))
+    rule, noise = _drop_rule(cs, bs, p)
+    results += rule + group_results
     return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
                         baseline=base, policy=p, cur=cs, base=bs, delta=delta, delta_rel=rel, decomposition=dec,
                         within_noise=noise, missing_in_pr=missing, new_in_pr=added, metric_changed=changed_metric,
-                        reasons=tuple(r for _, r in results), bench=bench)
+                        reasons=tuple(r for _, r in results), bench=bench, groups=group_changes)
 
 
 def compare(current: Measurement, baseline: Measurement | None, policies: dict[str, Policy],

@@ -10,7 +10,8 @@ The rules (README "The gate"):
   the base's global gate;
 - a PR that changes a model's gate is told so (the new gate applies after merge) and ``pr_only`` keeps
   that gate, so a failure it would pass can be marked as a policy question;
-- ``min_density`` is converted when the PR switches ``log_base`` (nats/GB <-> bits/GB).
+- ``min_density`` and ``min_group_density`` are converted when the PR switches ``log_base`` (nats/GB <->
+  bits/GB).
 """
 
 from __future__ import annotations
@@ -56,18 +57,22 @@ def tighten(base: Policy, extra: Policy) -> Policy:
         max_peak_memory_gb=pick(base.max_peak_memory_gb, extra.max_peak_memory_gb, min),
         max_energy_per_token_j=pick(base.max_energy_per_token_j, extra.max_energy_per_token_j, min),
         max_throughput_drop=pick(base.max_throughput_drop, extra.max_throughput_drop, min),
+        min_group_density=pick(base.min_group_density, extra.min_group_density, max),
     )
 
 
 def in_unit(p: Policy, from_base: str, to_base: str) -> Policy:
-    """``p`` with ``min_density`` (in the base manifest's ``log_base``) in this run's unit.
+    """``p`` with ``min_density`` and ``min_group_density`` (in the base manifest's ``log_base``) in this
+    run's unit.
 
     Otherwise a PR switching ``log_base: e`` to ``2`` would meet a nats/GB budget with bits/GB figures,
     1.44 times larger.
     """
-    if p.min_density is None or from_base == to_base:
+    if from_base == to_base:
         return p
-    return replace(p, min_density=p.min_density * metric.log_factor(from_base) / metric.log_factor(to_base))
+    k = metric.log_factor(from_base) / metric.log_factor(to_base)
+    return replace(p, min_density=None if p.min_density is None else p.min_density * k,
+                   min_group_density=None if p.min_group_density is None else p.min_group_density * k)
 
 
 def follow_renames(previous: Mapping[str, tuple[str, ...]], base_names: Container[str]) -> dict[str, str]:

@@ -13,6 +13,8 @@ from . import costfmt
 from .benchfmt import change_to_dict, check_lines
 from .explain import advice
 from .fmt import num, percent, pm, size, size_pair
+from .groupfmt import change_to_dict as group_change
+from .groupfmt import check_lines as group_lines
 from .text import files_line
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ def render_text(r: CheckResult, paint: Painter = PLAIN) -> str:
             lines.append(f"  files    {files_line(cur)}")
         lines += costfmt.check_lines(v, u)
         lines += check_lines(v)
+        lines += group_lines(v, u)
         for reason in v.reasons:
             lines.append(f"  - {reason}")
         for said in advice(v, r.log_base) if v.status is not ModelStatus.UNCHANGED else ():
@@ -116,6 +119,9 @@ def check_to_dict(r: CheckResult) -> dict[str, Any]:
             "policy": v.policy.as_dict(),
             "reasons": list(v.reasons),
             **({"bench": [change_to_dict(c) for c in v.bench]} if v.bench else {}),
+            **({"groups": [group_change(c) for c in v.groups]} if v.groups else {}),
+            **({"worst_group": v.current.worst_group.name}
+               if v.current is not None and v.current.worst_group is not None else {}),
         })
     return {
         "version": 1,

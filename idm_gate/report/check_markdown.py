@@ -129,8 +129,12 @@ def row(v: ModelVerdict) -> str:
 
 def explanation(v: ModelVerdict, log_base: str) -> list[str]:
     """The model's reasons on one line, then what changed and what would pass, as a short list."""
+    from .groupfmt import worst_line
+
     reasons = "; ".join(esc(x, 400).replace(" %", NBSP + "%") for x in v.reasons)
     lines = advice(v, log_base, space=NBSP)
+    worst = worst_line(v, metric.unit(log_base))
+    lines += [worst] if worst else []
     costs = costfmt.markdown_note(v, metric.unit(log_base))
     if not reasons and not lines and not costs:
         return []
@@ -194,15 +198,22 @@ def bench_section(v: ModelVerdict, r: CheckResult) -> list[str]:
     return markdown_section(v)
 
 
-# Sections of a model's folded details, in order. Each returns Markdown lines (or none); a new kind of
-# per-model content (a chart, say) is one more function here.
+def group_section(v: ModelVerdict, r: CheckResult) -> list[str]:
+    """The model's domains (``groups:``), baseline → PR per group: see report/groupfmt.py."""
+    from .groupfmt import markdown_section
+
+    return markdown_section(v, metric.unit(r.log_base))
+
+
 def cost_section(v: ModelVerdict, r: CheckResult) -> list[str]:
     """The model's cost-weighted tasks (``costs:``): costs, plain and cost-weighted errors, both sides."""
     return costfmt.markdown_section(v)
 
 
-MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [task_section, cost_section, bench_section,
-                                                                          files_section]
+# Sections of a model's folded details, in order. Each returns Markdown lines (or none); a new kind of
+# per-model content (a chart, say) is one more function here.
+MODEL_SECTIONS: list[Callable[[ModelVerdict, CheckResult], list[str]]] = [
+    task_section, cost_section, group_section, bench_section, files_section]
 
 # Sections about the whole PR (a chart of every model, say), in order, after the models' sections and
 # before the unchanged models' table. Each returns Markdown lines (or none) and is kept whole or left out.

@@ -119,7 +119,32 @@ def pass_bounds(v: ModelVerdict, log_base: str, space: str = " ") -> Bounds | No
         if side.error_rate > p.max_error_rate:
             s = None  # no size passes at an error rate over the budget
         e = min(e, p.max_error_rate) if e is not None else None
+    by_group = group_size_bounds(v, log_base, space)
+    if by_group:
+        e = None  # each group has its own error rate: no one bound on the model's
+        g_size, g_rule = min(by_group, key=lambda x: x[0])
+        if s is not None and g_size < s:
+            s = g_size
+            rules = [g_rule]  # the group's rule binds; the model's own allows more
     return Bounds(b.target, s, e, tuple(rules))
+
+
+def group_size_bounds(v: ModelVerdict, log_base: str, space: str = " ") -> list[tuple[float, str]]:
+    """The largest size (bytes) at which each group (domain) keeps its relative rule and
+    ``min_group_density``, at the group's own error rate in the PR, with the rule that sets it."""
+    p, out = v.policy, []
+    for c in v.groups:
+        if c.current is None or not 0 < c.current.error_rate < 1:
+            continue
+        if c.cur is not None and c.base is not None and c.base.density > 0 and p.max_drop is not None \
+                and 0 < c.cur.error_rate < 1:
+            out.append((_log_b(c.cur.error_rate, log_base) / (c.base.density * (1 - p.max_drop))
+                        * metric.BYTES_PER_GB,
+                        f"group {c.name}: a drop of at most {percent(p.max_drop, sign=False, space=space)}"))
+        if p.min_group_density is not None and p.min_group_density > 0:
+            out.append((_log_b(c.current.error_rate, log_base) / p.min_group_density * metric.BYTES_PER_GB,
+                        f"group {c.name}: min_group_density {p.min_group_density:g}"))
+    return out
 
 
 def bounds_sentence(b: Bounds, space: str = " ") -> str | None:
