@@ -3,13 +3,17 @@
 1. copy examples/model-repo/ into a temporary folder, make it a git repository with a bare `origin`;
 2. `idm-gate measure`: every model's density, recomputable by hand from the printed columns;
 3. `idm-gate record` on main: the baseline goes to the `idm-baselines` branch on origin;
-4. a pull-request branch widens edge-classifier's head (bigger weights) for a slightly better score, and
-   bonsai-mini's llama-bench rerun on the same runner generates 15 % fewer tokens per second;
-5. `idm-gate check --base-ref origin/main`: edge-classifier's density regressed beyond max_drop and
-   bonsai-mini's throughput beyond max_throughput_drop (shown beside its density, not folded into it), so
-   it fails (exit 1), and the Markdown a PR comment would carry is printed too.
+4. a pull-request branch widens edge-classifier's head (bigger weights) for a slightly better score,
+   bonsai-mini's llama-bench rerun on the same runner generates 15 % fewer tokens per second, and
+   fraud-screen's decision threshold is raised: fewer mistakes in all (570 -> 450 of 10,000) but more
+   missed frauds (120 -> 200), which its costs: weigh 20 times a false alarm;
+5. `idm-gate check --base-ref origin/main`: edge-classifier's density regressed beyond max_drop,
+   bonsai-mini's throughput beyond max_throughput_drop (shown beside its density, not folded into it) and
+   fraud-screen's cost-weighted density beyond max_drop (its plain density rose, shown beside it), so it
+   fails (exit 1), and the Markdown a PR comment would carry is printed too.
 
-Nothing outside the temporary folder is touched. Needs numpy and safetensors (installed by `make demo`).
+Nothing outside the temporary folder is touched. Needs numpy, safetensors and pandas (installed by
+`make demo`).
 """
 
 from __future__ import annotations
@@ -61,6 +65,17 @@ def slow_bonsai_bench(repo: Path) -> None:
     path.write_text(json.dumps(tests, indent=2) + "\n")
 
 
+def raise_fraud_threshold(repo: Path) -> None:
+    """fraud-screen flags fewer transactions: false alarms 450 -> 250, missed frauds 120 -> 200.
+
+    Plain error 570/10,000 = 0.057 -> 450/10,000 = 0.045; cost-weighted (a miss 20, an alarm 1, over the
+    largest cost 20) (120x20 + 450) / 200,000 = 0.01425 -> (200x20 + 250) / 200,000 = 0.02125.
+    """
+    from make_example import fraud_confusion_csv
+
+    (repo / "evals/fraud-screen.csv").write_text(fraud_confusion_csv(200, 250))
+
+
 def main() -> int:
     idm = [sys.executable, "-m", "idm_gate"]
     with tempfile.TemporaryDirectory(prefix="idm-gate-demo-") as tmp:
@@ -82,10 +97,12 @@ def main() -> int:
         sh(idm + ["record"], repo, env)
 
         print("\n== 3. a pull request widens edge-classifier's head: +25 % bytes, +0.6 points on one task; "
-              "bonsai-mini's llama-bench rerun is 15 % slower at generation ==")
+              "bonsai-mini's llama-bench rerun is 15 % slower at generation; fraud-screen's threshold is raised: "
+              "fewer mistakes, more missed frauds ==")
         sh(["git", "checkout", "-q", "-b", "wider-head"], repo, env, show=False)
         widen_edge_classifier(repo)
         slow_bonsai_bench(repo)
+        raise_fraud_threshold(repo)
         sh(["git", "commit", "-q", "-am", "edge-classifier: wider head"], repo, env, show=False)
 
         print("\n== 4. check the PR against main's baseline (exit 1: efficiency regressed) ==")

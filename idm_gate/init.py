@@ -28,7 +28,8 @@ ACTION_REPO = "idm-gate/idm-gate"
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
 KIND_LABELS = {"lm-eval": "lm-eval results", "lighteval": "lighteval results", "mteb": "MTEB results",
                "opencompass": "OpenCompass summary",
-               "model-index": "model card", "csv": "CSV scores"}
+               "model-index": "model card", "csv": "CSV scores", "confusion-matrix": "confusion matrix",
+               "classification-report": "classification report"}
 
 
 @dataclass

@@ -528,9 +528,10 @@ def find_evals(root: Path, files: list[str], result: ScanResult) -> None:
         if fmt == "model-index":
             if low == "readme.md":
                 _model_card(data, rel, result)
-        elif fmt == "csv":
-            stem = name[: -len(".csv")] if low.endswith(".csv") else name
-            result.evals.append(EvalFile(rel, "csv", names=_names([stem, _parent_name(rel)])))
+        elif fmt in ("csv", "confusion-matrix", "classification-report"):
+            # named by the file (evals/edge-classifier.csv, evals/fraud-screen/report.json) or its folder
+            stem = name.rsplit(".", 1)[0] if low.endswith((".csv", ".json")) else name
+            result.evals.append(EvalFile(rel, fmt, names=_names([stem, _parent_name(rel)])))
         elif fmt == "opencompass":
             # the model is named by its column: dataset,version,metric,mode,<model abbr>
             header = data.decode("utf-8", "replace").lstrip("\ufeff").splitlines()[0].split(",")

@@ -28,10 +28,7 @@ def measure_lines(x: ModelMeasurement, unit: str) -> list[str]:
         return []
     out = [f"  error costs ({DEPARTURE}): error rate and density above count the cost-weighted error; plain "
            f"error rate {num(x.plain_error_rate)}, plain density {num(x.plain_density)} {unit}"]
-    for t in x.tasks:
-        if t.cost_error is not None:
-            out.append(f"    {t.task}: cost-weighted error {num(t.cost_error)}, plain {num(t.error)}  "
-                       f"(costs {t.costs})")
+    out += [f"    {t.task}: costs {t.costs}" for t in x.tasks if t.cost_error is not None]
     return out
 
 

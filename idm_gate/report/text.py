@@ -44,11 +44,19 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
     if details:
         for x in m.models:
             lines += ["", f"{x.name}: {len(x.tasks)} task(s), {x.tasks_with_stderr} with a standard error"]
-            trows = [["  task", "metric", "score", "error", "stderr", "source"]]
-            for t in x.tasks:
-                score = f"{num(t.score)}{' %' if t.scale == 'percent' else ''}"
-                trows.append([f"  {t.task}", t.metric, score, num(t.error), num(t.stderr), t.source])
-            lines += _table(trows, {2, 3, 4})
+            if costfmt.has_costs(x):  # the stderr is the cost-weighted error's: it stands beside it
+                trows = [["  task", "metric", "score", "error", "cost-weighted", "stderr", "source"]]
+                for t in x.tasks:
+                    score = f"{num(t.score)}{' %' if t.scale == 'percent' else ''}"
+                    trows.append([f"  {t.task}", t.metric, score, num(t.error),
+                                  num(t.cost_error) if t.cost_error is not None else "=", num(t.stderr), t.source])
+                lines += _table(trows, {2, 3, 4, 5})
+            else:
+                trows = [["  task", "metric", "score", "error", "stderr", "source"]]
+                for t in x.tasks:
+                    score = f"{num(t.score)}{' %' if t.scale == 'percent' else ''}"
+                    trows.append([f"  {t.task}", t.metric, score, num(t.error), num(t.stderr), t.source])
+                lines += _table(trows, {2, 3, 4})
             if x.artifacts:
                 lines.append(f"  {len(x.artifacts)} file(s) counted in the size:")
                 frows = [["  file", "bytes", "size from", "note"]]

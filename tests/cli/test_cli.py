@@ -56,12 +56,19 @@ def test_measure_json_matches_schema_and_formula():
     doc = json.loads(p.stdout)
     validator("report").validate(doc)
     by = {m["name"]: m for m in doc["models"]}
-    assert set(by) == {"bonsai-mini", "edge-classifier", "student-distilled"}
+    assert set(by) == {"bonsai-mini", "edge-classifier", "student-distilled", "fraud-screen"}
     for m in doc["models"]:
-        pe = sum(t["error"] for t in m["tasks"]) / len(m["tasks"])
+        # a task with costs: counts its cost-weighted error; the plain figures stand beside (fraud-screen)
+        pe = sum(t.get("cost_error", t["error"]) for t in m["tasks"]) / len(m["tasks"])
         assert m["error_rate"] == pytest.approx(pe)
         assert m["density"] == pytest.approx(-math.log(pe) / (m["size_bytes"] / 1e9))
         assert m["size_gb"] == m["size_bytes"] / 1e9
+        plain = sum(t["error"] for t in m["tasks"]) / len(m["tasks"])
+        if m["name"] == "fraud-screen":
+            assert m["plain_error_rate"] == pytest.approx(plain) and plain > pe
+            assert m["plain_density"] == pytest.approx(-math.log(plain) / (m["size_bytes"] / 1e9))
+        else:
+            assert "plain_error_rate" not in m and pe == pytest.approx(plain)
     b = by["bonsai-mini"]
     assert b["size_source"] == "stat" and b["artifacts"][0]["format"] == "gguf" and b["params"] > 0
     assert b["bits_per_param"] == pytest.approx(8 * b["size_bytes"] / b["params"])
@@ -75,7 +82,7 @@ def test_measure_markdown_and_output_file(tmp_path):
     p = idm("measure", "-f", "markdown", "-o", str(out))
     assert p.returncode == 0 and p.stdout == idm("measure").stdout  # the log keeps the text report
     md = out.read_text()
-    assert md.startswith("### Intelligence density: 3 model(s)") and "| bonsai-mini |" in md
+    assert md.startswith("### Intelligence density: 4 model(s)") and "| bonsai-mini |" in md
     assert list(tmp_path.iterdir()) == [out], "no temporary file left behind"
     p = idm("measure", "-o", str(tmp_path))
     assert p.returncode == 2 and "is a directory" in p.stderr

@@ -67,19 +67,23 @@ def repo_with(tmp_path: Path) -> Path:
 # the bundled example: init finds what the hand-written manifest lists
 
 
-def test_init_on_the_example_finds_the_three_models_the_handwritten_manifest_lists(tmp_path):
+def test_init_on_the_example_finds_the_four_models_the_handwritten_manifest_lists(tmp_path):
     work = tmp_path / "model-repo"
     shutil.copytree(EXAMPLE, work)
     (work / "idm.yaml").unlink()
     p = idm(work, "init")
     assert p.returncode == 0, p.stderr
-    assert "wrote idm.yaml with 3 models" in p.stdout
+    assert "wrote idm.yaml with 4 models" in p.stdout
     models = manifest_models(work / "idm.yaml")
     assert models["bonsai-mini-Q8_0"]["artifacts"] == ["weights/bonsai-mini/bonsai-mini-Q8_0.gguf"]
     assert models["bonsai-mini-Q8_0"]["evals"] == [
         {"path": "evals/bonsai-mini/results_2026-11-01T10-00-00.123456.json"}]
     assert models["edge-classifier"]["evals"] == [{"path": "evals/edge-classifier.csv"}]
     assert models["student-distilled"]["evals"] == [{"path": "models/student-distilled/README.md"}]
+    # a confusion matrix CSV is placed by its name as a task,score CSV is (the costs are the user's to add)
+    assert models["fraud-screen"]["evals"] == [{"path": "evals/fraud-screen.csv"}]
+    assert "# confusion matrix, 1 task (placed here: it names the model 'fraud-screen')" in (
+        work / "idm.yaml").read_text()
     # the same densities as the example's own manifest, model for model
     mine = measured(work)
     shutil.copy(EXAMPLE / "idm.yaml", work / "handwritten.yaml")
@@ -88,6 +92,9 @@ def test_init_on_the_example_finds_the_three_models_the_handwritten_manifest_lis
     for name in ("edge-classifier", "student-distilled"):
         assert mine[name]["density"] == theirs[name]["density"]
         assert mine[name]["size_bytes"] == theirs[name]["size_bytes"]
+    # without the handwritten costs:, fraud-screen's density is the plain one the handwritten report lists beside
+    assert "plain_density" not in mine["fraud-screen"]
+    assert mine["fraud-screen"]["density"] == theirs["fraud-screen"]["plain_density"]
 
 
 def test_init_never_overwrites_without_force(tmp_path):
@@ -108,7 +115,8 @@ def test_init_never_overwrites_without_force(tmp_path):
     p = idm(work, "init", "--force")
     assert p.returncode == 0, p.stderr
     assert (work / "idm.yaml").read_bytes() != before
-    assert set(manifest_models(work / "idm.yaml")) == {"bonsai-mini-Q8_0", "edge-classifier", "student-distilled"}
+    assert set(manifest_models(work / "idm.yaml")) == {"bonsai-mini-Q8_0", "edge-classifier", "student-distilled",
+                                                        "fraud-screen"}
 
 
 def test_init_writes_a_manifest_with_comments(tmp_path):

@@ -70,7 +70,7 @@ def test_every_manifest_path_exists():
     manifest = yaml.safe_load((REPO / "idm.yaml").read_text(encoding="utf-8"))
     assert manifest["gate"] == {"max_drop": "5%", "warn_drop": "2%", "max_throughput_drop": "10%"}
     assert [m["name"] for m in manifest["models"]] == [
-        "bonsai-mini", "edge-classifier", "student-distilled"]
+        "bonsai-mini", "edge-classifier", "student-distilled", "fraud-screen"]
     for model in manifest["models"]:
         for pattern in model["artifacts"]:
             assert sorted(REPO.glob(pattern)), f"{model['name']}: {pattern} matches nothing"
@@ -104,6 +104,7 @@ def test_bonsai_mini_is_a_q8_0_llama_gguf():
 @pytest.mark.parametrize("name,dtypes", [
     ("edge-classifier", {"F32", "I64"}),
     ("student-distilled", {"F16"}),
+    ("fraud-screen", {"F32"}),
 ])
 def test_safetensors_files_open_with_pt_metadata(name, dtypes):
     from safetensors import safe_open
@@ -187,3 +188,25 @@ def test_bonsai_mini_llama_bench_ran_the_committed_gguf():
     bonsai = next(m for m in json.loads(p.stdout)["models"] if m["name"] == "bonsai-mini")
     got = {b["test"]: (b["value"], b["stderr"], b["hardware"]) for b in bonsai["bench"]}
     assert got["tg128"] == (tg["avg_ts"], pytest.approx(tg["stddev_ts"] / math.sqrt(5)), "ci-x86-4core")
+
+
+def test_fraud_screen_confusion_matrix_is_pandas_crosstab_output_measured_with_its_costs():
+    import pandas as pd
+
+    text = (REPO / "evals" / "fraud-screen.csv").read_text()
+    assert text == "true,fraud,legit\nfraud,880,120\nlegit,450,8550\n"  # rows true, columns predicted
+    # the same matrix read back by pandas: 10,000 transactions, 1,000 of them fraud
+    cm = pd.read_csv(io.StringIO(text), index_col=0)
+    assert int(cm.to_numpy().sum()) == 10_000 and int(cm.loc["fraud"].sum()) == 1_000
+    p = subprocess.run([sys.executable, "-m", "idm_gate", "measure", "--format", "json"], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    fraud = next(m for m in json.loads(p.stdout)["models"] if m["name"] == "fraud-screen")
+    # plain: 570 mistakes / 10,000 = 0.057; cost-weighted (a miss 20, an alarm 1, over the largest cost 20):
+    # (120 x 20 + 450 x 1) / (10,000 x 20) = 2,850 / 200,000 = 0.01425
+    assert (fraud["plain_error_rate"], fraud["error_rate"]) == (0.057, pytest.approx(0.01425, abs=1e-15))
+    # D = -ln(0.01425) / (17,504 / 1e9) = 4.2509984 / 1.7504e-5 = 242,858.7; plain -ln(0.057) / 1.7504e-5
+    # = 2.8647040 / 1.7504e-5 = 163,660.0
+    assert fraud["size_bytes"] == 17_504
+    assert fraud["density"] == pytest.approx(242_858.7, rel=1e-6)
+    assert fraud["plain_density"] == pytest.approx(163_660.0, rel=1e-6)

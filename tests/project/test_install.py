@@ -50,7 +50,7 @@ def test_pip_install_from_a_clone_gives_a_working_idm_gate(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert {m["name"] for m in json.loads(p.stdout)["models"]} == {"bonsai-mini", "edge-classifier",
-                                                                  "student-distilled"}
+                                                                  "student-distilled", "fraud-screen"}
     # The SPDX license expression (core metadata 2.4, PEP 639) rather than the deprecated table. (Run away
     # from the checkout, whose idm_gate.egg-info from the editable install would be found first.)
     meta = subprocess.run([str(venv / "bin" / "python"), "-c",

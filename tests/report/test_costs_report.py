@@ -116,7 +116,8 @@ def test_measure_reports_show_the_plain_figures(tmp_path):
     assert re.search(r"^fraud-screen .* 0\.023 ± 0\.004432  75\.45 ± 3\.854$", r.stdout, re.M), r.stdout
     assert ("  error costs (a departure from the published metric): error rate and density above count the "
             "cost-weighted error; plain error rate 0.08, plain density 50.51 nats/GB") in r.stdout
-    assert "    fraud: cost-weighted error 0.023, plain 0.08  (costs matrix fraud>legit=20, legit>fraud=1)" in r.stdout
+    assert "  fraud  accuracy   0.92   0.08          0.023  0.004432  evals/fraud-screen.csv\n" in r.stdout
+    assert "    fraud: costs matrix fraud>legit=20, legit>fraud=1\n" in r.stdout
 
     from idm_gate.manifest import load_manifest
     from idm_gate.measure import measure
