@@ -188,9 +188,13 @@ def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> 
     if mode not in ("check", "publish"):
         raise InputError(f"input mode: {mode!r} is not valid; use one of {' | '.join(MODES)}")
 
+    from dataclasses import replace
+
     from .gate import CheckOptions, check
+    from .report.axis import parse_axis
 
     policy, terms = _input_policy(env)
+    axis = parse_axis(get_input("frontier-axis", "size", env), "input frontier-axis")
     client = None
     if mode == "check":
         if ctx.event_name == "merge_group":
@@ -217,6 +221,8 @@ def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> 
         res, client, number, head_sha = published
         # the uploaded report is input here: the gate's report goes beside it, never over it
         report_path = report_path.with_name(report_path.stem + "-check.json")
+    if not axis.is_size:
+        res = replace(res, frontier_axis=axis.spec)
     # an annotation's file is relative to the repository's top (the workspace), not to working-directory
     annotated = manifest.relative_to(workspace.resolve()).as_posix()
     return _deliver(res, ctx, token, client, number, head_sha, (key, author), comment_mode, status_context,

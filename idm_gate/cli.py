@@ -274,8 +274,12 @@ def default_base_ref(remote: str, cwd: Path) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .gate import CheckOptions, check
+    from dataclasses import replace
 
+    from .gate import CheckOptions, check
+    from .report.axis import parse_axis
+
+    axis = parse_axis(args.frontier_axis)  # a typo stops here, before any git work
     if args.base_ref is None:
         args.base_ref = default_base_ref(args.remote, _manifest_path(args).parent)
     opts = CheckOptions(base_ref=args.base_ref, store_spec=args.store, branch=args.baseline_branch,
@@ -284,6 +288,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                         baseline_key=args.baseline_key, report=(Path(args.report),) if args.report else ())
     target = _check_target(args)
     res = check(*_manifest(args), opts, args.messages.warn)
+    if not axis.is_size:
+        res = replace(res, frontier_axis=axis.spec)
     if to_file(args.output):
         write_output(render_check(res, args.format), args.output)
         # A CI log must still say why a gate failed: the verdict and the reasons go to stdout too.
@@ -730,6 +736,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--report", metavar="FILE", help="gate this report of the checkout (idm-gate measure "
                          "--format json, or idm-gate merge of measure --shard parts) instead of measuring "
                          "again; refused when it is of another commit or manifest (default: measure the checkout)")
+    sp.add_argument("--frontier-axis", default="size", metavar="AXIS",
+                    help="what the comment's efficiency frontier chart is drawn against: size, latency, memory, "
+                         "energy, or a bench: figure's key such as 'latency_p95_ms per_token' (default: size)")
     sp.set_defaults(func=cmd_check)
 
     sp = add("record", "measure HEAD and store it as the baseline for this commit")

@@ -394,6 +394,9 @@ class CheckResult:
     baseline_date: str | None = None   # committer date of baseline_commit, ISO 8601
     # the base branch's last recorded densities, oldest first, ending at the baseline (charts only)
     history: tuple[RecordedDensity, ...] = ()
+    # what the comment's frontier chart is drawn against: "size", or a bench: figure (--frontier-axis,
+    # the action's frontier-axis input; idm_gate.report.axis)
+    frontier_axis: str = "size"
 
     def largest_change(self) -> ModelVerdict | None:
         """The compared model whose density changed most in relative terms, up or down."""

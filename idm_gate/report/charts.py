@@ -7,7 +7,8 @@ Two sections about the whole PR, registered in ``check_markdown.PR_SECTIONS``:
   (``CheckResult.history``, oldest first) with the PR as the last point, as an ``xychart-beta`` line chart.
 - ``frontier_section``: size against error rate for the PR's models, each changed model at its baseline
   and its PR position, the efficiency frontier (``history.pareto_frontier`` over the PR's models)
-  marked with ★, as a ``quadrantChart``.
+  marked with ★, as a ``quadrantChart``. With ``--frontier-axis`` (``CheckResult.frontier_axis``) a
+  ``bench:`` figure (latency, peak memory, energy per token) takes size's place, for the models that have it.
 
 Why a quadrant chart: Mermaid has no scatter chart. ``xychart-beta`` draws lines and bars over one shared
 x axis, so models of different sizes cannot each sit at their own x, and its points carry no labels. A
@@ -28,9 +29,11 @@ import re
 
 from .. import metric
 from ..compare import _RANK, CheckResult, ModelVerdict
-from ..data import ModelStatus
+from ..data import ModelMeasurement, ModelStatus
+from ..errors import InputError
 from ..history import pareto_frontier
-from .fmt import num, size
+from .axis import SIZE, FrontierAxis, parse_axis
+from .fmt import num
 
 MAX_HISTORY_CHARTS = 10   # changed models charted, largest change first
 MAX_FRONTIER_POINTS = 40  # points of the quadrant chart: changed models (two each), frontier, then others
@@ -110,35 +113,62 @@ def _norm(x: float, lo: float, hi: float) -> float:
     return 0.5 if hi <= lo else round(0.05 + 0.9 * (x - lo) / (hi - lo), 4)
 
 
-def frontier_section(r: CheckResult) -> list[str]:
-    """The PR's models by size and error rate, changed ones at both positions, the frontier marked ★.
+def _axis(r: CheckResult) -> tuple[FrontierAxis, str]:
+    """The chart's axis, and a note when the requested one cannot be drawn and size stands in."""
+    axis = parse_axis(r.frontier_axis)  # validated where the user gave it (check --frontier-axis, the input)
+    if axis.is_size:
+        return axis, ""
+    try:
+        placed = [p for v in r.models if v.current is not None and (p := axis.value(v.current)) is not None]
+    except InputError as e:  # a model with two figures of the metric: say so, draw size
+        return SIZE, f"The chart shows size: {e}."
+    if not placed:
+        return SIZE, f"The chart shows size: no model's bench: files give {axis.key}."
+    return axis, ""
 
-    Drawn when at least one model changed (otherwise nothing moved and the chart says nothing new).
+
+def frontier_section(r: CheckResult) -> list[str]:
+    """The PR's models by size (or ``r.frontier_axis``) and error rate, changed ones at both positions, the
+    frontier marked ★.
+
+    Drawn when at least one model changed (otherwise nothing moved and the chart says nothing new). On
+    another axis than size only models with that bench: figure are placed; the note counts the others.
     """
     changed = _changed(r)
     current = [v for v in r.models if v.current is not None]
     if not changed:
         return []
-    front = pareto_frontier((v.name, v.current.size_bytes, v.current.error_rate)
-                            for v in current if v.current is not None)
-    # (label, size in bytes, error rate), most important first, at most MAX_FRONTIER_POINTS
-    pts: list[tuple[str, int, float]] = []
+    axis, fallback = _axis(r)
+
+    def at(m: ModelMeasurement | None) -> float | None:
+        return axis.value(m) if m is not None else None
+
+    pos = {v.name: at(v.current) for v in current}
+    front = pareto_frontier((v.name, p, v.current.error_rate)
+                            for v in current if v.current is not None and (p := pos[v.name]) is not None)
+    # (label, position on the axis, error rate), most important first, at most MAX_FRONTIER_POINTS
+    pts: list[tuple[str, float, float]] = []
     shown: set[str] = set()
     for v in changed:
         if v.current is None or len(pts) + 2 > MAX_FRONTIER_POINTS:
             break
+        now = pos[v.name]
+        if now is None:
+            continue
         star = "★ " if v.name in front else ""
-        if v.baseline is not None:
-            pts.append((f"{v.name} (base)", v.baseline.size_bytes, v.baseline.error_rate))
-        pts.append((f"{star}{v.name} (PR)", v.current.size_bytes, v.current.error_rate))
+        before = at(v.baseline)
+        if v.baseline is not None and before is not None:
+            pts.append((f"{v.name} (base)", before, v.baseline.error_rate))
+        pts.append((f"{star}{v.name} (PR)", now, v.current.error_rate))
         shown.add(v.name)
-    rest = sorted((v for v in current if v.name not in shown),
+    rest = sorted((v for v in current if v.name not in shown and pos[v.name] is not None),
                   key=lambda v: (v.name not in front, -(v.current.density if v.current else 0.0), v.name))
     drawn = set(shown)
     for v in rest:
-        if len(pts) == MAX_FRONTIER_POINTS or v.current is None:
+        p = pos[v.name]
+        if len(pts) == MAX_FRONTIER_POINTS or v.current is None or p is None:
             break
-        pts.append((("★ " if v.name in front else "") + v.name, v.current.size_bytes, v.current.error_rate))
+        pts.append((("★ " if v.name in front else "") + v.name, p, v.current.error_rate))
         drawn.add(v.name)
     positive = [p for p in pts if p[1] > 0]
     if not positive:
@@ -147,20 +177,30 @@ def frontier_section(r: CheckResult) -> list[str]:
     errs = [e for _, _, e in positive]
     x_lo, x_hi = min(logs), max(logs)
     e_lo, e_hi = min(errs), max(errs)
+    lo, hi = axis.words
     lines = ["quadrantChart",
-             '    title "Size against error rate (★ on the efficiency frontier)"',
-             f'    x-axis "smaller, {size(10 ** x_lo)}" --> "larger, {size(10 ** x_hi)} (log scale)"',
+             f'    title "{axis.title.capitalize()} against error rate (★ on the efficiency frontier)"',
+             f'    x-axis "{lo}, {label(axis.text(10 ** x_lo))}" --> '
+             f'"{hi}, {label(axis.text(10 ** x_hi))} (log scale)"',
              f'    y-axis "fewer errors, {num(e_lo)}" --> "more errors, {num(e_hi)}"',
-             '    quadrant-1 "larger and more error-prone"', '    quadrant-2 "smaller but more error-prone"',
-             '    quadrant-3 "smaller and more accurate"', '    quadrant-4 "larger but more accurate"']
+             f'    quadrant-1 "{hi} and more error-prone"', f'    quadrant-2 "{lo} but more error-prone"',
+             f'    quadrant-3 "{lo} and more accurate"', f'    quadrant-4 "{hi} but more accurate"']
     for name, s, e in positive:
         lines.append(f'    "{label(name, 60)}": [{_norm(math.log10(s), x_lo, x_hi)}, {_norm(e, e_lo, e_hi)}]')
-    left = len(current) - len(drawn)
+    unplaced = sum(1 for v in current if pos[v.name] is None)
+    left = len(current) - len(drawn) - unplaced
     body = _fence(lines)
-    note = ("Positions are scaled to the chart: size on a log scale, error rate linearly, each between the "
-            "smallest and largest value shown on its axis.")
+    note = (f"Positions are scaled to the chart: {axis.title} on a log scale, error rate linearly, each between "
+            "the smallest and largest value shown on its axis.")
+    if not axis.is_size:
+        note += (f" {axis.title.capitalize()} from each model's bench: files ({axis.key}); the frontier is taken "
+                 "over the models that have it.")
+    if unplaced > 0:
+        note += f" {unplaced} model{'s' if unplaced != 1 else ''} without a {axis.key} figure not placed."
     if left > 0:
         note += f" {left} more model{'s' if left != 1 else ''} not drawn: `idm-gate leaderboard` ranks them all."
+    if fallback:
+        note = f"{fallback} {note}"
     body += ["", note]
     return _details(f"🎯 Efficiency frontier: {len(shown)} changed model{'s' if len(shown) != 1 else ''} at "
-                    "baseline and PR", len(drawn), body)
+                    "baseline and PR" + ("" if axis.is_size else f", by {axis.title}"), len(drawn), body)

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from actionrunner import TOKEN, Runner, pr_env, pr_payload
+from actionrunner import OWNER, PR, REPO, TOKEN, Runner, pr_env, pr_payload
 from gatecase import BASE, manifest
 from gitrepo import make_repo
 
@@ -94,6 +94,7 @@ def test_a_looser_input_is_ignored_with_a_warning(pr):
     ("max-peak-memory-gb", "inf", "input max-peak-memory-gb: 'inf' is not valid; write a finite number such as 0.5"),
     ("max-throughput-drop", "10", "input max-throughput-drop: '10' is not valid; write a percentage such as 5% or "
                                   "a fraction in [0, 1]"),
+    ("frontier-axis", "speed", "input frontier-axis: 'speed' is not valid; use size, latency, memory, energy"),
 ])
 def test_a_malformed_input_is_one_line_exit_2(tmp_path, fake_github, name, value, msg):
     repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE)})
@@ -103,3 +104,26 @@ def test_a_malformed_input_is_one_line_exit_2(tmp_path, fake_github, name, value
     assert p.returncode == 2, p.stderr
     assert msg in p.stderr and "Traceback" not in p.stderr
     assert len([ln for ln in p.stderr.splitlines() if name in ln]) == 1
+
+
+def test_frontier_axis_input_draws_the_comments_chart_by_that_figure(tmp_path, fake_github):
+    # bonsai gets more accurate (arc 70 -> 80 %) and its p95 latency drops 120 -> 90 ms: a changed model
+    repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE, extra=BENCH), "bench.csv": bench_csv(40),
+                                ".gitignore": ".idm-gate/\n"})
+    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    runner = Runner(repo, fake_github, tmp_path)
+    p = runner.run("push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, {},
+                   extra_env={"GITHUB_REF": "refs/heads/main"})
+    assert p.returncode == 0, p.stderr + p.stdout
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("idm.yaml", manifest(dict(BASE, arc=80.0), gate=GATE, extra=BENCH))
+    repo.write("bench.csv", bench_csv(40).replace("latency_p95_ms,120", "latency_p95_ms,90"))
+    repo.commit()
+    p = runner.run("pull_request", pr_payload(repo), {"frontier-axis": "latency_p95_ms"}, extra_env=pr_env(repo))
+    assert p.returncode == 0, p.stderr + p.stdout
+    (comment,) = fake_github.issue_comments(OWNER, REPO, PR)
+    body = comment["body"]
+    assert '    title "Latency p95 against error rate (★ on the efficiency frontier)"' in body
+    assert '    x-axis "faster, 90 ms" --> "slower, 120 ms (log scale)"' in body
+    # one model at two positions: the baseline at the slow, error-prone corner, the PR at the other
+    assert '"bonsai (base)": [0.95, 0.95]' in body and '"★ bonsai (PR)": [0.05, 0.05]' in body

@@ -146,3 +146,65 @@ def test_parse_axis():
     with pytest.raises(InputError) as e:
         parse_axis("tokens_per_s tg128")
     assert "is not an axis (tokens per second is higher-is-better, and its inverse is a latency)" in str(e.value)
+
+
+# -- the PR comment's chart (check --frontier-axis), real git, Mermaid's own parser -------------------
+
+def _comment_repo(tmp_path: Path):
+    from gitrepo import make_repo
+
+    def man(a_pct: float, a_latency: int) -> tuple[dict, dict[str, str]]:
+        models = [{"name": "a", "size_bytes": 10**9, "evals": [{"scores": {"arc": a_pct}, "scale": "percent"}],
+                   "bench": [{"path": "a.csv", "hardware": "ci"}]},
+                  {"name": "b", "size_bytes": 5 * 10**8, "evals": [{"scores": {"arc": 70.0}, "scale": "percent"}],
+                   "bench": [{"path": "b.csv", "hardware": "ci"}]},
+                  {"name": "c", "size_bytes": 2 * 10**9, "evals": [{"scores": {"arc": 95.0}, "scale": "percent"}]}]
+        files = {"a.csv": f"metric,value\nlatency_p50_ms,{a_latency}\n", "b.csv": "metric,value\nlatency_p50_ms,40\n"}
+        return {"version": 1, "models": models}, files
+
+    doc, files = man(90.0, 80)
+    r = make_repo(tmp_path, {"idm.yaml": doc, **files})
+    assert r.idm("record").returncode == 0
+    r.git("push", "-q", "origin", "main")
+    r.git("checkout", "-q", "-b", "pr")
+    doc, files = man(92.0, 50)  # a: error 0.10 -> 0.08, latency 80 -> 50 ms
+    r.write("idm.yaml", doc)
+    for name, text in files.items():
+        r.write(name, text)
+    r.commit("faster and better")
+    return r
+
+
+def test_check_comment_draws_the_frontier_by_latency(tmp_path):
+    from realtools import mermaid_blocks, mermaid_parse
+
+    r = _comment_repo(tmp_path)
+    res = r.idm("check", "--base-ref", "origin/main", "-f", "markdown", "--frontier-axis", "latency")
+    assert res.returncode == 0, res.stderr
+    (chart,) = [b for b in mermaid_blocks(res.stdout) if b.startswith("quadrantChart")]
+    # x: log10 of 40, 50, 80 ms = 1.60206, 1.69897, 1.90309, scaled onto [0.05, 0.95]:
+    #   a (PR) 0.05 + 0.9 x (1.69897 - 1.60206) / (1.90309 - 1.60206) = 0.05 + 0.9 x 0.32193 = 0.3397
+    # y: errors 0.08 (a PR), 0.10 (a base), 0.30 (b): a (base) 0.05 + 0.9 x 0.02 / 0.22 = 0.1318
+    # frontier over the PR's models by latency: b (40 ms, 0.30) and a (50 ms, 0.08) both; c has no figure
+    assert chart.splitlines()[1:4] == [
+        '    title "Latency p50 against error rate (★ on the efficiency frontier)"',
+        '    x-axis "faster, 40 ms" --> "slower, 80 ms (log scale)"',
+        '    y-axis "fewer errors, 0.08" --> "more errors, 0.3"']
+    assert '"a (base)": [0.95, 0.1318]' in chart
+    assert '"★ a (PR)": [0.3397, 0.05]' in chart
+    assert '"★ b": [0.05, 0.95]' in chart
+    assert '"c' not in chart
+    assert "1 model without a latency_p50_ms figure not placed." in res.stdout
+    assert "🎯 Efficiency frontier: 1 changed model at baseline and PR, by latency p50" in res.stdout
+    assert all(x["ok"] for x in mermaid_parse([chart]))
+
+
+def test_check_comment_falls_back_to_size_without_the_figure_and_refuses_a_typo(tmp_path):
+    r = _comment_repo(tmp_path)
+    res = r.idm("check", "--base-ref", "origin/main", "-f", "markdown", "--frontier-axis", "energy")
+    assert res.returncode == 0, res.stderr
+    assert '    title "Size against error rate (★ on the efficiency frontier)"' in res.stdout
+    assert "The chart shows size: no model's bench: files give energy_per_token_j. Positions are scaled" in res.stdout
+    bad = r.idm("check", "--base-ref", "origin/main", "--frontier-axis", "speed")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("idm-gate: error: --frontier-axis: 'speed' is not valid; use size, latency")
