@@ -233,15 +233,16 @@ def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> 
 # gate: leaves unset or tighten it, never loosen it (idm_gate.policy.tighten).
 POLICY_INPUTS = {"max_drop": "max-drop", "warn_drop": "warn-drop", "min_tokens_per_s": "min-tokens-per-s",
                  "max_latency_ms": "max-latency-ms", "max_peak_memory_gb": "max-peak-memory-gb",
-                 "max_energy_per_token_j": "max-energy-per-token-j", "max_throughput_drop": "max-throughput-drop"}
+                 "max_energy_per_token_j": "max-energy-per-token-j", "max_throughput_drop": "max-throughput-drop",
+                 "min_group_density": "min-group-density"}
 
 
 def _input_policy(env: Mapping[str, str]) -> tuple[Policy, dict[str, str]]:
     """The policy the inputs give, and how the user wrote each one set ({"max_drop": "input max-drop: 5%"}).
 
     Relative inputs (``max-drop``, ``warn-drop``, ``max-throughput-drop``) take ``5%`` or ``0.05``; the
-    inference budgets a number in their unit (tokens/s, ms, GB of 10^9 bytes, J per token) within the
-    bounds ``gate:`` in a manifest allows, as the CLI's flags do.
+    inference budgets and ``min-group-density`` a number in their unit (tokens/s, ms, GB of 10^9 bytes, J per
+    token, the manifest's density unit) within the bounds ``gate:`` in a manifest allows, as the CLI's flags do.
     """
     from .github.runner import get_input
     from .manifest import Policy, number_flag, relative_flag
@@ -255,7 +256,7 @@ def _input_policy(env: Mapping[str, str]) -> tuple[Policy, dict[str, str]]:
                     min_tokens_per_s=values["min_tokens_per_s"], max_latency_ms=values["max_latency_ms"],
                     max_peak_memory_gb=values["max_peak_memory_gb"],
                     max_energy_per_token_j=values["max_energy_per_token_j"],
-                    max_throughput_drop=values["max_throughput_drop"])
+                    max_throughput_drop=values["max_throughput_drop"], min_group_density=values["min_group_density"])
     return policy, terms
 
 

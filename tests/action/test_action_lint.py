@@ -46,6 +46,7 @@ EXPECTED_INPUTS = {
     "max-peak-memory-gb": "",
     "max-energy-per-token-j": "",
     "max-throughput-drop": "",
+    "min-group-density": "",
     "frontier-axis": "size",
     "fail-on-regression": "true",
     "comment": "on-change",
