@@ -71,8 +71,8 @@ def looks_like_report(doc: Any) -> bool:
     doc = unflatten(doc) if isinstance(doc, Mapping) else doc
     if not isinstance(doc, Mapping) or not doc:
         return False
-    if isinstance(doc.get("report"), Mapping) and isinstance(doc.get("config"), Mapping):
-        return True
+    if "report" in doc and "config" in doc:
+        return True  # benchmark.json, however damaged: its own reader says what is wrong
     return all(isinstance(v, Mapping) and v and set(v) <= set(MEASUREMENTS) for v in doc.values())
 
 
@@ -183,7 +183,10 @@ def read_optimum(doc: Any, file: str, hardware: str | None) -> BenchRead:
                    "optimum-benchmark writes benchmark.json ({\"config\", \"report\"}) or benchmark_report.json "
                    "(an object of targets such as prefill and decode)")
     notices: list[str] = []
-    if "report" in doc and isinstance(doc.get("config"), Mapping):
+    if "report" in doc and "config" in doc:
+        for key in ("config", "report"):
+            if not isinstance(doc[key], Mapping):
+                raise fail(file, key, f"is {kind_of(doc[key])}", "optimum-benchmark writes an object here")
         config: Mapping[str, Any] | None = doc["config"]
         r = _Reader(file, doc["report"], "report.")
     else:

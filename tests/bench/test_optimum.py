@@ -10,11 +10,14 @@ worked out by hand in a comment.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from idm_gate.bench import BenchRead, read_bench
 from idm_gate.compare import compare_model
@@ -191,6 +194,8 @@ def _broken(change: str) -> Any:
         for t in report.values():
             if t["memory"] is not None:
                 t["memory"].update(max_process_vram=0.0, max_global_vram=0.0)
+    elif change == "report list":
+        doc["report"] = [report]
     elif change == "training":
         # a training scenario's targets: no inference figure among them
         doc["report"] = {"overall": {"memory": None, "latency": None, "throughput": {"unit": "samples/s", "value": 3.1},
@@ -212,6 +217,7 @@ def _broken(change: str) -> Any:
                         "with a longer scenario.duration, or with energy: false"),
     ("no vram tracked", "b.json: report.prefill.memory: max_process_vram and max_global_vram are both 0 on a GPU "
                         "run, so VRAM was not tracked; rerun with NVML (nvidia-ml-py) or AMD SMI available"),
+    ("report list", "b.json: report: is a list; optimum-benchmark writes an object here"),
     ("training", "b.json: holds no figure idm-gate reads (targets: overall); an inference run of optimum-benchmark: "
                  "decode throughput, prefill/per_token/forward/call latency, memory of the serving phases, or "
                  "decode efficiency"),
@@ -292,3 +298,39 @@ def test_measure_refuses_a_broken_report_in_one_line(tmp_path):
     assert r.stderr.strip().splitlines()[-1].endswith(
         "benchmark.json: report.prefill.latency.unit: is 'ms'; idm-gate reads 's' here, as optimum-benchmark writes it")
     assert "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------- any damage: a figure or one line
+
+def _leaves(node: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _leaves(v, (*path, k))] or [path]
+    if isinstance(node, list):
+        return [path]  # a list is replaced whole (values, environment.gpu)
+    return [path]
+
+
+_DOC = json.loads(INFERENCE.read_text())
+_PATHS = [p for p in _leaves(_DOC) if p]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(_PATHS),
+       value=st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                       st.text(max_size=8), st.lists(st.integers(), max_size=2), st.just({})))
+def test_a_damaged_report_gives_sound_figures_or_one_line(tmp_path, path, value):
+    doc = json.loads(json.dumps(_DOC))
+    node = doc
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+    p = tmp_path / "benchmark.json"
+    p.write_text(json.dumps(doc))
+    try:
+        r = read(p)
+    except InputError as e:
+        assert "\n" not in str(e) and str(e).startswith("benchmark.json")
+        return
+    for b in r.results:
+        assert math.isfinite(b.value) and b.value >= 0
+        assert b.stderr is None or (math.isfinite(b.stderr) and b.stderr >= 0)
