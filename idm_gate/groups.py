@@ -28,6 +28,7 @@ from fnmatch import fnmatchcase
 
 from . import metric
 from .data import GroupMeasurement, Side, TaskScore
+from .errors import truncate
 
 _GLOB = frozenset("*?[")
 
@@ -79,7 +80,7 @@ def resolve(groups: Mapping[str, Sequence[str]], tasks: Sequence[str],
             entry = unmatched[0]
             what = "matches none of the model's tasks" if is_glob(entry) else "is not a task of this model"
             also = " (it applies because the model counts other tasks of the group)" if top_level else ""
-            raise GroupError(name, f"{entry!r} {what}{also}; {_have(list(tasks), entry)}")
+            raise GroupError(name, f"{truncate(repr(entry), 80, '...')} {what}{also}; {_have(list(tasks), entry)}")
         out[name] = tuple(t for t in tasks if t in picked)
     return out
 

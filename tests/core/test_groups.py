@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idm_gate import groups, metric
 from idm_gate.compare import FAIL, PASS, WARN, budget_breaches, compare
@@ -217,3 +219,22 @@ def test_bounds_in_bits_scale_with_log_base():
     nats = model(COLLAPSE, size=2 * 10**9, defined=DOMAINS).groups[1].density
     bits = model(COLLAPSE, size=2 * 10**9, defined=DOMAINS, log_base="2").groups[1].density
     assert bits == pytest.approx(nats / math.log(2))
+
+
+@settings(max_examples=200, deadline=None)
+@given(errors=st.lists(st.floats(0.001, 0.999), min_size=2, max_size=12),
+       weights=st.lists(st.floats(0.1, 10.0), min_size=12, max_size=12),
+       cut=st.integers(1, 11), size=st.integers(10**6, 10**11), log_base=st.sampled_from(["e", "2"]))
+def test_when_groups_partition_the_tasks_the_models_density_lies_between_theirs(errors, weights, cut, size,
+                                                                                log_base):
+    # Pe is the (weighted) mean of the group means, weighted by each group's total weight, so it lies between
+    # them; -log(Pe) / size falls as Pe rises, so D lies between the groups' densities: the worst group is
+    # never better than the model.
+    cut = min(cut, len(errors) - 1)
+    tasks = [ts(f"t{i}", e) for i, e in enumerate(errors)]
+    w = {f"t{i}": weights[i] for i in range(len(errors))}
+    a = groups.measure_group("a", tasks[:cut], w, None, size, log_base)
+    b = groups.measure_group("b", tasks[cut:], w, None, size, log_base)
+    whole = groups.measure_group("all", tasks, w, None, size, log_base)
+    lo, hi = sorted((a.density, b.density))
+    assert lo * (1 - 1e-9) - 1e-12 <= whole.density <= hi * (1 + 1e-9) + 1e-12

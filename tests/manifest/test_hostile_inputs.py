@@ -381,6 +381,23 @@ TYPES: list[tuple[str, dict, str]] = [
      "models[0].evals[0]: unknown field 'weight'"),
     ("eval-format-with-inline", dict(models=[model(evals=[{"scores": {"x": 0.5}, "format": "json"}])]),
      "models[0].evals[0].format: applies to a file"),
+    # domains (groups:), top level and per model
+    ("groups-list", dict(groups=["x"]), "groups: expected a mapping"),
+    ("groups-empty", dict(groups={}), "groups: must not be empty"),
+    ("groups-value-string", dict(groups={"g": "x"}), "groups.g: expected a list, got 'x'"),
+    ("groups-item-number", dict(groups={"g": [1]}), "groups.g[0]: expected a string, got 1"),
+    ("groups-item-empty", dict(groups={"g": [""]}), "groups.g[0]: must not be empty"),
+    ("groups-partly-matched", dict(groups={"g": ["x", "y"]}),
+     "groups.g: 'y' is not a task of this model (it applies because the model counts other tasks of the group)"),
+    ("model-groups-unknown-task", dict(models=[model(groups={"g": ["y"]})]),
+     "models[0].groups.g: 'y' is not a task of this model"),
+    ("model-groups-entry-control-char", dict(models=[model(groups={"g": ["x\x1b[31m"]})]),
+     "models[0].groups.g[0]: contains control characters"),
+    # fnmatch's translation never backtracks exponentially: a 501-character glob of 250 stars is refused fast
+    ("model-groups-star-bomb", dict(models=[model(groups={"g": ["*x" * 250 + "y"]})]),
+     "models[0].groups.g: '" + "*x" * 38 + "... matches none of the model's tasks; tasks counted: x"),
+    ("gate-min-group-density-string", dict(gate={"min_group_density": "high"}),
+     "gate.min_group_density: expected a number"),
 ]
 for _id, _top, _msg in TYPES:
     add(f"type-{_id}", "manifest types", man(**_top), f"{M}: {_msg}")
