@@ -3,7 +3,8 @@
 A git repository (with a bare ``origin``) of ``--models`` models, each a safetensors file (written by
 ``safetensors.numpy``) and an lm-evaluation-harness results file; ``record`` stores main's baseline.
 A pull request then changes one model's weights. Fresh processes, interleaved (one of each per
-round), the median of ``--repeat`` rounds:
+round), the median of ``--repeat`` rounds, in wall time and in CPU time (user + system of the
+process and the git it runs, which a busy neighbour disturbs least):
 
 * the floor: ``idm-gate measure`` of the PR's checkout (start-up, manifest, every model sized and
   its results read);
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,8 +32,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TITLE = "check: idm-gate check on N models vs idm-gate measure of the same checkout"
-HEADER = ("models", "measure", "check", "x measure", "check, manifest edited", "x measure")
-WIDTHS = (7, 9, 9, 10, 22, 10)
+HEADER = ("models", "measure", "check", "x measure", "CPU x measure", "check, manifest edited", "x measure",
+          "CPU x measure")
+WIDTHS = (7, 9, 9, 10, 13, 22, 10, 13)
+
+
+def children_cpu() -> float:
+    """User + system seconds of every child process waited for so far (``getrusage``)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def git(cwd: Path, *args: str, env: dict) -> str:
@@ -107,29 +116,32 @@ def main(argv: list[str] | None = None) -> int:
         (edited / "idm.yaml").write_text(text)
         git(edited, "commit", "-q", "-am", "edit the manifest", env=env)
 
-        def run(cmd: list[str], cwd: Path, want: int) -> float:
-            t = time.perf_counter()
+        def run(cmd: list[str], cwd: Path, want: int) -> tuple[float, float]:
+            """(wall, CPU) seconds; CPU is user + system of the process and its children (git)."""
+            c, t = children_cpu(), time.perf_counter()
             p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-            dt = time.perf_counter() - t
+            dt, dc = time.perf_counter() - t, children_cpu() - c
             assert p.returncode == want, (cmd, p.returncode, p.stderr[-2000:])
-            return dt
+            return dt, dc
 
         measure = cli + ["measure"]
         check = cli + ["check", "--base-ref", "origin/main"]
-        rounds: dict[str, list[float]] = {"measure": [], "check": [], "edited": []}
+        rounds: dict[str, list[tuple[float, float]]] = {"measure": [], "check": [], "edited": []}
         run(measure, work, 0), run(check, work, 1), run(check, edited, 1)  # warm-up; m00000 fails the gate
         for _ in range(args.repeat):
             rounds["measure"].append(run(measure, work, 0))
             rounds["check"].append(run(check, work, 1))
             rounds["edited"].append(run(check, edited, 1))
-    t = {k: statistics.median(v) for k, v in rounds.items()}
+    t = {k: statistics.median(w for w, _ in v) for k, v in rounds.items()}
+    c = {k: statistics.median(x for _, x in v) for k, v in rounds.items()}
     print(TITLE)
     print(f"medians of {args.repeat} interleaved rounds of fresh processes; each model a safetensors file and an "
           "lm-eval results file; the PR makes one model bigger (it fails the gate)")
     print(" | ".join(h.rjust(w) for h, w in zip(HEADER, WIDTHS, strict=True)))
     print("-" * (sum(WIDTHS) + 3 * (len(WIDTHS) - 1)))
     cells = (f"{args.models:,}", f"{t['measure']:.2f} s", f"{t['check']:.2f} s", f"{t['check'] / t['measure']:.2f}x",
-             f"{t['edited']:.2f} s", f"{t['edited'] / t['measure']:.2f}x")
+             f"{c['check'] / c['measure']:.2f}x", f"{t['edited']:.2f} s", f"{t['edited'] / t['measure']:.2f}x",
+             f"{c['edited'] / c['measure']:.2f}x")
     print(" | ".join(c.rjust(w) for c, w in zip(cells, WIDTHS, strict=True)))
     return 0
 

@@ -6,8 +6,9 @@ Two tables, each against a floor measured in the same run (median of ``--repeat`
   results file, a CSV and a model card): ``measure(manifest)`` as the CLI calls it (it runs
   ``git rev-parse --show-toplevel`` once to find the repository), and ``measure(manifest, root)``
   with the root given, against the floor ``load_manifest`` (read, parse and validate the YAML);
-* as a user runs it, a fresh process each time, interleaved (one of each per round): ``idm-gate
-  --help`` and ``--version`` against the floor ``python -c pass`` (the cost of starting this
+* as a user runs it, a fresh process each time, interleaved (one of each per round), in wall time
+  and in CPU time (user + system of the process and its children, which a busy neighbour disturbs
+  least): ``idm-gate --help`` and ``--version`` against the floor ``python -c pass`` (the cost of starting this
   interpreter at all); ``idm-gate measure`` of the bundled example and of a one-model repository (a
   safetensors file, inline scores) against ``python -c 'import jsonschema, yaml'``, the libraries
   every measure needs (the manifest is YAML checked against a JSON Schema). Bytecode is written and
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,8 +46,8 @@ EXAMPLE = ROOT / "examples" / "model-repo" / "idm.yaml"
 HEAVY = ("jsonschema", "yaml", "requests", "urllib3", "ghapi", "fasttransport", "httpx2", "numpy",
          "safetensors", "gguf")
 TITLE = "measure: idm-gate measure on examples/model-repo and CLI start-up, against floors from the same run"
-HEADER = ("what", "median", "x floor", "+ over floor")
-WIDTHS = (64, 10, 8, 12)
+HEADER = ("what", "median", "x floor", "+ over floor", "CPU x floor")
+WIDTHS = (64, 10, 8, 12, 11)
 
 # Runs the CLI's main() in a fresh interpreter and reports the heavy modules it imported.
 _PROBE = """
@@ -100,16 +102,28 @@ def heavy_imports(argv: list[str]) -> list[str]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def print_table(title: str, floor: tuple[str, float], rows: list[tuple[str, float]]) -> None:
+def print_table(title: str, floor: tuple[str, float], rows: list[tuple[str, float]],
+                cpu: dict[str, float] | None = None) -> None:
+    """A table of wall-time medians against ``floor``; with ``cpu`` (name -> median CPU seconds of the
+    process and its children), also the CPU ratio, which a busy neighbour disturbs least."""
     print(title)
     print(" | ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(HEADER, WIDTHS, strict=True))))
     print("-" * (sum(WIDTHS) + 3 * (len(WIDTHS) - 1)))
     name, f = floor
+    fc = cpu.get(name) if cpu else None
     print(" | ".join((f"{name} (floor)".ljust(WIDTHS[0]), f"{f * 1e3:7.2f} ms", "1.0x".rjust(WIDTHS[2]),
-                      "".rjust(WIDTHS[3]))))
+                      "".rjust(WIDTHS[3]), ("1.0x" if fc else "").rjust(WIDTHS[4]))))
     for name, t in rows:
+        c = cpu.get(name) if cpu else None
         print(" | ".join((name.ljust(WIDTHS[0]), f"{t * 1e3:7.2f} ms", f"{t / f:.2f}x".rjust(WIDTHS[2]),
-                          f"{(t - f) * 1e3:+.2f} ms".rjust(WIDTHS[3]))))
+                          f"{(t - f) * 1e3:+.2f} ms".rjust(WIDTHS[3]),
+                          (f"{c / fc:.2f}x" if c and fc else "").rjust(WIDTHS[4]))))
+
+
+def children_cpu() -> float:
+    """User + system seconds of every child process waited for so far (``getrusage``)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,10 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         for cmd in cmds.values():
             run(cmd, env)  # warm-up: page cache, .pyc files
         times: dict[str, list[float]] = {name: [] for name in cmds}
+        cpus: dict[str, list[float]] = {name: [] for name in cmds}
         for _ in range(repeat):
             for name, cmd in cmds.items():
+                c0 = children_cpu()
                 times[name].append(median_seconds(lambda c=cmd: run(c, env), 1))
+                cpus[name].append(children_cpu() - c0)
     t = {name: statistics.median(v) for name, v in times.items()}
+    cpu = {name: statistics.median(v) for name, v in cpus.items()}
     t_py = t.pop("python -c pass")
     t_imports = t.pop("python -c 'import jsonschema, yaml'")
     t_cli = t
@@ -167,11 +185,11 @@ def main(argv: list[str] | None = None) -> int:
                  ("measure(manifest, root): the same, repo root given", t_measure_root)])
     print()
     print_table("fresh process each run", ("python -c pass", t_py),
-                [(k, v) for k, v in t_cli.items() if "measure" not in k])
+                [(k, v) for k, v in t_cli.items() if "measure" not in k], cpu)
     print()
     print_table("fresh process each run, against the libraries every measure needs",
                 ("python -c 'import jsonschema, yaml'", t_imports),
-                [(k, v) for k, v in t_cli.items() if "measure" in k])
+                [(k, v) for k, v in t_cli.items() if "measure" in k], cpu)
     print()
     for name, mods in imported.items():
         print(f"heavy modules imported by idm-gate {name}: {', '.join(mods) or 'none'} "
