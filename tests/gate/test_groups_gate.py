@@ -30,6 +30,16 @@ def manifest(scores: dict, gate: dict | None = None, groups: dict | None = DOMAI
     return doc
 
 
+def check_schema():
+    import jsonschema
+    from referencing import Registry, Resource
+
+    from idm_gate.manifest import schema
+
+    reg = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in (schema("report"), schema("check")))
+    return jsonschema.Draft202012Validator(schema("check"), registry=reg)
+
+
 def recorded(tmp_path, **kw):
     r = make_repo(tmp_path, {"idm.yaml": manifest(BASE, **kw)})
     res = r.idm("record")
@@ -54,6 +64,7 @@ def test_better_on_average_but_collapsed_in_one_domain_fails_with_the_group_name
     assert "  group    code: 0.6931 -> 0.5108 nats/GB  (▼ -26.3 %)  (worst group)" in res.stdout
     assert "  - group code: density down 26.3 %, over max_drop 5.0 %" in res.stdout
     doc = json.loads(check(r, "--format", "json").stdout)
+    check_schema().validate(doc)  # the published schema of the check report holds groups and worst_group
     m = doc["models"][0]
     assert doc["verdict"] == "fail" and m["worst_group"] == "code"
     code = next(g for g in m["groups"] if g["name"] == "code")
@@ -93,6 +104,12 @@ def test_dropping_the_groups_in_the_pr_warns_per_group(tmp_path):
     assert "bonsai: WARN [changed]" in res.stdout
     assert ("  - group code is in the baseline but not in the PR's groups: that domain is no longer compared (if it "
             "was renamed, its baseline is not followed)") in res.stdout
+    doc = json.loads(check(r, "--format", "json").stdout)
+    check_schema().validate(doc)
+    m = doc["models"][0]
+    assert "worst_group" not in m  # the PR's model has no groups
+    assert [(g["name"], g["current"], g["why_not_compared"]) for g in m["groups"]] == [
+        ("math", None, "not in the PR's groups"), ("code", None, "not in the PR's groups")]
 
 
 def test_a_group_whose_tasks_change_warns_and_still_compares(tmp_path):
