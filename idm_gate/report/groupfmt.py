@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data import GroupChange, ModelMeasurement, ModelVerdict
+from ..data import GroupChange, ModelMeasurement, ModelVerdict, Side
 from ..serialize import group_to_dict
 from .fmt import NBSP, num, percent, pm
 
@@ -71,7 +71,7 @@ def change_to_dict(c: GroupChange) -> dict[str, Any]:
             "delta_rel": c.delta_rel, "why_not_compared": c.why if c.delta_rel is None else None}
 
 
-def _side(s: Any) -> dict[str, Any] | None:
+def _side(s: Side | None) -> dict[str, Any] | None:
     return None if s is None else {"density": s.density, "density_stderr": s.density_stderr,
                                    "error_rate": s.error_rate, "size_bytes": s.size_bytes}
 
