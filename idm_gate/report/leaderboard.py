@@ -6,8 +6,10 @@ no more error-prone). With ``--frontier-axis`` (:mod:`idm_gate.report.axis`) the
 against a ``bench:`` figure instead of size (latency, peak memory, energy per token), over the models
 that have it; the others are shown without a position. The HTML page draws two inline SVG charts, with
 no script and nothing fetched: the axis (log scale) against error rate with the frontier as a step line,
-and each model's recorded density along the branch (``idm-gate history``). Untrusted text (model names) is escaped with
-``html.escape`` in HTML and SVG and with ``markdown.esc`` in Markdown.
+and each model's recorded density along the branch (``idm-gate history``). When any model has groups
+(manifest ``groups:``), each row names its worst group (lowest density) with that density. Untrusted
+text (model and group names) is escaped with ``html.escape`` in HTML and SVG and with ``markdown.esc`` in
+Markdown.
 """
 
 from __future__ import annotations
@@ -77,16 +79,31 @@ def _key_of(m: ModelMeasurement, axis: FrontierAxis) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+def _grouped(rows: Sequence[Standing]) -> bool:
+    """Whether any model has groups (manifest ``groups:``): only then is there a worst-group column."""
+    return any(s.model.groups for s in rows)
+
+
+def _worst(x: ModelMeasurement) -> str:
+    """``code (0.5108)``: the model's group with the lowest density, or ``—`` without groups."""
+    g = x.worst_group
+    return "—" if g is None else f"{g.name} ({num(g.density)})"
+
+
 def render_markdown(rows: list[Standing], log_base: str, axis: FrontierAxis = SIZE) -> str:
     u = metric.unit(log_base)
     extra = "" if axis.is_size else f" {axis.title} |"
-    lines = [f"| rank | model | density ({u}) | size | error rate | params | bits/param |{extra} frontier |",
-             "|---:|---|---:|---:|---:|---:|---:|" + ("" if axis.is_size else "---:|") + ":---:|"]
+    grouped = _grouped(rows)
+    lines = [f"| rank | model | density ({u}) | size | error rate | params | bits/param |"
+             f"{' worst group |' if grouped else ''}{extra} frontier |",
+             "|---:|---|---:|---:|---:|---:|---:|" + ("---|" if grouped else "") + ("" if axis.is_size else "---:|")
+             + ":---:|"]
     for s in rows:
         cell = "" if axis.is_size else f" {axis.text(s.position) if s.position is not None else '—'} |"
+        worst = f" {esc(_worst(s.model))} |" if grouped else ""
         lines.append(f"| {s.rank} | {esc(s.model.name)} | {num(s.model.density)} | {size(s.model.size_bytes)} | "
-                     f"{num(s.model.error_rate)} | {count(s.model.params)} | {_bpp(s.model.bits_per_param)} |{cell} "
-                     f"{'★' if s.on_frontier else ''} |")
+                     f"{num(s.model.error_rate)} | {count(s.model.params)} | {_bpp(s.model.bits_per_param)} |{worst}"
+                     f"{cell} {'★' if s.on_frontier else ''} |")
     lines += ["", _frontier_note(rows, axis)]
     return "\n".join(lines) + "\n"
 
@@ -96,7 +113,10 @@ def render_json(rows: list[Standing], log_base: str, axis: FrontierAxis = SIZE) 
     return dumps({"unit": metric.unit(log_base), **({} if axis.is_size else {"frontier_axis": axis.key}), "models": [
         {"rank": s.rank, "name": s.model.name, "density": s.model.density, "size_bytes": s.model.size_bytes,
          "error_rate": s.model.error_rate, "params": s.model.params, "bits_per_param": s.model.bits_per_param,
-         **({} if axis.is_size else {"frontier_position": s.position}), "on_frontier": s.on_frontier}
+         **({} if axis.is_size else {"frontier_position": s.position}), "on_frontier": s.on_frontier,
+         # only for a model with groups (manifest groups:), so leaderboards without them are unchanged
+         **({"worst_group": {"name": g.name, "density": g.density, "error_rate": g.error_rate}}
+            if (g := s.model.worst_group) is not None else {})}
         for s in rows]})
 
 
@@ -222,6 +242,7 @@ def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPo
     """One self-contained page: the table, the frontier chart and the history chart (inline SVG, no script)."""
     u = metric.unit(log_base)
     top = {s.model.name for s in rows[:HISTORY_LINES]}
+    grouped = _grouped(rows)
     body = []
     for s in rows:
         x = s.model
@@ -231,7 +252,8 @@ def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPo
         body.append(f"<tr{cls}><td class=n>{s.rank}</td><td>{html.escape(x.name)}</td>"
                     f"<td class=n>{num(x.density)}</td><td class=n>{html.escape(size(x.size_bytes))}</td>"
                     f"<td class=n>{num(x.error_rate)}</td><td class=n>{count(x.params)}</td>"
-                    f"<td class=n>{_bpp(x.bits_per_param)}</td>{where}"
+                    f"<td class=n>{_bpp(x.bits_per_param)}</td>"
+                    f"{f'<td>{html.escape(_worst(x))}</td>' if grouped else ''}{where}"
                     f"<td>{'★ frontier' if s.on_frontier else ''}</td></tr>")
     head_axis = "" if axis.is_size else f"<th>{html.escape(axis.title)}</th>"
     intro = ("Green rows are on the efficiency frontier: no other model is both smaller and more accurate."
@@ -243,7 +265,8 @@ def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPo
         f"<p>{len(rows)} models ranked by intelligence density D = −{'ln' if log_base == 'e' else 'log2'}"
         f"(error rate) / size in GB, in {u}. {intro}</p>",
         "<table>", f"<thead><tr><th>rank</th><th>model</th><th>density ({u})</th><th>size</th><th>error rate</th>"
-        f"<th>params</th><th>bits/param</th>{head_axis}<th>frontier</th></tr></thead>", "<tbody>", *body, "</tbody>",
+        f"<th>params</th><th>bits/param</th>{'<th>worst group</th>' if grouped else ''}{head_axis}<th>frontier</th>"
+        "</tr></thead>", "<tbody>", *body, "</tbody>",
         "</table>", "<figure>", frontier_svg(rows, axis),
         f"<figcaption>{html.escape(axis.title.capitalize())} (log scale) against error rate. Green: on the "
         "frontier, joined by the dashed step line.</figcaption>", "</figure>",
