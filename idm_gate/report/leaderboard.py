@@ -7,9 +7,11 @@ against a ``bench:`` figure instead of size (latency, peak memory, energy per to
 that have it; the others are shown without a position. The HTML page draws two inline SVG charts, with
 no script and nothing fetched: the axis (log scale) against error rate with the frontier as a step line,
 and each model's recorded density along the branch (``idm-gate history``). When any model has groups
-(manifest ``groups:``), each row names its worst group (lowest density) with that density. Untrusted
-text (model and group names) is escaped with ``html.escape`` in HTML and SVG and with ``markdown.esc`` in
-Markdown.
+(manifest ``groups:``), each row names its worst group (lowest density) with that density. Where models
+list ``bench:`` files, every format also gives their inference figures (a second table; ``bench`` per
+model in JSON), beside density and never folded into it; without them the output is as it was.
+Untrusted text (model and group names) is escaped with ``html.escape`` in HTML and SVG and with
+``markdown.esc`` in Markdown.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from dataclasses import dataclass
 from .. import __version__, metric
 from ..data import Measurement, ModelMeasurement
 from ..history import HistoryPoint, pareto_frontier
-from ..serialize import dumps
+from ..serialize import bench_to_dict, dumps
 from .axis import SIZE, FrontierAxis
+from .benchfmt import setup_text, value_text
 from .fmt import count, num, size
 from .markdown import esc
 
@@ -105,6 +108,12 @@ def render_markdown(rows: list[Standing], log_base: str, axis: FrontierAxis = SI
                      f"{num(s.model.error_rate)} | {count(s.model.params)} | {_bpp(s.model.bits_per_param)} |{worst}"
                      f"{cell} {'★' if s.on_frontier else ''} |")
     lines += ["", _frontier_note(rows, axis)]
+    benched = [s for s in rows if s.model.bench]
+    if benched:  # only where present: a manifest without bench: files gets the table above alone
+        lines += ["", "Inference benchmarks of the models that list `bench:` files (beside density, never folded "
+                  "into it):", "", "| model | figure | value | setup |", "|---|---|---:|---|"]
+        lines += [f"| {esc(s.model.name)} | `{b.key}` | {value_text(b)} | {esc(setup_text(b))} |"
+                  for s in benched for b in s.model.bench]
     return "\n".join(lines) + "\n"
 
 
@@ -116,7 +125,8 @@ def render_json(rows: list[Standing], log_base: str, axis: FrontierAxis = SIZE) 
          **({} if axis.is_size else {"frontier_position": s.position}), "on_frontier": s.on_frontier,
          # only for a model with groups (manifest groups:), so leaderboards without them are unchanged
          **({"worst_group": {"name": g.name, "density": g.density, "error_rate": g.error_rate}}
-            if (g := s.model.worst_group) is not None else {})}
+            if (g := s.model.worst_group) is not None else {}),
+         **({"bench": [bench_to_dict(b) for b in s.model.bench]} if s.model.bench else {})}
         for s in rows]})
 
 
@@ -267,13 +277,25 @@ def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPo
         "<table>", f"<thead><tr><th>rank</th><th>model</th><th>density ({u})</th><th>size</th><th>error rate</th>"
         f"<th>params</th><th>bits/param</th>{'<th>worst group</th>' if grouped else ''}{head_axis}<th>frontier</th>"
         "</tr></thead>", "<tbody>", *body, "</tbody>",
-        "</table>", "<figure>", frontier_svg(rows, axis),
+        "</table>", *_bench_html(rows), "<figure>", frontier_svg(rows, axis),
         f"<figcaption>{html.escape(axis.title.capitalize())} (log scale) against error rate. Green: on the "
         "frontier, joined by the dashed step line.</figcaption>", "</figure>",
         "<figure>", history_svg([p for p in history if p.model.name in top], u),
         f"<figcaption>Recorded density along the branch (first-parent order), oldest commit left"
         f"{f', of the {HISTORY_LINES} highest-ranked models' if len(rows) > HISTORY_LINES else ''}.</figcaption>",
         "</figure>", f"<p><small>idm-gate {__version__}</small></p>", "</body>", "</html>", ""])
+
+
+def _bench_html(rows: Sequence[Standing]) -> list[str]:
+    """The models' inference figures as a second table; nothing when no model lists bench: files."""
+    cells = [f"<tr><td>{html.escape(s.model.name)}</td><td>{html.escape(b.key)}</td>"
+             f"<td class=n>{html.escape(value_text(b))}</td><td>{html.escape(setup_text(b))}</td></tr>"
+             for s in rows for b in s.model.bench]
+    if not cells:
+        return []
+    return ["<h2>Inference benchmarks</h2>", "<p>From the models' bench: files, beside density, never folded "
+            "into it.</p>", "<table>", "<thead><tr><th>model</th><th>figure</th><th>value</th><th>setup</th></tr>"
+            "</thead>", "<tbody>", *cells, "</tbody>", "</table>"]
 
 
 # -- badge ------------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_markdown_shows_the_axis_column_and_who_is_not_placed(repo):
                         "| frontier |")
     assert lines[4].startswith("| 3 | e |") and lines[4].endswith("| — |  |")
     assert lines[6].startswith("| 5 | d |") and lines[6].endswith("| 30 ms | ★ |")
-    assert lines[-1] == ("★ on the efficiency frontier of latency p50 against error rate (3 of the 4 models with a "
+    assert lines[8] == ("★ on the efficiency frontier of latency p50 against error rate (3 of the 4 models with a "
                          "latency_p50_ms figure): no other is both faster and more accurate. 1 without the figure "
                          "(no bench: file gives it) are not placed.")
 
@@ -208,3 +208,35 @@ def test_check_comment_falls_back_to_size_without_the_figure_and_refuses_a_typo(
     bad = r.idm("check", "--base-ref", "origin/main", "--frontier-axis", "speed")
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("idm-gate: error: --frontier-axis: 'speed' is not valid; use size, latency")
+
+
+# -- the inference figures beside the ranking, only where present ------------------------------------
+
+def test_leaderboard_lists_the_bench_figures_of_the_models_that_have_them(repo):
+    res = idm(repo, "leaderboard")
+    assert res.returncode == 0, res.stderr
+    table = res.stdout.split("Inference benchmarks of the models that list `bench:` files (beside density, never "
+                             "folded into it):\n\n", 1)[1].splitlines()
+    # in rank order (b, a, e, c, d); e lists no bench: file; 1.2 GB and 2.5 GB are the csv's GB x 10^9 bytes
+    assert table == ["| model | figure | value | setup |", "|---|---|---:|---|",
+                     "| b | `latency_p50_ms` | 40 ms | ci-runner |", "| b | `peak_memory_bytes` | 1.20 GB | ci-runner |",
+                     "| a | `latency_p50_ms` | 80 ms | ci-runner |", "| a | `peak_memory_bytes` | 2.50 GB | ci-runner |",
+                     "| c | `latency_p50_ms` | 200 ms | ci-runner |", "| c | `peak_memory_bytes` | 4.00 GB | ci-runner |",
+                     "| d | `latency_p50_ms` | 30 ms | ci-runner |", "| d | `peak_memory_bytes` | 3.00 GB | ci-runner |"]
+    doc = frontier_json(repo, "size")
+    by = {x["name"]: x for x in doc["models"]}
+    assert "bench" not in by["e"]
+    assert [(b["metric"], b["value"], b["hardware"]) for b in by["a"]["bench"]] == [
+        ("latency_p50_ms", 80.0, "ci-runner"), ("peak_memory_bytes", 2.5e9, "ci-runner")]
+    page = idm(repo, "leaderboard", "--format", "html").stdout
+    assert "<h2>Inference benchmarks</h2>" in page
+    assert "<tr><td>d</td><td>latency_p50_ms</td><td class=n>30 ms</td><td>ci-runner</td></tr>" in page
+
+
+def test_leaderboard_without_bench_files_has_no_inference_table(tmp_path):
+    man = {"version": 1, "models": [{"name": "solo", "size_bytes": 10**9,
+                                     "evals": [{"scores": {"arc": 90.0}, "scale": "percent"}]}]}
+    (tmp_path / "idm.yaml").write_text(yaml.safe_dump(man))
+    for fmt in ("markdown", "json", "html"):
+        out = idm(tmp_path, "leaderboard", "--format", fmt).stdout
+        assert "Inference benchmarks" not in out and '"bench"' not in out, fmt
