@@ -141,6 +141,22 @@ def test_older_report_shape(tmp_path):
     assert figures(read(write(tmp_path, doc))) == figures(read(INFERENCE))
 
 
+def test_classifier_run_gives_forward_latency_and_memory(tmp_path):
+    # a task that is not text generation (scenarios/inference/scenario.py, 0.6): the targets are
+    # load_model, first_forward and forward; forward's throughput is in samples/s, so no tokens_per_s
+    doc = json.loads(INFERENCE.read_text())
+    report = doc["report"]
+    doc["config"]["backend"]["task"] = "text-classification"
+    doc["report"] = {"load_model": report["load_model"], "first_forward": report["load_model"],
+                     "forward": dict(report["prefill"], throughput={"unit": "samples/s", "value": 16.674206116134474})}
+    r = read(write(tmp_path, doc))
+    # forward's p50 / p95 x 1000, and its max_process_vram 6499.074048 MB x 10^6
+    assert [(b.key, b.value) for b in r.results] == [
+        ("latency_p50_ms forward", pytest.approx(59.96020889282226)),
+        ("latency_p95_ms forward", pytest.approx(60.06700038909912)),
+        ("peak_memory_bytes max_process_vram", pytest.approx(6_499_074_048))]
+
+
 def test_cpu_run_takes_the_largest_resident_memory(tmp_path):
     # on a CPU the memory tracker fills max_ram only (trackers/memory.py: the VRAM fields stay None)
     doc = json.loads(INFERENCE.read_text())
