@@ -556,18 +556,18 @@ def _deliver(res: CheckResult, ctx: RunnerContext, token: str | None, client: Gi
     with the failing and warning models first; commits are linked from GITHUB_SERVER_URL/GITHUB_REPOSITORY.
     ``echo=False`` leaves out the text report (the CLI has printed it already).
     """
+    from .color import PLAIN
     from .github.client import make_client, try_write
     from .github.commands import SUMMARY_LIMIT, annotation, append_summary
     from .github.comment import COMMENT_LIMIT, MARKER_ROOM, upsert_comment
     from .github.status import set_status
-    from .report.check import check_to_dict, render_text
+    from .report import renderer
     from .report.check_markdown import Provenance, render_markdown, render_markdown_parts
-    from .serialize import dumps
 
     if report_path is not None:
-        _atomic_write(report_path, dumps(check_to_dict(res)))
+        _atomic_write(report_path, renderer("json").render_check(res, PLAIN))
     if echo:
-        log.line(render_text(res))
+        log.line(renderer("text").render_check(res, PLAIN))
     prov = Provenance.from_env(os.environ if env is None else env, pr_head=head_sha)
     head, details = render_markdown_parts(res, prov, limit=COMMENT_LIMIT - MARKER_ROOM)
     worst = res.worst_model()

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from .measure import Measurement
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
-FORMATS = ("text", "json", "markdown")
+# The formats history and leaderboard offer (names from report.FORMATS; measure and check offer REPORT_FORMATS).
+HISTORY_FORMATS = ("text", "json", "csv", "markdown")
+LEADERBOARD_FORMATS = ("markdown", "json", "html")
 
 
 def stdout_painter(args: argparse.Namespace) -> Painter:
@@ -102,7 +104,7 @@ def _manifest(args: argparse.Namespace) -> tuple[Path, str]:
 def cmd_measure(args: argparse.Namespace) -> int:
     from .manifest import load_manifest
     from .measure import measure
-    from .report.text import render_measurement as render_text
+    from .report import REPORT_FORMATS, output_format, renderer
 
     man = load_manifest(*_manifest(args))
     if args.shard and args.enforce_budgets:
@@ -110,23 +112,12 @@ def cmd_measure(args: argparse.Namespace) -> int:
                          "a full measure (or gate the merged report with check)")
     if args.shard:
         return _measure_part(args, man)
-    if args.format is None:
-        args.format = "text"
+    args.format = output_format(args.format, args.output, REPORT_FORMATS, "text")
     m = measure(man)
-    if args.format == "json":
-        from .serialize import dumps, measurement_to_dict
-
-        text = dumps(measurement_to_dict(m))
-    elif args.format == "markdown":
-        from .report.markdown import render_measurement
-
-        text = render_measurement(m)
-    else:
-        text = render_text(m)
-    write_output(text, args.output)
+    write_output(renderer(args.format).render_measurement(m), args.output)
     if to_file(args.output):
         # The file holds the chosen format; the log still shows the figures.
-        sys.stdout.write(render_text(m))
+        sys.stdout.write(renderer("text").render_measurement(m))
         args.messages.error(f"wrote the {args.format} report to {args.output}", kind="note")
     if args.enforce_budgets:
         return enforce_budgets(man, m, args.manifest, args.messages)
@@ -238,18 +229,10 @@ def policy_terms(args: argparse.Namespace) -> dict[str, str]:
 
 
 def render_check(res: CheckResult, fmt: str, paint: Painter | None = None) -> str:
-    from .report import check as r
+    """``check``'s report in ``fmt`` (markdown: the PR comment the action posts)."""
+    from .report import renderer
 
-    if fmt == "json":
-        from .serialize import dumps
-
-        return dumps(r.check_to_dict(res))
-    if fmt == "markdown":
-        from .report.check_markdown import COMMENT_BUDGET, Provenance
-
-        # what the action posts: sized for a PR comment, commits linked when run in Actions
-        return r.render_markdown(res, Provenance.from_env(os.environ), limit=COMMENT_BUDGET)
-    return r.render_text(res, paint=paint or PLAIN)
+    return renderer(fmt).render_check(res, paint or PLAIN)
 
 
 def default_base_ref(remote: str, cwd: Path) -> str:
@@ -277,6 +260,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .gate import CheckOptions, check
+    from .report import REPORT_FORMATS, output_format
     from .report.axis import parse_axis
 
     axis = parse_axis(args.frontier_axis)  # a typo stops here, before any git work
@@ -287,6 +271,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                         require_baseline=args.require_baseline, policy_terms=policy_terms(args),
                         baseline_key=args.baseline_key, report=(Path(args.report),) if args.report else ())
     target = _check_target(args)
+    args.format = output_format(args.format, args.output, REPORT_FORMATS, "text")
     res = check(*_manifest(args), opts, args.messages.warn)
     if not axis.is_size:
         res = replace(res, frontier_axis=axis.spec)
@@ -360,8 +345,10 @@ def _history(args: argparse.Namespace, limit: int, max_walk: int) -> list[Any]:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from .history import check_model, points
+    from .report import output_format
     from .report.history import render_history
 
+    args.format = output_format(args.format, args.output, HISTORY_FORMATS, "text")
     entries = _history(args, args.limit, args.max_walk)
     if args.model is not None:
         check_model(entries, args.model, args.rev)
@@ -390,9 +377,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from .errors import StoreError
     from .history import points
     from .report import leaderboard as lb
+    from .report import output_format
     from .report.axis import parse_axis
 
     axis = parse_axis(args.frontier_axis)
+    args.format = output_format(args.format, args.output, LEADERBOARD_FORMATS, "markdown")
     _, m = _measured(args)
     rows = lb.standings(m, axis)
     if not axis.is_size and all(s.position is None for s in rows):
@@ -622,6 +611,8 @@ def _help_width() -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line. Every option's help ends with its default, as ``--help`` shows it."""
+    from .report import FORMATS, REPORT_FORMATS
+
     p = argparse.ArgumentParser(
         prog="idm-gate", formatter_class=HelpFormatter,
         description="Measure models' intelligence density (-ln error rate per GB) and gate pull requests on it.",
@@ -648,16 +639,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="manifest path (default: idm.yaml in the current folder or the nearest folder "
                              "above it, up to the repository's top level)")
 
+    def format_opt(sp: argparse.ArgumentParser, offered: tuple[str, ...], default: str, what: str = "") -> None:
+        # --format, else the -o file's extension (report.output_format), else the default
+        ends = ", ".join(f"{FORMATS[f].suffixes[0]} {f}" for f in offered)
+        sp.add_argument("--format", "-f", choices=offered, default=None,
+                        help=f"{what or 'report format'} (default: from the extension of the -o file: {ends}; "
+                             f"else {default})")
+
     def common(sp: argparse.ArgumentParser) -> None:
         manifest_opt(sp)
-        sp.add_argument("--format", "-f", choices=FORMATS, default="text", help="report format (default: text)")
+        format_opt(sp, REPORT_FORMATS, "text")
         sp.add_argument("--output", "-o",
                         help="also write the report to this file; the text report stays on standard output "
                              "(default: standard output only)")
 
     sp = add("measure", "compute every model's density from the manifest")
-    common(sp)
-    sp.set_defaults(format=None)  # text, or json with --shard
+    common(sp)  # --format: text by default, json with --shard
     sp.add_argument("--shard", metavar="K/N",
                     help="measure only part K of N (each model's part is fixed by a hash of its name, so it "
                          "stays put when models are added) and write it as JSON for idm-gate merge "
@@ -771,17 +768,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default: HEAD)")
     sp.add_argument("--max-walk", type=int, default=1000,
                     help="first-parent commits to look through for records (default: 1000)")
-    sp.add_argument("--format", "-f", choices=("text", "json", "csv", "markdown"), default="text",
-                    help="output format (default: text)")
+    format_opt(sp, HISTORY_FORMATS, "text", "output format")
     sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
     sp.set_defaults(func=cmd_history)
 
     sp = add("leaderboard", "rank every model by density, with size, error rate and the efficiency frontier")
     manifest_opt(sp)
     store_opts(sp)
-    sp.add_argument("--format", "-f", choices=("markdown", "json", "html"), default="markdown",
-                    help="markdown, json, or html: one self-contained page with inline SVG charts of the "
-                         "frontier and the recorded history (default: markdown)")
+    format_opt(sp, LEADERBOARD_FORMATS, "markdown", "markdown, json, or html: one self-contained page with "
+               "inline SVG charts of the frontier and the recorded history")
     sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
     sp.add_argument("--report", metavar="FILE", help="rank this report of the checkout (idm-gate measure --format "
                     "json) instead of measuring (default: measure the checkout)")

@@ -1,4 +1,7 @@
-"""Markdown for PR comments and job summaries.
+"""The ``markdown`` format: GitHub-flavoured Markdown for job summaries and PR comments.
+
+``render_measurement`` is ``measure``'s report (the job summary of ``mode: measure``);
+``render_check`` is ``check``'s, the PR comment that ``check_markdown.py`` lays out.
 
 Everything that comes from the PR (model names, task names, metric keys, file paths) goes through
 ``esc``: it cannot open HTML, links, tables, code spans or mention anyone.
@@ -8,12 +11,17 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING
 
 from .. import __version__, metric
+from ..color import PLAIN, Painter
 from ..data import Measurement, ModelMeasurement
 from ..errors import truncate
 from . import costfmt
 from .fmt import NBSP, count, num, pm, size
+
+if TYPE_CHECKING:
+    from ..compare import CheckResult
 
 # Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a
 # line. ("#", "-", "+" and digits matter only at the start of a line, where we never put a name.)
@@ -136,3 +144,14 @@ def render_measurement(m: Measurement, limit: int | None = None) -> str:
     if cut:
         lines += [f"Per-task results of {cut:,} more model{'s' if cut != 1 else ''} are in the JSON report.", ""]
     return "\n".join(lines)
+
+
+def render_check(r: CheckResult, paint: Painter = PLAIN) -> str:
+    """``check --format markdown``: the PR comment the action posts (report/check_markdown.py), sized for
+    a comment; commits are linked when run in GitHub Actions (``GITHUB_SERVER_URL``/``GITHUB_REPOSITORY``).
+    ``paint`` is unused: Markdown has no terminal colour."""
+    import os
+
+    from .check_markdown import COMMENT_BUDGET, Provenance, render_markdown
+
+    return render_markdown(r, Provenance.from_env(os.environ), limit=COMMENT_BUDGET)

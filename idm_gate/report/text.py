@@ -1,13 +1,24 @@
-"""Plain-text report for a terminal: columns a reader can recompute by hand."""
+"""The ``text`` format: reports for a terminal or a CI log, columns a reader can recompute by hand.
+
+``render_measurement`` is ``measure``'s report; ``render_check`` is ``check``'s (verdicts coloured by a
+``Painter``; ``PLAIN`` writes no escape codes).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import __version__, metric
-from ..data import Measurement, ModelMeasurement
+from ..color import PLAIN, Painter
+from ..data import Measurement, ModelMeasurement, ModelStatus
 from . import costfmt
-from .benchfmt import measure_lines
-from .fmt import count, gb, num, pm
+from .benchfmt import check_lines, measure_lines
+from .fmt import count, gb, num, percent, pm, size, size_pair
+from .groupfmt import check_lines as group_check_lines
 from .groupfmt import measure_lines as group_lines
+
+if TYPE_CHECKING:
+    from ..compare import CheckResult, ModelVerdict
 
 
 def _table(rows: list[list[str]], right: set[int]) -> list[str]:
@@ -70,3 +81,58 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
     for n in m.notices:
         lines.append(f"note: {n}")
     return "\n".join(lines) + "\n"
+
+
+# -- check ------------------------------------------------------------------------------------------
+
+def baseline_line(r: CheckResult) -> str:
+    if r.baseline_commit is None:
+        return "no baseline"
+    sha = r.baseline_commit[:7]
+    when = f", committed {r.baseline_date[:10]}" if r.baseline_date else ""
+    if not r.baseline_distance:
+        return f"baseline from {sha}, the merge base{when}"
+    n = r.baseline_distance
+    return (f"baseline from {sha}, {n} commit{'s' if n != 1 else ''} before the merge base "
+            f"{(r.merge_base or '')[:7]}{when}")
+
+
+def change(v: ModelVerdict) -> str:
+    if v.delta_rel is None:
+        return "n/a"
+    arrow = "▲" if v.delta_rel > 0 else ("▼" if v.delta_rel < 0 else "=")
+    return f"{arrow} {percent(v.delta_rel)}"
+
+
+def render_check(r: CheckResult, paint: Painter = PLAIN) -> str:
+    """``check``'s report for a terminal or a CI log; ``paint`` colours the verdicts (PLAIN: no escape codes)."""
+    from .explain import advice  # loads compare: only a gate run needs it, not measure
+
+    u = metric.unit(r.log_base)
+    lines = [f"idm-gate {__version__}: {paint(r.verdict, r.verdict.upper())}  ({baseline_line(r)})", ""]
+    for v in r.models:
+        cur, base = v.current, v.baseline
+        head = f"{v.name}: {paint(v.verdict, v.verdict.upper())} [{v.status}]"
+        lines.append(head)
+        if v.cur and v.base:
+            lines.append(f"  density  {num(v.base.density)} -> {num(v.cur.density)} {u}  ({change(v)})")
+        elif cur:
+            lines.append(f"  density  {pm(cur.density, cur.density_stderr)} {u}")
+        if cur and base:
+            lines.append("  size     {} -> {}".format(*size_pair(base.size_bytes, cur.size_bytes)))
+            lines.append(f"  error    {num(base.error_rate)} -> {num(cur.error_rate)}")
+        elif cur:
+            lines.append(f"  size     {size(cur.size_bytes)}, error rate {num(cur.error_rate)}")
+        if cur and cur.artifacts:
+            lines.append(f"  files    {files_line(cur)}")
+        lines += costfmt.check_lines(v, u)
+        lines += check_lines(v)
+        lines += group_check_lines(v, u)
+        for reason in v.reasons:
+            lines.append(f"  - {reason}")
+        for said in advice(v, r.log_base) if v.status is not ModelStatus.UNCHANGED else ():
+            lines.append(f"  {said}")
+        lines.append("")
+    for n in r.notices:
+        lines.append(f"{paint('note', 'note:')} {n}")
+    return "\n".join(lines).rstrip() + "\n"

@@ -7,6 +7,7 @@ Everything runs the CLI in a subprocess; gate runs use real git repositories wit
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pty
 import re
@@ -210,6 +211,24 @@ def test_measure_output_file_keeps_the_table_on_stdout(tmp_path):
     # -ln(0.35) / 2 GB = 0.5249 nats/GB
     row = next(ln for ln in p.stdout.splitlines() if ln.startswith("bonsai "))
     assert row.split()[-1] == "0.5249"
+
+
+def test_without_format_the_output_files_extension_picks_it(failing_pr, tmp_path):
+    # check -o check.json wrote a text report into check.json before the format table: now JSON
+    p = failing_pr.idm("check", "--base-ref", "origin/main", "-o", str(tmp_path / "check.json"))
+    assert p.returncode == 1
+    doc = json.loads((tmp_path / "check.json").read_text())
+    assert (doc["kind"], doc["verdict"]) == ("check", "fail")
+    assert p.stderr == f"idm-gate: note: wrote the json report to {tmp_path / 'check.json'}\n"
+    assert p.stdout.startswith(f"idm-gate {__version__}: FAIL  (baseline from ")  # the log keeps the text
+    # an explicit --format wins over the extension
+    p = failing_pr.idm("check", "--base-ref", "origin/main", "-f", "text", "-o", str(tmp_path / "as-asked.json"))
+    assert (tmp_path / "as-asked.json").read_text().startswith(f"idm-gate {__version__}: FAIL  (baseline from ")
+    p = failing_pr.idm("measure", "-o", str(tmp_path / "summary.MD"))
+    assert (tmp_path / "summary.MD").read_text().startswith("### Intelligence density: 1 model(s)")
+    assert p.stderr == f"idm-gate: note: wrote the markdown report to {tmp_path / 'summary.MD'}\n"
+    p = failing_pr.idm("measure", "-o", str(tmp_path / "table.out"))  # an extension no format has: text
+    assert (tmp_path / "table.out").read_text() == p.stdout
 
 
 def test_output_dash_is_stdout_alone(failing_pr):

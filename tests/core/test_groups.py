@@ -13,8 +13,9 @@ from idm_gate import groups, metric
 from idm_gate.compare import FAIL, PASS, WARN, budget_breaches, compare
 from idm_gate.data import Measurement, ModelMeasurement, Policy, TaskScore
 from idm_gate.policy import in_unit, tighten
-from idm_gate.report.check import check_to_dict, render_text
 from idm_gate.report.check_markdown import render_markdown
+from idm_gate.report.json import check_to_dict
+from idm_gate.report.text import render_check as render_text
 from idm_gate.serialize import measurement_from_dict, measurement_to_dict
 
 TASKS = ["gsm8k", "math_hard", "humaneval", "mbpp", "mmlu"]

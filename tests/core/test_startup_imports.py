@@ -30,7 +30,8 @@ EVAL_READERS = ("idm_gate.evals.lmeval", "idm_gate.evals.lighteval", "idm_gate.e
 SIZERS = ("idm_gate.sizing.gguf", "idm_gate.sizing.onnx", "idm_gate.sizing.pytorch", "idm_gate.sizing.dvc",
           "idm_gate.sizing.hub")
 NOT_FOR_MEASURE = ("idm_gate.bench", "idm_gate.compare", "idm_gate.gate", "idm_gate.store", "idm_gate.github",
-                   "idm_gate.report.markdown", "idm_gate.report.check", "idm_gate.history", "idm_gate.init",
+                   "idm_gate.report.markdown", "idm_gate.report.json", "idm_gate.report.check_markdown",
+                   "idm_gate.report.explain", "idm_gate.history", "idm_gate.init",
                    "idm_gate.scan", "requests", "urllib3", "ghapi", "numpy", "safetensors", "gguf", "onnx")
 
 

@@ -28,9 +28,10 @@ import pytest
 
 import checkcases as cc
 from idm_gate.compare import FAIL
-from idm_gate.report.check import check_to_dict, render_text
 from idm_gate.report.check_markdown import Provenance, render_markdown
+from idm_gate.report.json import check_to_dict
 from idm_gate.report.markdown import render_measurement as measure_markdown
+from idm_gate.report.text import render_check as render_text
 from idm_gate.report.text import render_measurement as measure_text
 
 NB = "\u00a0"

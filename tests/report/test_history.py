@@ -74,6 +74,11 @@ def test_model_and_limit_keep_the_newest_records_of_one_model(repo):
     assert [(x["commit"], x["model"]) for x in rows] == [(shas["c3"], "bonsai"), (shas["c4"], "bonsai")]
     assert [float(x["density"]) for x in rows] == pytest.approx([BONSAI["c3"], BONSAI["c4"]], rel=1e-12)
     assert rows[0]["params"] == ""  # a declared size gives no parameter count
+    # -o rows.csv without --format: the extension picks csv, the same rows
+    out = r.path.parent / "rows.csv"
+    res2 = r.idm("history", "--model", "bonsai", "--limit", "2", "-o", str(out))
+    assert res2.returncode == 0, res2.stderr
+    assert out.read_text() == res.stdout
 
 
 def test_text_and_markdown_tables(repo):

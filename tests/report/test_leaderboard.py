@@ -106,7 +106,7 @@ class _Text(HTMLParser):
 
 def test_leaderboard_html_is_one_page_with_inline_svg_and_nothing_fetched(five, tmp_path):
     out = tmp_path / "board.html"
-    res = idm(five, "leaderboard", "--format", "html", "-o", str(out))
+    res = idm(five, "leaderboard", "-o", str(out))  # html from the extension (the default is markdown)
     assert res.returncode == 0, res.stderr
     assert "not inside a git repository: the page has no history chart" in res.stderr
     page = out.read_text()
