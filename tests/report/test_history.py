@@ -114,9 +114,9 @@ def test_bad_limit_and_no_records(tmp_path):
 def test_a_record_the_caller_already_validated_is_taken_as_given(repo, monkeypatch):
     # check reads its baseline record (and validates it with jsonschema) before the history charts read the
     # same record again; read_history takes it from ``parsed`` instead of validating it a second time
+    from idm_gate import serialize
     from idm_gate.gate import open_repo
     from idm_gate.history import read_history
-    from idm_gate.report import jsonio
     from idm_gate.store import open_store
 
     r, shas = repo
@@ -127,8 +127,8 @@ def test_a_record_the_caller_already_validated_is_taken_as_given(repo, monkeypat
     store = open_store("branch", rp.git, key=rp.gate_key(None), remote="origin", branch="idm-baselines",
                        warn=lambda m: None)
     validated: list[str] = []
-    real = jsonio.validate_report
-    monkeypatch.setattr(jsonio, "validate_report", lambda doc, shown: (validated.append(shown), real(doc, shown)))
+    real = serialize.validate_report
+    monkeypatch.setattr(serialize, "validate_report", lambda doc, shown: (validated.append(shown), real(doc, shown)))
     full = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None)
     assert [e.commit for e in full] == [shas["c1"], shas["c3"], shas["c4"]]
     assert len(validated) == 3
