@@ -197,13 +197,16 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
 def _check_consistent(x: dict[str, Any], where: str) -> None:
     """The figures must follow from each other: a hand-edited report cannot claim a better density."""
     tasks = x["tasks"]
-    w = [float((x["weights"] or {}).get(t["name"], 1.0)) for t in tasks] if x["weights"] else None
     try:
+        w = [float((x["weights"] or {}).get(t["name"], 1.0)) for t in tasks] if x["weights"] else None
         agg = metric.aggregate_error([t.get("cost_error", t["error"]) for t in tasks], [t["stderr"] for t in tasks], w)
         pe = x["error_rate"] if x["min_error_applied"] else agg.error_rate
         d = metric.density(pe, x["size_bytes"], x["log_base"])
     except metric.MetricError as e:
         raise InputError(f"{where}: {e}") from None
+    except OverflowError:  # an integer too large for a float (JSON integers have no bound), e.g. as a stderr
+        raise InputError(f"{where}: a task's figure or weight is too large to be a number; the report was "
+                         "edited") from None
     if x["min_error_applied"] and not x["error_rate"] >= agg.raw_error_rate:
         raise InputError(f"{where}: error_rate is below the tasks' mean error; the report was edited")
     if not math.isclose(agg.raw_error_rate, x["raw_error_rate"], rel_tol=1e-9, abs_tol=1e-12) or \
