@@ -21,6 +21,7 @@ from .messages import Messages
 
 if TYPE_CHECKING:
     from .compare import CheckResult
+    from .data import LogBase
     from .github.runner import RunnerContext
     from .manifest import Manifest, Policy
     from .measure import Measurement
@@ -409,7 +410,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: str) -> str:
+def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: LogBase) -> str:
     """pass/warn/fail from ``--check FILE`` (the model's verdict there), else from the manifest's
     absolute budgets (fail on a breach, pass within them, unknown when the model has none)."""
     if args.check:
@@ -446,7 +447,7 @@ def cmd_badge(args: argparse.Namespace) -> int:
         shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
         raise InputError(f"--model {args.model!r}: {args.manifest} has no such model; its models: {shown}")
     status = badge_status(args, man, x, m.log_base)
-    unit = "nats/GB" if m.log_base == "e" else "bits/GB"
+    unit = m.log_base.unit
     write_output(badge_svg(args.label, f"{num(x.density, 3)} {unit}", status), args.output)
     if to_file(args.output):
         args.messages.error(f"wrote the badge of {x.name} ({status}) to {args.output}", kind="note")

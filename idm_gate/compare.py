@@ -35,6 +35,7 @@ from .data import (
     BenchChange,
     BenchMetric,
     GroupChange,
+    LogBase,
     Measurement,
     ModelMeasurement,
     ModelStatus,
@@ -53,7 +54,7 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(verdicts, key=_RANK.__getitem__, default=PASS)
 
 
-def _side(m: ModelMeasurement, tasks: list[str], log_base: str) -> Side:
+def _side(m: ModelMeasurement, tasks: list[str], log_base: LogBase) -> Side:
     by = {t.task: t for t in m.tasks}
     chosen = [by[t] for t in tasks]
     if len(chosen) == len(m.tasks) and m.log_base == log_base:
@@ -171,7 +172,7 @@ def _drop_rule(cs: Side, bs: Side, p: Policy, what: str = "") -> tuple[list[tupl
 
 
 def compare_groups(cur: ModelMeasurement, base: ModelMeasurement | None, common: list[str], p: Policy,
-                   log_base: str) -> tuple[tuple[GroupChange, ...], list[tuple[Verdict, str]]]:
+                   log_base: LogBase) -> tuple[tuple[GroupChange, ...], list[tuple[Verdict, str]]]:
     """Each group of ``cur`` against ``base``'s group of the same name, on the tasks both groups hold among
     ``common`` (the model's comparable tasks), under the model's relative rule; and the baseline's groups
     the PR no longer has (a warning: the domain would otherwise leave the gate unnoticed)."""
@@ -218,16 +219,16 @@ def compare_groups(cur: ModelMeasurement, base: ModelMeasurement | None, common:
     return tuple(changes), results
 
 
-def budget_breaches(cur: ModelMeasurement, policy: Policy, log_base: str) -> list[str]:
+def budget_breaches(cur: ModelMeasurement, policy: Policy, log_base: LogBase) -> list[str]:
     """The absolute budgets of ``policy`` (min_density in ``log_base``'s unit, max_size_gb in GB of 10^9
     bytes, max_error_rate as a fraction) that ``cur`` breaks, one message each; [] when none or unset."""
-    return [r for _, r in _budgets(cur, policy, metric.unit(log_base))]
+    return [r for _, r in _budgets(cur, policy, log_base.unit)]
 
 
 def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, policy: Policy,
-                  log_base: str) -> ModelVerdict:
+                  log_base: LogBase) -> ModelVerdict:
     p = policy.over(DEFAULTS)
-    unit = metric.unit(log_base)
+    unit = log_base.unit
     if cur is None:
         assert base is not None, "compare_model needs a current or a baseline model"
         # A warning, not a pass: renaming a model would otherwise slip it past the comparison.

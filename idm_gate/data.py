@@ -1,18 +1,21 @@
 """Frozen values that flow between stages: manifest -> measurement -> comparison -> report.
 
 Units: sizes in bytes (``size_bytes``) or decimal gigabytes (``*_gb``, 10^9 bytes); error rates and
-their standard errors as fractions in [0, 1]; densities in nats/GB when ``log_base`` is ``"e"`` and in
-bits/GB when it is ``"2"`` (``-log(error_rate) / size_gb``). Nothing here does I/O: importing this
-module loads no YAML, JSON Schema, HTTP or git code.
+their standard errors as fractions in [0, 1]; densities in nats/GB when ``log_base`` is
+:attr:`LogBase.E` and in bits/GB when it is :attr:`LogBase.TWO` (``-log(error_rate) / size_gb``).
+Closed sets are ``StrEnum``s: they compare by member, and serialize (JSON, f-strings) as their value.
+Nothing here does I/O: importing this module loads no YAML, JSON Schema, HTTP or git code, and it
+imports no other module of the package (:mod:`idm_gate.metric` imports it).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from . import metric
+BYTES_PER_GB = 1e9  # sizes in GB are decimal gigabytes, as model cards and the published density use
 
 
 class Verdict(StrEnum):
@@ -24,6 +27,55 @@ class Verdict(StrEnum):
 
 
 _RANK = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2}  # worse is larger
+
+
+class LogBase(StrEnum):
+    """The logarithm's base in ``D = -log(Pe) / size_GB``: it sets the unit of every density.
+
+    The manifest's ``log_base`` (``e`` or ``2``; YAML's number 2 is read as ``"2"``) and the reports'
+    ``log_base`` field spell it by its value.
+    """
+
+    E = "e"    # natural log: densities in nats/GB (the published definition, and the default)
+    TWO = "2"  # base-2 log: densities in bits/GB (the later whitepaper's choice)
+
+    @property
+    def factor(self) -> float:
+        """``ln(base)``: a natural log divided by this is the log in this base (1 for ``e``, 0.693 for 2)."""
+        match self:
+            case LogBase.E:
+                return 1.0
+            case LogBase.TWO:
+                return math.log(2.0)
+
+    @property
+    def unit(self) -> str:
+        """The density unit: ``"nats/GB"`` or ``"bits/GB"``, as the reports and their schemas spell it."""
+        match self:
+            case LogBase.E:
+                return "nats/GB"
+            case LogBase.TWO:
+                return "bits/GB"
+
+    @property
+    def symbol(self) -> str:
+        """The log's name in the formula the reports print: ``"ln"`` or ``"log2"``."""
+        match self:
+            case LogBase.E:
+                return "ln"
+            case LogBase.TWO:
+                return "log2"
+
+
+class Scale(StrEnum):
+    """The scale an eval score is written on: the manifest's ``scale:`` and a report task's ``scale``.
+
+    A source without a declared scale (``EvalSource.scale`` None) is read on its format's convention
+    or an inferred scale, and ``TaskScore.scale_inferred`` says so.
+    """
+
+    FRACTION = "fraction"  # scores in 0..1 (lm-eval, lighteval, MTEB write these)
+    PERCENT = "percent"    # scores in 0..100 (model cards, OpenCompass); divided by 100 to a fraction
 
 
 class ModelStatus(StrEnum):
@@ -85,7 +137,7 @@ class EvalSource:
 
     path: str | None = None           # file relative to the manifest's folder
     scores: dict[str, Any] | None = None         # inline {task: value}
-    scale: str | None = None           # "fraction" | "percent" | None (infer where a convention exists)
+    scale: Scale | None = None         # None: the format's convention, or inferred from the values
     format: str | None = None          # "lm-eval" | "model-index" | "csv" | "json" | None (detect)
     field: str = ""                    # "models[0].evals[1]", for messages
     # A classification result (confusion matrix, classification report) only: the task's name (default: the
@@ -104,7 +156,7 @@ class TaskScore:
     error: float              # error fraction in [0, 1] (1 - score for higher-is-better rates)
     stderr: float | None      # standard error on the fraction scale; None when unknown
     source: str               # the file (repo-relative) or "inline"
-    scale: str = "fraction"   # scale of ``score``: "fraction" | "percent"
+    scale: Scale = Scale.FRACTION  # scale of ``score``
     scale_inferred: bool = False
     # A partial run's sample count ("100 of 1172 examples"; lm-eval --limit, lighteval max_samples):
     # part of what two measurements must share to be compared. None for a full run.
@@ -250,9 +302,9 @@ class ModelMeasurement:
     raw_error_rate: float            # the aggregate before min_error clamped it
     error_stderr: float | None       # standard error of Pe (a fraction); None when no task had one
     tasks_with_stderr: int           # tasks that contributed a standard error
-    density: float                   # -log(Pe) / size_gb: nats/GB (log_base "e") or bits/GB ("2")
+    density: float                   # -log(Pe) / size_gb, in log_base.unit (nats/GB or bits/GB)
     density_stderr: float | None     # delta-method standard error of density, same unit
-    log_base: str                    # "e" | "2": the unit of density
+    log_base: LogBase                # the unit of density
     tasks: tuple[TaskScore, ...]
     artifacts: tuple[ArtifactSize, ...] = ()
     min_error_applied: bool = False  # Pe was raised to the manifest's min_error
@@ -273,7 +325,7 @@ class ModelMeasurement:
     @property
     def size_gb(self) -> float:
         """Size in decimal gigabytes (10^9 bytes)."""
-        return self.size_bytes / metric.BYTES_PER_GB
+        return self.size_bytes / BYTES_PER_GB
 
     @property
     def fingerprint(self) -> dict[str, Any]:
@@ -293,12 +345,22 @@ class Measurement:
 
     manifest: str                    # the manifest as shown to the user (repository-relative path)
     manifest_digest: str             # SHA-256 of the manifest's bytes, hex
-    log_base: str                    # "e" | "2": densities in nats/GB or bits/GB
+    log_base: LogBase                # densities in nats/GB or bits/GB
     models: tuple[ModelMeasurement, ...]
     notices: tuple[str, ...] = field(default_factory=tuple)
 
     def model(self, name: str) -> ModelMeasurement | None:
         return next((m for m in self.models if m.name == name), None)
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """``Δln D = Δln(-ln Pe) - Δln size``: how much of a change came from accuracy, how much from size."""
+
+    total: float          # ln(D_new / D_old)
+    accuracy: float       # ln(-ln Pe_new / -ln Pe_old)
+    size: float           # -ln(size_new / size_old)
+    break_even_bytes: float | None  # size at which Pe_new would keep D_old; None when undefined
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,7 +420,7 @@ class ModelVerdict:
     base: Side | None = None
     delta: float | None = None         # density change, absolute
     delta_rel: float | None = None     # (cur - base) / base
-    decomposition: metric.Decomposition | None = None
+    decomposition: Decomposition | None = None
     within_noise: bool = False
     missing_in_pr: tuple[str, ...] = ()
     new_in_pr: tuple[str, ...] = ()
@@ -378,14 +440,14 @@ class RecordedDensity:
 
     commit: str     # the recorded commit's SHA
     model: str      # the model's name in that record
-    density: float  # same unit as the CheckResult's (log_base)
+    density: float  # in the CheckResult's log_base.unit
 
 
 @dataclass(frozen=True, kw_only=True)
 class CheckResult:
     verdict: Verdict                   # the worst model verdict (pass without models)
     models: tuple[ModelVerdict, ...]
-    log_base: str
+    log_base: LogBase                  # the unit of every density compared (the current run's)
     baseline_commit: str | None = None
     baseline_distance: int | None = None
     merge_base: str | None = None

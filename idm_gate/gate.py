@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, metric
 from .compare import CheckResult, compare
-from .data import ModelStatus, RecordedDensity, Verdict
+from .data import LogBase, ModelStatus, RecordedDensity, Verdict
 from .errors import InputError
 from .gitutil import Git
 from .manifest import Manifest, Policy, load_manifest, parse_manifest
@@ -253,7 +253,7 @@ HISTORY_POINTS = 10  # recorded commits the comment's history charts show before
 
 
 def _recorded(store: BaselineStore, repo: Repo, baseline_sha: str, baseline: Measurement, max_walk: int,
-              log_base: str, warn: Warn) -> tuple[RecordedDensity, ...]:
+              log_base: LogBase, warn: Warn) -> tuple[RecordedDensity, ...]:
     """The base branch's last ``HISTORY_POINTS`` recorded densities up to the baseline, oldest first, in
     ``log_base``'s unit (recomputed from size and error rate, so a record kept in the other base agrees).
     The baseline's record, already read and validated, is not validated again."""

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 
 from . import metric
-from .data import GroupMeasurement, Side, TaskScore
+from .data import GroupMeasurement, LogBase, Side, TaskScore
 from .errors import truncate
 
 _GLOB = frozenset("*?[")
@@ -86,7 +86,7 @@ def resolve(groups: Mapping[str, Sequence[str]], tasks: Sequence[str],
 
 
 def aggregate(tasks: Sequence[TaskScore], weights: Mapping[str, float] | None, min_error: float | None,
-              size_bytes: int, log_base: str) -> tuple[metric.ErrorAggregate, float, float | None]:
+              size_bytes: int, log_base: LogBase) -> tuple[metric.ErrorAggregate, float, float | None]:
     """(error aggregate, density, its standard error) over ``tasks``, averaged as a model's error is.
 
     ``weights`` are the model's (task -> weight; None: the published unweighted mean). Raises
@@ -99,7 +99,7 @@ def aggregate(tasks: Sequence[TaskScore], weights: Mapping[str, float] | None, m
 
 
 def measure_group(name: str, members: Sequence[TaskScore], weights: Mapping[str, float] | None,
-                  min_error: float | None, size_bytes: int, log_base: str) -> GroupMeasurement:
+                  min_error: float | None, size_bytes: int, log_base: LogBase) -> GroupMeasurement:
     """One group's figures from its member tasks (see :func:`aggregate`)."""
     agg, d, sd = aggregate(members, weights, min_error, size_bytes, log_base)
     return GroupMeasurement(name=name, tasks=tuple(t.task for t in members), error_rate=agg.error_rate,
@@ -109,7 +109,7 @@ def measure_group(name: str, members: Sequence[TaskScore], weights: Mapping[str,
 
 
 def side(g: GroupMeasurement, tasks: Sequence[TaskScore], on: Sequence[str], weights: Mapping[str, float] | None,
-         size_bytes: int, log_base: str) -> Side:
+         size_bytes: int, log_base: LogBase) -> Side:
     """``g`` on the task names ``on`` (a subset of its own, in its order), in ``log_base``'s unit: from its
     recorded error rate when ``on`` is all of it, else recomputed from ``tasks`` (the model's) with its
     clamp. Raises :class:`metric.MetricError` when the subset's mean error is 0 and nothing clamps it."""

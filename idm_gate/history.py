@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import metric
-from .data import Measurement, ModelMeasurement
+from .data import LogBase, Measurement, ModelMeasurement
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class HistoryPoint:
     commit: str
     date: str | None
     model: ModelMeasurement
-    log_base: str  # "e" | "2": density in nats/GB or bits/GB
+    log_base: LogBase  # the unit of the record's density: nats/GB or bits/GB
 
 
 def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_walk: int,
@@ -142,5 +141,5 @@ def pareto_frontier(models: Iterable[tuple[str, float, float]]) -> set[str]:
 def history_rows(pts: Iterable[HistoryPoint]) -> list[dict[str, Any]]:
     """The rows ``history --format json|csv`` writes: one per model and commit, oldest first."""
     return [{"commit": p.commit, "date": p.date, "model": p.model.name, "density": p.model.density,
-             "unit": metric.unit(p.log_base), "size_bytes": p.model.size_bytes, "error_rate": p.model.error_rate,
+             "unit": p.log_base.unit, "size_bytes": p.model.size_bytes, "error_rate": p.model.error_rate,
              "params": p.model.params, "bits_per_param": p.model.bits_per_param} for p in pts]

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .data import BenchSource, EvalSource
+from .data import BenchSource, EvalSource, LogBase, Scale
 from .data import Policy as Policy  # re-exported: defined with the other shared values
 from .errors import InputError, InputErrors, one_line, truncate
 from .paths import MANIFEST_CAP, read_capped
@@ -55,7 +55,7 @@ class Manifest:
     path: Path          # absolute path of the file
     shown: str          # how messages name it
     digest: str         # sha256 of the bytes
-    log_base: str       # "e" | "2"
+    log_base: LogBase   # the unit of the densities measured: nats/GB or bits/GB
     min_error: float | None
     gate: Policy
     models: tuple[ModelSpec, ...]
@@ -303,7 +303,7 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
         _raise(problems, data, doc, shown)
 
     # The schema admits e, 2, "2" (and 2.0, which JSON Schema counts as equal to 2).
-    log_base = "e" if doc.get("log_base", "e") == "e" else "2"
+    log_base = LogBase.E if doc.get("log_base", "e") == "e" else LogBase.TWO
     models: list[ModelSpec] = []
     seen: dict[str, int] = {}
     for i, m in enumerate(doc["models"]):
@@ -322,7 +322,8 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
         if i in bad_models:
             continue  # the rest needs a model the schema accepts
         evals = tuple(
-            EvalSource(path=e.get("path"), scores=e.get("scores"), scale=e.get("scale"),
+            EvalSource(path=e.get("path"), scores=e.get("scores"),
+                       scale=Scale(e["scale"]) if "scale" in e else None,
                        format=e.get("format"), field=f"models[{i}].evals[{j}]", task=e.get("task"),
                        costs=e.get("costs"))
             for j, e in enumerate(m["evals"])

@@ -21,24 +21,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-BYTES_PER_GB = 1e9
+from .data import BYTES_PER_GB as BYTES_PER_GB
+from .data import Decomposition as Decomposition
+from .data import LogBase
 
 
 class MetricError(ValueError):
     """A value the formula cannot take; the caller turns it into an InputError naming the model."""
-
-
-def log_factor(log_base: str) -> float:
-    """``ln(base)``: divide natural logs by this to get logs in ``base``."""
-    if log_base == "e":
-        return 1.0
-    if log_base == "2":
-        return math.log(2.0)
-    raise MetricError(f"log_base must be 'e' or '2', not {log_base!r}")
-
-
-def unit(log_base: str) -> str:
-    return "nats/GB" if log_base == "e" else "bits/GB"
 
 
 @dataclass(frozen=True)
@@ -137,38 +126,28 @@ def cost_weighted_error(mistakes: Sequence[tuple[int, float]], total: int,
     return mean, math.sqrt(var / total)
 
 
-def density(error_rate: float, size_bytes: int, log_base: str = "e") -> float:
+def density(error_rate: float, size_bytes: int, log_base: LogBase = LogBase.E) -> float:
     """``-log_base(Pe) / size_GB``. Pe >= 1 gives a density <= 0 (the caller warns)."""
     if size_bytes <= 0:
         raise MetricError(f"size must be positive, not {size_bytes} bytes")
     if not (math.isfinite(error_rate) and 0.0 < error_rate):
         raise MetricError(f"error rate must be in (0, 1], not {error_rate}")
-    return -math.log(error_rate) / log_factor(log_base) / (size_bytes / BYTES_PER_GB)
+    return -math.log(error_rate) / log_base.factor / (size_bytes / BYTES_PER_GB)
 
 
 def density_stderr(error_rate: float, error_stderr: float | None, size_bytes: int,
-                   log_base: str = "e") -> float | None:
+                   log_base: LogBase = LogBase.E) -> float | None:
     """Delta-method standard error of the density; None when the error rate has none, or when it is
     not finite (an error rate so close to 0 that the quotient overflows: no usable uncertainty)."""
     if error_stderr is None:
         return None
     # divided step by step: the product of a tiny error rate and a tiny size can underflow to 0
-    sd = error_stderr / error_rate / (size_bytes / BYTES_PER_GB) / log_factor(log_base)
+    sd = error_stderr / error_rate / (size_bytes / BYTES_PER_GB) / log_base.factor
     return sd if math.isfinite(sd) else None
 
 
-@dataclass(frozen=True)
-class Decomposition:
-    """``Δln D = Δln(-ln Pe) - Δln size``: how much of a change came from accuracy, how much from size."""
-
-    total: float          # ln(D_new / D_old)
-    accuracy: float       # ln(-ln Pe_new / -ln Pe_old)
-    size: float           # -ln(size_new / size_old)
-    break_even_bytes: float | None  # size at which Pe_new would keep D_old; None when undefined
-
-
 def decompose(pe_old: float, bytes_old: int, pe_new: float, bytes_new: int,
-              log_base: str = "e") -> Decomposition | None:
+              log_base: LogBase = LogBase.E) -> Decomposition | None:
     """Split a density change into its accuracy part and its size part.
 
     Undefined (None) when either error rate is >= 1 (``-ln Pe <= 0`` has no logarithm).
@@ -178,5 +157,5 @@ def decompose(pe_old: float, bytes_old: int, pe_new: float, bytes_new: int,
     acc = math.log(-math.log(pe_new)) - math.log(-math.log(pe_old))
     size = -(math.log(bytes_new) - math.log(bytes_old))
     d_old = density(pe_old, bytes_old, log_base)
-    be = (-math.log(pe_new) / log_factor(log_base)) / d_old * BYTES_PER_GB if d_old > 0 else None
+    be = (-math.log(pe_new) / log_base.factor) / d_old * BYTES_PER_GB if d_old > 0 else None
     return Decomposition(acc + size, acc, size, be)

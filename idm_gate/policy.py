@@ -20,8 +20,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from . import metric
-from .data import Policy
+from .data import LogBase, Policy
 
 DEFAULTS = Policy(max_drop=0.05, significance=True, z=1.96)
 RELATIVE = ("max_drop", "warn_drop", "max_throughput_drop")  # fractions, written as percentages
@@ -61,7 +60,7 @@ def tighten(base: Policy, extra: Policy) -> Policy:
     )
 
 
-def in_unit(p: Policy, from_base: str, to_base: str) -> Policy:
+def in_unit(p: Policy, from_base: LogBase, to_base: LogBase) -> Policy:
     """``p`` with ``min_density`` and ``min_group_density`` (in the base manifest's ``log_base``) in this
     run's unit.
 
@@ -70,7 +69,7 @@ def in_unit(p: Policy, from_base: str, to_base: str) -> Policy:
     """
     if from_base == to_base:
         return p
-    k = metric.log_factor(from_base) / metric.log_factor(to_base)
+    k = from_base.factor / to_base.factor
     return replace(p, min_density=None if p.min_density is None else p.min_density * k,
                    min_group_density=None if p.min_group_density is None else p.min_group_density * k)
 
@@ -128,7 +127,7 @@ class BaseGate:
 
 
 def at_base(models: Sequence[str], renames: Mapping[str, str], base_policies: Mapping[str, Policy],
-            base_gate: Policy, base_log_base: str, log_base: str, pr_policies: Mapping[str, Policy] | None,
+            base_gate: Policy, base_log_base: LogBase, log_base: LogBase, pr_policies: Mapping[str, Policy] | None,
             cli: Policy, cli_terms: Mapping[str, str]) -> BaseGate:
     """The policies for ``models`` (current names) when the base commit has a manifest.
 

@@ -23,8 +23,10 @@ from .data import (
     BenchMetric,
     BenchResult,
     GroupMeasurement,
+    LogBase,
     Measurement,
     ModelMeasurement,
+    Scale,
     TaskScore,
 )
 from .errors import InputError, truncate
@@ -38,7 +40,7 @@ def measurement_to_dict(m: Measurement) -> dict[str, Any]:
         "manifest": m.manifest,
         "manifest_digest": m.manifest_digest,
         "log_base": m.log_base,
-        "unit": metric.unit(m.log_base),
+        "unit": m.log_base.unit,
         "notices": [_cut(n) for n in m.notices],
         "models": [model_to_dict(x) for x in m.models],
     }
@@ -115,7 +117,7 @@ def _groups_from(x: dict[str, Any], tasks: tuple[TaskScore, ...], where: str) ->
         clamp = g["error_rate"] if g["min_error_applied"] else None
         try:
             got = measure_group(g["name"], [by[t] for t in g["tasks"]], x["weights"], clamp, x["size_bytes"],
-                                x["log_base"])
+                                LogBase(x["log_base"]))
         except metric.MetricError as e:
             raise InputError(f"{at}: {e}") from None
         for k2 in ("error_rate", "raw_error_rate", "density", "error_stderr", "density_stderr", "tasks_with_stderr"):
@@ -171,7 +173,7 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
             raise InputError(f"{shown}: models[{i}]: size_gb and size_bytes disagree; the report was edited")
         _check_consistent(x, f"{shown}: models[{i}]")
         tasks = tuple(TaskScore(task=t["name"], metric=t["metric"], score=t["score"], error=t["error"],
-                                stderr=t["stderr"], source=t["source"], scale=t["scale"],
+                                stderr=t["stderr"], source=t["source"], scale=Scale(t["scale"]),
                                 scale_inferred=t["scale_inferred"], partial=t.get("partial"),
                                 cost_error=t.get("cost_error"), costs=t.get("costs"))
                       for t in x["tasks"])
@@ -179,7 +181,7 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
             name=x["name"], size_bytes=x["size_bytes"], size_source=x["size_source"], params=x["params"],
             bits_per_param=x["bits_per_param"], error_rate=x["error_rate"], raw_error_rate=x["raw_error_rate"],
             error_stderr=x["error_stderr"], tasks_with_stderr=x["tasks_with_stderr"], density=x["density"],
-            density_stderr=x["density_stderr"], log_base=x["log_base"],
+            density_stderr=x["density_stderr"], log_base=LogBase(x["log_base"]),
             tasks=tasks,
             artifacts=tuple(ArtifactSize(path=a["path"], size_bytes=a["size_bytes"], source=a["source"],
                                          format=a["format"], params=a["params"],
@@ -190,7 +192,8 @@ def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
             plain_error_rate=x.get("plain_error_rate"), plain_density=x.get("plain_density"),
             groups=_groups_from(x, tasks, f"{shown}: models[{i}]"),
         ))
-    return Measurement(manifest=doc["manifest"], manifest_digest=doc["manifest_digest"], log_base=doc["log_base"],
+    return Measurement(manifest=doc["manifest"], manifest_digest=doc["manifest_digest"],
+                       log_base=LogBase(doc["log_base"]),
                        models=tuple(models), notices=tuple(doc["notices"]))
 
 
@@ -201,7 +204,7 @@ def _check_consistent(x: dict[str, Any], where: str) -> None:
         w = [float((x["weights"] or {}).get(t["name"], 1.0)) for t in tasks] if x["weights"] else None
         agg = metric.aggregate_error([t.get("cost_error", t["error"]) for t in tasks], [t["stderr"] for t in tasks], w)
         pe = x["error_rate"] if x["min_error_applied"] else agg.error_rate
-        d = metric.density(pe, x["size_bytes"], x["log_base"])
+        d = metric.density(pe, x["size_bytes"], LogBase(x["log_base"]))
     except metric.MetricError as e:
         raise InputError(f"{where}: {e}") from None
     except OverflowError:  # an integer too large for a float (JSON integers have no bound), e.g. as a stderr
@@ -215,7 +218,7 @@ def _check_consistent(x: dict[str, Any], where: str) -> None:
     if not math.isclose(d, x["density"], rel_tol=1e-9, abs_tol=1e-12):
         raise InputError(f"{where}: density does not follow from error_rate and size; the report was edited")
     # The uncertainties decide "within noise" under significance: on, so they must follow too.
-    sd = metric.density_stderr(pe, agg.error_stderr, x["size_bytes"], x["log_base"])
+    sd = metric.density_stderr(pe, agg.error_stderr, x["size_bytes"], LogBase(x["log_base"]))
     for name, want in (("error_stderr", agg.error_stderr), ("density_stderr", sd)):
         got = x[name]
         if (got is None) != (want is None) or (want is not None and not math.isclose(
@@ -238,7 +241,7 @@ def _check_plain(x: dict[str, Any], w: list[float] | None, where: str) -> None:
     try:
         plain = metric.aggregate_error([t["error"] for t in x["tasks"]], [None] * len(x["tasks"]), w)
         pe = max(plain.error_rate, min_error) if min_error is not None else plain.error_rate
-        d = metric.density(pe, x["size_bytes"], x["log_base"])
+        d = metric.density(pe, x["size_bytes"], LogBase(x["log_base"]))
     except metric.MetricError as e:
         raise InputError(f"{where}: {e}") from None
     if not math.isclose(pe, x["plain_error_rate"], rel_tol=1e-9, abs_tol=1e-12) or \

@@ -40,14 +40,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..data import EvalSource, TaskScore
+from ..data import EvalSource, Scale, TaskScore
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
 from ..sizing._glob import has_magic
 from ._common import (
     EvalDocReader,
     EvalReader,
     EvalReadResult,
-    check_scale,
     decode_text,
     fail,
     load_json,
@@ -60,7 +59,7 @@ def _reader(module: str, name: str) -> EvalReader:
     """``module.name`` (a module of this package), imported when a file of its format is first read: a
     measure of inline scores or of lm-eval files loads no other reader (start-up time)."""
 
-    def read(data: bytes, /, *, file: str, source: str, scale: str | None,
+    def read(data: bytes, /, *, file: str, source: str, scale: Scale | None,
              overrides: Mapping[str, str]) -> EvalReadResult:
         fn: EvalReader = getattr(_module(module), name)
         return fn(data, file=file, source=source, scale=scale, overrides=overrides)
@@ -71,7 +70,7 @@ def _reader(module: str, name: str) -> EvalReader:
 def _doc_reader(module: str, name: str) -> EvalDocReader:
     """As :func:`_reader`, for a reader of a JSON document already parsed."""
 
-    def read(doc: Any, /, *, file: str, source: str, scale: str | None,
+    def read(doc: Any, /, *, file: str, source: str, scale: Scale | None,
              overrides: Mapping[str, str]) -> EvalReadResult:
         fn: EvalDocReader = getattr(_module(module), name)
         return fn(doc, file=file, source=source, scale=scale, overrides=overrides)
@@ -188,7 +187,6 @@ def read_eval(source: EvalSource, base_dir: Path, root: Path, manifest_name: str
     reader saw but could not count in ``skipped``."""
     field = source.field or "evals"
     overrides = dict(metric_overrides or {})
-    check_scale(source.scale, manifest_name, field)
     if source.format is not None and source.format not in FORMATS:
         raise fail(manifest_name, f"{field}.format", f"unknown format {show(source.format)}",
                    f"use one of {', '.join(FORMATS)}, or leave it out to detect it")
@@ -273,7 +271,7 @@ FRACTION_FORMATS = ("lm-eval", "lighteval", "mteb")
 
 def _check_percent(result: EvalReadResult, fmt: str | None, source: EvalSource, file: str) -> EvalReadResult:
     """Warn when ``scale: percent`` is declared on fractions: every error would come out near 1."""
-    if source.scale != "percent" or not result.tasks:
+    if source.scale is not Scale.PERCENT or not result.tasks:
         return result
     if fmt in FRACTION_FORMATS:
         why = f"{fmt} writes fractions (0..1)"

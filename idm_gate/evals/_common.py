@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..data import EvalResult, TaskScore
+from ..data import EvalResult, Scale, TaskScore
 from ..errors import InputError, truncate
 from ..errors import one_line as one_line  # re-exported to the readers
 from ..jsonsafe import load_json as _load_json
@@ -15,10 +15,6 @@ from . import rates
 
 if TYPE_CHECKING:
     from .confusion import ClassCounts
-
-FRACTION = "fraction"
-PERCENT = "percent"
-SCALES = (FRACTION, PERCENT)
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,7 @@ class EvalReader(Protocol):
     ``overrides`` maps task -> the metric the manifest picks. ``InputError`` for a file it cannot read.
     """
 
-    def __call__(self, data: bytes, /, *, file: str, source: str, scale: str | None,
+    def __call__(self, data: bytes, /, *, file: str, source: str, scale: Scale | None,
                  overrides: Mapping[str, str]) -> EvalReadResult: ...
 
 
@@ -51,7 +47,7 @@ class EvalDocReader(Protocol):
     """An :class:`EvalReader` for a JSON format, over the document already parsed (parsed once, when the
     format is detected from the document itself)."""
 
-    def __call__(self, doc: Any, /, *, file: str, source: str, scale: str | None,
+    def __call__(self, doc: Any, /, *, file: str, source: str, scale: Scale | None,
                  overrides: Mapping[str, str]) -> EvalReadResult: ...
 
 
@@ -105,14 +101,9 @@ def number(value: Any) -> float | None:
     return f if math.isfinite(f) else math.nan
 
 
-def check_scale(scale: str | None, file: str, field: str) -> None:
-    if scale is not None and scale not in SCALES:
-        raise fail(file, f"{field}.scale", f"unknown scale {show(scale)}", "use fraction or percent")
-
-
-def to_fraction(value: float, scale: str, file: str, place: str, *, what: str = "score") -> float:
+def to_fraction(value: float, scale: Scale, file: str, place: str, *, what: str = "score") -> float:
     """Check a finite value against its scale's range and return it as a fraction."""
-    if scale == FRACTION:
+    if scale is Scale.FRACTION:
         if 0.0 <= value <= 1.0:
             return value
         valid = "a fraction is between 0 and 1"
@@ -125,7 +116,7 @@ def to_fraction(value: float, scale: str, file: str, place: str, *, what: str = 
                "a percentage is between 0 and 100")
 
 
-def stderr_fraction(value: Any, scale: str, file: str, place: str) -> float | None:
+def stderr_fraction(value: Any, scale: Scale, file: str, place: str) -> float | None:
     """A standard error on the fraction scale; None when unknown ("N/A", NaN, absent, not a number)."""
     f = number(value)
     if f is None or math.isnan(f):
@@ -135,11 +126,11 @@ def stderr_fraction(value: Any, scale: str, file: str, place: str) -> float | No
     if f > 100.0:  # beyond any scale; a fraction-scale score over 1 gets the better hint
         raise fail(file, place, f"standard error {f:g} is larger than any score scale (0..100)",
                    "a score's standard error is at most half its scale; check the column")
-    return f / 100.0 if scale == PERCENT else f
+    return f / 100.0 if scale is Scale.PERCENT else f
 
 
 def task_score(task: str, metric: str, value: float, direction: str, stderr: float | None, *,
-               source: str, scale: str, scale_inferred: bool, file: str, place: str) -> TaskScore:
+               source: str, scale: Scale, scale_inferred: bool, file: str, place: str) -> TaskScore:
     """Build a TaskScore from a finite value on ``scale`` pointing ``direction`` (HIGHER/LOWER)."""
     frac = to_fraction(value, scale, file, place,
                        what="score" if direction == rates.HIGHER else "error rate")

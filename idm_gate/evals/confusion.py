@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import metric
-from ..data import TaskScore
+from ..data import Scale, TaskScore
 from ._common import EvalReadResult, decode_text, fail, kind_of, load_json, number, one_line, show
 
 CONFUSION = "confusion-matrix"
@@ -445,20 +445,20 @@ def _describe(kind: str, entries: Mapping[str, Any]) -> str:
 # The readers (idm_gate.evals.READERS) and the manifest's task: and costs:
 # ------------------------------------------------------------------------------------------------
 
-def read_csv(data: bytes, *, file: str, source: str, scale: str | None,
+def read_csv(data: bytes, *, file: str, source: str, scale: Scale | None,
              overrides: Mapping[str, str]) -> EvalReadResult:
     """A confusion matrix CSV as one task named after the file (:class:`~idm_gate.evals._common.EvalReader`)."""
     counts, notices = read_confusion_counts(data, file)
     return _result(counts, notices, file=file, source=source, overrides=overrides)
 
 
-def read_report(data: bytes, *, file: str, source: str, scale: str | None,
+def read_report(data: bytes, *, file: str, source: str, scale: Scale | None,
                 overrides: Mapping[str, str]) -> EvalReadResult:
     """A classification report JSON as one task named after the file."""
     return read_report_doc(load_json(data, file), file=file, source=source, scale=scale, overrides=overrides)
 
 
-def read_report_doc(doc: Any, *, file: str, source: str, scale: str | None,
+def read_report_doc(doc: Any, *, file: str, source: str, scale: Scale | None,
                     overrides: Mapping[str, str]) -> EvalReadResult:
     counts, notices = read_report_counts(doc, file)
     return _result(counts, notices, file=file, source=source, overrides=overrides)

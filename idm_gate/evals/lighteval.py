@@ -56,10 +56,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..data import TaskScore
+from ..data import Scale, TaskScore
 from . import lmeval, rates
 from ._common import (
-    FRACTION,
     EvalReadResult,
     fail,
     kind_of,
@@ -105,13 +104,13 @@ class _Benchmark:
     members: list[str] = field(default_factory=list)
 
 
-def read(data: bytes, *, file: str, source: str, scale: str | None,
+def read(data: bytes, *, file: str, source: str, scale: Scale | None,
          overrides: Mapping[str, str]) -> EvalReadResult:
     doc = load_json(data, file)
     return read_doc(doc, file=file, source=source, scale=scale, overrides=overrides)
 
 
-def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
+def read_doc(doc: Any, *, file: str, source: str, scale: Scale | None,
              overrides: Mapping[str, str]) -> EvalReadResult:
     require_mapping(doc, file, "top level", "an object with a 'results' object (lighteval results)")
     if "results" not in doc:
@@ -119,7 +118,7 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
     results = require_mapping(doc["results"], file, "results", "an object of 'suite|task|num_fewshot' -> metrics")
     for key, entry in results.items():
         require_mapping(entry, file, f"results.{key}", "an object of metric -> value")
-    scale_used, inferred = (FRACTION, True) if scale is None else (scale, False)
+    scale_used, inferred = (Scale.FRACTION, True) if scale is None else (scale, False)
     samples, partial, partial_what = _samples(doc, file)
 
     benchmarks = _benchmarks(results, file)

@@ -51,10 +51,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..data import TaskScore
+from ..data import Scale, TaskScore
 from . import rates
 from ._common import (
-    FRACTION,
     EvalReadResult,
     fail,
     kind_of,
@@ -82,13 +81,13 @@ def looks_like_lmeval(doc: Any) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("results"), dict)
 
 
-def read(data: bytes, *, file: str, source: str, scale: str | None,
+def read(data: bytes, *, file: str, source: str, scale: Scale | None,
          overrides: Mapping[str, str]) -> EvalReadResult:
     doc = load_json(data, file)
     return read_doc(doc, file=file, source=source, scale=scale, overrides=overrides)
 
 
-def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
+def read_doc(doc: Any, *, file: str, source: str, scale: Scale | None,
              overrides: Mapping[str, str]) -> EvalReadResult:
     require_mapping(doc, file, "top level", "an object with a 'results' object (lm-eval results)")
     if "results" not in doc:
@@ -112,7 +111,7 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
         nested = {name for name, entry in results.items() if _indented(entry.get("alias"))}
 
     if scale is None:
-        scale_used, inferred = FRACTION, True
+        scale_used, inferred = Scale.FRACTION, True
     else:
         scale_used, inferred = scale, False
 

@@ -72,12 +72,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..data import TaskScore
+from ..data import Scale, TaskScore
 from ..yamlsafe import load_yaml
 from . import rates
 from ._common import (
-    FRACTION,
-    PERCENT,
     EvalReadResult,
     decode_text,
     fail,
@@ -198,7 +196,7 @@ def _label(metric: Mapping[str, Any]) -> str:
     return mtype if isinstance(mtype, str) and mtype.strip() else str(metric.get("name", ""))
 
 
-def read(data: bytes, *, file: str, source: str, scale: str | None,
+def read(data: bytes, *, file: str, source: str, scale: Scale | None,
          overrides: Mapping[str, str]) -> EvalReadResult:
     text = decode_text(data, file)
     doc = load_front_matter(text, file)
@@ -289,14 +287,14 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
     plain = [c[4] for c in chosen if not c[5]]
     if scale is None:
         # A value written with a % sign says its own scale; the others follow the card's convention.
-        scale_used = FRACTION if plain and all(v <= 1.0 for v in plain) else PERCENT
+        scale_used = Scale.FRACTION if plain and all(v <= 1.0 for v in plain) else Scale.PERCENT
         inferred = True
         if chosen:
-            why = ("every value is at most 1" if scale_used == FRACTION
+            why = ("every value is at most 1" if scale_used is Scale.FRACTION
                    else "model cards conventionally publish percentages")
             notices.append(one_line(f"{file}: values read on the {scale_used} scale (inferred: {why}); "
                            "set scale: fraction or percent in the manifest to declare it"))
-        if scale_used == PERCENT:
+        if scale_used is Scale.PERCENT:
             # A card mixing 0.91 with 70.0 may be reporting a hard task (0.91 %) or a fraction
             # (91 %): read as the card's percent, but never silently.
             low = [(c[0]["task"], c[4]) for c in chosen if not c[5] and 0.0 < c[4] <= 1.0]
@@ -309,7 +307,7 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
                     f"in the card ('91%' for 0.91), or leave the task out with tasks:"))
     else:
         scale_used, inferred = scale, False
-    if scale_used == FRACTION:
+    if scale_used is Scale.FRACTION:
         chosen = [(r, j, m, d, v / 100.0 if pct else v, pct) for r, j, m, d, v, pct in chosen]
 
     tasks: list[TaskScore] = []

@@ -41,10 +41,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..data import TaskScore
+from ..data import Scale, TaskScore
 from . import rates
 from ._common import (
-    FRACTION,
     EvalReadResult,
     fail,
     kind_of,
@@ -70,12 +69,12 @@ def looks_like_mteb(doc: Any) -> bool:
     return isinstance(doc.get("mteb_dataset_name"), str) and "mteb_version" in doc
 
 
-def read(data: bytes, *, file: str, source: str, scale: str | None,
+def read(data: bytes, *, file: str, source: str, scale: Scale | None,
          overrides: Mapping[str, str]) -> EvalReadResult:
     return read_doc(load_json(data, file), file=file, source=source, scale=scale, overrides=overrides)
 
 
-def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
+def read_doc(doc: Any, *, file: str, source: str, scale: Scale | None,
              overrides: Mapping[str, str]) -> EvalReadResult:
     require_mapping(doc, file, "top level", "an object with task_name and scores (an MTEB result file)")
     if isinstance(doc.get("task_name"), str):
@@ -128,7 +127,7 @@ def read_doc(doc: Any, *, file: str, source: str, scale: str | None,
         if metric == MAIN:
             named.update(k for k, v in scores.items() if k not in _SUBSET_KEYS and k != MAIN and v == raw
                          and number(v) is not None)
-    scale_used, inferred = (FRACTION, True) if scale is None else (scale, False)
+    scale_used, inferred = (Scale.FRACTION, True) if scale is None else (scale, False)
     mean = math.fsum(values) / len(values)
     t: TaskScore = task_score(task, metric, mean, rates.HIGHER, None, source=source, scale=scale_used,
                               scale_inferred=inferred, file=file, place=f"{place} (mean of {len(values)} subsets)")

@@ -36,9 +36,9 @@ import io
 import math
 from collections.abc import Mapping
 
-from ..data import TaskScore
+from ..data import Scale, TaskScore
 from . import rates
-from ._common import PERCENT, EvalReadResult, decode_text, fail, one_line, show, skipped_notice, task_score
+from ._common import EvalReadResult, decode_text, fail, one_line, show, skipped_notice, task_score
 
 HEADER = ("dataset", "version", "metric", "mode")
 AGGREGATES = frozenset({"naive_average", "weighted_average", "harmonic_mean", "sum", "standard_deviation"})
@@ -51,7 +51,7 @@ def looks_like_opencompass(first_line: str) -> bool:
     return tuple(cols[:4]) == HEADER and len(cols) >= 5
 
 
-def read(data: bytes, *, file: str, source: str, scale: str | None,
+def read(data: bytes, *, file: str, source: str, scale: Scale | None,
          overrides: Mapping[str, str]) -> EvalReadResult:
     text = decode_text(data, file)
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -74,7 +74,7 @@ def read(data: bytes, *, file: str, source: str, scale: str | None,
         raise fail(file, f"line {line}", f"has {len(models)} model columns ({', '.join(map(repr, models[:4]))})",
                    "idm-gate reads a summary of one model; run the summarizer for this model alone, "
                    "or keep only its column")
-    scale_used, inferred = (PERCENT, True) if scale is None else (scale, False)
+    scale_used, inferred = (Scale.PERCENT, True) if scale is None else (scale, False)
 
     # dataset -> [(line, metric, raw value)] in file order
     by_dataset: dict[str, list[tuple[int, str, str]]] = {}

@@ -30,10 +30,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..data import TaskScore
+from ..data import Scale, TaskScore
 from . import rates
 from ._common import (
-    FRACTION,
     EvalReadResult,
     decode_text,
     fail,
@@ -49,8 +48,8 @@ METRIC = "score"
 _COLUMNS = ("task", "score", "stderr")
 
 
-def _scale(scale: str | None) -> tuple[str, bool]:
-    return (FRACTION, True) if scale is None else (scale, False)
+def _scale(scale: Scale | None) -> tuple[Scale, bool]:
+    return (Scale.FRACTION, True) if scale is None else (scale, False)
 
 
 def _check_override(task: str, overrides: Mapping[str, str], file: str, place: str) -> None:
@@ -60,7 +59,7 @@ def _check_override(task: str, overrides: Mapping[str, str], file: str, place: s
                    "per task", f"its metrics are: {METRIC}; metric choices apply to lm-eval and model-index sources")
 
 
-def read_csv(data: bytes, *, file: str, source: str, scale: str | None,
+def read_csv(data: bytes, *, file: str, source: str, scale: Scale | None,
              overrides: Mapping[str, str]) -> EvalReadResult:
     text = decode_text(data, file)
     scale_used, inferred = _scale(scale)
@@ -130,12 +129,12 @@ def _parse_number(cell: str, file: str, place: str, what: str) -> float:
     return f
 
 
-def read_json(data: bytes, *, file: str, source: str, scale: str | None,
+def read_json(data: bytes, *, file: str, source: str, scale: Scale | None,
               overrides: Mapping[str, str]) -> EvalReadResult:
     return read_json_doc(load_json(data, file), file=file, source=source, scale=scale, overrides=overrides)
 
 
-def read_json_doc(doc: Any, *, file: str, source: str, scale: str | None,
+def read_json_doc(doc: Any, *, file: str, source: str, scale: Scale | None,
                   overrides: Mapping[str, str]) -> EvalReadResult:
     if not isinstance(doc, dict):
         raise fail(file, "top level", f"is {kind_of(doc)}",
@@ -146,7 +145,7 @@ def read_json_doc(doc: Any, *, file: str, source: str, scale: str | None,
     return read_mapping(doc, file=file, source=source, scale=scale, overrides=overrides, place_prefix="")
 
 
-def read_inline(scores: Any, *, file: str, source: str, scale: str | None,
+def read_inline(scores: Any, *, file: str, source: str, scale: Scale | None,
                 overrides: Mapping[str, str]) -> EvalReadResult:
     """``file`` is the message prefix for the manifest field (``idm.yaml: models[0].evals[1].scores``)."""
     if not isinstance(scores, dict):
@@ -154,7 +153,7 @@ def read_inline(scores: Any, *, file: str, source: str, scale: str | None,
     return read_mapping(scores, file=file, source=source, scale=scale, overrides=overrides, place_prefix="")
 
 
-def read_mapping(doc: Mapping[str, Any], *, file: str, source: str, scale: str | None, overrides: Mapping[str, str],
+def read_mapping(doc: Mapping[str, Any], *, file: str, source: str, scale: Scale | None, overrides: Mapping[str, str],
                  place_prefix: str = "") -> EvalReadResult:
     scale_used, inferred = _scale(scale)
     tasks: list[TaskScore] = []

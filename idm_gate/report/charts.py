@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 import re
 
-from .. import metric
 from ..compare import _RANK, CheckResult, ModelVerdict
 from ..data import ModelMeasurement, ModelStatus
 from ..errors import InputError
@@ -96,7 +95,7 @@ def history_section(r: CheckResult) -> list[str]:
             continue
         if len(charts) == MAX_HISTORY_CHARTS:
             break
-        charts.append(_fence(history_chart(v.name, [*past, ("PR", v.current.density)], metric.unit(r.log_base))))
+        charts.append(_fence(history_chart(v.name, [*past, ("PR", v.current.density)], r.log_base.unit)))
     if not charts:
         return []
     body: list[str] = []

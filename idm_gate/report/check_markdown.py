@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__, metric
+from .. import __version__
 from ..compare import _RANK, FAIL, PASS, WARN, CheckResult, ModelVerdict
-from ..data import ModelStatus, TaskScore
+from ..data import LogBase, ModelStatus, TaskScore
 from . import costfmt
 from .charts import frontier_section, history_section
 from .explain import ARROW, advice
@@ -127,15 +127,15 @@ def row(v: ModelVerdict) -> str:
     return f"| {ICON[v.verdict]} | {esc(v.name)} | {dens} | {change_cell(v)} | {sz} | {err} | {params} | {bpp} |"
 
 
-def explanation(v: ModelVerdict, log_base: str) -> list[str]:
+def explanation(v: ModelVerdict, log_base: LogBase) -> list[str]:
     """The model's reasons on one line, then what changed and what would pass, as a short list."""
     from .groupfmt import worst_line
 
     reasons = "; ".join(esc(x, 400).replace(" %", NBSP + "%") for x in v.reasons)
     lines = advice(v, log_base, space=NBSP)
-    worst = worst_line(v, metric.unit(log_base))
+    worst = worst_line(v, log_base.unit)
     lines += [worst] if worst else []
-    costs = costfmt.markdown_note(v, metric.unit(log_base))
+    costs = costfmt.markdown_note(v, log_base.unit)
     if not reasons and not lines and not costs:
         return []
     out = [f"**{ICON[v.verdict]} {esc(v.name)}**" + (f": {reasons}" if reasons else "")]
@@ -202,7 +202,7 @@ def group_section(v: ModelVerdict, r: CheckResult) -> list[str]:
     """The model's domains (``groups:``), baseline → PR per group: see report/groupfmt.py."""
     from .groupfmt import markdown_section
 
-    return markdown_section(v, metric.unit(r.log_base))
+    return markdown_section(v, r.log_base.unit)
 
 
 def cost_section(v: ModelVerdict, r: CheckResult) -> list[str]:
@@ -264,7 +264,7 @@ def _counts(shown: list[ModelVerdict], folded: int) -> str:
 
 
 def provenance_line(r: CheckResult, prov: Provenance) -> str:
-    log = "ln" if r.log_base == "e" else "log2"
+    log = r.log_base.symbol
     parts = []
     if r.head_commit:
         measured = f"Measured {prov.commit(r.head_commit)}"
@@ -285,7 +285,7 @@ def provenance_line(r: CheckResult, prov: Provenance) -> str:
         parts.append(f"baseline {prov.commit(r.baseline_commit)} ({where}{when})")
     text = ", against the ".join(parts) if len(parts) == 2 and r.baseline_commit else "; ".join(parts)
     # full size, not <sub>: which commits were compared is what a reviewer checks first when in doubt
-    return (f"{text}.\n\n<sub>D = −{log}(error rate) / size in GB, in {metric.unit(r.log_base)}. "
+    return (f"{text}.\n\n<sub>D = −{log}(error rate) / size in GB, in {r.log_base.unit}. "
             f"idm-gate {__version__}.</sub>")
 
 
@@ -318,7 +318,7 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
     models = sorted(r.models, key=_order)
     shown = [v for v in models if not _folded(v)]
     folded = [v for v in models if _folded(v)]
-    u = metric.unit(r.log_base)
+    u = r.log_base.unit
 
     top = [f"## {ICON[r.verdict]} idm-gate: **{r.verdict}**, {TITLE[r.verdict]}", ""]
     big = r.largest_change()

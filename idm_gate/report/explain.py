@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .. import metric
 from ..compare import FAIL, ModelVerdict, Side
+from ..data import LogBase
 from .fmt import floor_sig, num, percent, ratio, size, size_pair
 
 ARROW = "→"
@@ -36,8 +37,8 @@ class Bounds:
     rules: tuple[str, ...] = ()  # the policy settings that set these bounds, as a reader names them
 
 
-def _log_b(pe: float, log_base: str) -> float:
-    return -math.log(pe) / metric.log_factor(log_base)
+def _log_b(pe: float, log_base: LogBase) -> float:
+    return -math.log(pe) / log_base.factor
 
 
 def change_sentence(v: ModelVerdict, space: str = " ") -> str | None:
@@ -67,17 +68,17 @@ def change_sentence(v: ModelVerdict, space: str = " ") -> str | None:
     return f"{part_size} at {acc}"
 
 
-def bounds(side: Side, target: float, log_base: str) -> Bounds | None:
+def bounds(side: Side, target: float, log_base: LogBase) -> Bounds | None:
     """Break-evens for density ``target`` (in ``log_base``'s unit) from ``side``'s error rate and size;
     None when undefined (a target <= 0, an error rate of 0 or >= 1)."""
     if target <= 0 or not 0 < side.error_rate < 1:
         return None
     s_gb = _log_b(side.error_rate, log_base) / target
-    pe = math.exp(-target * metric.log_factor(log_base) * side.size_bytes / metric.BYTES_PER_GB)
+    pe = math.exp(-target * log_base.factor * side.size_bytes / metric.BYTES_PER_GB)
     return Bounds(target, s_gb * metric.BYTES_PER_GB, pe)
 
 
-def pass_bounds(v: ModelVerdict, log_base: str, space: str = " ") -> Bounds | None:
+def pass_bounds(v: ModelVerdict, log_base: LogBase, space: str = " ") -> Bounds | None:
     """What would pass the gate: the relative rule (``max_drop``) and the absolute budgets together.
 
     None when no single bound can be given: the model is gone, or the relative rule (on the tasks
@@ -129,7 +130,7 @@ def pass_bounds(v: ModelVerdict, log_base: str, space: str = " ") -> Bounds | No
     return Bounds(b.target, s, e, tuple(rules))
 
 
-def group_size_bounds(v: ModelVerdict, log_base: str, space: str = " ") -> list[tuple[float, str]]:
+def group_size_bounds(v: ModelVerdict, log_base: LogBase, space: str = " ") -> list[tuple[float, str]]:
     """The largest size (bytes) at which each group (domain) keeps its relative rule and
     ``min_group_density``, at the group's own error rate in the PR, with the rule that sets it."""
     p, out = v.policy, []
@@ -156,7 +157,7 @@ def bounds_sentence(b: Bounds, space: str = " ") -> str | None:
     return ", or ".join(parts) if parts else None
 
 
-def advice(v: ModelVerdict, log_base: str, space: str = " ") -> list[str]:
+def advice(v: ModelVerdict, log_base: LogBase, space: str = " ") -> list[str]:
     """The lines under a compared model: what changed, and what would keep or restore its density."""
     out = []
     what = change_sentence(v, space)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from decimal import ROUND_FLOOR, Decimal
 
+from ..data import Scale
+
 NBSP = "\u00a0"
 # decimal units, as the density's own GB (bytes / 10^9)
 _SIZE_UNITS = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3))
@@ -24,6 +26,11 @@ def num(x: float | None, digits: int = 4) -> str:
     if abs(x) >= 10 ** digits:
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
+
+
+def score(value: float, scale: Scale) -> str:
+    """An eval score as read, on its scale: ``0.5443`` (a fraction) or ``54.43 %`` (a percentage)."""
+    return f"{num(value)} %" if scale is Scale.PERCENT else num(value)
 
 
 def pm(x: float | None, se: float | None, digits: int = 4) -> str:

@@ -29,7 +29,7 @@ def render_history(pts: list[HistoryPoint], fmt: str) -> str:
             w.writerow({k: ("" if v is None else v) for k, v in doc.items()})
         return buf.getvalue()
     cells = [(p.commit[:7], (p.date or "")[:10], p.model.name, num(p.model.density),
-              "nats/GB" if p.log_base == "e" else "bits/GB", size(p.model.size_bytes), num(p.model.error_rate),
+              p.log_base.unit, size(p.model.size_bytes), num(p.model.error_rate),
               count(p.model.params)) for p in pts]
     head = ("commit", "date", "model", "density", "unit", "size", "error rate", "params")
     if fmt == "markdown":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__, metric
+from .. import __version__
 from ..color import PLAIN, Painter
 from ..serialize import dumps, measurement_to_dict, model_to_dict
 from .benchfmt import change_to_dict
@@ -66,7 +66,7 @@ def check_to_dict(r: CheckResult) -> dict[str, Any]:
         "tool_version": __version__,
         "verdict": r.verdict,
         "log_base": r.log_base,
-        "unit": metric.unit(r.log_base),
+        "unit": r.log_base.unit,
         "merge_base": r.merge_base,
         "baseline_commit": r.baseline_commit,
         "baseline_distance": r.baseline_distance,

@@ -21,8 +21,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .. import __version__, metric
-from ..data import Measurement, ModelMeasurement
+from .. import __version__
+from ..data import LogBase, Measurement, ModelMeasurement
 from ..history import HistoryPoint, pareto_frontier
 from ..serialize import bench_to_dict, dumps
 from .axis import SIZE, FrontierAxis
@@ -93,8 +93,8 @@ def _worst(x: ModelMeasurement) -> str:
     return "—" if g is None else f"{g.name} ({num(g.density)})"
 
 
-def render_markdown(rows: list[Standing], log_base: str, axis: FrontierAxis = SIZE) -> str:
-    u = metric.unit(log_base)
+def render_markdown(rows: list[Standing], log_base: LogBase, axis: FrontierAxis = SIZE) -> str:
+    u = log_base.unit
     extra = "" if axis.is_size else f" {axis.title} |"
     grouped = _grouped(rows)
     lines = [f"| rank | model | density ({u}) | size | error rate | params | bits/param |"
@@ -117,9 +117,9 @@ def render_markdown(rows: list[Standing], log_base: str, axis: FrontierAxis = SI
     return "\n".join(lines) + "\n"
 
 
-def render_json(rows: list[Standing], log_base: str, axis: FrontierAxis = SIZE) -> str:
+def render_json(rows: list[Standing], log_base: LogBase, axis: FrontierAxis = SIZE) -> str:
     # against size the document is as before; another axis adds its name and each model's position on it
-    return dumps({"unit": metric.unit(log_base), **({} if axis.is_size else {"frontier_axis": axis.key}), "models": [
+    return dumps({"unit": log_base.unit, **({} if axis.is_size else {"frontier_axis": axis.key}), "models": [
         {"rank": s.rank, "name": s.model.name, "density": s.model.density, "size_bytes": s.model.size_bytes,
          "error_rate": s.model.error_rate, "params": s.model.params, "bits_per_param": s.model.bits_per_param,
          **({} if axis.is_size else {"frontier_position": s.position}), "on_frontier": s.on_frontier,
@@ -247,10 +247,10 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}tr.frontier td{backgroun
 figure{margin:1.5em 0}figcaption{font-size:90%;color:#57606a}"""
 
 
-def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPoint] = (),
+def render_html(rows: list[Standing], log_base: LogBase, history: Sequence[HistoryPoint] = (),
                 title: str = "idm-gate leaderboard", axis: FrontierAxis = SIZE) -> str:
     """One self-contained page: the table, the frontier chart and the history chart (inline SVG, no script)."""
-    u = metric.unit(log_base)
+    u = log_base.unit
     top = {s.model.name for s in rows[:HISTORY_LINES]}
     grouped = _grouped(rows)
     body = []
@@ -272,7 +272,7 @@ def render_html(rows: list[Standing], log_base: str, history: Sequence[HistoryPo
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>{len(rows)} models ranked by intelligence density D = −{'ln' if log_base == 'e' else 'log2'}"
+        f"<p>{len(rows)} models ranked by intelligence density D = −{log_base.symbol}"
         f"(error rate) / size in GB, in {u}. {intro}</p>",
         "<table>", f"<thead><tr><th>rank</th><th>model</th><th>density ({u})</th><th>size</th><th>error rate</th>"
         f"<th>params</th><th>bits/param</th>{'<th>worst group</th>' if grouped else ''}{head_axis}<th>frontier</th>"

@@ -13,12 +13,12 @@ import html
 import re
 from typing import TYPE_CHECKING
 
-from .. import __version__, metric
+from .. import __version__
 from ..color import PLAIN, Painter
 from ..data import Measurement, ModelMeasurement
 from ..errors import truncate
 from . import costfmt
-from .fmt import NBSP, count, num, pm, size
+from .fmt import NBSP, count, num, pm, score, size
 
 if TYPE_CHECKING:
     from ..compare import CheckResult
@@ -54,7 +54,7 @@ def esc_html(text: str, limit: int = 200) -> str:
 
 
 def measurement_table(m: Measurement) -> list[str]:
-    u = metric.unit(m.log_base)
+    u = m.log_base.unit
     costs = any(costfmt.has_costs(x) for x in m.models)  # then the plain figures too, in two more columns
     out = [f"| model | size | params | bits/param | error rate | density ({u}) |"
            + (" plain error rate | plain density |" if costs else ""),
@@ -73,13 +73,13 @@ def task_details(x: ModelMeasurement) -> list[str]:
         out = ["| task | metric | score | error | cost-weighted error | stderr | costs | source |",
                "|---|---|---:|---:|---:|---:|---|---|"]
         for t in x.tasks:
-            out.append(f"| {esc(t.task)} | {esc(t.metric)} | {num(t.score)}{' %' if t.scale == 'percent' else ''} | "
+            out.append(f"| {esc(t.task)} | {esc(t.metric)} | {score(t.score, t.scale)} | "
                        f"{num(t.error)} | {num(t.cost_error) if t.cost_error is not None else '='} | "
                        f"{num(t.stderr)} | {esc(t.costs or '—', 300)} | {esc(t.source)} |")
         return out
     out = ["| task | metric | score | error | stderr | source |", "|---|---|---:|---:|---:|---|"]
     for t in x.tasks:
-        out.append(f"| {esc(t.task)} | {esc(t.metric)} | {num(t.score)}{' %' if t.scale == 'percent' else ''} | "
+        out.append(f"| {esc(t.task)} | {esc(t.metric)} | {score(t.score, t.scale)} | "
                    f"{num(t.error)} | {num(t.stderr)} | {esc(t.source)} |")
     return out
 
@@ -109,7 +109,7 @@ def render_measurement(m: Measurement, limit: int | None = None) -> str:
     then per-model sections are added while they fit, and a line says how many were left out: at
     10,000 models the table alone would pass the limit, and a summary over it is dropped whole.
     """
-    log = "ln" if m.log_base == "e" else "log2"
+    log = m.log_base.symbol
     left = None if limit is None else limit - 1000  # the heading, the footer and the left-out lines
     table = measurement_table(m)
     rows = [table[0], table[1]]
@@ -130,7 +130,7 @@ def render_measurement(m: Measurement, limit: int | None = None) -> str:
     cut = 0
     for x in m.models:
         sec = [f"<details><summary>{esc_html(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
-        groups = measure_markdown(x, metric.unit(m.log_base))
+        groups = measure_markdown(x, m.log_base.unit)
         sec += [*groups, ""] if groups else []
         sec += [f"- {esc(n, 500)}" for n in x.notices]
         sec += ["</details>", ""]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import __version__, metric
+from .. import __version__
 from ..color import PLAIN, Painter
 from ..data import Measurement, ModelMeasurement, ModelStatus
 from . import costfmt
 from .benchfmt import check_lines, measure_lines
-from .fmt import count, gb, num, percent, pm, size, size_pair
+from .fmt import count, gb, num, percent, pm, score, size, size_pair
 from .groupfmt import check_lines as group_check_lines
 from .groupfmt import measure_lines as group_lines
 
@@ -38,8 +38,8 @@ def files_line(x: ModelMeasurement) -> str:
 
 
 def render_measurement(m: Measurement, details: bool = True) -> str:
-    u = metric.unit(m.log_base)
-    log = "ln" if m.log_base == "e" else "log2"
+    u = m.log_base.unit
+    log = m.log_base.symbol
     lines = [f"idm-gate {__version__}: intelligence density of {len(m.models)} model(s) in {m.manifest}",
              f"D = -{log}(error rate) / size_GB, in {u}; error rate = mean task error; size_GB = bytes / 1e9"]
     if any(costfmt.has_costs(x) for x in m.models):
@@ -58,15 +58,14 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
             if costfmt.has_costs(x):  # the stderr is the cost-weighted error's: it stands beside it
                 trows = [["  task", "metric", "score", "error", "cost-weighted", "stderr", "source"]]
                 for t in x.tasks:
-                    score = f"{num(t.score)}{' %' if t.scale == 'percent' else ''}"
-                    trows.append([f"  {t.task}", t.metric, score, num(t.error),
+                    trows.append([f"  {t.task}", t.metric, score(t.score, t.scale), num(t.error),
                                   num(t.cost_error) if t.cost_error is not None else "=", num(t.stderr), t.source])
                 lines += _table(trows, {2, 3, 4, 5})
             else:
                 trows = [["  task", "metric", "score", "error", "stderr", "source"]]
                 for t in x.tasks:
-                    score = f"{num(t.score)}{' %' if t.scale == 'percent' else ''}"
-                    trows.append([f"  {t.task}", t.metric, score, num(t.error), num(t.stderr), t.source])
+                    trows.append([f"  {t.task}", t.metric, score(t.score, t.scale), num(t.error), num(t.stderr),
+                                  t.source])
                 lines += _table(trows, {2, 3, 4})
             if x.artifacts:
                 lines.append(f"  {len(x.artifacts)} file(s) counted in the size:")
@@ -108,7 +107,7 @@ def render_check(r: CheckResult, paint: Painter = PLAIN) -> str:
     """``check``'s report for a terminal or a CI log; ``paint`` colours the verdicts (PLAIN: no escape codes)."""
     from .explain import advice  # loads compare: only a gate run needs it, not measure
 
-    u = metric.unit(r.log_base)
+    u = r.log_base.unit
     lines = [f"idm-gate {__version__}: {paint(r.verdict, r.verdict.upper())}  ({baseline_line(r)})", ""]
     for v in r.models:
         cur, base = v.current, v.baseline

@@ -12,14 +12,14 @@ import pytest
 
 from gitrepo import make_repo
 from idm_gate.compare import compare_model
-from idm_gate.data import BenchMetric, BenchResult, ModelMeasurement, Policy, TaskScore, Verdict
+from idm_gate.data import BenchMetric, BenchResult, LogBase, ModelMeasurement, Policy, TaskScore, Verdict
 from idm_gate.policy import tighten
 from idm_gate.serialize import measurement_from_dict, measurement_to_dict
 
 # Pe 0.25 at 1 GB: density -ln(0.25) / 1 = 1.386294 nats/GB
 MODEL = ModelMeasurement(name="m", size_bytes=10**9, size_source="declared", params=None, bits_per_param=None,
                          error_rate=0.25, raw_error_rate=0.25, error_stderr=None, tasks_with_stderr=0,
-                         density=1.3862943611198906, density_stderr=None, log_base="e",
+                         density=1.3862943611198906, density_stderr=None, log_base=LogBase.E,
                          tasks=(TaskScore(task="arc", metric="score", score=0.75, error=0.25, stderr=None,
                                           source="inline"),))
 
@@ -36,7 +36,7 @@ def with_bench(*b: BenchResult) -> ModelMeasurement:
 
 def test_throughput_drop_fails_beyond_max_throughput_drop():
     # 40 -> 34 tokens/s: (34 - 40) / 40 = -15 %, over 10 %; difference 6 > 1.96 x hypot(1, 1) = 2.77: significant
-    v = compare_model(with_bench(tg(34.0)), with_bench(tg(40.0)), Policy(max_throughput_drop=0.10), "e")
+    v = compare_model(with_bench(tg(34.0)), with_bench(tg(40.0)), Policy(max_throughput_drop=0.10), LogBase.E)
     assert v.verdict is Verdict.FAIL
     assert "tokens_per_s tg128 down 15.0 %, over max_throughput_drop 10.0 %" in v.reasons
     (c,) = v.bench
@@ -46,12 +46,12 @@ def test_throughput_drop_fails_beyond_max_throughput_drop():
 
 def test_throughput_drop_within_noise_warns():
     # 40 -> 35: a 12.5 % drop, but 5 <= 1.96 x hypot(2, 2) = 5.544: within noise under significance on
-    v = compare_model(with_bench(tg(35.0, 2.0)), with_bench(tg(40.0, 2.0)), Policy(max_throughput_drop=0.10), "e")
+    v = compare_model(with_bench(tg(35.0, 2.0)), with_bench(tg(40.0, 2.0)), Policy(max_throughput_drop=0.10), LogBase.E)
     assert v.verdict is Verdict.WARN
     assert ("tokens_per_s tg128 down 12.5 % (over max_throughput_drop 10.0 %) but within noise: 5 <= 1.96 x 2.83 "
             "combined standard error") in v.reasons
     off = compare_model(with_bench(tg(35.0, 2.0)), with_bench(tg(40.0, 2.0)),
-                        Policy(max_throughput_drop=0.10, significance=False), "e")
+                        Policy(max_throughput_drop=0.10, significance=False), LogBase.E)
     assert off.verdict is Verdict.FAIL
 
 
@@ -62,7 +62,7 @@ def test_throughput_drop_within_noise_warns():
 ])
 def test_results_on_another_setup_are_not_comparable(setup, why):
     # a 50 % drop on other threads/hardware says nothing about the model: warn, do not fail
-    v = compare_model(with_bench(tg(20.0, **setup)), with_bench(tg(40.0)), Policy(max_throughput_drop=0.10), "e")
+    v = compare_model(with_bench(tg(20.0, **setup)), with_bench(tg(40.0)), Policy(max_throughput_drop=0.10), LogBase.E)
     assert v.verdict is Verdict.WARN
     assert v.reasons == (f"tokens_per_s tg128 not comparable with the baseline: {why}",)
     (c,) = v.bench
@@ -76,14 +76,14 @@ def test_absolute_inference_budgets_hold_new_models_too():
                BenchResult(metric=BenchMetric.PEAK_MEMORY_BYTES, test="", value=2.5e9, stderr=None, source="d.csv"),
                BenchResult(metric=BenchMetric.ENERGY_PER_TOKEN_J, test="", value=0.3, stderr=None, source="d.csv"))
     p = Policy(min_tokens_per_s=15, max_latency_ms=100, max_peak_memory_gb=2, max_energy_per_token_j=0.25)
-    v = compare_model(with_bench(*figures), None, p, "e")
+    v = compare_model(with_bench(*figures), None, p, LogBase.E)
     assert v.verdict is Verdict.FAIL
     # p50 90 ms is within 100 ms; p95 180 ms is not; 2.5e9 bytes = 2.5 GB > 2
     assert v.reasons[:4] == ("tokens_per_s tg128 12 is below min_tokens_per_s 15",
                              "latency_p95_ms 180 is over max_latency_ms 100",
                              "peak memory 2.5 GB is over max_peak_memory_gb 2",
                              "energy_per_token_j 0.3 is over max_energy_per_token_j 0.25")
-    assert compare_model(with_bench(*figures), None, Policy(), "e").verdict is Verdict.PASS
+    assert compare_model(with_bench(*figures), None, Policy(), LogBase.E).verdict is Verdict.PASS
 
 
 def test_flags_only_tighten_the_inference_budgets():
@@ -97,13 +97,13 @@ def test_bench_figures_survive_the_json_report():
     from idm_gate.data import Measurement
     from idm_gate.serialize import loads_strict
 
-    m = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(with_bench(tg(40.0)),))
+    m = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base=LogBase.E, models=(with_bench(tg(40.0)),))
     doc = loads_strict(json.dumps(measurement_to_dict(m)).encode(), "r.json")
     assert doc["models"][0]["bench"] == [{"metric": "tokens_per_s", "test": "tg128", "value": 40.0, "stderr": 1.0,
                                           "source": "lb.json", "samples": 5, "backend": "CPU", "threads": 8,
                                           "n_prompt": 0, "n_gen": 128, "batch": None, "hardware": "ci-x86"}]
     assert measurement_from_dict(doc, "r.json").models[0].bench == (tg(40.0),)
-    plain = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(MODEL,))
+    plain = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base=LogBase.E, models=(MODEL,))
     assert "bench" not in measurement_to_dict(plain)["models"][0]  # reports without bench: are unchanged
 
 

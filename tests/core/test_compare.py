@@ -8,13 +8,13 @@ import pytest
 
 from idm_gate import metric
 from idm_gate.compare import compare
-from idm_gate.data import TaskScore
+from idm_gate.data import LogBase, TaskScore
 from idm_gate.gate import tighten
 from idm_gate.manifest import Policy
 from idm_gate.measure import Measurement, ModelMeasurement
 
 
-def model(name="m", errors=(0.3, 0.4), size=10**9, stderr=None, metric_name="acc", log_base="e"):
+def model(name="m", errors=(0.3, 0.4), size=10**9, stderr=None, metric_name="acc", log_base=LogBase.E):
     tasks = tuple(TaskScore(f"t{i}", metric_name, 1 - e, e, stderr, "inline") for i, e in enumerate(errors))
     agg = metric.aggregate_error([t.error for t in tasks], [t.stderr for t in tasks])
     return ModelMeasurement(
@@ -25,7 +25,7 @@ def model(name="m", errors=(0.3, 0.4), size=10**9, stderr=None, metric_name="acc
         log_base=log_base, tasks=tasks)
 
 
-def meas(*models, log_base="e"):
+def meas(*models, log_base=LogBase.E):
     return Measurement("idm.yaml", "0" * 64, log_base, tuple(models))
 
 
@@ -86,7 +86,7 @@ def test_decomposition_and_break_even():
 
 
 def test_log_base_mismatch_is_recomputed():
-    res = compare(meas(model(log_base="2"), log_base="2"), meas(model()), {})
+    res = compare(meas(model(log_base=LogBase.TWO), log_base=LogBase.TWO), meas(model()), {})
     assert res.models[0].delta_rel == pytest.approx(0.0)
     assert any("recomputed" in n for n in res.notices)
 

@@ -10,13 +10,13 @@ import math
 
 import pytest
 
-from idm_gate.data import Policy
+from idm_gate.data import LogBase, Policy
 from idm_gate.policy import DEFAULTS, at_base, introduced, policy_text, setting_text
 
 UNSET = Policy()  # a layer that sets nothing
 
 
-def gate(models, base, *, cli=UNSET, terms=None, pr=None, renames=None, base_gate=UNSET, bases=("e", "e")):
+def gate(models, base, *, cli=UNSET, terms=None, pr=None, renames=None, base_gate=UNSET, bases=(LogBase.E, LogBase.E)):
     return at_base(models, renames or {}, base, base_gate, bases[0], bases[1], pr, cli, terms or {})
 
 
@@ -81,7 +81,7 @@ def test_a_renamed_model_is_held_to_its_old_names_gate():
 
 
 def test_min_density_follows_a_switch_of_log_base():
-    g = gate(["m"], {"m": Policy(min_density=2.0)}, bases=("e", "2"))
+    g = gate(["m"], {"m": Policy(min_density=2.0)}, bases=(LogBase.E, LogBase.TWO))
     # 2 nats/GB = 2 / ln 2 bits/GB = 2.885 bits/GB
     assert g.policies["m"].min_density == pytest.approx(2.0 / math.log(2))
 

@@ -17,6 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from idm_gate.data import LogBase, Scale
 from idm_gate.errors import InputError
 from idm_gate.manifest import Manifest, parse_manifest
 from idm_gate.measure import Measurement
@@ -41,7 +42,7 @@ def parse_or_refuse(data: bytes) -> Manifest | None:
         one_line(e, "idm.yaml: ")
         return None
     assert isinstance(m, Manifest) and m.models
-    assert m.log_base in ("e", "2")
+    assert isinstance(m.log_base, LogBase)
     for spec in m.models:
         assert spec.name and (spec.artifacts or spec.size_gb or spec.size_bytes) and spec.evals
     return m
@@ -185,10 +186,10 @@ def _seed_report() -> dict:
     from idm_gate.data import TaskScore
     from idm_gate.measure import ModelMeasurement
 
-    tasks = (TaskScore(task="x", metric="acc", score=0.7, error=0.3, stderr=0.01, source="r.json", scale="fraction",
+    tasks = (TaskScore(task="x", metric="acc", score=0.7, error=0.3, stderr=0.01, source="r.json", scale=Scale.FRACTION,
                        scale_inferred=True),
              TaskScore(task="y", metric="score", score=60.0, error=0.4, stderr=None, source="inline",
-                       scale="percent", scale_inferred=False))
+                       scale=Scale.PERCENT, scale_inferred=False))
     agg = metric.aggregate_error([t.error for t in tasks], [t.stderr for t in tasks], [1.0, 2.0])
     size = 1_150_000_000
     d = metric.density(agg.error_rate, size)
@@ -196,9 +197,9 @@ def _seed_report() -> dict:
         name="m", size_bytes=size, size_source="stat", params=None, bits_per_param=None,
         error_rate=agg.error_rate, raw_error_rate=agg.raw_error_rate, error_stderr=agg.error_stderr,
         tasks_with_stderr=agg.tasks_with_stderr, density=d,
-        density_stderr=metric.density_stderr(agg.error_rate, agg.error_stderr, size), log_base="e", tasks=tasks,
+        density_stderr=metric.density_stderr(agg.error_rate, agg.error_stderr, size), log_base=LogBase.E, tasks=tasks,
         weights={"y": 2.0})
-    doc = measurement_to_dict(Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(m,)))
+    doc = measurement_to_dict(Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base=LogBase.E, models=(m,)))
     return json.loads(json.dumps(doc))
 
 
@@ -208,6 +209,11 @@ SEED = _seed_report()
 def test_the_seed_report_reads_back():
     back = measurement_from_dict(copy.deepcopy(SEED), "r.json")
     assert measurement_to_dict(back) == SEED
+    # parsed once, at the boundary: the closed sets come back as members, and write back as the same bytes
+    assert back.log_base is LogBase.E and back.models[0].log_base is LogBase.E
+    assert [t.scale for t in back.models[0].tasks] == [Scale.FRACTION, Scale.PERCENT]
+    assert all(type(t.scale) is Scale for t in back.models[0].tasks)
+    assert json.dumps(measurement_to_dict(back), indent=2) == json.dumps(SEED, indent=2)
 
 
 def _paths(obj, prefix=()):

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idm_gate.data import EvalSource
+from idm_gate.data import EvalSource, Scale
 from idm_gate.errors import InputError
 from idm_gate.evals import FORMATS, detect_format, read_eval
 
@@ -304,7 +304,7 @@ def test_opencompass_summary_counts_datasets_not_aggregates():
     assert list(tasks) == ["ARC-c", "gsm8k", "hellaswag", "openai_humaneval"]
     assert tasks["openai_humaneval"].metric == "humaneval_pass@1"
     # percent, as OpenCompass prints: ARC-c 73.56 -> error 0.2644
-    assert (tasks["ARC-c"].scale, tasks["ARC-c"].scale_inferred) == ("percent", True)
+    assert (tasks["ARC-c"].scale, tasks["ARC-c"].scale_inferred) == (Scale.PERCENT, True)
     assert tasks["ARC-c"].error == pytest.approx(0.2644, abs=1e-12)
     notices = " | ".join(r.notices)
     assert "not counted: mmlu (naive_average)" in notices
@@ -382,7 +382,7 @@ def test_speech_recognition_card_counts_word_error_rates_through_the_cli(tmp_pat
 def test_speech_error_rate_over_one_is_an_input_error(tmp_path):
     text = (DATA / "model-card-asr/README.md").read_text().replace("value: 8.6", "value: 1.3").replace(
         "value: 3.4", "value: 0.2").replace("value: 3.1", "value: 0.9")
-    refused(read_text, tmp_path, "README.md", text, scale="fraction", match="error rate 1.3 is outside 0..1")
+    refused(read_text, tmp_path, "README.md", text, scale=Scale.FRACTION, match="error rate 1.3 is outside 0..1")
 
 
 @pytest.mark.parametrize("value, fraction_card, expected", [
@@ -529,19 +529,19 @@ def test_glob_matching_nothing_is_refused(tmp_path):
 # --- declared scale against the values -----------------------------------------------------------
 
 def test_declared_percent_on_fractions_is_a_warning(tmp_path):
-    r = read_fixture(LMEVAL_FULL, scale="percent")
+    r = read_fixture(LMEVAL_FULL, scale=Scale.PERCENT)
     warn = [n for n in r.notices if "warning" in n]
     assert warn == [f"{LMEVAL_FULL}: warning: scale: percent is declared, but lm-eval writes fractions (0..1), so each "
                     "is read as at most 1 % (an error rate near 1); use scale: fraction or leave scale out"]
     # arc acc_norm 0.5443686006825939 read as 0.544 %: error 1 - 0.005443686006825939 (what the warning is about)
     assert by_task(r)["arc_challenge"].error == pytest.approx(1 - 0.005443686006825939, abs=1e-12)
-    r = read_text(tmp_path, "s.csv", "task,score\narc,0.54\nmmlu,0.61\n", scale="percent")
+    r = read_text(tmp_path, "s.csv", "task,score\narc,0.54\nmmlu,0.61\n", scale=Scale.PERCENT)
     assert any("every value is at most 1" in n for n in r.notices)
-    inline = read_eval(EvalSource(scores={"arc": 0.54}, scale="percent", field="models[0].evals[1]"), tmp_path,
+    inline = read_eval(EvalSource(scores={"arc": 0.54}, scale=Scale.PERCENT, field="models[0].evals[1]"), tmp_path,
                        tmp_path, "idm.yaml", {})
     assert any(n.startswith("idm.yaml: models[0].evals[1].scores: warning: scale: percent") for n in inline.notices)
     # Real percentages under scale: percent: no warning.
-    r = read_text(tmp_path, "s.csv", "task,score\narc,54.4\nmmlu,0.9\n", scale="percent")
+    r = read_text(tmp_path, "s.csv", "task,score\narc,54.4\nmmlu,0.9\n", scale=Scale.PERCENT)
     assert not any("warning" in n for n in r.notices)
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from idm_gate.data import LogBase, Scale
 from idm_gate.errors import InputError
 from idm_gate.manifest import load_manifest, parse_manifest
 
@@ -36,20 +37,20 @@ def parse(b: bytes):
 
 def test_accepts_the_documented_example():
     m = parse(GOOD)
-    assert m.log_base == "2" and m.min_error == 0.001
+    assert m.log_base is LogBase.TWO and m.min_error == 0.001
     assert m.gate.max_drop == pytest.approx(0.05) and m.gate.warn_drop == 0.02
     (b,) = m.models
     assert b.name == "bonsai-8b" and b.artifacts == ("weights/bonsai-8b/*.gguf",)
     assert [e.field for e in b.evals] == ["models[0].evals[0]", "models[0].evals[1]", "models[0].evals[2]"]
-    assert b.evals[2].scores == {"mmlu_redux": 65.7, "gsm8k": 88.0} and b.evals[2].scale == "percent"
+    assert b.evals[2].scores == {"mmlu_redux": 65.7, "gsm8k": 88.0} and b.evals[2].scale is Scale.PERCENT
     assert b.tasks == ("mmlu_redux", "gsm8k") and b.weights == {"gsm8k": 2}
     assert b.gate.max_drop == pytest.approx(0.025) and b.min_error == 0.01
 
 
-@pytest.mark.parametrize("log_base,want", [("e", "e"), ("2", "2"), ('"2"', "2")])
+@pytest.mark.parametrize("log_base,want", [("e", LogBase.E), ("2", LogBase.TWO), ('"2"', LogBase.TWO)])
 def test_log_base_forms(log_base, want):
     m = parse(f"version: 1\nlog_base: {log_base}\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{{scores: {{x: 0.5}}}}]\n".encode())
-    assert m.log_base == want
+    assert m.log_base is want
 
 
 BAD = [
@@ -111,7 +112,7 @@ def test_manifest_that_is_a_directory_or_fifo(tmp_path):
 
 def test_log_base_two_as_a_float_is_two():
     m = parse(b"version: 1\nlog_base: 2.0\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 0.5}}]\n")
-    assert m.log_base == "2"
+    assert m.log_base is LogBase.TWO
 
 
 def test_an_overlong_path_is_shortened_in_the_message(tmp_path):

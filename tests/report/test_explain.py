@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from idm_gate.compare import compare_model
-from idm_gate.data import TaskScore
+from idm_gate.data import LogBase, TaskScore
 from idm_gate.manifest import Policy
 from idm_gate.measure import ModelMeasurement
 from idm_gate.report import explain
@@ -17,7 +17,7 @@ from idm_gate.report.fmt import floor_sig, size, size_pair
 
 def model(error: float, size_bytes: int, name: str = "m") -> ModelMeasurement:
     d = -math.log(error) / (size_bytes / 1e9)
-    return ModelMeasurement(name, size_bytes, "stat", None, None, error, error, None, 0, d, None, "e",
+    return ModelMeasurement(name, size_bytes, "stat", None, None, error, error, None, 0, d, None, LogBase.E,
                             (TaskScore("arc", "acc,none", 1 - error, error, None, "evals/m.json"),))
 
 
@@ -25,21 +25,21 @@ def test_a_new_model_over_min_density_and_max_size_gets_both_bounds():
     # Pe 0.5 at 2 GB: D = ln 2 / 2 = 0.3466 < min_density 0.5. At Pe 0.5 the size for D 0.5 is
     # ln 2 / 0.5 = 1.386 GB, under max_size_gb 1.5: "at most 1.38 GB"; at 2 GB the error rate for D 0.5
     # is exp(-0.5 * 2) = 0.3679 -- but 2 GB is over max_size_gb, so no error rate passes at this size.
-    v = compare_model(model(0.5, 2 * 10**9), None, Policy(min_density=0.5, max_size_gb=1.5), "e")
+    v = compare_model(model(0.5, 2 * 10**9), None, Policy(min_density=0.5, max_size_gb=1.5), LogBase.E)
     assert v.verdict == "fail"
-    b = explain.pass_bounds(v, "e")
+    b = explain.pass_bounds(v, LogBase.E)
     assert b is not None and b.error_rate is None and math.isclose(b.size_bytes, math.log(2) / 0.5 * 1e9)
-    assert explain.advice(v, "e") == ["To pass (min_density 0.5, max_size_gb 1.5): at most 1.38 GB at this error rate."]
+    assert explain.advice(v, LogBase.E) == ["To pass (min_density 0.5, max_size_gb 1.5): at most 1.38 GB at this error rate."]
 
 
 def test_max_error_rate_caps_the_error_bound_and_rules_out_any_size():
     # Pe 0.5 over max_error_rate 0.4: no size passes at this error rate; at 1 GB, the relative rule
     # (D_base = ln(1/0.45) / 1 = 0.7985, 95 % of it = 0.7586) allows exp(-0.7586) = 0.4683, capped at 0.4
-    v = compare_model(model(0.5, 10**9), model(0.45, 10**9), Policy(max_drop=0.05, max_error_rate=0.4), "e")
+    v = compare_model(model(0.5, 10**9), model(0.45, 10**9), Policy(max_drop=0.05, max_error_rate=0.4), LogBase.E)
     assert v.verdict == "fail"
-    b = explain.pass_bounds(v, "e")
+    b = explain.pass_bounds(v, LogBase.E)
     assert b is not None and b.size_bytes is None and b.error_rate == 0.4
-    assert explain.advice(v, "e")[-1] == ("To pass (a drop of at most 5.0 %, max_error_rate 0.4): an error rate of "
+    assert explain.advice(v, LogBase.E)[-1] == ("To pass (a drop of at most 5.0 %, max_error_rate 0.4): an error rate of "
                                           "at most 0.4 at this size.")
 
 
@@ -48,20 +48,20 @@ def test_bits_per_gb_bounds_use_base_two():
     # Keeping 2 bits/GB: at most 1 GB at this error rate, or 2^(-2 * 1.25) = 0.176777 at this size,
     # floored to 0.1767 so that meeting the bound as shown does keep the density.
     base, cur = model(0.25, 10**9), model(0.25, 1_250_000_000)
-    v = compare_model(cur, base, Policy(max_drop=0.5), "2")
+    v = compare_model(cur, base, Policy(max_drop=0.5), LogBase.TWO)
     assert v.verdict == "pass" and math.isclose(v.delta_rel, -0.2)
-    assert explain.advice(v, "2") == [
+    assert explain.advice(v, LogBase.TWO) == [
         "Size ×1.25 (1.00 GB → 1.25 GB) at the same accuracy (error rate 0.25).",
         "To keep the baseline density: at most 1.00 GB at this error rate, or an error rate of at most 0.1767 at this size."]
 
 
 def test_accuracy_words_follow_the_error_rate():
-    up = compare_model(model(0.30, 10**9), model(0.40, 10**9), Policy(), "e")
+    up = compare_model(model(0.30, 10**9), model(0.40, 10**9), Policy(), LogBase.E)
     assert explain.change_sentence(up) == "same size (1.00 GB) at higher accuracy (error rate 0.4 → 0.3)"
-    down = compare_model(model(0.45, 10**9), model(0.40, 10**9), Policy(), "e")
+    down = compare_model(model(0.45, 10**9), model(0.40, 10**9), Policy(), LogBase.E)
     assert explain.change_sentence(down) == "same size (1.00 GB) at lower accuracy (error rate 0.4 → 0.45)"
     # ln(-ln 0.4001 / -ln 0.4) = -0.00027: under 1 % of density, "about the same"
-    same = compare_model(model(0.4001, 10**9), model(0.40, 10**9), Policy(), "e")
+    same = compare_model(model(0.4001, 10**9), model(0.40, 10**9), Policy(), LogBase.E)
     assert explain.change_sentence(same) == "same size (1.00 GB) at about the same accuracy (error rate 0.4 → 0.4001)"
 
 

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 
+from idm_gate.data import LogBase
 from idm_gate.history import pareto_frontier
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -172,7 +173,7 @@ def _mm(name: str, size_bytes: int, error: float):
     return ModelMeasurement(name=name, size_bytes=size_bytes, size_source="declared", params=None,
                             bits_per_param=None, error_rate=error, raw_error_rate=error, error_stderr=None,
                             tasks_with_stderr=0, density=metric.density(error, size_bytes), density_stderr=None,
-                            log_base="e", tasks=())
+                            log_base=LogBase.E, tasks=())
 
 
 def test_many_models_the_history_chart_draws_the_ten_highest_ranked():
@@ -182,9 +183,9 @@ def test_many_models_the_history_chart_draws_the_ten_highest_ranked():
 
     # m00 .. m11 at 1 GB with error 0.10 .. 0.21: density falls with the index, so m00 .. m09 rank first
     models = tuple(_mm(f"m{i:02d}", 10**9, 0.10 + i / 100) for i in range(12))
-    history = [HistoryPoint(commit=c * 40, date=None, model=x, log_base="e") for c in "ab" for x in models]
-    page = render_html(standings(Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e",
-                                             models=models)), "e", history)
+    history = [HistoryPoint(commit=c * 40, date=None, model=x, log_base=LogBase.E) for c in "ab" for x in models]
+    page = render_html(standings(Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base=LogBase.E,
+                                             models=models)), LogBase.E, history)
     history_part = page.split('aria-labelledby="history-title"')[1]
     assert history_part.count("<polyline") == 10
     assert ">m09</text>" in history_part and ">m10</text>" not in history_part

@@ -12,6 +12,7 @@ import re
 import pytest
 
 import checkcases as cc
+from idm_gate.data import LogBase
 from idm_gate.report.check_markdown import COMMENT_BUDGET, Provenance, render_markdown, render_markdown_parts
 from idm_gate.report.markdown import esc_html
 
@@ -240,7 +241,7 @@ def test_the_measure_summary_of_ten_thousand_models_stays_under_a_mebibyte():
     from idm_gate.report.markdown import render_measurement
 
     res = cc.synthetic(10_000, {}, name_len=90)  # ~140-byte rows: the table alone would be 1.4 MB
-    m = Measurement("idm.yaml", "0" * 64, "e", tuple(v.current for v in res.models if v.current))
+    m = Measurement("idm.yaml", "0" * 64, LogBase.E, tuple(v.current for v in res.models if v.current))
     md = render_measurement(m, limit=SUMMARY_BUDGET)
     assert len(md.encode()) <= SUMMARY_BUDGET
     seen = cc.Seen(cc.to_html(md))

@@ -22,6 +22,7 @@ import yaml
 from safetensors.numpy import save_file
 
 from idm_gate.compare import CheckResult, compare
+from idm_gate.data import LogBase
 from idm_gate.gate import model_policies
 from idm_gate.manifest import load_manifest
 from idm_gate.measure import Measurement, measure
@@ -137,7 +138,7 @@ def synthetic(n: int, kinds: dict[str, int], name_len: int = 16) -> CheckResult:
     def model(name: str, size_bytes: int) -> ModelMeasurement:
         t = TaskScore("arc_easy", "acc,none", 0.7, 0.3, None, "evals/all.csv")
         return ModelMeasurement(name, size_bytes, "stat", None, None, 0.3, 0.3, None, 0, metric.density(0.3, size_bytes),
-                                None, "e", (t,))
+                                None, LogBase.E, (t,))
 
     order = ["same"] * (n - sum(kinds.values())) + [k for k in ("smaller", "warn", "fail") for _ in range(kinds.get(k, 0))]
     grow = {"same": 1.0, "smaller": 0.9, "warn": 1.03, "fail": 1.1}
@@ -147,8 +148,8 @@ def synthetic(n: int, kinds: dict[str, int], name_len: int = 16) -> CheckResult:
         base.append(model(name, 1_000_000_000))
         cur.append(model(name, round(1_000_000_000 * grow[kind])))
     pol = {m.name: Policy(max_drop=0.05, warn_drop=0.02) for m in cur}
-    b = Measurement("idm.yaml", "0" * 64, "e", tuple(base))
-    c = Measurement("idm.yaml", "0" * 64, "e", tuple(cur))
+    b = Measurement("idm.yaml", "0" * 64, LogBase.E, tuple(base))
+    c = Measurement("idm.yaml", "0" * 64, LogBase.E, tuple(cur))
     return compare(c, b, pol, merge_base=BASE_SHA, head_commit=HEAD_SHA, baseline_commit=BASE_SHA,
                    baseline_distance=0, baseline_date=BASE_DATE)
 
