@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from idm_gate.bench import BenchRead, read_bench
 from idm_gate.compare import compare_model
-from idm_gate.data import BenchMetric, BenchSource, ModelMeasurement, Policy, TaskScore, Verdict
+from idm_gate.data import BenchMetric, BenchSource, LogBase, ModelMeasurement, Policy, TaskScore, Verdict
 from idm_gate.errors import InputError
 from weightfiles import run_measure
 
@@ -264,7 +264,7 @@ def test_format_named_in_the_manifest_refuses_another_json(tmp_path):
 
 MODEL = ModelMeasurement(name="m", size_bytes=10**9, size_source="declared", params=None, bits_per_param=None,
                          error_rate=0.25, raw_error_rate=0.25, error_stderr=None, tasks_with_stderr=0,
-                         density=1.3862943611198906, density_stderr=None, log_base="e",
+                         density=1.3862943611198906, density_stderr=None, log_base=LogBase.E,
                          tasks=(TaskScore(task="arc", metric="score", score=0.75, error=0.25, stderr=None,
                                           source="inline"),))
 
@@ -278,7 +278,7 @@ def test_another_batch_size_is_not_comparable(tmp_path):
     doc["config"]["scenario"]["input_shapes"]["batch_size"] = 4
     doc["report"]["decode"]["throughput"]["value"] = 4 * 24.977184730531548
     cur = read(write(tmp_path, doc)).results
-    v = compare_model(replace(MODEL, bench=cur), replace(MODEL, bench=base), Policy(max_throughput_drop=0.05), "e")
+    v = compare_model(replace(MODEL, bench=cur), replace(MODEL, bench=base), Policy(max_throughput_drop=0.05), LogBase.E)
     c = next(c for c in v.bench if c.key == "tokens_per_s decode")
     assert (c.comparable, c.why) == (False, "batch 1 -> 4")
     assert v.verdict is Verdict.WARN
