@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import classification_report, confusion_matrix
 
 from idm_gate import metric
-from idm_gate.data import EvalSource
+from idm_gate.data import EvalSource, LogBase, Scale
 from idm_gate.errors import InputError
 from idm_gate.evals import detect_format, read_eval
 from idm_gate.manifest import load_manifest
@@ -277,7 +277,7 @@ def test_cost_refusals_that_need_the_file(tmp_path):
     (tmp_path / "scores.csv").write_text("task,score\narc,0.5\n")
     assert "applies to a confusion matrix or a classification report, but scores.csv is neither" in refused(
         tmp_path / "scores.csv", costs={"cat": 2})
-    assert "does not apply: pets.csv holds counts of samples" in refused(csv_, scale="percent")
+    assert "does not apply: pets.csv holds counts of samples" in refused(csv_, scale=Scale.PERCENT)
     assert "costs: every class costs 0" in refused(csv_, costs={"cat": 0, "dog": 0, "bird": 0})
 
 
@@ -364,7 +364,7 @@ def test_changed_costs_are_not_compared(tmp_path):
     # costs would have looked like a 'better' or 'worse' error; compared on arc alone, nothing changed.
     assert base.error_rate == pytest.approx((7 / 36 + 0.5) / 2, abs=1e-15)
     assert cur.error_rate == 0.375 and cur.plain_error_rate == 0.375
-    v = compare_model(cur, base, Policy(), "e")
+    v = compare_model(cur, base, Policy(), LogBase.E)
     assert v.verdict is Verdict.WARN
     assert v.metric_changed == ("pets",)
     assert ("costs changed for pets (per-class cat=3 -> per-class all 1); cost-weighted errors are compared only "
