@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from idm_gate import groups, metric
 from idm_gate.compare import FAIL, PASS, WARN, budget_breaches, compare
-from idm_gate.data import Measurement, ModelMeasurement, Policy, TaskScore
+from idm_gate.data import LogBase, Measurement, ModelMeasurement, Policy, TaskScore
 from idm_gate.policy import in_unit, tighten
 from idm_gate.report.check_markdown import render_markdown
 from idm_gate.report.json import check_to_dict
@@ -64,32 +64,32 @@ def ts(name, error, stderr=None):
 
 def test_group_density_is_minus_log_of_the_groups_mean_error_over_the_whole_size():
     # math = gsm8k (error 0.05) and math_hard (0.15): Pe = 0.10; size 2 GB: D = -ln(0.1) / 2 = 1.151293
-    g = groups.measure_group("math", [ts("gsm8k", 0.05, 0.01), ts("math_hard", 0.15)], None, None, 2 * 10**9, "e")
+    g = groups.measure_group("math", [ts("gsm8k", 0.05, 0.01), ts("math_hard", 0.15)], None, None, 2 * 10**9, LogBase.E)
     assert g.tasks == ("gsm8k", "math_hard") and g.error_rate == pytest.approx(0.10)
     assert g.density == pytest.approx(1.151293, rel=1e-6)
     # sd(Pe) = sqrt((1/2)^2 * 0.01^2) = 0.005 (one task has a standard error); sd(D) = 0.005 / (0.1 * 2) = 0.025
     assert (g.error_stderr, g.tasks_with_stderr) == (pytest.approx(0.005), 1)
     assert g.density_stderr == pytest.approx(0.025)
     # in bits: -log2(0.1) / 2 = 3.321928 / 2 = 1.660964
-    assert groups.measure_group("m", [ts("a", 0.05), ts("b", 0.15)], None, None, 2 * 10**9, "2").density == \
+    assert groups.measure_group("m", [ts("a", 0.05), ts("b", 0.15)], None, None, 2 * 10**9, LogBase.TWO).density == \
         pytest.approx(1.660964, rel=1e-6)
 
 
 def test_group_error_uses_the_models_weights_and_min_error():
     # weights gsm8k 3, math_hard 1: Pe = (3 * 0.05 + 0.15) / 4 = 0.075; D = -ln(0.075) / 1 = 2.590267
     g = groups.measure_group("math", [ts("gsm8k", 0.05), ts("math_hard", 0.15)], {"gsm8k": 3, "mmlu": 5}, None,
-                             10**9, "e")
+                             10**9, LogBase.E)
     assert g.error_rate == pytest.approx(0.075) and g.density == pytest.approx(2.590267, rel=1e-6)
     # a perfect group: Pe = 0 is clamped to min_error 0.001 (D = -ln(0.001) = 6.907755) ...
-    g = groups.measure_group("code", [ts("humaneval", 0.0)], None, 0.001, 10**9, "e")
+    g = groups.measure_group("code", [ts("humaneval", 0.0)], None, 0.001, 10**9, LogBase.E)
     assert (g.raw_error_rate, g.error_rate, g.min_error_applied) == (0.0, 0.001, True)
     assert g.density == pytest.approx(6.907755, rel=1e-6)
     # ... and without min_error it is the metric's own error, which says how to fix it
     with pytest.raises(metric.MetricError, match="set min_error"):
-        groups.measure_group("code", [ts("humaneval", 0.0)], None, None, 10**9, "e")
+        groups.measure_group("code", [ts("humaneval", 0.0)], None, None, 10**9, LogBase.E)
 
 
-def model(errors: dict, size=10**9, defined=None, log_base="e", stderr=None):
+def model(errors: dict, size=10**9, defined=None, log_base=LogBase.E, stderr=None):
     tasks = tuple(ts(k, e, stderr) for k, e in errors.items())
     agg = metric.aggregate_error([t.error for t in tasks], [t.stderr for t in tasks])
     members = groups.resolve(defined or {}, list(errors))
@@ -113,8 +113,8 @@ COLLAPSE = {"gsm8k": 0.05, "math_hard": 0.15, "humaneval": 0.60, "mbpp": 0.60, "
 
 
 def one(cur, base, policy=None):
-    return compare(Measurement("idm.yaml", "0" * 64, "e", (cur,)),
-                   None if base is None else Measurement("idm.yaml", "0" * 64, "e", (base,)),
+    return compare(Measurement("idm.yaml", "0" * 64, LogBase.E, (cur,)),
+                   None if base is None else Measurement("idm.yaml", "0" * 64, LogBase.E, (base,)),
                    {"bonsai": policy or Policy()}).models[0]
 
 
@@ -149,7 +149,7 @@ def test_min_group_density_holds_every_group_new_models_included():
     v = one(model(COLLAPSE, defined=DOMAINS), None, Policy(min_group_density=0.6))
     assert v.verdict is FAIL
     assert v.reasons[0] == "group code: density 0.5108 nats/GB is below min_group_density 0.6"
-    assert budget_breaches(model(COLLAPSE, defined=DOMAINS), Policy(min_group_density=0.6), "e") == \
+    assert budget_breaches(model(COLLAPSE, defined=DOMAINS), Policy(min_group_density=0.6), LogBase.E) == \
         ["group code: density 0.5108 nats/GB is below min_group_density 0.6"]
     assert one(model(COLLAPSE, defined=DOMAINS), None, Policy(min_group_density=0.5)).verdict is PASS
 
@@ -174,7 +174,7 @@ def test_a_group_the_pr_drops_warns_and_a_new_group_is_only_reported():
 def test_without_groups_nothing_changes():
     v = one(model(COLLAPSE), model(BASE))
     assert v.verdict is PASS and v.groups == ()
-    assert "groups" not in check_to_dict(compare(Measurement("idm.yaml", "0" * 64, "e", (model(COLLAPSE),)),
+    assert "groups" not in check_to_dict(compare(Measurement("idm.yaml", "0" * 64, LogBase.E, (model(COLLAPSE),)),
                                                  None, {})).get("models")[0]
 
 
@@ -182,12 +182,12 @@ def test_min_group_density_tightens_and_converts_like_min_density():
     assert tighten(Policy(min_group_density=0.5), Policy(min_group_density=0.4)).min_group_density == 0.5
     assert tighten(Policy(min_group_density=0.5), Policy(min_group_density=0.7)).min_group_density == 0.7
     # 0.5 nats/GB = 0.5 / ln 2 = 0.721348 bits/GB
-    assert in_unit(Policy(min_group_density=0.5), "e", "2").min_group_density == pytest.approx(0.721348, rel=1e-6)
+    assert in_unit(Policy(min_group_density=0.5), LogBase.E, LogBase.TWO).min_group_density == pytest.approx(0.721348, rel=1e-6)
 
 
 def test_reports_show_each_group_baseline_to_pr_and_the_worst():
-    res = compare(Measurement("idm.yaml", "0" * 64, "e", (model(COLLAPSE, defined=DOMAINS),)),
-                  Measurement("idm.yaml", "0" * 64, "e", (model(BASE, defined=DOMAINS),)), {})
+    res = compare(Measurement("idm.yaml", "0" * 64, LogBase.E, (model(COLLAPSE, defined=DOMAINS),)),
+                  Measurement("idm.yaml", "0" * 64, LogBase.E, (model(BASE, defined=DOMAINS),)), {})
     text = render_text(res)
     assert "  group    math: 0.6931 -> 2.303 nats/GB  (▲ +232.2 %)\n" in text
     assert "  group    code: 0.6931 -> 0.5108 nats/GB  (▼ -26.3 %)  (worst group)\n" in text
@@ -204,7 +204,7 @@ def test_reports_show_each_group_baseline_to_pr_and_the_worst():
 
 
 def test_a_reports_groups_are_recomputed_when_read_back():
-    m = Measurement("idm.yaml", "0" * 64, "e", (model(COLLAPSE, defined=DOMAINS),))
+    m = Measurement("idm.yaml", "0" * 64, LogBase.E, (model(COLLAPSE, defined=DOMAINS),))
     doc = measurement_to_dict(m)
     assert measurement_from_dict(doc, "r.json").models[0].groups == m.models[0].groups
     doc["models"][0]["groups"][1]["density"] = 0.9  # a hand-edited report hiding the collapse
@@ -218,7 +218,7 @@ def test_a_reports_groups_are_recomputed_when_read_back():
 def test_bounds_in_bits_scale_with_log_base():
     # sanity of the unit: a 2 GB model's group in bits is its nats figure / ln 2
     nats = model(COLLAPSE, size=2 * 10**9, defined=DOMAINS).groups[1].density
-    bits = model(COLLAPSE, size=2 * 10**9, defined=DOMAINS, log_base="2").groups[1].density
+    bits = model(COLLAPSE, size=2 * 10**9, defined=DOMAINS, log_base=LogBase.TWO).groups[1].density
     assert bits == pytest.approx(nats / math.log(2))
 
 
