@@ -225,7 +225,7 @@ def test_bounds_in_bits_scale_with_log_base():
 @settings(max_examples=200, deadline=None)
 @given(errors=st.lists(st.floats(0.001, 0.999), min_size=2, max_size=12),
        weights=st.lists(st.floats(0.1, 10.0), min_size=12, max_size=12),
-       cut=st.integers(1, 11), size=st.integers(10**6, 10**11), log_base=st.sampled_from(["e", "2"]))
+       cut=st.integers(1, 11), size=st.integers(10**6, 10**11), log_base=st.sampled_from(list(LogBase)))
 def test_when_groups_partition_the_tasks_the_models_density_lies_between_theirs(errors, weights, cut, size,
                                                                                 log_base):
     # Pe is the (weighted) mean of the group means, weighted by each group's total weight, so it lies between
