@@ -7,22 +7,22 @@ import json
 
 import pytest
 
-from idm_gate.data import Measurement, ModelMeasurement, TaskScore
+from idm_gate.data import LogBase, Measurement, ModelMeasurement, Scale, TaskScore
 from idm_gate.errors import InputError
 from idm_gate.serialize import dumps, loads_strict, measurement_from_dict, measurement_to_dict
 
 # Two tasks, errors 0.25 and 0.35 (stderr 0.01 on the first), 10^9 bytes:
 # Pe = (0.25 + 0.35) / 2 = 0.3, D = -ln(0.3) / 1 GB = 1.2039728 nats/GB;
 # stderr of Pe = sqrt((1/2)^2 * 0.01^2) = 0.005, of D = 0.005 / (0.3 * 1 GB) = 0.0166667.
-TASKS = (TaskScore(task="arc", metric="acc", score=0.75, error=0.25, stderr=0.01, source="r.json", scale="fraction",
+TASKS = (TaskScore(task="arc", metric="acc", score=0.75, error=0.25, stderr=0.01, source="r.json", scale=Scale.FRACTION,
                    scale_inferred=False),
-         TaskScore(task="gsm8k", metric="acc", score=0.65, error=0.35, stderr=None, source="r.json", scale="fraction",
+         TaskScore(task="gsm8k", metric="acc", score=0.65, error=0.35, stderr=None, source="r.json", scale=Scale.FRACTION,
                    scale_inferred=False))
 MODEL = ModelMeasurement(name="m", size_bytes=10**9, size_source="declared", params=None, bits_per_param=None,
                          error_rate=0.3, raw_error_rate=0.3, error_stderr=0.005, tasks_with_stderr=1,
-                         density=1.2039728043259361, density_stderr=0.005 / 0.3, log_base="e", tasks=TASKS,
+                         density=1.2039728043259361, density_stderr=0.005 / 0.3, log_base=LogBase.E, tasks=TASKS,
                          artifacts=(), min_error_applied=False, weights=None, notices=())
-DOC = measurement_to_dict(Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(MODEL,)))
+DOC = measurement_to_dict(Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base=LogBase.E, models=(MODEL,)))
 
 
 def test_the_document_reads_back_as_written():

@@ -11,7 +11,7 @@ from idm_gate import __version__
 from idm_gate.cli import HISTORY_FORMATS, LEADERBOARD_FORMATS, build_parser
 from idm_gate.color import PLAIN
 from idm_gate.compare import compare
-from idm_gate.data import Measurement, ModelMeasurement, Policy, TaskScore
+from idm_gate.data import LogBase, Measurement, ModelMeasurement, Policy, Scale, TaskScore
 from idm_gate.report import FORMATS, REPORT_FORMATS, output_format, renderer
 
 OFFERED = ("text", "json", "markdown")
@@ -59,13 +59,13 @@ def test_csv_and_html_have_no_measure_or_check_renderer():
 
 
 # Pe = 0.25 over one task, 10^9 bytes: D = -ln(0.25) / 1 GB = 1.386294 nats/GB
-TASK = TaskScore(task="arc", metric="acc", score=0.75, error=0.25, stderr=None, source="inline", scale="fraction",
+TASK = TaskScore(task="arc", metric="acc", score=0.75, error=0.25, stderr=None, source="inline", scale=Scale.FRACTION,
                  scale_inferred=False)
 MODEL = ModelMeasurement(name="m", size_bytes=10**9, size_source="declared", params=None, bits_per_param=None,
                          error_rate=0.25, raw_error_rate=0.25, error_stderr=None, tasks_with_stderr=0,
-                         density=1.3862943611198906, density_stderr=None, log_base="e", tasks=(TASK,),
+                         density=1.3862943611198906, density_stderr=None, log_base=LogBase.E, tasks=(TASK,),
                          artifacts=(), min_error_applied=False, weights=None, notices=())
-MEASURED = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base="e", models=(MODEL,))
+MEASURED = Measurement(manifest="idm.yaml", manifest_digest="0" * 64, log_base=LogBase.E, models=(MODEL,))
 
 
 def test_each_report_format_renders_a_measurement():
