@@ -44,15 +44,19 @@ class HistoryPoint:
 
 
 def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_walk: int,
-                 warn: Warn, parsed: Mapping[str, Measurement] | None = None) -> list[HistoryEntry]:
+                 warn: Warn, parsed: Mapping[str, Measurement] | None = None,
+                 valid: frozenset[str] = frozenset()) -> list[HistoryEntry]:
     """The newest ``limit`` recorded commits among ``rev``'s first ``max_walk`` first-parent commits.
 
     Oldest first. ``InputError`` when ``limit`` or ``max_walk`` is below 1 or ``rev`` is unknown.
     Two git processes in all (``log`` for SHAs and dates, one store lookup), however many records.
     ``parsed`` holds records the caller already read and validated from the same store (commit ->
     measurement; ``check`` passes its baseline): those are not validated again (a 1,000-model record
-    takes a large part of a second with jsonschema).
+    takes a large part of a second with jsonschema). Records along a branch share most models: a
+    model entry identical to one of a record already validated in this call (or in ``valid``,
+    ``manifest.model_entries`` of reports validated before) is not validated again.
     """
+    from .manifest import model_entries
     from .serialize import measurement_from_dict
 
     if limit < 1:
@@ -66,19 +70,22 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
     found = store.get_many([parts[0] for parts in dated])
     entries: list[HistoryEntry] = []
     for commit in dates:  # nearest first
+        record = found.get(commit)
         if parsed and commit in parsed:
             entries.append(HistoryEntry(commit=commit, date=dates[commit], measurement=parsed[commit]))
             if len(entries) == limit:
                 break
+            report = record.get("report") if record is not None else None
+            if isinstance(report, dict):  # the record the caller validated: its entries vouch for older ones
+                valid = valid | {e for e in model_entries(report.get("models")) if e is not None}
             continue
-        record = found.get(commit)
         if record is None:
             continue
         report = record.get("report")
         try:
             if not isinstance(report, dict):
                 raise InputError("the record has no report object")
-            m = measurement_from_dict(report, f"baseline record {commit[:12]}")
+            m = measurement_from_dict(report, f"baseline record {commit[:12]}", valid=valid)
         except InputError as e:
             # the words check's own walk uses, so a run that reads both warns once
             warn(f"skipping the corrupt baseline record for {commit[:12]} ({e}); trying older commits")
@@ -86,6 +93,7 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
         entries.append(HistoryEntry(commit=commit, date=dates[commit], measurement=m))
         if len(entries) == limit:
             break
+        valid = valid | {e for e in model_entries(report["models"]) if e is not None}
     entries.reverse()
     return entries
 

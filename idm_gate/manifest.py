@@ -267,7 +267,7 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
     line each ending with the YAML line and the model's name; unreadable YAML stops at the first.
     ``beside``: another version of the manifest, already parsed (``check`` passes the PR's for the base
     commit's): a ``models:`` entry identical to one the schema accepted there is not validated again
-    (see :func:`_schema_errors`), the rest of the document is.
+    (see :func:`schema_errors`), the rest of the document is.
     """
     if len(data) > MANIFEST_CAP:
         raise InputError(f"{shown}: {len(data):,} bytes, over the {MANIFEST_CAP:,}-byte manifest limit")
@@ -283,8 +283,8 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
     sch = schema()
     validator = jsonschema.Draft202012Validator(sch)
     reported = {p for p, _ in problems}
-    entries = _entries(doc.get("models"))
-    errors = sorted(_schema_errors(validator, doc, entries, beside.valid_entries if beside else frozenset()),
+    entries = model_entries(doc.get("models"))
+    errors = sorted(schema_errors(validator, doc, entries, beside.valid_entries if beside else frozenset()),
                     key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
     for err in errors:
@@ -358,7 +358,7 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
     )
 
 
-def _entries(models: object) -> list[str | None]:
+def model_entries(models: object) -> list[str | None]:
     """Each ``models:`` entry as canonical JSON (sorted keys), None where it has no such form."""
     if not isinstance(models, list):
         return []
@@ -371,10 +371,11 @@ def _entries(models: object) -> list[str | None]:
     return out
 
 
-def _schema_errors(validator: Any, doc: dict[str, Any], entries: list[str | None],
+def schema_errors(validator: Any, doc: dict[str, Any], entries: list[str | None],
                    valid: frozenset[str]) -> list[ValidationError]:
-    """The schema's errors for ``doc``, where the ``models:`` entries found in ``valid`` are not validated
-    again: ``validator.iter_errors(doc)`` with the same errors, paths included.
+    """The schema's errors for ``doc`` (a manifest, or a report: both list ``models``), where the
+    ``models`` entries found in ``valid`` (:func:`model_entries` of a document the same schema accepted)
+    are not validated again: ``validator.iter_errors(doc)`` with the same errors, paths included.
 
     The schema constrains ``models`` with ``type``, ``minItems``, ``maxItems`` and ``items`` only, and an
     item's errors depend on the item alone; so the document with the known entries left out (one kept,

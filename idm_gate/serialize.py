@@ -148,22 +148,33 @@ def loads_strict(data: bytes, shown: str) -> Any:
     return load_json(data, shown, allow_nan=False)
 
 
-def validate_report(doc: object, shown: str) -> None:
+def validate_report(doc: object, shown: str, valid: frozenset[str] = frozenset()) -> None:
+    """``InputError`` (one line, the most relevant problem) unless ``doc`` matches the report schema.
+
+    ``valid``: ``manifest.model_entries`` of reports this schema already accepted in this run (the
+    records along a branch share most models): entries found there are not validated again, with
+    the same outcome (``manifest.schema_errors``).
+    """
     import jsonschema
 
-    from .manifest import _field_path, schema
+    from .manifest import _field_path, model_entries, schema, schema_errors
 
     sch = schema("report")
     v = jsonschema.Draft202012Validator(sch)
-    err = jsonschema.exceptions.best_match(v.iter_errors(doc))
+    if valid and isinstance(doc, dict):
+        errors = schema_errors(v, doc, model_entries(doc.get("models")), valid)
+    else:
+        errors = list(v.iter_errors(doc))
+    err = jsonschema.exceptions.best_match(errors)
     if err is not None:
         field = _field_path(err.absolute_path) or "(top level)"
         raise InputError(f"{shown}: {field}: {err.message[:200]}; the report must match idm-gate's report schema")
 
 
-def measurement_from_dict(doc: dict[str, Any], shown: str) -> Measurement:
-    """Validate and rebuild a measurement (a stored baseline or an uploaded report)."""
-    validate_report(doc, shown)
+def measurement_from_dict(doc: dict[str, Any], shown: str, *, valid: frozenset[str] = frozenset()) -> Measurement:
+    """Validate and rebuild a measurement (a stored baseline or an uploaded report); ``valid`` as for
+    :func:`validate_report` (every other check runs on every model)."""
+    validate_report(doc, shown, valid)
     models = []
     for i, x in enumerate(doc["models"]):
         for k in ("density", "size_gb", "error_rate"):

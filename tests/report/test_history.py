@@ -115,20 +115,14 @@ def test_a_record_the_caller_already_validated_is_taken_as_given(repo, monkeypat
     # check reads its baseline record (and validates it with jsonschema) before the history charts read the
     # same record again; read_history takes it from ``parsed`` instead of validating it a second time
     from idm_gate import serialize
-    from idm_gate.gate import open_repo
     from idm_gate.history import read_history
-    from idm_gate.store import open_store
 
     r, shas = repo
-    monkeypatch.chdir(r.path)
-    for k, v in r.env.items():  # git as the CLI runs it (HOME, author, no system config)
-        monkeypatch.setenv(k, v)
-    rp = open_repo(r.path / "idm.yaml", "idm.yaml")
-    store = open_store("branch", rp.git, key=rp.gate_key(None), remote="origin", branch="idm-baselines",
-                       warn=lambda m: None)
+    rp, store = _store(r, monkeypatch)
     validated: list[str] = []
     real = serialize.validate_report
-    monkeypatch.setattr(serialize, "validate_report", lambda doc, shown: (validated.append(shown), real(doc, shown)))
+    monkeypatch.setattr(serialize, "validate_report",
+                        lambda doc, shown, *a: (validated.append(shown), real(doc, shown, *a)))
     full = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None)
     assert [e.commit for e in full] == [shas["c1"], shas["c3"], shas["c4"]]
     assert len(validated) == 3
@@ -139,3 +133,62 @@ def test_a_record_the_caller_already_validated_is_taken_as_given(repo, monkeypat
     assert [e.commit for e in again] == [shas["c1"], shas["c3"], shas["c4"]]
     assert again[-1].measurement is given
     assert validated == [f"baseline record {shas[c][:12]}" for c in ("c3", "c1")]  # nearest first, c4 skipped
+
+
+def _store(r, monkeypatch):
+    from idm_gate.gate import open_repo
+    from idm_gate.store import open_store
+
+    monkeypatch.chdir(r.path)
+    for k, v in r.env.items():  # git as the CLI runs it (HOME, author, no system config)
+        monkeypatch.setenv(k, v)
+    rp = open_repo(r.path / "idm.yaml", "idm.yaml")
+    return rp, open_store("branch", rp.git, key=rp.gate_key(None), remote="origin", branch="idm-baselines",
+                          warn=lambda m: None)
+
+
+def test_older_records_validate_only_the_models_that_changed(repo, monkeypatch):
+    # sprout is the same in every record; bonsai changes at c3 (scores) and c4 (size). Nearest first: c4 is
+    # validated whole (2 models), then c3 and c1 only their bonsai, each different from every record read so far
+    import jsonschema
+
+    from idm_gate.history import read_history
+
+    r, shas = repo
+    rp, store = _store(r, monkeypatch)
+    plain = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None)
+    seen: list[list[str]] = []
+    real = jsonschema.Draft202012Validator.iter_errors
+
+    def count(self, instance, *a, **k):
+        if isinstance(instance, dict) and instance.get("kind") == "measurement":
+            seen.append([m["name"] for m in instance["models"]])
+        return real(self, instance, *a, **k)
+
+    monkeypatch.setattr(jsonschema.Draft202012Validator, "iter_errors", count)
+    fast = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None)
+    assert seen == [["bonsai", "sprout"], ["bonsai"], ["bonsai"]]
+    assert [(e.commit, e.measurement) for e in fast] == [(e.commit, e.measurement) for e in plain]
+
+
+def test_a_broken_model_in_an_older_record_is_refused_as_a_full_validation_refuses_it(repo, monkeypatch):
+    from idm_gate.errors import InputError
+    from idm_gate.manifest import model_entries
+    from idm_gate.serialize import measurement_from_dict
+
+    r, shas = repo
+    rp, store = _store(r, monkeypatch)
+    report = store.get_many([shas["c4"]])[shas["c4"]]["report"]
+    measurement_from_dict(report, "c4")
+    valid = frozenset(e for e in model_entries(report["models"]) if e is not None)
+    broken = json.loads(json.dumps(report))
+    broken["models"][1]["size_bytes"] = "big"  # sprout, after bonsai: its index must survive the skipping
+
+    def refusal(**kw) -> str:
+        with pytest.raises(InputError) as e:
+            measurement_from_dict(broken, "record c1", **kw)
+        return str(e.value)
+
+    full = refusal()
+    assert "models[1].size_bytes" in full
+    assert refusal(valid=valid) == full
