@@ -87,6 +87,20 @@ def _grouped(rows: Sequence[Standing]) -> bool:
     return any(s.model.groups for s in rows)
 
 
+_COSTS_NOTE = ("Where an eval has `costs:`, density and error rate count its cost-weighted error (a departure from "
+               "the published metric); the plain density is beside it.")
+
+
+def _costed(rows: Sequence[Standing]) -> bool:
+    """Whether any model counts a cost-weighted error (an eval's ``costs:``): only then a plain density column."""
+    return any(s.model.plain_density is not None for s in rows)
+
+
+def _plain(x: ModelMeasurement) -> str:
+    """The model's plain density (its error without costs), or ``=`` when its density is already the plain one."""
+    return "=" if x.plain_density is None else num(x.plain_density)
+
+
 def _worst(x: ModelMeasurement) -> str:
     """``code (0.5108)``: the model's group with the lowest density, or ``—`` without groups."""
     g = x.worst_group
@@ -96,18 +110,21 @@ def _worst(x: ModelMeasurement) -> str:
 def render_markdown(rows: list[Standing], log_base: LogBase, axis: FrontierAxis = SIZE) -> str:
     u = log_base.unit
     extra = "" if axis.is_size else f" {axis.title} |"
-    grouped = _grouped(rows)
-    lines = [f"| rank | model | density ({u}) | size | error rate | params | bits/param |"
-             f"{' worst group |' if grouped else ''}{extra} frontier |",
-             "|---:|---|---:|---:|---:|---:|---:|" + ("---|" if grouped else "") + ("" if axis.is_size else "---:|")
-             + ":---:|"]
+    grouped, costed = _grouped(rows), _costed(rows)
+    lines = [f"| rank | model | density ({u}) |{' plain density |' if costed else ''} size | error rate | params | "
+             f"bits/param |{' worst group |' if grouped else ''}{extra} frontier |",
+             "|---:|---|---:|" + ("---:|" if costed else "") + "---:|---:|---:|---:|" + ("---|" if grouped else "")
+             + ("" if axis.is_size else "---:|") + ":---:|"]
     for s in rows:
         cell = "" if axis.is_size else f" {axis.text(s.position) if s.position is not None else '—'} |"
         worst = f" {esc(_worst(s.model))} |" if grouped else ""
-        lines.append(f"| {s.rank} | {esc(s.model.name)} | {num(s.model.density)} | {size(s.model.size_bytes)} | "
+        plain = f" {_plain(s.model)} |" if costed else ""
+        lines.append(f"| {s.rank} | {esc(s.model.name)} | {num(s.model.density)} |{plain} {size(s.model.size_bytes)} | "
                      f"{num(s.model.error_rate)} | {count(s.model.params)} | {_bpp(s.model.bits_per_param)} |{worst}"
                      f"{cell} {'★' if s.on_frontier else ''} |")
     lines += ["", _frontier_note(rows, axis)]
+    if costed:
+        lines += ["", _COSTS_NOTE]
     benched = [s for s in rows if s.model.bench]
     if benched:  # only where present: a manifest without bench: files gets the table above alone
         lines += ["", "Inference benchmarks of the models that list `bench:` files (beside density, never folded "
@@ -126,6 +143,9 @@ def render_json(rows: list[Standing], log_base: LogBase, axis: FrontierAxis = SI
          # only for a model with groups (manifest groups:), so leaderboards without them are unchanged
          **({"worst_group": {"name": g.name, "density": g.density, "error_rate": g.error_rate}}
             if (g := s.model.worst_group) is not None else {}),
+         # only for a model with costs: (a cost-weighted error counts), as in the measurement report
+         **({"plain_error_rate": s.model.plain_error_rate, "plain_density": s.model.plain_density}
+            if s.model.plain_density is not None else {}),
          **({"bench": [bench_to_dict(b) for b in s.model.bench]} if s.model.bench else {})}
         for s in rows]})
 
@@ -252,7 +272,7 @@ def render_html(rows: list[Standing], log_base: LogBase, history: Sequence[Histo
     """One self-contained page: the table, the frontier chart and the history chart (inline SVG, no script)."""
     u = log_base.unit
     top = {s.model.name for s in rows[:HISTORY_LINES]}
-    grouped = _grouped(rows)
+    grouped, costed = _grouped(rows), _costed(rows)
     body = []
     for s in rows:
         x = s.model
@@ -260,7 +280,8 @@ def render_html(rows: list[Standing], log_base: LogBase, history: Sequence[Histo
         where = "" if axis.is_size else \
             f"<td class=n>{html.escape(axis.text(s.position)) if s.position is not None else '—'}</td>"
         body.append(f"<tr{cls}><td class=n>{s.rank}</td><td>{html.escape(x.name)}</td>"
-                    f"<td class=n>{num(x.density)}</td><td class=n>{html.escape(size(x.size_bytes))}</td>"
+                    f"<td class=n>{num(x.density)}</td>{f'<td class=n>{_plain(x)}</td>' if costed else ''}"
+                    f"<td class=n>{html.escape(size(x.size_bytes))}</td>"
                     f"<td class=n>{num(x.error_rate)}</td><td class=n>{count(x.params)}</td>"
                     f"<td class=n>{_bpp(x.bits_per_param)}</td>"
                     f"{f'<td>{html.escape(_worst(x))}</td>' if grouped else ''}{where}"
@@ -274,10 +295,12 @@ def render_html(rows: list[Standing], log_base: LogBase, history: Sequence[Histo
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{len(rows)} models ranked by intelligence density D = −{log_base.symbol}"
         f"(error rate) / size in GB, in {u}. {intro}</p>",
-        "<table>", f"<thead><tr><th>rank</th><th>model</th><th>density ({u})</th><th>size</th><th>error rate</th>"
+        "<table>", f"<thead><tr><th>rank</th><th>model</th><th>density ({u})</th>"
+        f"{'<th>plain density</th>' if costed else ''}<th>size</th><th>error rate</th>"
         f"<th>params</th><th>bits/param</th>{'<th>worst group</th>' if grouped else ''}{head_axis}<th>frontier</th>"
         "</tr></thead>", "<tbody>", *body, "</tbody>",
-        "</table>", *_bench_html(rows), "<figure>", frontier_svg(rows, axis),
+        "</table>", *([f"<p>{html.escape(_COSTS_NOTE.replace('`', ''))}</p>"] if costed else []),
+        *_bench_html(rows), "<figure>", frontier_svg(rows, axis),
         f"<figcaption>{html.escape(axis.title.capitalize())} (log scale) against error rate. Green: on the "
         "frontier, joined by the dashed step line.</figcaption>", "</figure>",
         "<figure>", history_svg([p for p in history if p.model.name in top], u),

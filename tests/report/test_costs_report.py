@@ -131,3 +131,26 @@ def test_measure_reports_show_the_plain_figures(tmp_path):
     assert seen.cells[2][-2:] == ["=", "="]  # no costs: the plain figures are the ones to the left
     assert ["fraud", "accuracy", "0.92", "0.08", "0.023", "0.004432", "matrix fraud>legit=20, legit>fraud=1",
             "evals/fraud-screen.csv"] in seen.cells
+
+
+def test_the_leaderboard_shows_the_plain_density_beside_only_where_costs_apply():
+    from idm_gate.data import LogBase
+    from idm_gate.manifest import load_manifest
+    from idm_gate.measure import measure
+    from idm_gate.report.leaderboard import render_html, render_json, render_markdown, standings
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "model-repo"
+    rows = standings(measure(load_manifest(example / "idm.yaml", "idm.yaml"), example))
+    # fraud-screen ranks first on its cost-weighted density, -ln(0.01425) / 17,504e-9 = 242,858.7; its plain
+    # density -ln(0.057) / 17,504e-9 = 163,660.0 stands beside it (tests/project/test_example_repo.py)
+    seen = cc.Seen(cc.to_html(render_markdown(rows, LogBase.E)))
+    assert seen.cells[0][:4] == ["rank", "model", "density (nats/GB)", "plain density"]
+    assert seen.cells[1][:4] == ["1", "fraud-screen", "242,859", "163,660"]
+    assert [r[3] for r in seen.cells[2:5]] == ["=", "=", "="]  # no costs: their density is the plain one
+    assert "the plain density is beside it" in seen.all_text
+    doc = json.loads(render_json(rows, LogBase.E))
+    fraud = doc["models"][0]
+    assert fraud["name"] == "fraud-screen" and fraud["plain_density"] == pytest.approx(163_660.0, rel=1e-6)
+    assert all("plain_density" not in m for m in doc["models"][1:])
+    page = render_html(rows, LogBase.E)
+    assert "<th>plain density</th>" in page and "<td class=n>163,660</td>" in page
