@@ -192,8 +192,9 @@ def read_optimum(doc: Any, file: str, hardware: str | None) -> BenchRead:
     else:
         config = None
         r = _Reader(file, doc, "")
-        notices.append(f"{file}: benchmark_report.json states no setup (backend, device, shapes, hardware), so "
-                       "its figures compare with any baseline's; read benchmark.json from the same run folder instead")
+        notices.append(f"{file}: a report without its config (benchmark_report.json) states no setup (backend, "
+                       "device, shapes, hardware), so its figures compare with any baseline's; read benchmark.json "
+                       "from the same run folder instead")
     setup = _setup(config, hardware)
     backend_config = config.get("backend") if config is not None else None
     if isinstance(backend_config, Mapping) and backend_config.get("no_weights") is True:

@@ -102,9 +102,9 @@ def test_report_alone_gives_the_same_figures_without_a_setup(tmp_path):
     r = read(write(tmp_path, doc["report"], "benchmark_report.json"))
     assert figures(r) == figures(read(INFERENCE))
     assert {b.backend for b in r.results} == {None}
-    assert r.notices == ("benchmark_report.json: benchmark_report.json states no setup (backend, device, shapes, "
-                         "hardware), so its figures compare with any baseline's; read benchmark.json from the same "
-                         "run folder instead",)
+    assert r.notices == ("benchmark_report.json: a report without its config (benchmark_report.json) states no "
+                         "setup (backend, device, shapes, hardware), so its figures compare with any baseline's; "
+                         "read benchmark.json from the same run folder instead",)
     # the manifest's hardware label applies either way
     assert {b.hardware for b in read(tmp_path / "benchmark_report.json", hardware="lab-a100").results} == {"lab-a100"}
 
