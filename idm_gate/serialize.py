@@ -248,6 +248,10 @@ def _check_plain(x: dict[str, Any], w: list[float] | None, where: str) -> None:
                          "with them; the report was edited")
     if not costed:
         return
+    for t in x["tasks"]:  # no mistake costs more than the largest cost: a cost-weighted error is never above the plain
+        if "cost_error" in t and t["cost_error"] > t["error"] + 1e-12:
+            raise InputError(f"{where}: task {t['name'][:100]!r}: cost_error {t['cost_error']:g} is above its plain "
+                             f"error {t['error']:g}, which no costs can give; the report was edited")
     min_error = x["error_rate"] if x["min_error_applied"] else None
     try:
         plain = metric.aggregate_error([t["error"] for t in x["tasks"]], [None] * len(x["tasks"]), w)

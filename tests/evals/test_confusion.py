@@ -321,6 +321,11 @@ def test_measure_counts_the_cost_weighted_error_and_reports_both(tmp_path):
             measurement_from_dict({**doc, "models": [{**m, **edit}]}, "report.json")
     with pytest.raises(InputError, match="error_rate does not match its tasks' errors"):
         measurement_from_dict({**doc, "models": [{**m, "tasks": [{**t, "cost_error": 0.1}]}]}, "report.json")
+    # a cost-weighted error above the plain one (0.25) cannot come from any costs, even with figures to match
+    edited = {**m, "error_rate": 0.3, "density": -math.log(0.3) / 0.5, "density_stderr": m["density_stderr"] * 0.125 / 0.3,
+              "raw_error_rate": 0.3, "tasks": [{**t, "cost_error": 0.3}]}
+    with pytest.raises(InputError, match="cost_error 0.3 is above its plain error 0.25, which no costs can give"):
+        measurement_from_dict({**doc, "models": [edited]}, "report.json")
     del m["plain_error_rate"]
     with pytest.raises(InputError, match="go with tasks that have a cost_error"):
         measurement_from_dict(doc, "report.json")
