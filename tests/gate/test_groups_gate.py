@@ -130,3 +130,22 @@ def test_measure_enforce_budgets_checks_min_group_density(tmp_path):
     assert res.returncode == 1
     assert "bonsai: group code: density 0.5108 nats/GB is below min_group_density 0.6 (gate: in idm.yaml)" \
         in res.stderr
+
+
+def test_a_report_whose_group_density_was_edited_is_refused(tmp_path):
+    # check --report gates a report measured elsewhere (a sharded run, a CI artifact): its group figures must
+    # follow from its tasks, as its density must, or an edited report could hide a collapsed domain
+    r = recorded(tmp_path)
+    r.write("idm.yaml", manifest(PR))
+    r.commit("better on average")
+    res = r.idm("measure", "-f", "json", "-o", "report.json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((r.path / "report.json").read_text())
+    code = doc["models"][0]["groups"][1]
+    assert code["name"] == "code" and code["density"] == pytest.approx(0.510826, rel=1e-6)
+    code["density"] = 0.7  # above the baseline's 0.6931: the collapse would pass
+    (r.path / "report.json").write_text(json.dumps(doc))
+    res = check(r, "--report", "report.json")
+    assert res.returncode == 2, res.stdout
+    assert res.stderr == ("idm-gate: error: --report report.json: models[0].groups[1]: density does not follow from "
+                          "its tasks; the report was edited\n")
