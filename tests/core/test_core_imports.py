@@ -1,4 +1,4 @@
-"""The pure core (``metric``, ``compare``, ``policy``, the shared values in ``data``) loads no I/O code.
+"""The pure core (``metric``, ``compare``, ``policy``, ``groups``, the shared values in ``data``) loads no I/O code.
 
 Each probe runs in a fresh interpreter, so modules other tests imported cannot hide or fake a load.
 """
@@ -27,7 +27,8 @@ def io_in(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in IO_MODULES))
 
 
-@pytest.mark.parametrize("module", ["idm_gate.compare", "idm_gate.metric", "idm_gate.data", "idm_gate.policy"])
+@pytest.mark.parametrize("module", ["idm_gate.compare", "idm_gate.metric", "idm_gate.data", "idm_gate.policy",
+                                    "idm_gate.groups"])
 def test_the_core_imports_no_io(module):
     loaded = loaded_after(f"import {module}")
     assert module in loaded
