@@ -27,8 +27,8 @@ from .policy import at_base, follow_renames, introduced
 from .policy import tighten as tighten  # re-exported for existing callers
 
 if TYPE_CHECKING:
+    from .retry import RetryPolicy
     from .store import BaselineStore
-    from .store.branch import RetryPolicy
 
 Warn = Callable[[str], None]
 

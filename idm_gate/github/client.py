@@ -37,11 +37,12 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from idm_gate.errors import InputError, RemoteError, truncate
+from idm_gate.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import httpx2
@@ -78,30 +79,36 @@ class GitHubAPIError(RemoteError):
         return f"GitHub API {where}: {code}: {self.message}" if where else f"GitHub API: {code}: {self.message}"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard one call tries. Environment overrides (for tests and impatient users) below."""
+# Per call: 4 tries, waits of 1, 2, 4 s after a 5xx or network error (a rate limit waits what GitHub
+# asks), at most 60 s each and 180 s of sleeping in all.
+GITHUB_RETRY = RetryPolicy(attempts=4, base_delay_s=1.0, max_delay_s=60.0, budget_s=180.0)
 
-    attempts: int = 4          # tries per call, the first included
-    backoff: float = 1.0       # first wait after a 5xx / network error; doubles each time
-    max_wait: float = 60.0     # longest single wait; a rate limit asking for more fails at once
-    total_wait: float = 180.0  # sleeping allowed per call, all waits together
-    timeout: float = 30.0      # seconds per request (connect and read)
-    secondary_wait: float = 60.0  # a secondary rate limit without Retry-After
 
+@dataclass(frozen=True, kw_only=True)
+class ClientPolicy:
+    """How hard one call tries (``retry``: its ``max_delay_s`` is also the longest rate-limit wait
+    accepted; a limit asking for more fails at once; its ``budget_s`` counts seconds slept), how long
+    one request may take, and the wait for a secondary rate limit that names none. Environment
+    overrides (for tests and impatient users) in ``ENV``."""
+
+    retry: RetryPolicy = GITHUB_RETRY
+    timeout: float = 30.0         # seconds per request (connect and read)
+    secondary_wait: float = 60.0  # a secondary rate limit without Retry-After, doubling per attempt
+
+    # variable -> the field of ``retry`` it sets ("timeout" sets this policy's own)
     ENV = {
-        "attempts": "IDM_GATE_GH_ATTEMPTS",
-        "backoff": "IDM_GATE_GH_BACKOFF",
-        "max_wait": "IDM_GATE_GH_MAX_WAIT",
-        "total_wait": "IDM_GATE_GH_TOTAL_WAIT",
-        "timeout": "IDM_GATE_GH_TIMEOUT",
+        "IDM_GATE_GH_ATTEMPTS": "attempts",
+        "IDM_GATE_GH_BACKOFF": "base_delay_s",
+        "IDM_GATE_GH_MAX_WAIT": "max_delay_s",
+        "IDM_GATE_GH_TOTAL_WAIT": "budget_s",
+        "IDM_GATE_GH_TIMEOUT": "timeout",
     }
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> RetryPolicy:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientPolicy:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field_name, var in cls.ENV.items():
+        for var, field_name in cls.ENV.items():
             raw = env.get(var, "").strip()
             if not raw:
                 continue
@@ -112,8 +119,8 @@ class RetryPolicy:
             if value < (1 if field_name == "attempts" else 0):
                 raise InputError(f"{var}: {raw!r} must be {'at least 1' if field_name == 'attempts' else '>= 0'}")
             values[field_name] = value
-        values.update(overrides)
-        return cls(**values)
+        timeout = values.pop("timeout", cls.timeout)
+        return cls(retry=replace(GITHUB_RETRY, **values), timeout=timeout)
 
 
 def _import_ghapi() -> Any:
@@ -130,14 +137,14 @@ def _import_ghapi() -> Any:
 
 
 def make_client(token: str | None, api_url: str = "https://api.github.com", *,
-                policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                policy: ClientPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
                 clock: Callable[[], float] = time.time) -> GitHubClient:
     """A client for ``api_url`` (github.com or a GHES ``https://host/api/v3``).
 
     The token is used only as given: never read from ``GITHUB_TOKEN`` behind the caller's back.
     Without one, calls go out unauthenticated (reads of public data only).
     """
-    policy = policy or RetryPolicy.from_env()
+    policy = policy or ClientPolicy.from_env()
     api_url = api_url.rstrip("/")
     api = _ghapi(api_url, policy.timeout)
     return GitHubClient(api, token=token, api_url=api_url, policy=policy, sleep=sleep, clock=clock)
@@ -192,7 +199,7 @@ def _retry_after(value: str | None, now: float) -> float | None:
 class GitHubClient:
     """The calls idm-gate makes, each through the retry policy. ``requests`` counts HTTP attempts."""
 
-    def __init__(self, api: Any, *, token: str | None, api_url: str, policy: RetryPolicy,
+    def __init__(self, api: Any, *, token: str | None, api_url: str, policy: ClientPolicy,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time):
         self._api = api  # a ghapi GhApi: its generated operations are untyped
         self._token = token
@@ -268,9 +275,9 @@ class GitHubClient:
             except ValueError:
                 pass
         if "secondary rate limit" in lowered or "abuse" in lowered:
-            return min(self.policy.secondary_wait * 2.0 ** (attempt - 1), self.policy.max_wait)
+            return min(self.policy.secondary_wait * 2.0 ** (attempt - 1), self.policy.retry.max_delay_s)
         if status == 429 or "rate limit" in lowered:
-            return min(self.policy.backoff * 2.0 ** (attempt - 1), self.policy.max_wait)
+            return self.policy.retry.delay(attempt)
         return None
 
     def _call(self, method: str, path: str, send: Callable[[], httpx2.Response], *,
@@ -278,10 +285,9 @@ class GitHubClient:
         """Run ``send`` (one ghapi request returning an ``httpx2.Response``) under the policy."""
         import httpx2
 
-        policy = self.policy
+        retry = self.policy.retry
         slept = 0.0
         attempt = 0
-        wait: float
         while True:
             attempt += 1
             self.requests += 1
@@ -298,15 +304,13 @@ class GitHubClient:
                 asked = self._rate_limit_wait(resp, message, attempt)
                 limited = asked is not None
                 if asked is not None:
-                    wait = asked
-                    if wait > policy.max_wait:
+                    if asked > retry.max_delay_s:
                         raise self._fail(status, f"rate limited ({message}); GitHub asks to wait "
-                                         f"{wait:.0f}s, more than the {policy.max_wait:g}s this run "
-                                         "waits (IDM_GATE_GH_MAX_WAIT)", method, path, reset_in=wait)
-                    retry = True
+                                         f"{asked:.0f}s, more than the {retry.max_delay_s:g}s this run "
+                                         "waits (IDM_GATE_GH_MAX_WAIT)", method, path, reset_in=asked)
+                    again = True
                 elif status >= 500:
-                    retry = not creates
-                    wait = min(policy.backoff * 2 ** (attempt - 1), policy.max_wait)
+                    again = not creates
                 else:
                     raise self._fail(status, message, method, path)
                 error = self._fail(status, message, method, path, ambiguous=creates and status >= 500,
@@ -317,17 +321,17 @@ class GitHubClient:
                 kind = type(neterr).__name__
                 detail = str(neterr) or kind
                 message = detail if detail.startswith(kind) else f"{kind}: {detail}"
-                retry = never_sent or not creates
-                wait = min(policy.backoff * 2 ** (attempt - 1), policy.max_wait)
+                asked = None
+                again = never_sent or not creates
                 error = self._fail(None, message, method, path, ambiguous=creates and not never_sent)
-            if not retry:
+            if not again:
                 raise error
-            if attempt >= policy.attempts or slept + wait > policy.total_wait:
+            wait = retry.next_wait(attempt, slept, asked)
+            if wait is None:
                 error.message += f" (gave up after {attempt} attempt{'s' if attempt > 1 else ''})"
                 error.args = (str(error),)
                 raise error
-            log.warning("%s; retrying in %.1fs (attempt %d of %d)", error, wait, attempt + 1,
-                        policy.attempts)
+            log.warning("%s; retrying in %.1fs (attempt %d of %d)", error, wait, attempt + 1, retry.attempts)
             self._sleep(wait)
             slept += wait
 

@@ -25,7 +25,7 @@ from ..gitutil import Git, is_full_sha
 from .records import canonical_json
 
 if TYPE_CHECKING:
-    from .branch import RetryPolicy
+    from ..retry import RetryPolicy
 
 __all__ = [
     "BaselineStore",
@@ -70,7 +70,7 @@ def open_store(
 ) -> BaselineStore:
     """Open the store ``spec`` names (``branch``, ``branch:<name>`` or ``file:<path>``) for the gate ``key``.
 
-    ``retry`` (a ``store.branch.RetryPolicy``) tunes how a branch store retries a lost push race.
+    ``retry`` tunes how a branch store retries a lost push race (default ``store.branch.PUSH_RETRY``).
     """
     kind, sep, arg = spec.partition(":")
     if kind == "branch":

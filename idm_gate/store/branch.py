@@ -19,10 +19,10 @@ Writing never touches the working tree, ``HEAD`` or the user's index: the blob i
 the commit with ``commit-tree`` on top of the fetched tip (or as a parentless orphan when the branch
 does not exist yet, so the first record creates it), and it is pushed as a fast-forward, never forced.
 When another recorder pushed first, the push is rejected; we fetch the new tip, rebuild on it and push
-again, with exponential backoff and jitter (``RetryPolicy``). Recording a commit whose identical
-record is already there (same gate) is a no-op; a different record for the same commit and gate
-replaces the old one (the old one stays in the branch's history); another gate's record is never
-touched.
+again, with exponential backoff and jitter (``PUSH_RETRY``, an ``idm_gate.retry.RetryPolicy``).
+Recording a commit whose identical record is already there (same gate) is a no-op; a different record
+for the same commit and gate replaces the old one (the old one stays in the branch's history); another
+gate's record is never touched.
 
 Without the remote (a laptop repository with no ``origin``) the store uses the local branch
 ``refs/heads/<branch>``: reads come from it and writes move it with ``git update-ref <new> <old>``,
@@ -32,15 +32,13 @@ a compare-and-swap that fails, and is retried the same way, when someone else mo
 from __future__ import annotations
 
 import os
-import random
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, StoreError
 from ..gitutil import Git, first_error_line, is_full_sha
+from ..retry import RetriesExhausted, RetryPolicy
 from .records import Warn, canonical_json, check_gate_key, key_filename, legacy_record_applies, parse_record
 
 IDENTITY_NAME = "idm-gate"
@@ -50,25 +48,14 @@ IDENTITY_EMAIL = "idm-gate@localhost"
 _PERMANENT = ("permission", "denied", "403", "authentication", "could not read username", "not found")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries for a write that lost a race: exponential backoff with jitter.
+# Lost push races: 10 attempts, waits drawn from [d/2, d] for d = 0.25, 0.5, 1, 2, 4, 4, 4, 4, 4 s
+# (23.75 s at most, about 18 s on average), none starting past 25 s. Ten, not eight: with eight jobs
+# racing, the unluckiest one may lose seven rounds, and a job should not fail for being eighth in line.
+PUSH_RETRY = RetryPolicy(attempts=10, base_delay_s=0.25, max_delay_s=4.0, budget_s=25.0, jitter=True)
 
-    Attempt ``n`` (from 1) that fails waits ``uniform(d/2, d)`` with ``d = min(base * 2**(n-1), cap)``
-    seconds before attempt ``n+1``; no wait starts that would end past ``deadline`` seconds. Defaults:
-    10 attempts, waits of at most 0.25, 0.5, 1, 2, 4, 4, 4, 4, 4 s (23.75 s in all, about 18 s on
-    average), hard deadline 25 s. Ten, not eight: with eight jobs racing, the unluckiest one may lose
-    seven rounds, and a job should not fail for being eighth in line.
-    """
 
-    attempts: int = 10
-    base: float = 0.25
-    cap: float = 4.0
-    deadline: float = 25.0
-
-    def delay(self, failed_attempt: int) -> float:
-        d = min(self.base * 2 ** (failed_attempt - 1), self.cap)
-        return random.uniform(d / 2, d)
+class _LostRace(Exception):
+    """One attempt's push lost (or failed in a way worth retrying); the message says how."""
 
 
 def record_path(sha: str, key: str | None) -> str:
@@ -99,7 +86,7 @@ class BranchStore:
         self.remote = remote
         self.branch = branch
         self.warn = warn
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or PUSH_RETRY
         self.use_remote = git.has_remote(remote)
         if self.use_remote:
             self.ref = f"refs/idm-gate/{branch}"
@@ -248,28 +235,21 @@ class BranchStore:
         data = canonical_json(record, f"baseline record for {sha[:12]}")
         blob = self.git.run("hash-object", "-w", "--stdin", input=data).strip()
         env = self._identity_env()
-        started = time.monotonic()
-        reason = ""
-        attempt = 0
-        for attempt in range(1, self.retry.attempts + 1):
+
+        def attempt() -> None:
             self.fetch()  # always start from the newest tip: fewer lost races
             tip = self.tip()
             if tip and self._blob_at(tip, sha) == blob:
                 return  # the identical record is already there
-            new = self._build_commit(sha, blob, tip, env)
-            failure = self._publish(new, tip)
-            if failure is None:
-                return
-            reason = failure
-            if attempt == self.retry.attempts:
-                break
-            wait = self.retry.delay(attempt)
-            if time.monotonic() - started + wait > self.retry.deadline:
-                break
-            time.sleep(wait)
-        elapsed = time.monotonic() - started
-        raise StoreError(
-            f"{self.description}: could not record the baseline for {sha[:12]} after {attempt} "
-            f"attempt(s) in {elapsed:.1f}s (last: {reason}); nothing was lost, the branch holds every "
-            f"record written so far; run the record step again to retry"
-        )
+            failure = self._publish(self._build_commit(sha, blob, tip, env), tip)
+            if failure is not None:
+                raise _LostRace(failure)
+
+        try:
+            self.retry.call(attempt, retry_on=lambda e: isinstance(e, _LostRace))
+        except RetriesExhausted as e:
+            raise StoreError(
+                f"{self.description}: could not record the baseline for {sha[:12]} after {e.attempts} "
+                f"attempt(s) in {e.elapsed_s:.1f}s (last: {e.last}); nothing was lost, the branch holds every "
+                f"record written so far; run the record step again to retry"
+            ) from None

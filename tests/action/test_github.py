@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -27,15 +28,16 @@ from fakegithub import (
 )
 from idm_gate.errors import InputError, RemoteError
 from idm_gate.github import commands
-from idm_gate.github.client import GitHubAPIError, RetryPolicy, make_client, try_write
+from idm_gate.github.client import GITHUB_RETRY, ClientPolicy, GitHubAPIError, make_client, try_write
 from idm_gate.github.comment import ACTIONS_BOT, COMMENT_LIMIT, fit_body, marker, sanitize_key, upsert_comment
 from idm_gate.github.runner import get_bool_input, get_input, read_context
 from idm_gate.github.status import set_status
+from idm_gate.retry import RetryPolicy
 
 OWNER, REPO, PR = "octo", "models", 7
 TOKEN = "ghp_SeCrEt0123456789abcdefTOKEN"
 SHA = "a" * 40
-FAST = RetryPolicy(attempts=4, backoff=0.001, max_wait=60, total_wait=120, timeout=2)
+FAST = ClientPolicy(retry=RetryPolicy(attempts=4, base_delay_s=0.001, max_delay_s=60, budget_s=120), timeout=2)
 
 
 class Sleeps(list):
@@ -45,7 +47,7 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def client_for(gh: FakeGitHub, token: str | None = TOKEN, policy: RetryPolicy = FAST, sleep=None):
+def client_for(gh: FakeGitHub, token: str | None = TOKEN, policy: ClientPolicy = FAST, sleep=None):
     return make_client(token, gh.url, policy=policy, sleep=Sleeps() if sleep is None else sleep)
 
 
@@ -273,7 +275,7 @@ def test_transient_faults_are_retried_with_backoff(gh, fault):
     gh.add_comment(OWNER, REPO, PR, "hello", "someone")
     gh.inject("GET", "/comments$", **fault)
     sleeps = Sleeps()
-    client = client_for(gh, policy=RetryPolicy(attempts=4, backoff=0.5, timeout=0.5), sleep=sleeps)
+    client = client_for(gh, policy=ClientPolicy(retry=replace(GITHUB_RETRY, base_delay_s=0.5), timeout=0.5), sleep=sleeps)
     assert [c["body"] for c in client.list_issue_comments(OWNER, REPO, PR)] == ["hello"]
     assert client.requests == 2 and gh.count("GET", "/comments$") == 2 and sleeps == [0.5]
 
@@ -281,7 +283,7 @@ def test_transient_faults_are_retried_with_backoff(gh, fault):
 def test_retries_are_bounded_and_back_off_exponentially(gh):
     gh.inject("GET", "/pulls/3$", times=10, **server_error(502))
     sleeps = Sleeps()
-    client = client_for(gh, policy=RetryPolicy(attempts=4, backoff=1.0), sleep=sleeps)
+    client = client_for(gh, policy=ClientPolicy(retry=GITHUB_RETRY), sleep=sleeps)
     with pytest.raises(GitHubAPIError, match=r"502: Server Error \(gave up after 4 attempts\)") as err:
         client.get_pull(OWNER, REPO, 3)
     assert err.value.status == 502 and client.requests == 4 and sleeps == [1.0, 2.0, 4.0]
@@ -290,7 +292,7 @@ def test_retries_are_bounded_and_back_off_exponentially(gh):
 def test_total_wait_caps_the_retries(gh):
     gh.inject("GET", "/pulls/3$", times=10, **server_error(503))
     sleeps = Sleeps()
-    client = client_for(gh, policy=RetryPolicy(attempts=10, backoff=1.0, total_wait=5), sleep=sleeps)
+    client = client_for(gh, policy=ClientPolicy(retry=replace(GITHUB_RETRY, attempts=10, budget_s=5)), sleep=sleeps)
     with pytest.raises(GitHubAPIError, match="gave up after 3 attempts"):
         client.get_pull(OWNER, REPO, 3)
     assert sleeps == [1.0, 2.0]

@@ -28,7 +28,7 @@ def io_in(modules: set[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("module", ["idm_gate.compare", "idm_gate.metric", "idm_gate.data", "idm_gate.policy",
-                                    "idm_gate.groups"])
+                                    "idm_gate.groups", "idm_gate.retry"])
 def test_the_core_imports_no_io(module):
     loaded = loaded_after(f"import {module}")
     assert module in loaded

@@ -13,12 +13,13 @@ import pytest
 
 from idm_gate.errors import GitError, InputError, StoreError
 from idm_gate.gitutil import Git
+from idm_gate.retry import RetryPolicy
 from idm_gate.store import canonical_json, ensure_history, export_records, find_baseline, open_store
-from idm_gate.store.branch import BranchStore, RetryPolicy, record_path
+from idm_gate.store.branch import BranchStore, record_path
 from idm_gate.store.records import parse_record
 
 KEY = "idm.yaml"  # the gate key of a repository with one manifest at its top
-FAST = RetryPolicy(attempts=8, base=0.02, cap=0.2, deadline=10)
+FAST = RetryPolicy(attempts=8, base_delay_s=0.02, max_delay_s=0.2, budget_s=10, jitter=True)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -293,7 +294,8 @@ def test_push_rejected_then_accepted(repo, origin, tmp_path):
 def test_push_rejected_every_time_gives_up_with_a_retryable_error(repo, origin, tmp_path):
     install_hook(origin, tmp_path / "pushes", reject=1000)
     head = history(repo)[0]
-    store = BranchStore(Git(repo), key=KEY, warn=lambda m: None, retry=RetryPolicy(attempts=3, base=0.01, cap=0.01))
+    store = BranchStore(Git(repo), key=KEY, warn=lambda m: None, retry=RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.01,
+                                                                                 budget_s=25, jitter=True))
     with pytest.raises(StoreError) as e:
         store.put(head, rec(head))
     msg = str(e.value)
