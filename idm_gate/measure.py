@@ -82,7 +82,8 @@ def _tasks(spec: ModelSpec, man: Manifest, root: Path) -> tuple[list[TaskScore],
         notices.extend(res.notices)
         skipped.update(skipped_tasks(res))
         inferred = {t.scale for t in res.tasks if t.scale_inferred}
-        if inferred and not any("inferred" in n for n in res.notices):
+        # lm-eval, lighteval, mteb and OpenCompass fix their scale: nothing was guessed, nothing to declare
+        if inferred and res.scale_convention is None and not any("inferred" in n for n in res.notices):
             notices.append(f"{src.path or 'inline scores'}: scores read as {'/'.join(sorted(inferred))} "
                            "(inferred: no scale: in the manifest); set scale: to declare it")
         here = f"{src.field.rsplit('.', 1)[-1]} ({src.path or 'inline'})"

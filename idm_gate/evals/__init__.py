@@ -249,7 +249,7 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
             doc_reader = DOC_READERS.get(fmt or "")
             if doc_reader is not None:
                 read = doc_reader(doc, file=file, source=rel, scale=source.scale, overrides=overrides)
-                return _check_percent(read, fmt, source, file)
+                return _check_percent(_by_convention(read, fmt), fmt, source, file)
         else:
             decode_text(data, file)
             fmt = detect_format(data, rel)
@@ -261,8 +261,18 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
             raise fail(file, None, "not a results format idm-gate reads",
                        f"it reads {KNOWN}; set format: in the manifest if the file is one of them")
     reader = READERS[fmt]
-    return _check_percent(reader(data, file=file, source=rel, scale=source.scale, overrides=overrides), fmt, source,
-                          file)
+    read = reader(data, file=file, source=rel, scale=source.scale, overrides=overrides)
+    return _check_percent(_by_convention(read, fmt), fmt, source, file)
+
+
+# The scale each format's own tool writes; the other formats have none, and their scale is inferred.
+SCALE_CONVENTIONS = {"lm-eval": Scale.FRACTION, "lighteval": Scale.FRACTION, "mteb": Scale.FRACTION,
+                     "opencompass": Scale.PERCENT}
+
+
+def _by_convention(result: EvalReadResult, fmt: str | None) -> EvalReadResult:
+    convention = SCALE_CONVENTIONS.get(fmt or "")
+    return result if convention is None else replace(result, scale_convention=convention)
 
 
 # Formats whose values are always fractions: a declared percent scale divides them by 100.
@@ -340,6 +350,7 @@ def _read_glob(source: EvalSource, base_dir: Path, root: Path, what: str,
     unknown: list[str] = []
     origin: dict[str, str] = {}
     older: dict[str, list[str]] = {}
+    conventions: set[Scale | None] = set()  # of the files whose tasks are used
     for rel, resolved in matches:
         try:
             res = _read_file(source, rel, resolved, what, overrides, in_glob=True)
@@ -361,6 +372,8 @@ def _read_glob(source: EvalSource, base_dir: Path, root: Path, what: str,
             tasks.append(t)
         new_skips = [(n, r) for n, r in res.skipped if n not in origin and n not in seen_skip]
         skipped.extend(new_skips)
+        if len(tasks) > used_before:
+            conventions.add(res.scale_convention)
         if len(tasks) > used_before or new_skips:
             notices.extend(res.notices)  # a file whose results were all superseded says nothing more
     if unknown:
@@ -380,7 +393,9 @@ def _read_glob(source: EvalSource, base_dir: Path, root: Path, what: str,
     if len(matches) > 1:
         used = sorted(set(origin.values()))
         notices.append(one_line(f"{pattern}: read {', '.join(used[:6])}" + (" ..." if len(used) > 6 else "")))
-    return _non_empty(EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped)), pattern)
+    convention = next(iter(conventions)) if len(conventions) == 1 else None
+    return _non_empty(EvalReadResult(tasks=tuple(tasks), notices=tuple(notices), skipped=tuple(skipped),
+                                     scale_convention=convention), pattern)
 
 
 def _invert(stamp: str) -> str:

@@ -29,6 +29,10 @@ class EvalReadResult(EvalResult):
     skipped: tuple[tuple[str, str], ...] = ()
     # A classification reader's per-class counts (its one task's), which the manifest's costs: weigh
     classes: ClassCounts | None = None
+    # The scale the format's own tool always writes (lm-eval, lighteval and mteb fractions, OpenCompass
+    # percent): a scale the manifest leaves out is then the format's, not a guess. None for formats with
+    # no convention (csv, json, inline scores), whose scale is inferred from the values.
+    scale_convention: Scale | None = None
 
 
 class EvalReader(Protocol):

@@ -166,3 +166,24 @@ def test_an_inferred_scale_is_reported(tmp_path):
     assert "inline scores: scores read as fraction (inferred: no scale: in the manifest)" in m.notices[0]
     m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{scores: {x: 50}, scale: percent}]\n").models[0]
     assert not any("inferred" in n for n in m.notices)
+
+
+@pytest.mark.parametrize("files", [
+    ["lm-eval/" + LMEVAL.name],
+    ["lighteval/results_2024-08-20T10-02-41.536718.json"],
+    ["opencompass/summary_20240801_143012.csv"],
+    ["lighteval/results_2024-01-04T13-27-32.660899.json", "lighteval/results_2024-08-20T10-02-41.536718.json"],
+])
+def test_a_format_that_fixes_its_scale_draws_no_inferred_scale_notice(tmp_path, files):
+    # lm-eval, lighteval and mteb write fractions, OpenCompass percent: leaving scale: out guesses nothing.
+    # The last case reads two lighteval runs through a glob.
+    for f in files:
+        shutil.copy(LMEVAL.parents[1] / f, tmp_path / Path(f).name)
+    path = Path(files[0]).name if len(files) == 1 else "results_*.json"
+    m = run(tmp_path, f"version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{{path: '{path}'}}]\n").models[0]
+    assert m.tasks and all(t.scale_inferred for t in m.tasks)  # still recorded as not declared
+    assert not any("scores read as" in n for n in m.notices), m.notices
+    # a CSV has no convention: its scale is a guess from the values, and the notice says so
+    shutil.copy(LMEVAL.parents[1] / "scores.csv", tmp_path / "scores.csv")
+    m = run(tmp_path, "version: 1\nmodels:\n - name: a\n   size_gb: 1\n   evals: [{path: scores.csv}]\n").models[0]
+    assert any(n.startswith("scores.csv: scores read as fraction (inferred") for n in m.notices), m.notices
