@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from .measure import Measurement
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
-# The formats history and leaderboard offer (names from report.FORMATS; measure and check offer REPORT_FORMATS).
-HISTORY_FORMATS = ("text", "json", "csv", "markdown")
-LEADERBOARD_FORMATS = ("markdown", "json", "html")
 
 
 def stdout_painter(args: argparse.Namespace) -> Painter:
@@ -346,8 +343,7 @@ def _history(args: argparse.Namespace, limit: int, max_walk: int) -> list[Any]:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from .history import check_model, points
-    from .report import output_format
-    from .report.history import render_history
+    from .report import HISTORY_FORMATS, history_renderer, output_format
 
     args.format = output_format(args.format, args.output, HISTORY_FORMATS, "text")
     entries = _history(args, args.limit, args.max_walk)
@@ -356,7 +352,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not entries:
         args.messages.warn(f"no baseline records along {args.rev} (its last {args.max_walk} first-parent commits) "
                            f"in {args.store}; `idm-gate record` on the base branch writes them")
-    write_output(render_history(points(entries, args.model), args.format), args.output)
+    write_output(history_renderer(args.format).render_history(points(entries, args.model)), args.output)
     return EXIT_OK
 
 
@@ -377,21 +373,19 @@ def _measured(args: argparse.Namespace) -> tuple[Manifest, Measurement]:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from .errors import StoreError
     from .history import points
-    from .report import leaderboard as lb
-    from .report import output_format
+    from .report import LEADERBOARD_FORMATS, leaderboard_renderer, output_format
     from .report.axis import parse_axis
+    from .report.leaderboard import standings
 
     axis = parse_axis(args.frontier_axis)
     args.format = output_format(args.format, args.output, LEADERBOARD_FORMATS, "markdown")
     _, m = _measured(args)
-    rows = lb.standings(m, axis)
+    rows = standings(m, axis)
     if not axis.is_size and all(s.position is None for s in rows):
         raise InputError(f"--frontier-axis {args.frontier_axis}: no model's bench: files give {axis.key}; list "
                          "files that do in the manifest, or draw against size")
-    if args.format == "json":
-        text = lb.render_json(rows, m.log_base, axis)
-    elif args.format == "html":
-        history: list[Any] = []
+    history: list[Any] = []
+    if args.format == "html":  # only the page charts the recorded history
         try:
             history = points(_history(args, args.limit, 1000))
         except InputError as e:
@@ -400,9 +394,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             args.messages.warn("not inside a git repository: the page has no history chart")
         except StoreError as e:
             args.messages.warn(f"the page has no history chart: {e}")
-        text = lb.render_html(rows, m.log_base, history, axis=axis)
-    else:
-        text = lb.render_markdown(rows, m.log_base, axis)
+    text = leaderboard_renderer(args.format).render_leaderboard(rows, m.log_base, history, axis=axis)
     write_output(text, args.output)
     if to_file(args.output):
         args.messages.error(f"wrote the {args.format} leaderboard of {len(rows)} model(s) to {args.output}",
@@ -438,7 +430,7 @@ def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: LogB
 
 def cmd_badge(args: argparse.Namespace) -> int:
     from .report.fmt import num
-    from .report.leaderboard import badge_svg
+    from .report.svg import badge_svg
 
     man, m = _measured(args)
     x = m.model(args.model)
@@ -612,7 +604,7 @@ def _help_width() -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line. Every option's help ends with its default, as ``--help`` shows it."""
-    from .report import FORMATS, REPORT_FORMATS
+    from .report import FORMATS, HISTORY_FORMATS, LEADERBOARD_FORMATS, REPORT_FORMATS
 
     p = argparse.ArgumentParser(
         prog="idm-gate", formatter_class=HelpFormatter,

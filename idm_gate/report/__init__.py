@@ -3,15 +3,22 @@
 =========  ===================  ==============================================================
 format     module               renders
 =========  ===================  ==============================================================
-text       report/text.py       a measurement and a gate run (check), for a terminal or CI log
-json       report/json.py       the same for machines: the report document (``idm_gate.serialize``)
-                                and the check document
-markdown   report/markdown.py   the same for GitHub: job summary; the PR comment is check_markdown.py
-csv        report/history.py    ``history`` only
-html       report/leaderboard.py  ``leaderboard`` only
+text       report/text.py       measure, check and history, for a terminal or CI log
+json       report/json.py       the same for machines (measure: the report document of
+                                ``idm_gate.serialize``; check: the check document), and the leaderboard
+csv        report/csv.py        history, one row per model and recorded commit
+markdown   report/markdown.py   measure (job summary), check (the PR comment, laid out by
+                                check_markdown.py), history and the leaderboard, for GitHub
+html       report/html.py       the leaderboard as one self-contained page with inline SVG charts
 =========  ===================  ==============================================================
 
-``history`` and ``leaderboard`` render their own documents in each format they offer (see those modules).
+Each row of :data:`FORMATS` declares which report kinds its module renders, one loader per kind:
+``report`` (a module satisfying :class:`Renderer`: ``measure`` and ``check``), ``history``
+(:class:`HistoryRenderer`) and ``leaderboard`` (:class:`LeaderboardRenderer`); mypy checks each module
+against the protocols it is declared for. What a kind's formats share and is no format's business lives
+beside them: ``idm_gate.history`` and ``report/history.py`` (the rows of ``history``),
+``report/leaderboard.py`` (ranking and the frontier), ``report/axis.py`` (the frontier's axis); the
+SVG drawings (the page's charts, and ``badge``, whose only format is SVG) are in ``report/svg.py``.
 
 Which format a command writes (:func:`output_format`): ``-f/--format`` when given; otherwise the
 extension of ``-o FILE`` (case ignored) when it is one of a format the command offers (``.json``,
@@ -23,12 +30,15 @@ extension of ``-o FILE`` (case ignored) when it is one of a format the command o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from ..color import Painter
     from ..compare import CheckResult
-    from ..data import Measurement
+    from ..data import LogBase, Measurement
+    from ..history import HistoryPoint
+    from .axis import FrontierAxis
+    from .leaderboard import Standing
 
 
 class Renderer(Protocol):
@@ -43,44 +53,104 @@ class Renderer(Protocol):
         ...
 
 
+class HistoryRenderer(Protocol):
+    """What a format module offers for ``idm-gate history``."""
+
+    def render_history(self, pts: Sequence[HistoryPoint]) -> str:
+        """The recorded densities ``pts`` (``idm_gate.history.points``: oldest commit first) as one
+        string; an empty history gives the format's header (or empty document) only."""
+        ...
+
+
+class LeaderboardRenderer(Protocol):
+    """What a format module offers for ``idm-gate leaderboard``."""
+
+    def render_leaderboard(self, rows: Sequence[Standing], log_base: LogBase, history: Sequence[HistoryPoint] = (),
+                           *, axis: FrontierAxis = ...) -> str:
+        """``rows`` (``leaderboard.standings``: ranked, highest density first) in ``log_base``'s unit, the
+        frontier taken against ``axis`` (default: size). ``history`` (the branch's recorded densities) is
+        drawn by the formats that chart it (html) and ignored by the others."""
+        ...
+
+
+class _ReportAndHistory(Renderer, HistoryRenderer, Protocol):
+    """A format rendering measure, check and history (text)."""
+
+
+class _Every(Renderer, HistoryRenderer, LeaderboardRenderer, Protocol):
+    """A format rendering every report kind (json, markdown)."""
+
+
 class OutputFormat(NamedTuple):
-    """One row of :data:`FORMATS`."""
+    """One row of :data:`FORMATS`: a format's file endings and, per report kind it renders, the loader of
+    its module (imported on first use, so ``--help`` loads none of them; None: the kind has no such format)."""
 
     suffixes: tuple[str, ...]
     """File name endings (lower case, with the dot) that ``-o FILE`` infers this format from."""
-    renderer: Callable[[], Renderer] | None
-    """Imports and returns the format's module (on first use, so ``--help`` loads none of them); None for
-    the formats only one command's own module renders (csv: history, html: leaderboard)."""
+    report: Callable[[], Renderer] | None = None
+    history: Callable[[], HistoryRenderer] | None = None
+    leaderboard: Callable[[], LeaderboardRenderer] | None = None
 
 
-def _text() -> Renderer:
+def _text() -> _ReportAndHistory:
     from . import text
 
     return text
 
 
-def _json() -> Renderer:
+def _json() -> _Every:
     from . import json
 
     return json
 
 
-def _markdown() -> Renderer:
+def _csv() -> HistoryRenderer:
+    from . import csv
+
+    return csv
+
+
+def _markdown() -> _Every:
     from . import markdown
 
     return markdown
 
 
+def _html() -> LeaderboardRenderer:
+    from . import html
+
+    return html
+
+
+# The order is the order of the CLI's --format choices, after each command's default.
 FORMATS: dict[str, OutputFormat] = {
-    "text": OutputFormat((".txt",), _text),
-    "json": OutputFormat((".json",), _json),
-    "markdown": OutputFormat((".md", ".markdown"), _markdown),
-    "csv": OutputFormat((".csv",), None),
-    "html": OutputFormat((".html", ".htm"), None),
+    "text": OutputFormat((".txt",), report=_text, history=_text),
+    "json": OutputFormat((".json",), report=_json, history=_json, leaderboard=_json),
+    "csv": OutputFormat((".csv",), history=_csv),
+    "markdown": OutputFormat((".md", ".markdown"), report=_markdown, history=_markdown, leaderboard=_markdown),
+    "html": OutputFormat((".html", ".htm"), leaderboard=_html),
 }
 
-# The formats of measure's and check's reports (the CLI's --format choices for them).
-REPORT_FORMATS: tuple[str, ...] = tuple(name for name, f in FORMATS.items() if f.renderer is not None)
+
+def _offered(renders: Callable[[OutputFormat], object], default: str) -> tuple[str, ...]:
+    """The formats a kind offers (those whose row has its loader), ``default`` first, then in table order."""
+    names = [name for name, f in FORMATS.items() if renders(f) is not None]
+    return (default, *(n for n in names if n != default))
+
+
+# The --format choices of each command; the first is its default.
+REPORT_FORMATS: tuple[str, ...] = _offered(lambda f: f.report, "text")  # measure and check
+HISTORY_FORMATS: tuple[str, ...] = _offered(lambda f: f.history, "text")
+LEADERBOARD_FORMATS: tuple[str, ...] = _offered(lambda f: f.leaderboard, "markdown")
+
+
+_T = TypeVar("_T")
+
+
+def _load(load: Callable[[], _T] | None, name: str) -> _T:
+    if load is None:
+        raise KeyError(name)
+    return load()
 
 
 def renderer(name: str) -> Renderer:
@@ -88,10 +158,18 @@ def renderer(name: str) -> Renderer:
 
     Raises ``KeyError`` for a name not in :data:`REPORT_FORMATS` (argparse's choices keep users from it).
     """
-    load = FORMATS[name].renderer
-    if load is None:
-        raise KeyError(name)
-    return load()
+    return _load(FORMATS[name].report, name)
+
+
+def history_renderer(name: str) -> HistoryRenderer:
+    """The module rendering ``history`` as ``name`` (one of :data:`HISTORY_FORMATS`); ``KeyError`` otherwise."""
+    return _load(FORMATS[name].history, name)
+
+
+def leaderboard_renderer(name: str) -> LeaderboardRenderer:
+    """The module rendering ``leaderboard`` as ``name`` (one of :data:`LEADERBOARD_FORMATS`); ``KeyError``
+    otherwise."""
+    return _load(FORMATS[name].leaderboard, name)
 
 
 def output_format(explicit: str | None, output: str | None, offered: Sequence[str], default: str) -> str:

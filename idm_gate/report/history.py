@@ -1,45 +1,26 @@
-"""``idm-gate history`` in four formats: text (a table for a terminal), json, csv and markdown.
+"""What ``idm-gate history``'s formats share, no format's own: the columns of its tables.
 
-Rows are ``history.history_rows``: one per model and recorded commit, oldest first; the JSON form is
-``{"unit": ..., "rows": [...]}`` with the same fields as the CSV header.
+The rows themselves are ``idm_gate.history.history_rows`` (json, csv: every field, full precision);
+:func:`table_cells` gives the rounded cells the text and markdown tables show. Each format's rendering
+is ``render_history`` in report/text.py, json.py, csv.py and markdown.py (chosen by ``report.FORMATS``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterable
 
-from ..history import HistoryPoint, history_rows
-from ..serialize import dumps
+from ..history import HistoryPoint
 from .fmt import count, num, size
-from .markdown import esc
 
 FIELDS = ("commit", "date", "model", "density", "unit", "size_bytes", "error_rate", "params", "bits_per_param")
+"""The fields of every row, in order: the CSV header and the keys of the JSON rows."""
+
+TABLE_HEAD = ("commit", "date", "model", "density", "unit", "size", "error rate", "params")
+"""The header of the text and markdown tables (sizes and counts shown for a reader, not as numbers)."""
 
 
-def render_history(pts: list[HistoryPoint], fmt: str) -> str:
-    """``pts`` as ``fmt`` ("text", "json", "csv" or "markdown"); empty history gives a header only."""
-    if fmt == "json":
-        return dumps({"rows": history_rows(pts)})
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        for doc in history_rows(pts):
-            w.writerow({k: ("" if v is None else v) for k, v in doc.items()})
-        return buf.getvalue()
-    cells = [(p.commit[:7], (p.date or "")[:10], p.model.name, num(p.model.density),
-              p.log_base.unit, size(p.model.size_bytes), num(p.model.error_rate),
-              count(p.model.params)) for p in pts]
-    head = ("commit", "date", "model", "density", "unit", "size", "error rate", "params")
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(head) + " |", "|---|---|---|---:|---|---:|---:|---:|"]
-        lines += [f"| `{c[0]}` | {c[1]} | {esc(c[2])} | " + " | ".join(c[3:]) + " |" for c in cells]
-        return "\n".join(lines) + "\n"
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *cells, strict=False)]
-    right = {3, 5, 6, 7}
-    out = []
-    for r in (head, *cells):
-        out.append("  ".join(str(x).rjust(w) if i in right else str(x).ljust(w)
-                             for i, (x, w) in enumerate(zip(r, widths, strict=True))).rstrip())
-    return "\n".join(out) + "\n"
+def table_cells(pts: Iterable[HistoryPoint]) -> list[tuple[str, ...]]:
+    """One row of cells per point, as :data:`TABLE_HEAD` names them: short SHA, day, model, density, unit,
+    size (``1.2 GB``), error rate and parameter count, each rounded for reading."""
+    return [(p.commit[:7], (p.date or "")[:10], p.model.name, num(p.model.density), p.log_base.unit,
+             size(p.model.size_bytes), num(p.model.error_rate), count(p.model.params)) for p in pts]

@@ -1,6 +1,7 @@
 """The ``json`` format: ``measure``'s report is the report document (:mod:`idm_gate.serialize`, read back
 by merge, ``--report`` and publish); ``check``'s is the check document (``"kind": "check"``), which
-``badge --check`` and the action's ``report`` output read. Both are written by ``serialize.dumps``.
+``badge --check`` and the action's ``report`` output read; ``history``'s is ``{"rows": [...]}``
+(``history.history_rows``); ``leaderboard``'s is the ranking. All are written by ``serialize.dumps``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..color import PLAIN, Painter
-from ..serialize import dumps, measurement_to_dict, model_to_dict
+from ..serialize import bench_to_dict, dumps, measurement_to_dict, model_to_dict
+from .axis import SIZE, FrontierAxis
 from .benchfmt import change_to_dict
 from .groupfmt import change_to_dict as group_change
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..compare import CheckResult, Side
-    from ..data import Measurement
+    from ..data import LogBase, Measurement
+    from ..history import HistoryPoint
+    from .leaderboard import Standing
 
 
 def render_measurement(m: Measurement) -> str:
@@ -26,6 +32,32 @@ def render_measurement(m: Measurement) -> str:
 def render_check(r: CheckResult, paint: Painter = PLAIN) -> str:
     """:func:`check_to_dict` as JSON text (``paint`` is unused: JSON has no colour)."""
     return dumps(check_to_dict(r))
+
+
+def render_history(pts: Sequence[HistoryPoint]) -> str:
+    """``{"rows": [...]}``: ``history.history_rows`` of ``pts`` (every field, full precision), oldest first."""
+    from ..history import history_rows
+
+    return dumps({"rows": history_rows(pts)})
+
+
+def render_leaderboard(rows: Sequence[Standing], log_base: LogBase, history: Sequence[HistoryPoint] = (), *,
+                       axis: FrontierAxis = SIZE) -> str:
+    """``{"unit": ..., "models": [...]}``: each ranked model with its figures and ``on_frontier``; against a
+    ``bench:`` axis also ``frontier_axis`` and each ``frontier_position``. ``history`` is unused."""
+    # against size the document is as before; another axis adds its name and each model's position on it
+    return dumps({"unit": log_base.unit, **({} if axis.is_size else {"frontier_axis": axis.key}), "models": [
+        {"rank": s.rank, "name": s.model.name, "density": s.model.density, "size_bytes": s.model.size_bytes,
+         "error_rate": s.model.error_rate, "params": s.model.params, "bits_per_param": s.model.bits_per_param,
+         **({} if axis.is_size else {"frontier_position": s.position}), "on_frontier": s.on_frontier,
+         # only for a model with groups (manifest groups:), so leaderboards without them are unchanged
+         **({"worst_group": {"name": g.name, "density": g.density, "error_rate": g.error_rate}}
+            if (g := s.model.worst_group) is not None else {}),
+         # only for a model with costs: (a cost-weighted error counts), as in the measurement report
+         **({"plain_error_rate": s.model.plain_error_rate, "plain_density": s.model.plain_density}
+            if s.model.plain_density is not None else {}),
+         **({"bench": [bench_to_dict(b) for b in s.model.bench]} if s.model.bench else {})}
+        for s in rows]})
 
 
 def _side(s: Side | None) -> dict[str, Any] | None:

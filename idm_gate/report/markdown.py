@@ -1,7 +1,8 @@
 """The ``markdown`` format: GitHub-flavoured Markdown for job summaries and PR comments.
 
 ``render_measurement`` is ``measure``'s report (the job summary of ``mode: measure``);
-``render_check`` is ``check``'s, the PR comment that ``check_markdown.py`` lays out.
+``render_check`` is ``check``'s, the PR comment that ``check_markdown.py`` lays out; ``render_history``
+is ``history``'s table and ``render_leaderboard`` ``leaderboard``'s.
 
 Everything that comes from the PR (model names, task names, metric keys, file paths) goes through
 ``esc``: it cannot open HTML, links, tables, code spans or mention anyone.
@@ -15,13 +16,18 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..color import PLAIN, Painter
-from ..data import Measurement, ModelMeasurement
+from ..data import LogBase, Measurement, ModelMeasurement
 from ..errors import truncate
 from . import costfmt
+from .axis import SIZE, FrontierAxis
 from .fmt import NBSP, count, num, pm, score, size
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..compare import CheckResult
+    from ..history import HistoryPoint
+    from .leaderboard import Standing
 
 # Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a
 # line. ("#", "-", "+" and digits matter only at the start of a line, where we never put a name.)
@@ -155,3 +161,46 @@ def render_check(r: CheckResult, paint: Painter = PLAIN) -> str:
     from .check_markdown import COMMENT_BUDGET, Provenance, render_markdown
 
     return render_markdown(r, Provenance.from_env(os.environ), limit=COMMENT_BUDGET)
+
+
+def render_history(pts: Sequence[HistoryPoint]) -> str:
+    """``history``'s table, one row per model and recorded commit, oldest first (model names escaped)."""
+    from .history import TABLE_HEAD, table_cells
+
+    lines = ["| " + " | ".join(TABLE_HEAD) + " |", "|---|---|---|---:|---|---:|---:|---:|"]
+    lines += [f"| `{c[0]}` | {c[1]} | {esc(c[2])} | " + " | ".join(c[3:]) + " |" for c in table_cells(pts)]
+    return "\n".join(lines) + "\n"
+
+
+def render_leaderboard(rows: Sequence[Standing], log_base: LogBase, history: Sequence[HistoryPoint] = (), *,
+                       axis: FrontierAxis = SIZE) -> str:
+    """``leaderboard``'s table (rank, density, size, error rate, params, bits/param; a plain density, worst
+    group and ``axis`` column where they apply; ★ on the frontier), the frontier note, and the models'
+    ``bench:`` figures where any list them. ``history`` is unused: only the HTML page charts it."""
+    from .benchfmt import setup_text, value_text
+    from .leaderboard import COSTS_NOTE, any_costed, any_grouped, bpp, frontier_note, plain_cell, worst_cell
+
+    u = log_base.unit
+    extra = "" if axis.is_size else f" {axis.title} |"
+    grouped, costed = any_grouped(rows), any_costed(rows)
+    lines = [f"| rank | model | density ({u}) |{' plain density |' if costed else ''} size | error rate | params | "
+             f"bits/param |{' worst group |' if grouped else ''}{extra} frontier |",
+             "|---:|---|---:|" + ("---:|" if costed else "") + "---:|---:|---:|---:|" + ("---|" if grouped else "")
+             + ("" if axis.is_size else "---:|") + ":---:|"]
+    for s in rows:
+        cell = "" if axis.is_size else f" {axis.text(s.position) if s.position is not None else '—'} |"
+        worst = f" {esc(worst_cell(s.model))} |" if grouped else ""
+        plain = f" {plain_cell(s.model)} |" if costed else ""
+        lines.append(f"| {s.rank} | {esc(s.model.name)} | {num(s.model.density)} |{plain} {size(s.model.size_bytes)} | "
+                     f"{num(s.model.error_rate)} | {count(s.model.params)} | {bpp(s.model.bits_per_param)} |{worst}"
+                     f"{cell} {'★' if s.on_frontier else ''} |")
+    lines += ["", frontier_note(rows, axis)]
+    if costed:
+        lines += ["", COSTS_NOTE]
+    benched = [s for s in rows if s.model.bench]
+    if benched:  # only where present: a manifest without bench: files gets the table above alone
+        lines += ["", "Inference benchmarks of the models that list `bench:` files (beside density, never folded "
+                  "into it):", "", "| model | figure | value | setup |", "|---|---|---:|---|"]
+        lines += [f"| {esc(s.model.name)} | `{b.key}` | {value_text(b)} | {esc(setup_text(b))} |"
+                  for s in benched for b in s.model.bench]
+    return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """The ``text`` format: reports for a terminal or a CI log, columns a reader can recompute by hand.
 
 ``render_measurement`` is ``measure``'s report; ``render_check`` is ``check``'s (verdicts coloured by a
-``Painter``; ``PLAIN`` writes no escape codes).
+``Painter``; ``PLAIN`` writes no escape codes); ``render_history`` is ``history``'s table.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from .groupfmt import check_lines as group_check_lines
 from .groupfmt import measure_lines as group_lines
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..compare import CheckResult, ModelVerdict
+    from ..history import HistoryPoint
 
 
 def _table(rows: list[list[str]], right: set[int]) -> list[str]:
@@ -135,3 +138,18 @@ def render_check(r: CheckResult, paint: Painter = PLAIN) -> str:
     for n in r.notices:
         lines.append(f"{paint('note', 'note:')} {n}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+# -- history ----------------------------------------------------------------------------------------
+
+def render_history(pts: Sequence[HistoryPoint]) -> str:
+    """``history``'s table: one line per model and recorded commit, oldest first, columns aligned (numbers
+    to the right); no points give the header only."""
+    from .history import TABLE_HEAD, table_cells
+
+    rows = [TABLE_HEAD, *table_cells(pts)]
+    widths = [max(len(x) for x in col) for col in zip(*rows, strict=True)]
+    right = {3, 5, 6, 7}
+    out = ["  ".join(x.rjust(w) if i in right else x.ljust(w) for i, (x, w) in enumerate(zip(r, widths, strict=True)))
+           .rstrip() for r in rows]
+    return "\n".join(out) + "\n"

@@ -137,7 +137,10 @@ def test_the_leaderboard_shows_the_plain_density_beside_only_where_costs_apply()
     from idm_gate.data import LogBase
     from idm_gate.manifest import load_manifest
     from idm_gate.measure import measure
-    from idm_gate.report.leaderboard import render_html, render_json, render_markdown, standings
+    from idm_gate.report.html import render_leaderboard as render_html
+    from idm_gate.report.json import render_leaderboard as render_json
+    from idm_gate.report.leaderboard import standings
+    from idm_gate.report.markdown import render_leaderboard as render_markdown
 
     example = Path(__file__).resolve().parents[2] / "examples" / "model-repo"
     rows = standings(measure(load_manifest(example / "idm.yaml", "idm.yaml"), example))

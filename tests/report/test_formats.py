@@ -8,11 +8,11 @@ import json
 import pytest
 
 from idm_gate import __version__
-from idm_gate.cli import HISTORY_FORMATS, LEADERBOARD_FORMATS, build_parser
+from idm_gate.cli import build_parser
 from idm_gate.color import PLAIN
 from idm_gate.compare import compare
 from idm_gate.data import LogBase, Measurement, ModelMeasurement, Policy, Scale, TaskScore
-from idm_gate.report import FORMATS, REPORT_FORMATS, output_format, renderer
+from idm_gate.report import FORMATS, HISTORY_FORMATS, LEADERBOARD_FORMATS, REPORT_FORMATS, output_format, renderer
 
 OFFERED = ("text", "json", "markdown")
 
@@ -85,3 +85,30 @@ def test_each_report_format_renders_a_check():
     doc = json.loads(renderer("json").render_check(res, PLAIN))
     assert (doc["kind"], doc["verdict"], doc["models"][0]["status"]) == ("check", "pass", "unchanged")
     assert renderer("markdown").render_check(res, PLAIN).startswith("## ✅ idm-gate: **pass**")
+
+
+def test_history_and_leaderboard_renderers_come_from_the_table():
+    from idm_gate.history import HistoryPoint
+    from idm_gate.report import history_renderer, leaderboard_renderer
+    from idm_gate.report.leaderboard import standings
+
+    assert HISTORY_FORMATS == ("text", "json", "csv", "markdown")  # the command's default first
+    assert LEADERBOARD_FORMATS == ("markdown", "json", "html")
+    pts = [HistoryPoint(commit="c" * 40, date="2026-11-30T12:00:00+00:00", model=MODEL, log_base=LogBase.E)]
+    text = history_renderer("text").render_history(pts).splitlines()
+    assert text[0].split() == ["commit", "date", "model", "density", "unit", "size", "error", "rate", "params"]
+    assert text[1].split()[:5] == ["ccccccc", "2026-11-30", "m", "1.386", "nats/GB"]
+    assert json.loads(history_renderer("json").render_history(pts))["rows"][0]["density"] == pytest.approx(1.3862943611198906)
+    assert history_renderer("csv").render_history(pts).splitlines()[1].startswith("c" * 40 + ",2026-11-30T12:00:00+00:00,m,")
+    assert history_renderer("markdown").render_history(pts).splitlines()[2].startswith("| `ccccccc` | 2026-11-30 | m | 1.386 |")
+    rows = standings(MEASURED)  # one model: rank 1, on the frontier
+    assert "| 1 | m | 1.386 |" in leaderboard_renderer("markdown").render_leaderboard(rows, LogBase.E)
+    doc = json.loads(leaderboard_renderer("json").render_leaderboard(rows, LogBase.E))
+    assert (doc["unit"], doc["models"][0]["rank"], doc["models"][0]["on_frontier"]) == ("nats/GB", 1, True)
+    assert '<tr class="frontier"><td class=n>1</td><td>m</td>' in leaderboard_renderer("html").render_leaderboard(
+        rows, LogBase.E)
+    for name in ("text", "csv"):
+        with pytest.raises(KeyError):
+            leaderboard_renderer(name)
+    with pytest.raises(KeyError):
+        history_renderer("html")

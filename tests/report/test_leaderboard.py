@@ -179,7 +179,8 @@ def _mm(name: str, size_bytes: int, error: float):
 def test_many_models_the_history_chart_draws_the_ten_highest_ranked():
     from idm_gate.data import Measurement
     from idm_gate.history import HistoryPoint
-    from idm_gate.report.leaderboard import render_html, standings
+    from idm_gate.report.html import render_leaderboard as render_html
+    from idm_gate.report.leaderboard import standings
 
     # m00 .. m11 at 1 GB with error 0.10 .. 0.21: density falls with the index, so m00 .. m09 rank first
     models = tuple(_mm(f"m{i:02d}", 10**9, 0.10 + i / 100) for i in range(12))
