@@ -156,7 +156,7 @@ def _measure_part(args: argparse.Namespace, man: Manifest) -> int:
                          "(or use --format json)")
     root = repo_root(man.base_dir)
     part = select(man, index, count)
-    m = measure(part, root)
+    m = measure(part, root, every_model=len(part.models) == len(man.models))
     doc = part_doc(measurement_to_dict(m), man, part, index, count, _head(root))
     write_output(dumps(doc), args.output)
     if to_file(args.output):

@@ -45,7 +45,8 @@ def is_glob(entry: str) -> bool:
     return any(c in _GLOB for c in entry)
 
 
-def _have(tasks: Sequence[str], entry: str) -> str:
+def suggest(tasks: Sequence[str], entry: str) -> str:
+    """'did you mean ...? tasks counted: ...' for an ``entry`` that matches none of ``tasks``."""
     close = difflib.get_close_matches(entry, tasks, n=1, cutoff=0.6)
     shown = ", ".join(tasks[:20]) + (f" and {len(tasks) - 20} more" if len(tasks) > 20 else "")
     return (f"did you mean {close[0]!r}? " if close else "") + f"tasks counted: {shown}"
@@ -80,7 +81,7 @@ def resolve(groups: Mapping[str, Sequence[str]], tasks: Sequence[str],
             entry = unmatched[0]
             what = "matches none of the model's tasks" if is_glob(entry) else "is not a task of this model"
             also = " (it applies because the model counts other tasks of the group)" if top_level else ""
-            raise GroupError(name, f"{truncate(repr(entry), 80, '...')} {what}{also}; {_have(list(tasks), entry)}")
+            raise GroupError(name, f"{truncate(repr(entry), 80, '...')} {what}{also}; {suggest(list(tasks), entry)}")
         out[name] = tuple(t for t in tasks if t in picked)
     return out
 

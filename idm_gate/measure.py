@@ -239,7 +239,29 @@ def _groups(spec: ModelSpec, man: Manifest, tasks: list[TaskScore], min_error: f
     return tuple(out)
 
 
-def measure(man: Manifest, root: Path | None = None) -> Measurement:
+def measure(man: Manifest, root: Path | None = None, *, every_model: bool = True) -> Measurement:
+    """Measure every model of ``man``. ``every_model`` False: ``man`` holds one shard's models only
+    (``measure --shard``), so a check over all models (top-level groups) is left out."""
     root = root or repo_root(man.base_dir)
     models = tuple(measure_model(spec, man, root) for spec in man.models)
+    if every_model:
+        _top_level_groups_apply(man, models)
     return Measurement(manifest=man.shown, manifest_digest=man.digest, log_base=man.log_base, models=models)
+
+
+def _top_level_groups_apply(man: Manifest, models: tuple[ModelMeasurement, ...]) -> None:
+    """A top-level group that no model counts a task of is a typo (``gsm8kk``), not a domain: without this,
+    it would vanish from every report without a word, since a model that counts none of a top-level group's
+    tasks leaves it out (a classifier has no "math")."""
+    from .groups import suggest
+
+    users = [m for spec, m in zip(man.models, models, strict=True) if man.groups_of(spec)[1]]
+    if not man.groups or not users:
+        return
+    used = {g.name for m in users for g in m.groups}
+    tasks = list(dict.fromkeys(t.task for m in users for t in m.tasks))
+    for name, entries in man.groups.items():
+        if name not in used:
+            raise InputError(f"{man.shown}: groups.{name}: no model counts any of its tasks "
+                             f"({', '.join(entries[:5])}{' ...' if len(entries) > 5 else ''}); "
+                             f"{suggest(tasks, entries[0])}")

@@ -120,6 +120,27 @@ def test_a_top_level_group_applies_to_the_models_that_count_its_tasks(tmp_path):
         "model counts other tasks of the group); tasks counted: sst2, gsm8k (models[1], model 'classifier')")
 
 
+def test_a_top_level_group_no_model_counts_is_a_typo_not_a_domain(tmp_path):
+    # 'gsm8kk' matches nothing in any model that uses the top-level groups: the group would vanish from every
+    # report without a word (each model leaves out a top-level group it counts none of), so it is an error
+    doc = {"version": 1, "groups": {"math": ["gsm8kk"], "code": ["humaneval"]}, "models": [
+        {"name": "llm", "size_bytes": 10**9, "evals": [{"scores": SCORES}]},
+        {"name": "classifier", "size_bytes": 10**9, "evals": [{"scores": {"sst2": 0.9}}]}]}
+    assert one_error(measure(tmp_path, doc)) == (
+        "idm-gate: error: idm.yaml: groups.math: no model counts any of its tasks (gsm8kk); did you mean 'gsm8k'? "
+        "tasks counted: gsm8k, math_hard, humaneval, mbpp, mmlu, sst2")
+    # a shard that holds every model checks it too; one that holds some cannot tell (another shard's model
+    # may count the tasks), so 1 of 2 passes here
+    shard = [sys.executable, "-m", "idm_gate", "measure", "--shard"]
+    p = subprocess.run([*shard, "1/1"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "groups.math: no model counts" in p.stderr
+    parts = [subprocess.run([*shard, f"{k}/2"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+             for k in (1, 2)]
+    assert [x.returncode for x in parts] == [0, 0], [x.stderr for x in parts]
+    doc["groups"]["math"] = ["gsm8k"]
+    assert measure(tmp_path, doc).returncode == 0
+
+
 @pytest.mark.parametrize(("groups", "want"), [
     ({"code": ["humaneval", "humaneva1"]},
      "models[0].groups.code: 'humaneva1' is not a task of this model; did you mean 'humaneval'? tasks counted: "
