@@ -9,8 +9,10 @@ Formats, detected from the content unless the manifest's ``format:`` says:
     llama-bench's own Markdown table names it. Its standard error is ``stddev_ts / sqrt(len(samples_ts))``
     (``stddev_ts`` is the sample standard deviation over the repetitions); files from before
     ``samples_ts`` existed give ``stddev_ts`` itself, a conservative stand-in. The setup comes from
-    ``backends``, ``n_threads``, ``n_prompt``, ``n_gen`` and the hardware label (the manifest's
-    ``hardware:``, else ``cpu_info`` and ``gpu_info``). The file must hold one model
+    ``backends``, ``n_threads``, ``n_prompt``, ``n_gen``, the hardware label (the manifest's
+    ``hardware:``, else ``cpu_info`` and ``gpu_info``) and the settings that change speed, as written
+    (``n_batch``, ``n_ubatch``, ``type_k``, ``type_v``, ``n_gpu_layers``, ``flash_attn``, ``split_mode``,
+    ``main_gpu``, ``tensor_split``, ``use_mmap`` ... where the file has them). The file must hold one model
     (``model_filename``) and each test once; its ``model_size`` (bytes of tensor data, as
     ``llama_model_size()`` counts them) and ``model_n_params`` are returned for the caller's
     cross-check against the measured artifacts. Its ``-o csv``, ``md`` and ``sql`` outputs are refused
@@ -66,6 +68,14 @@ _METRICS = ", ".join(m.value for m in BenchMetric)
 _LB_INT = ("model_size", "model_n_params", "n_threads", "n_prompt", "n_gen")
 _LB_STR = ("model_filename", "backends", "cpu_info", "gpu_info")
 _LB_NUM = ("avg_ts", "stddev_ts")
+# The fields of a llama-bench test that change its speed besides backends, threads, lengths and hardware,
+# in llama-bench's own order (its test::get_fields(); current builds and the older names use_mmap,
+# defrag_thold, f16_kv, mul_mat_q). Those a file holds go into the result's settings: two figures are
+# compared only when they agree (a run with -ngl 0 or -fa 1 is another setup, not a slower model).
+_LB_SETTINGS = ("n_batch", "n_ubatch", "cpu_mask", "cpu_strict", "poll", "type_k", "type_v", "n_gpu_layers",
+                "n_cpu_moe", "split_mode", "main_gpu", "no_kv_offload", "flash_attn", "devices", "tensor_split",
+                "tensor_buft_overrides", "defrag_thold", "use_mmap", "load_mode", "use_direct_io", "embeddings",
+                "no_op_offload", "no_host", "fit_target", "fit_min_ctx", "f16_kv", "mul_mat_q")
 
 
 @dataclass(frozen=True)
@@ -200,10 +210,21 @@ def _read_llama_bench(tests: Sequence[tuple[str, Any]], file: str, hardware: str
             if not notices:
                 notices.append(f"{file}: no samples_ts (an older llama-bench): stddev_ts stands in for the "
                                "standard error, which overstates the noise")
+        settings = []
+        for k in _LB_SETTINGS:
+            if k not in t:
+                continue
+            v = t[k]
+            if not isinstance(v, (str, int, float)) or (isinstance(v, float) and not math.isfinite(v)) \
+                    or (isinstance(v, str) and len(v) > 400):
+                raise fail(file, f"{place}.{k}", f"is {kind_of(v)}",
+                           "llama-bench writes a number, boolean or short string here")
+            settings.append((k, v))
         hw = hardware or (f"{t['cpu_info']} / {t['gpu_info']}" if t["gpu_info"] else t["cpu_info"])
         results.append(BenchResult(
             metric=BenchMetric.TOKENS_PER_S, test=test, value=avg, stderr=stderr, source=file, samples=n,
             backend=t["backends"], threads=t["n_threads"], n_prompt=n_prompt, n_gen=n_gen, hardware=hw or None,
+            settings=tuple(settings),
         ))
     assert model is not None  # at least one test, checked by _llama_bench_tests
     return BenchRead(results=tuple(results), notices=tuple(notices), model_filename=model[0],

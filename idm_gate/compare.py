@@ -17,7 +17,8 @@ Rules (README "The gate"):
 - inference figures (``bench:``) stand beside density, never folded into it: their absolute budgets
   (min_tokens_per_s, max_latency_ms, max_peak_memory_gb, max_energy_per_token_j) apply to every model; a
   figure is compared with the baseline's of the same key only when their setups (backend, threads,
-  prompt/generation lengths, hardware label) match, else it is "not comparable" (warn) with the reason;
+  prompt/generation lengths, hardware label, and the engine settings that change speed, e.g. llama-bench's
+  n_gpu_layers, flash_attn, type_k) match, else it is "not comparable" (warn) with the reason;
   a comparable tokens_per_s drop beyond ``max_throughput_drop`` fails, or with significance on warns
   when it lies within ``z`` combined standard errors.
 """
@@ -102,10 +103,18 @@ def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[Verdict,
 
 
 def _setup_diff(cur: dict[str, Any], base: dict[str, Any]) -> str:
-    """What differs between two benchmark setups: ``threads 8 -> 16, hardware 'a' -> 'b'``."""
+    """What differs between two benchmark setups: ``threads 8 -> 16, hardware 'a' -> 'b'``. A setting one
+    side states and the other does not is a difference (``use_mmap unstated -> true``): its value at the
+    baseline is unknown. Booleans read as the integers they equal (llama-bench wrote ``flash_attn`` as
+    ``false``/``true`` before it became ``0``/``1``/``-1``)."""
     def show(v: Any) -> str:
-        return "unstated" if v is None else repr(v) if isinstance(v, str) else str(v)
-    return ", ".join(f"{k} {show(base[k])} -> {show(cur[k])}" for k in cur if cur[k] != base[k])
+        if v is None:
+            return "unstated"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return repr(v) if isinstance(v, str) else str(v)
+    keys = [*cur, *(k for k in base if k not in cur)]
+    return ", ".join(f"{k} {show(base.get(k))} -> {show(cur.get(k))}" for k in keys if cur.get(k) != base.get(k))
 
 
 def compare_bench(cur: ModelMeasurement, base: ModelMeasurement | None,

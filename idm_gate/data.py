@@ -211,7 +211,9 @@ class BenchResult:
     """One benchmark figure of one model, with the setup it was measured under.
 
     Two results are comparable only when ``setup`` is equal: backend, threads, prompt and generation
-    lengths (llama-bench's ``n_prompt``/``n_gen``), the batch size and the hardware label. ``stderr`` is
+    lengths (llama-bench's ``n_prompt``/``n_gen``), the batch size, the hardware label and the engine
+    ``settings`` that change speed (llama-bench's ``n_gpu_layers``, ``flash_attn``, ``type_k`` ...,
+    as written in its output). ``stderr`` is
     the standard error of ``value`` in its unit: llama-bench's sample standard deviation over the square
     root of its repetitions; optimum-benchmark's from its latency samples; a plain file's ``stderr``
     column as written.
@@ -230,6 +232,9 @@ class BenchResult:
     n_gen: int | None = None      # generated tokens per run
     hardware: str | None = None   # the manifest's label, or llama-bench's "cpu_info / gpu_info"
     batch: int | None = None      # sequences per run (optimum-benchmark's input_shapes.batch_size)
+    # engine settings that change speed, (field, value) in the tool's order: llama-bench's
+    # (("n_batch", 2048), ("type_k", "f16"), ("n_gpu_layers", 99), ("flash_attn", False), ...)
+    settings: tuple[tuple[str, str | int | float | bool], ...] = ()
 
     @property
     def key(self) -> str:
@@ -238,9 +243,9 @@ class BenchResult:
 
     @property
     def setup(self) -> dict[str, Any]:
-        """The conditions two results must share to be compared (None: not stated)."""
+        """The conditions two results must share to be compared (None: not stated), settings included."""
         return {"backend": self.backend, "threads": self.threads, "n_prompt": self.n_prompt,
-                "n_gen": self.n_gen, "batch": self.batch, "hardware": self.hardware}
+                "n_gen": self.n_gen, "batch": self.batch, "hardware": self.hardware, **dict(self.settings)}
 
 
 @dataclass(frozen=True)

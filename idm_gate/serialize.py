@@ -131,14 +131,18 @@ def _groups_from(x: dict[str, Any], tasks: tuple[TaskScore, ...], where: str) ->
 
 def bench_to_dict(b: BenchResult) -> dict[str, Any]:
     return {"metric": b.metric.value, "test": b.test, "value": b.value, "stderr": b.stderr, "source": b.source,
-            "samples": b.samples, **b.setup}
+            "samples": b.samples, "backend": b.backend, "threads": b.threads, "n_prompt": b.n_prompt,
+            "n_gen": b.n_gen, "batch": b.batch, "hardware": b.hardware,
+            # only when the tool stated them, so figures from the other readers are written as before
+            **({"settings": dict(b.settings)} if b.settings else {})}
 
 
 def bench_from_dict(d: dict[str, Any]) -> BenchResult:
     return BenchResult(metric=BenchMetric(d["metric"]), test=d["test"], value=d["value"], stderr=d["stderr"],
                        source=d["source"], samples=d.get("samples"), backend=d.get("backend"),
                        threads=d.get("threads"), n_prompt=d.get("n_prompt"), n_gen=d.get("n_gen"),
-                       hardware=d.get("hardware"), batch=d.get("batch"))
+                       hardware=d.get("hardware"), batch=d.get("batch"),
+                       settings=tuple(d.get("settings", {}).items()))
 
 
 def loads_strict(data: bytes, shown: str) -> Any:

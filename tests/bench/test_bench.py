@@ -44,8 +44,14 @@ def test_llama_bench_json_and_jsonl(name):
     assert (pp.metric, pp.test, tg.metric, tg.test) == (BenchMetric.TOKENS_PER_S, "pp512",
                                                         BenchMetric.TOKENS_PER_S, "tg128")
     assert (pp.key, tg.key) == ("tokens_per_s pp512", "tokens_per_s tg128")
+    # the engine settings that change speed, as the file writes them, in llama-bench's order
+    settings = {"n_batch": 2048, "n_ubatch": 512, "cpu_mask": "0x0", "cpu_strict": False, "poll": 50,
+                "type_k": "f16", "type_v": "f16", "n_gpu_layers": 99, "split_mode": "layer", "main_gpu": 0,
+                "no_kv_offload": False, "flash_attn": False, "tensor_split": "0.00", "use_mmap": True,
+                "embeddings": False}
     assert tg.setup == {"backend": "CUDA", "threads": 8, "n_prompt": 0, "n_gen": 128, "batch": None,
-                        "hardware": "AMD Ryzen 7 7800X3D 8-Core Processor / NVIDIA GeForce RTX 4080"}
+                        "hardware": "AMD Ryzen 7 7800X3D 8-Core Processor / NVIDIA GeForce RTX 4080", **settings}
+    assert tuple(tg.settings) == tuple(settings.items())
     assert pp.samples == tg.samples == 5
     if name.endswith(".json"):
         # avg_ts as written; stderr = stddev_ts / sqrt(5 samples): 140.341520 / 2.2360680 = 62.76264,
@@ -218,3 +224,11 @@ def test_measure_cross_checks_an_lfs_pointer_by_file_size(tmp_path):
         r = run_measure(tmp_path)
         assert r.returncode == code, r.stderr
     assert "more than a GGUF header can explain (at most 2 % or 64 MiB)" in r.stderr
+
+
+def test_llama_bench_setting_of_the_wrong_shape_is_refused(tmp_path):
+    tests = json.loads((DATA / "llama-bench-readme.json").read_text())
+    tests[1]["n_gpu_layers"] = [99, 0]  # a list where llama-bench writes one integer per test
+    p = tmp_path / "lb.json"
+    p.write_text(json.dumps(tests))
+    assert refused(p) == "lb.json: [1].n_gpu_layers: is a list; llama-bench writes a number, boolean or short string here"

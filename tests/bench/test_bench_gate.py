@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +208,52 @@ def test_flags_tighten_the_base_gate_and_a_looser_one_is_ignored(repo):
             "(max_latency_ms 100)") in res.stderr
     res = check(repo, "--max-latency-ms", "75")
     assert res.returncode == 1 and "latency_p95_ms 80 is over max_latency_ms 75" in res.stdout
+
+
+# ---------------------------------------------------------------- llama-bench settings that change speed
+
+LB_README = Path(__file__).parents[1] / "data" / "bench" / "llama-bench-readme.json"
+
+
+def lb_manifest() -> dict:
+    # llama-bench's model_size 4,677,120,000 bytes of tensor data in the published 4,683,073,504-byte file:
+    # 5,953,504 bytes of GGUF metadata, within the 2 % the cross-check allows
+    return {"version": 1, "gate": {"max_throughput_drop": "10%"}, "models": [{
+        "name": "qwen", "size_bytes": 4_683_073_504, "evals": [{"scores": {"arc": 0.75}}],
+        "bench": [{"path": "lb.json"}]}]}
+
+
+def test_a_llama_bench_run_with_other_engine_settings_is_not_comparable(tmp_path):
+    r = make_repo(tmp_path, {"idm.yaml": lb_manifest(), "lb.json": LB_README.read_text()})
+    assert r.idm("record").returncode == 0
+    r.git("checkout", "-q", "-b", "pr")
+    tests = json.loads(LB_README.read_text())
+    for t in tests:  # the same file rerun with -ngl 0 -fa 1 -ctk q4_0: half the speed, the model unchanged
+        t.update(n_gpu_layers=0, flash_attn=True, type_k="q4_0", avg_ts=t["avg_ts"] / 2,
+                 samples_ts=[x / 2 for x in t["samples_ts"]], stddev_ts=t["stddev_ts"] / 2)
+    r.write("lb.json", json.dumps(tests, indent=2))
+    r.commit()
+    res = check(r)
+    # before: tg128 118.88 -> 59.44 read as "down 50.0 %, over max_throughput_drop 10.0 %", a failure blamed
+    # on the model; the settings differ, so the figures say nothing about it: a warning naming them, in
+    # llama-bench's field order
+    assert res.returncode == 0, res.stdout
+    why = "type_k 'f16' -> 'q4_0', n_gpu_layers 99 -> 0, flash_attn false -> true"
+    assert f"tokens_per_s tg128 not comparable with the baseline: {why}" in res.stdout
+    assert f"tokens_per_s pp512 not comparable with the baseline: {why}" in res.stdout
+    assert "down 50.0 %" not in res.stdout
+    doc = json.loads(check(r, "--format", "json").stdout)
+    check_schema().validate(doc)
+    tg = next(b for b in doc["models"][0]["bench"] if b["key"] == "tokens_per_s tg128")
+    assert (tg["comparable"], tg["why_not_comparable"]) == (False, why)
+    assert tg["baseline"]["settings"]["n_gpu_layers"] == 99 and tg["current"]["settings"]["n_gpu_layers"] == 0
+
+
+def test_settings_a_baseline_did_not_state_are_a_difference_and_old_booleans_equal_new_integers():
+    # llama-bench wrote flash_attn false before it became 0 (1, -1 auto): the same setting, so comparable;
+    # use_mmap stated at one side only: its value at the other is unknown, so not comparable
+    same = compare_model(with_bench(tg(40.0, settings=(("flash_attn", 0),))),
+                         with_bench(tg(40.0, settings=(("flash_attn", False),))), Policy(), LogBase.E)
+    assert same.verdict is Verdict.PASS and same.bench[0].comparable
+    v = compare_model(with_bench(tg(40.0, settings=(("use_mmap", True),))), with_bench(tg(40.0)), Policy(), LogBase.E)
+    assert v.reasons == ("tokens_per_s tg128 not comparable with the baseline: use_mmap unstated -> true",)
