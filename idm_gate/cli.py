@@ -384,8 +384,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if not axis.is_size and all(s.position is None for s in rows):
         raise InputError(f"--frontier-axis {args.frontier_axis}: no model's bench: files give {axis.key}; list "
                          "files that do in the manifest, or draw against size")
+    board = leaderboard_renderer(args.format)
     history: list[Any] = []
-    if args.format == "html":  # only the page charts the recorded history
+    if board.CHARTS_HISTORY:  # read the store only for a format that draws it (the HTML page)
         try:
             history = points(_history(args, args.limit, 1000))
         except InputError as e:
@@ -394,7 +395,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             args.messages.warn("not inside a git repository: the page has no history chart")
         except StoreError as e:
             args.messages.warn(f"the page has no history chart: {e}")
-    text = leaderboard_renderer(args.format).render_leaderboard(rows, m.log_base, history, axis=axis)
+    text = board.render_leaderboard(rows, m.log_base, history, axis=axis)
     write_output(text, args.output)
     if to_file(args.output):
         args.messages.error(f"wrote the {args.format} leaderboard of {len(rows)} model(s) to {args.output}",

@@ -65,11 +65,17 @@ class HistoryRenderer(Protocol):
 class LeaderboardRenderer(Protocol):
     """What a format module offers for ``idm-gate leaderboard``."""
 
+    @property
+    def CHARTS_HISTORY(self) -> bool:  # noqa: N802 (a module's constant satisfies it)
+        """Whether the format draws the branch's recorded densities: only then does the CLI read the
+        baseline store for ``history``."""
+        ...
+
     def render_leaderboard(self, rows: Sequence[Standing], log_base: LogBase, history: Sequence[HistoryPoint] = (),
                            *, axis: FrontierAxis = ...) -> str:
         """``rows`` (``leaderboard.standings``: ranked, highest density first) in ``log_base``'s unit, the
-        frontier taken against ``axis`` (default: size). ``history`` (the branch's recorded densities) is
-        drawn by the formats that chart it (html) and ignored by the others."""
+        frontier taken against ``axis`` (default: size). ``history`` (the branch's recorded densities,
+        ``history.points``) is drawn by the formats whose ``CHARTS_HISTORY`` is true and ignored by the others."""
         ...
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .. import __version__
 from .axis import SIZE, FrontierAxis
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..history import HistoryPoint
 
 HISTORY_LINES = 10  # the history chart draws the highest-ranked models only, one line each
+CHARTS_HISTORY: Final = True  # the page draws the recorded densities (read from the baseline store)
 
 _CSS = """body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#24292f;background:#fff}
 table{border-collapse:collapse}th,td{padding:4px 10px;border-bottom:1px solid #d0d7de}

@@ -6,7 +6,7 @@ by merge, ``--report`` and publish); ``check``'s is the check document (``"kind"
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import __version__
 from ..color import PLAIN, Painter
@@ -39,6 +39,9 @@ def render_history(pts: Sequence[HistoryPoint]) -> str:
     from ..history import history_rows
 
     return dumps({"rows": history_rows(pts)})
+
+
+CHARTS_HISTORY: Final = False  # the leaderboard document holds no history
 
 
 def render_leaderboard(rows: Sequence[Standing], log_base: LogBase, history: Sequence[HistoryPoint] = (), *,

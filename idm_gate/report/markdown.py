@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .. import __version__
 from ..color import PLAIN, Painter
@@ -170,6 +170,9 @@ def render_history(pts: Sequence[HistoryPoint]) -> str:
     lines = ["| " + " | ".join(TABLE_HEAD) + " |", "|---|---|---|---:|---|---:|---:|---:|"]
     lines += [f"| `{c[0]}` | {c[1]} | {esc(c[2])} | " + " | ".join(c[3:]) + " |" for c in table_cells(pts)]
     return "\n".join(lines) + "\n"
+
+
+CHARTS_HISTORY: Final = False  # the leaderboard table holds no history
 
 
 def render_leaderboard(rows: Sequence[Standing], log_base: LogBase, history: Sequence[HistoryPoint] = (), *,
