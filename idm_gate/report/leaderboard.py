@@ -4,10 +4,10 @@ The leaderboard ranks every model of a measurement by density (highest first; ti
 which are on the efficiency frontier (``history.pareto_frontier``: no other model is both no larger and
 no more error-prone). With ``--frontier-axis`` (:mod:`idm_gate.report.axis`) the frontier is taken
 against a ``bench:`` figure instead of size (latency, peak memory, energy per token), over the models
-that have it; the others are shown without a position. When any model has groups (manifest ``groups:``), each
-row names its worst group (lowest density) with that density. Where models list ``bench:`` files, every
-format also gives their inference figures (a second table; ``bench`` per model in JSON), beside density
-and never folded into it; without them the output is as it was.
+that have it; the others are shown without a position. When any model has groups (manifest
+``groups:``), each row names its worst group (lowest density) with that density. Where models list
+``bench:`` files, every format also gives their inference figures (a second table; ``bench`` per model
+in JSON), beside density and never folded into it; without them the output is as it was.
 
 Each format's rendering is ``render_leaderboard`` in report/markdown.py, json.py and html.py (the page
 with inline SVG charts from report/svg.py), chosen by ``report.FORMATS``. The cells and notes here are
