@@ -1,13 +1,14 @@
 """The GitHub REST client: ghapi's ``GhApi`` behind one retry policy and one error type.
 
 Every call goes through ghapi (its generated operations, or its transport for ``Link`` URLs) and
-through ``GitHubClient._call``, which is the only retry loop:
+through ``GitHubClient._call``, which is the only retry loop, under ``ClientPolicy.retry`` (an
+:class:`idm_gate.retry.RetryPolicy`, ``GITHUB_RETRY`` by default):
 
-* connection errors, timeouts and 5xx: retried with exponential backoff (``backoff`` s, doubling),
-  at most ``attempts`` tries and ``total_wait`` seconds of sleeping in all;
+* connection errors, timeouts and 5xx: retried with exponential backoff (``base_delay_s``, doubling),
+  at most ``attempts`` tries and ``budget_s`` seconds of sleeping in all;
 * 429, and 403 that is a rate limit: wait what GitHub asks (``Retry-After``, else
   ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0); a secondary rate limit without
-  ``Retry-After`` waits a minute, as GitHub's docs ask. A wait longer than ``max_wait`` is not
+  ``Retry-After`` waits a minute, as GitHub's docs ask. A wait longer than ``max_delay_s`` is not
   attempted: the call fails at once and says when the limit resets, rather than burning CI minutes;
 * every other 4xx: raised at once.
 
