@@ -20,7 +20,7 @@ Rules (README "The gate"):
   prompt/generation lengths, hardware label, and the engine settings that change speed, e.g. llama-bench's
   n_gpu_layers, flash_attn, type_k) match, else it is "not comparable" (warn) with the reason;
   a comparable tokens_per_s drop beyond ``max_throughput_drop`` fails, or with significance on warns
-  when it lies within ``z`` combined standard errors.
+  when it lies within ``z`` combined standard errors; a baseline figure the PR no longer measures warns.
 """
 
 from __future__ import annotations
@@ -151,6 +151,12 @@ def compare_bench(cur: ModelMeasurement, base: ModelMeasurement | None,
                                       f"{_pc(p.max_throughput_drop)}"))
     for old in base_by.values():
         changes.append(BenchChange(key=old.key, current=None, baseline=old, why="not measured in the PR"))
+    if base_by:
+        # A warning, as for a group that disappears: deleting bench: (or a test from its file) would
+        # otherwise take the figure out of the gate unnoticed.
+        results.append((WARN, f"{', '.join(base_by)} {'is' if len(base_by) == 1 else 'are'} in the baseline's "
+                              "benchmark figures but not measured in the PR: no longer gated (restore the bench: "
+                              "file or test to keep it compared)"))
     return tuple(changes), results
 
 

@@ -257,3 +257,33 @@ def test_settings_a_baseline_did_not_state_are_a_difference_and_old_booleans_equ
     assert same.verdict is Verdict.PASS and same.bench[0].comparable
     v = compare_model(with_bench(tg(40.0, settings=(("use_mmap", True),))), with_bench(tg(40.0)), Policy(), LogBase.E)
     assert v.reasons == ("tokens_per_s tg128 not comparable with the baseline: use_mmap unstated -> true",)
+
+
+# ---------------------------------------------------------------- a PR that stops measuring
+
+def test_a_pr_that_drops_bench_or_one_of_its_tests_warns_naming_them(repo):
+    # the PR keeps latency_p95_ms but no longer measures tokens_per_s: before, PASS with the figure listed
+    # "at the baseline (not measured in the PR)"; now a warning naming it, in the report and the PR comment
+    repo.write("bench.csv", "metric,value,stderr,unit\nlatency_p95_ms,80,,ms\n")
+    repo.commit()
+    one = ("tokens_per_s is in the baseline's benchmark figures but not measured in the PR: no longer gated "
+           "(restore the bench: file or test to keep it compared)")
+    res = check(repo)
+    assert res.returncode == 0, res.stdout
+    assert "idm-gate 0.1.0: WARN" in res.stdout.splitlines()[0]
+    assert one in res.stdout
+    # the whole bench: list deleted: both figures named, in the baseline's order
+    doc = manifest("", GATE)
+    del doc["models"][0]["bench"]
+    repo.write("idm.yaml", doc)
+    repo.commit()
+    both = ("tokens_per_s, latency_p95_ms are in the baseline's benchmark figures but not measured in the PR: "
+            "no longer gated (restore the bench: file or test to keep it compared)")
+    res = check(repo)
+    assert res.returncode == 0, res.stdout
+    assert both in res.stdout and "WARN" in res.stdout.splitlines()[0]
+    md = check(repo, "--format", "markdown").stdout
+    # the PR comment escapes Markdown's _ and the colons (which could start a link scheme)
+    assert ("**⚠️ edge**: tokens\\_per\\_s, latency\\_p95\\_ms are in the baseline's benchmark figures but not "
+            "measured in the PR&#58; no longer gated (restore the bench&#58; file or test to keep it compared)") in md
+    assert json.loads(check(repo, "--format", "json").stdout)["verdict"] == "warn"
