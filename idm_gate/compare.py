@@ -5,9 +5,11 @@ Rules (README "The gate"):
 - a relative density drop beyond ``max_drop`` fails and beyond ``warn_drop`` warns;
 - with significance on and a standard error on both sides, a drop beyond ``max_drop`` fails only when it
   also lies beyond ``z`` combined standard errors; otherwise it warns as "within noise";
-- when the task set, a task's metric, a partial run's sample count or a classification task's costs differ,
-  both sides are recomputed on the common tasks and the difference is named; with no common task the model
-  cannot be compared (warn);
+- when the task set, a task's metric or a partial run's sample count differ, both sides are recomputed on
+  the common tasks and the difference is named; with no common task the model cannot be compared (warn);
+- costs are policy: a classification task whose costs the PR changed (and that the check could not weigh
+  with the base's costs, see gate.check) is compared on its plain error rate on both sides, with a warning
+  naming both costs; it never leaves the comparison (groups still compare only tasks with equal costs);
 - every change is split into its accuracy and size parts, with the break-even size;
 - groups (domains, manifest ``groups:``): ``min_group_density`` applies to every group of every model, new
   ones included; a group present at both sides is compared on the tasks both versions of it hold (among
@@ -41,6 +43,7 @@ from .data import (
     ModelMeasurement,
     ModelStatus,
     Policy,
+    TaskScore,
     Verdict,
 )
 from .data import CheckResult as CheckResult  # re-exported: defined with the other shared values
@@ -55,10 +58,18 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(verdicts, key=_RANK.__getitem__, default=PASS)
 
 
-def _side(m: ModelMeasurement, tasks: list[str], log_base: LogBase) -> Side:
+def _plain(t: TaskScore) -> TaskScore:
+    """``t`` counting its plain error rate: without its costs, and without a standard error, since the
+    measurement keeps only the cost-weighted error's (the plain one needs the sample count)."""
+    return replace(t, cost_error=None, costs=None, stderr=None) if t.cost_error is not None else t
+
+
+def _side(m: ModelMeasurement, tasks: list[str], log_base: LogBase, plain: frozenset[str] = frozenset()) -> Side:
+    """``m`` on the task names ``tasks``; those in ``plain`` count their plain error rate (:func:`_plain`), and
+    the side then has no density standard error."""
     by = {t.task: t for t in m.tasks}
-    chosen = [by[t] for t in tasks]
-    if len(chosen) == len(m.tasks) and m.log_base == log_base:
+    chosen = [_plain(by[t]) if t in plain else by[t] for t in tasks]
+    if len(chosen) == len(m.tasks) and m.log_base == log_base and not plain & set(tasks):
         return Side(density=m.density, density_stderr=m.density_stderr, error_rate=m.error_rate,
                     size_bytes=m.size_bytes)
     w = [float(m.weights.get(t.task, 1.0)) for t in chosen] if m.weights else None
@@ -66,6 +77,8 @@ def _side(m: ModelMeasurement, tasks: list[str], log_base: LogBase) -> Side:
                                  m.error_rate if m.min_error_applied else None)
     d = metric.density(agg.error_rate, m.size_bytes, log_base)
     sd = metric.density_stderr(agg.error_rate, agg.error_stderr, m.size_bytes, log_base)
+    if plain & set(tasks):  # a task without its standard error would shrink the noise allowance: none at all
+        sd = None
     return Side(density=d, density_stderr=sd, error_rate=agg.error_rate, size_bytes=m.size_bytes)
 
 
@@ -265,6 +278,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     added = tuple(sorted(set(fc) - set(fb)))
     changed_metric = tuple(sorted(t for t in set(fb) & set(fc) if fb[t] != fc[t]))
     common = [t.task for t in cur.tasks if t.task in fb and fb[t.task] == fc[t.task]]
+    plain: frozenset[str] = frozenset()  # tasks whose costs the PR changed, compared on their plain error
     same = (cur.size_bytes == base.size_bytes and fb == fc
             and math.isclose(cur.error_rate, base.error_rate, rel_tol=0, abs_tol=1e-12))
     status = ModelStatus.UNCHANGED if same else ModelStatus.CHANGED
@@ -280,9 +294,16 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
         samples = [t for t in changed_metric if bt[t].metric == ct[t].metric and t not in costs]
         metrics = [t for t in changed_metric if t not in samples and t not in costs]
         if costs:
+            # Costs are policy: the PR must not loosen its own gate by changing them. Where the check could not
+            # weigh the PR's counts with the base's costs (gate.check does when it reads the files), both sides
+            # count the task's plain error rate, which no costs change.
+            plain = frozenset(costs)
             results.append((WARN, "costs changed for " + ", ".join(
                 f"{t} ({bt[t].costs or 'no costs'} -> {ct[t].costs or 'no costs'})" for t in costs)
-                + "; cost-weighted errors are compared only under the same costs; compared without them"))
+                + "; the PR's counts cannot be weighed with the base's costs here, so "
+                + ("these tasks are" if len(costs) > 1 else "the task is")
+                + " compared on the plain error rate (no standard error, so no noise allowance); the new costs "
+                  "take effect once merged"))
         if metrics:
             results.append((WARN, f"metric changed for {', '.join(metrics)}; compared without them"))
         if samples:
@@ -290,6 +311,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
                 f"{t} ({bt[t].partial or 'full run'} -> {ct[t].partial or 'full run'})" for t in samples)
                 + "; a partial run is compared only with one on the same examples; compared without them"))
     group_changes, group_results = compare_groups(cur, base, common, p, log_base)
+    common = [t.task for t in cur.tasks if t.task in common or t.task in plain]  # in the PR's order
     if not common:
         results.append((WARN, "no task in common with the baseline: density change not comparable"))
         results += group_results
@@ -298,7 +320,7 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
                             metric_changed=changed_metric, reasons=tuple(r for _, r in results), bench=bench,
                             groups=group_changes)
 
-    cs, bs = _side(cur, common, log_base), _side(base, common, log_base)
+    cs, bs = _side(cur, common, log_base, plain), _side(base, common, log_base, plain)
     delta = cs.density - bs.density
     rel = delta / bs.density if bs.density > 0 else None
     dec = metric.decompose(bs.error_rate, bs.size_bytes, cs.error_rate, cs.size_bytes, log_base)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, metric
 from .compare import CheckResult, compare
-from .data import LogBase, ModelStatus, RecordedDensity, Verdict
+from .data import EvalSource, LogBase, ModelStatus, RecordedDensity, Verdict
 from .errors import InputError
 from .gitutil import Git
 from .manifest import Manifest, Policy, load_manifest, parse_manifest
@@ -223,6 +223,8 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
             base_man = parse_manifest(base_bytes, manifest_path.resolve(), base_shown, beside=man)
         base_pol = model_policies(base_man)
         renames = follow_renames(previous, base_pol)
+        if man is not None and not opts.report:
+            current = _costs_at_base(man, base_man, renames, repo, current, notices, warn)
         gate = at_base([x.name for x in current.models], renames, base_pol, base_man.gate, base_man.log_base,
                        current.log_base, pr_policies, opts.cli_policy, opts.policy_terms)
         policies, pr_only = gate.policies, gate.pr_only
@@ -247,6 +249,45 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
     res = compare(current, baseline, policies, renames, baseline_commit=sha, baseline_distance=distance,
                   baseline_date=_commit_date(repo.git, sha), notices=notices, history=history, **meta)
     return _unfollowed(_mark_policy_issues(res, pr_only), previous, renames)
+
+
+def _costs_at_base(man: Manifest, base_man: Manifest, renames: dict[str, str], repo: Repo, current: Measurement,
+                   notices: list[str], warn: Warn) -> Measurement:
+    """``current`` measured again with each classification task weighed by the base commit's ``costs:``
+    where the PR changed them (costs are policy: a PR must not loosen its own gate), with a notice naming
+    the PR's costs, which take effect once merged. ``current`` as it is when no costs changed, or when the
+    base's costs do not fit the PR's file (a class it lacks): compare then counts the task's plain error."""
+    from .evals.confusion import default_task, describe_costs
+
+    def task_of(e: EvalSource) -> str | None:
+        return e.task or default_task(e.path) if e.path is not None else None
+
+    base_models = {m.name: m for m in base_man.models}
+    models, changed = [], []
+    for m in man.models:
+        bm = base_models.get(renames.get(m.name, m.name))
+        at_base = {task_of(e): e for e in bm.evals if e.path is not None} if bm is not None else {}
+        evals = []
+        for e in m.evals:
+            b = at_base.get(task_of(e))
+            if b is not None and b.costs != e.costs:
+                changed.append(f"{man.shown}: {e.field}.costs: this PR changes the costs "
+                               f"of task {task_of(e)} ({describe_costs(b.costs)} -> {describe_costs(e.costs)}); costs "
+                               "are policy, so the gate weighs the PR's counts with the base commit's costs; the new "
+                               "costs take effect once merged")
+                e = replace(e, costs=b.costs)
+            evals.append(e)
+        models.append(replace(m, evals=tuple(evals)))
+    if not changed:
+        return current
+    try:
+        again = measure(replace(man, models=tuple(models)), repo.root)
+    except InputError as e:
+        warn(f"the PR changes a classification task's costs, and its counts do not fit the base commit's costs ({e}); "
+             "the task is compared on its plain error rate")
+        return current
+    notices.extend(changed)
+    return again
 
 
 HISTORY_POINTS = 10  # recorded commits the comment's history charts show before the PR's point

@@ -432,6 +432,16 @@ def _cost(value: Any, where: str, place: str) -> float:
     return f
 
 
+def describe_costs(costs: Mapping[str, Any] | None) -> str:
+    """An ``evals:`` entry's ``costs:`` as reports name it (``matrix fraud>legit=20, legit>fraud=1``,
+    ``per-class fraud=10``), or ``no costs``; for a manifest the schema accepted."""
+    if costs is None:
+        return "no costs"
+    if any(isinstance(v, Mapping) for v in costs.values()):
+        return _describe("matrix", {f"{t}>{p}": c for t, row in costs.items() for p, c in row.items() if p != t})
+    return _describe("per-class", {c: w for c, w in costs.items() if float(w) != 1.0})
+
+
 def _describe(kind: str, entries: Mapping[str, Any]) -> str:
     """How the costs read in reports and fingerprints: ``per-class fraud=10``; a digest when that is long."""
     text = f"{kind} " + (", ".join(f"{k}={float(v):g}" for k, v in sorted(entries.items())) or "all 1")

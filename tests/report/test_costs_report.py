@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 import checkcases as cc
-from idm_gate.compare import FAIL
+from idm_gate.compare import FAIL, WARN
 from idm_gate.report.check_markdown import Provenance, render_markdown
 from idm_gate.report.json import check_to_dict
 from idm_gate.report.markdown import render_measurement as measure_markdown
@@ -96,9 +96,15 @@ def test_check_text_and_json_carry_the_plain_figures(tmp_path):
 def test_changed_costs_warn_and_the_comment_shows_both_costs(tmp_path):
     res = fraud_case(tmp_path, pr_costs={"fraud": {"fraud": 0, "legit": 5}, "legit": {"fraud": 1, "legit": 0}})
     v = next(m for m in res.models if m.name == "fraud-screen")
-    assert v.metric_changed == ("fraud",) and v.cur is None
+    assert v.metric_changed == ("fraud",)
     assert any(r.startswith("costs changed for fraud (matrix fraud>legit=20, legit>fraud=1 -> matrix fraud>legit=5, "
-                            "legit>fraud=1)") for r in v.reasons)
+                            "legit>fraud=1); the PR's counts cannot be weighed with the base's costs here, so the task "
+                            "is compared on the plain error rate") for r in v.reasons)
+    # costs are policy: the task stays in the comparison on its plain error, (20 + 60) / 1000 = 0.08 -> (40 + 20) /
+    # 1000 = 0.06; density -ln(0.08) / 0.05 GB = 50.51 -> -ln(0.06) / 0.05 GB = 56.27 nats/GB, no standard error
+    assert (v.base.error_rate, v.cur.error_rate) == (pytest.approx(0.08), pytest.approx(0.06))
+    assert (v.base.density, v.cur.density) == (pytest.approx(50.5146, rel=1e-5), pytest.approx(56.2682, rel=1e-5))
+    assert v.cur.density_stderr is None and v.verdict is WARN
     # the PR's costs, largest 5: (40 x 5 + 20 x 1) / (1000 x 5) = 220 / 5000 = 0.044
     seen = cc.Seen(cc.to_html(render_markdown(res)))
     assert ["fraud", f"matrix fraud>legit=20, legit>fraud=1{NB}→ matrix fraud>legit=5, legit>fraud=1", "0.08",
