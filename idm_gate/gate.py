@@ -149,17 +149,25 @@ class CheckOptions:
     report_flag: str = "--report"  # how messages name it
 
 
-def _baseline(store: BaselineStore, repo: Repo, start: str, max_walk: int,
-              warn: Warn) -> tuple[str, Measurement, int] | None:
-    from .serialize import measurement_from_dict
+def _baseline(store: BaselineStore, repo: Repo, start: str, max_walk: int, warn: Warn,
+              current: Measurement) -> tuple[str, Measurement, int] | None:
+    """The nearest baseline record at or above ``start``, validated. A record's ``models`` entry identical,
+    as canonical JSON, to the serialized form of one of ``current``'s models (what measure or a validated
+    report gave: the report schema accepts it, tests/gate/test_measure.py checks measure's side) is not
+    validated with jsonschema again: on an unchanged model the two are the same document. Every other
+    check of the record still runs on every model."""
+    from .manifest import model_entries
+    from .serialize import measurement_from_dict, measurement_to_dict
     from .store import find_baseline
+
+    valid = frozenset(e for e in model_entries(measurement_to_dict(current)["models"]) if e is not None)
 
     def parse(sha: str, rec: dict[str, Any]) -> Measurement | None:
         try:
             rep = rec.get("report")
             if not isinstance(rep, dict):
                 raise InputError("the record has no report object")
-            return measurement_from_dict(rep, f"baseline record {sha[:12]}")
+            return measurement_from_dict(rep, f"baseline record {sha[:12]}", valid=valid)
         except InputError as e:
             warn(f"skipping the corrupt baseline record for {sha[:12]} ({e}); trying older commits")
             return None
@@ -233,7 +241,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
             warn(line)
         store = open_store(opts.store_spec, repo.git, key=repo.gate_key(opts.baseline_key), remote=opts.remote,
                            branch=opts.branch, warn=warn)
-        found = _baseline(store, repo, mb, opts.max_walk, warn)
+        found = _baseline(store, repo, mb, opts.max_walk, warn, current)
 
     meta = {"merge_base": mb, "head_commit": head}
     if found is None:

@@ -266,3 +266,38 @@ def test_record_warns_when_the_working_tree_is_not_head(tmp_path):
     assert res.returncode == 0
     assert "warning: tracked files differ from HEAD (idm.yaml)" in res.stderr
     assert r.idm("record").stderr.count("warning") == 1  # still dirty: warned again, record replaced
+
+
+def test_check_validates_only_the_baseline_models_that_differ_from_the_prs(tmp_path, monkeypatch):
+    # Two models recorded; the PR changes bonsai's size only. The baseline record's sprout entry is the same
+    # document the PR's own measurement serializes to, so jsonschema sees only bonsai; the verdict is as a
+    # full validation gives it (bonsai 2 GB -> 3 GB: density down 33 %, a failure).
+    import jsonschema
+
+    from idm_gate.gate import CheckOptions, check
+
+    two = manifest(BASE)
+    two["models"].append({"name": "sprout", "size_bytes": 10**9, "evals": [{"scores": {"arc": 0.5}}]})
+    r = make_repo(tmp_path, {"idm.yaml": two})
+    assert r.idm("record").returncode == 0
+    r.git("checkout", "-q", "-b", "pr")
+    two["models"][0]["size_bytes"] = 3 * 10**9
+    r.write("idm.yaml", two)
+    r.commit()
+    monkeypatch.chdir(r.path)
+    for k, v in r.env.items():  # git as the CLI runs it (HOME, author, no system config)
+        monkeypatch.setenv(k, v)
+    seen: list[list[str]] = []
+    real = jsonschema.Draft202012Validator.iter_errors
+
+    def spy(self, instance, *a, **k):
+        if isinstance(instance, dict) and instance.get("kind") == "measurement":
+            seen.append([m.get("name") for m in instance.get("models", [])])
+        return real(self, instance, *a, **k)
+
+    monkeypatch.setattr(jsonschema.Draft202012Validator, "iter_errors", spy)
+    res = check(r.path / "idm.yaml", "idm.yaml", CheckOptions(base_ref="origin/main"), lambda m: None)
+    from idm_gate.data import Verdict
+
+    assert [(v.name, v.verdict) for v in res.models] == [("bonsai", Verdict.FAIL), ("sprout", Verdict.PASS)]
+    assert seen and seen[0] == ["bonsai"]  # the baseline record: sprout's entry equals the PR's own
