@@ -4,6 +4,7 @@ counts what aliases add (not the document's own nodes)."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,24 @@ YAMLISH = st.text(alphabet="ab1.:-[]{},&*!#'\"\n \t|>?%@~\\x0", max_size=80)
 GOOD = b"version: 1\nx: &x {a: [1, 2.5, 'q'], b: !!str 3}\ny: [*x, *x]\nz: |\n  text\n"
 
 
+TAG = re.compile(r"tag '[^']*' is not allowed")
+
+
+def same_tag_refusal(f: tuple[str, str], p: tuple[str, str]) -> bool:
+    """Both refuse a tag at the same place (the tags' spelling aside), or the outcomes are equal."""
+    if f == p:
+        return True
+    return f[0] == p[0] == "refused" and bool(TAG.search(p[1])) and TAG.sub("tag", f[1]) == TAG.sub("tag", p[1])
+
+
+def test_a_tag_with_a_comma_in_a_flow_collection_is_refused_by_both_loaders():
+    # the Hypothesis example that showed the two scanners' one difference in tags
+    f, p = outcome(fast, b"- [!$,str 1]"), outcome(pure, b"- [!$,str 1]")
+    assert (f, p) == (("refused", "f.yaml: line 1, column 4: tag '!$' is not allowed; only plain YAML values are"),
+                      ("refused", "f.yaml: line 1, column 4: tag '!$,str' is not allowed; only plain YAML values are"))
+    assert same_tag_refusal(f, p)
+
+
 @needs_libyaml
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.one_of(YAMLISH.map(str.encode), mutated(GOOD)), aliases=st.booleans())
@@ -120,6 +139,9 @@ def test_libyaml_and_pure_loaders_agree(data, aliases):
     if p[0] == "ok":
         assert f == p  # same value
     elif ": invalid YAML (" not in p[1] or "control character" in p[1]:
-        assert f == p  # a strictness refusal: the same one
+        # a strictness refusal: the same one. Where a tag holds a ',' in a flow collection ('[!a,b 1]'),
+        # libyaml ends the tag at the ',' (a flow indicator, as YAML 1.2 reads it) and PyYAML's scanner keeps
+        # it in the tag: both refuse the tag at the same place, spelling it differently
+        assert same_tag_refusal(f, p) if "," in data.decode("utf-8", "replace") else f == p
     else:  # a syntax error to the pure scanner: libyaml may read it, or refuse it (maybe for a tag)
         assert f[0] == "ok" or f[1].startswith("f.yaml: ")
