@@ -29,9 +29,11 @@ Formats, detected from the content unless the manifest's ``format:`` says:
 
 Plain metrics are the :class:`~idm_gate.data.BenchMetric` names: ``tokens_per_s``, ``latency_p50_ms``,
 ``latency_p95_ms``, ``peak_memory_bytes``, ``energy_per_token_j``. A ``unit`` other than the name's own
-is converted (``s`` and ``us`` to ms; ``KB``/``MB``/``GB`` and ``KiB``/``MiB``/``GiB`` to bytes; ``mJ`` to
-J; ``tok/s``, ``t/s``, ``tokens/s`` are tokens per second); any other unit is an error naming the valid
-ones. Every problem is one :class:`~idm_gate.errors.InputError` line: file, place, what is wrong, what
+is converted (``s`` and ``us`` to ms; ``kB``/``KB``/``MB``/``GB`` and ``KiB``/``MiB``/``GiB`` to bytes; ``mJ``
+to J; ``tok/s``, ``t/s``, ``tokens/s`` are tokens per second); any other unit is an error naming the valid
+ones. Unit symbols are matched in their exact case (``MJ`` is mega, not milli; ``Mb`` megabits, not
+megabytes: both refused); only the words ``bytes`` and ``tokens/s`` (``tok/s``, ``t/s``, ``tokens_per_s``)
+match in any case. Every problem is one :class:`~idm_gate.errors.InputError` line: file, place, what is wrong, what
 would be valid.
 """
 
@@ -52,12 +54,15 @@ from .paths import EVAL_FILE_CAP, read_capped, resolve_inside
 
 FORMATS = ("llama-bench", "optimum-benchmark", "csv", "json")
 
-# unit as written (lower case) -> factor to the metric's own unit, per metric
+# unit as written -> factor to the metric's own unit, per metric. Symbols match in their exact case, as SI
+# writes them: a prefix's case is its meaning (mJ milli, MJ mega; B byte, b bit), so "MJ" or "Mb" is refused,
+# never read as mJ or MB. Only the spelled-out words in _WORDS match in any case.
 _RATE = {"": 1.0, "tokens/s": 1.0, "tok/s": 1.0, "t/s": 1.0, "tokens_per_s": 1.0}
 _MS = {"": 1.0, "ms": 1.0, "s": 1000.0, "us": 1e-3, "µs": 1e-3}
-_BYTES = {"": 1.0, "b": 1.0, "bytes": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9,
-          "kib": 1024.0, "mib": 1024.0**2, "gib": 1024.0**3}
-_J = {"": 1.0, "j": 1.0, "mj": 1e-3}
+_BYTES = {"": 1.0, "B": 1.0, "bytes": 1.0, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9,
+          "KiB": 1024.0, "MiB": 1024.0**2, "GiB": 1024.0**3}
+_J = {"": 1.0, "J": 1.0, "mJ": 1e-3}
+_WORDS = frozenset(("tokens/s", "tok/s", "t/s", "tokens_per_s", "bytes"))
 UNITS: dict[BenchMetric, dict[str, float]] = {
     BenchMetric.TOKENS_PER_S: _RATE, BenchMetric.LATENCY_P50_MS: _MS, BenchMetric.LATENCY_P95_MS: _MS,
     BenchMetric.PEAK_MEMORY_BYTES: _BYTES, BenchMetric.ENERGY_PER_TOKEN_J: _J,
@@ -239,11 +244,15 @@ def _plain(metric_raw: Any, value_raw: Any, stderr_raw: Any, unit_raw: Any, file
         raise fail(file, place, f"unknown metric {show(metric_raw)}", f"use one of {_METRICS}") from None
     unit = (unit_raw or "").strip() if isinstance(unit_raw, str) or unit_raw is None else None
     factors = UNITS[metric]
-    if unit is None or unit.lower() not in factors:
+    if unit is not None and unit not in factors and unit.lower() in _WORDS and unit.lower() in factors:
+        unit = unit.lower()
+    if unit is None or unit not in factors:
         valid = ", ".join(u for u in factors if u)
-        raise fail(file, f"{place}.unit", f"{show(unit_raw)} is not a unit of {metric}",
+        case = " (unit symbols are case-sensitive: m is milli and M mega, b a bit and B a byte)" if unit and any(
+            unit.lower() == u.lower() for u in factors) else ""
+        raise fail(file, f"{place}.unit", f"{show(unit_raw)} is not a unit of {metric}{case}",
                    f"use {valid} or leave it empty")
-    factor = factors[unit.lower()]
+    factor = factors[unit]
     value = _finite(value_raw, file, f"{place}.value")
     if value < 0 or (value == 0 and metric is BenchMetric.TOKENS_PER_S):
         raise fail(file, f"{place}.value", f"{value:g} is not a possible {metric}",

@@ -124,6 +124,21 @@ def test_plain_csv_converts_units(tmp_path):
     assert got[BenchMetric.ENERGY_PER_TOKEN_J] == pytest.approx((0.12, 0.004))  # 120 mJ, 4 mJ
 
 
+def test_plain_units_words_in_any_case_symbols_in_their_own(tmp_path):
+    p = tmp_path / "bench.csv"
+    p.write_text("metric,value,unit\n"
+                 "tokens_per_s,41.7,Tokens/S\n"
+                 "peak_memory_bytes,2,Bytes\n"
+                 "latency_p50_ms,3,ms\n"
+                 "latency_p95_ms,4,s\n"
+                 "energy_per_token_j,5,J\n")
+    got = {r.metric: r.value for r in read(p).results}
+    # words in any case: 41.7 tokens/s, 2 bytes; symbols as written: 3 ms, 4 s = 4000 ms, 5 J
+    assert got == {BenchMetric.TOKENS_PER_S: 41.7, BenchMetric.PEAK_MEMORY_BYTES: 2.0,
+                   BenchMetric.LATENCY_P50_MS: 3.0, BenchMetric.LATENCY_P95_MS: 4000.0,
+                   BenchMetric.ENERGY_PER_TOKEN_J: 5.0}
+
+
 def test_plain_json(tmp_path):
     p = tmp_path / "bench.json"
     p.write_text(json.dumps({"tokens_per_s": 12.5, "peak_memory_bytes": {"value": 2.0, "unit": "GB", "stderr": 0.1}}))
@@ -136,6 +151,17 @@ def test_plain_json(tmp_path):
     ("metric,value,unit\ntokens_per_s,10,furlongs\n", "csv",
      "b.csv: line 2 (tokens_per_s).unit: 'furlongs' is not a unit of tokens_per_s; use tokens/s, tok/s, t/s, "
      "tokens_per_s or leave it empty"),
+    # 2 MJ (megajoules) per token is not 2 mJ = 0.002 J: a prefix's case is its meaning, so refused, not misread
+    ("metric,value,unit\nenergy_per_token_j,2,MJ\n", "csv",
+     "b.csv: line 2 (energy_per_token_j).unit: 'MJ' is not a unit of energy_per_token_j (unit symbols are "
+     "case-sensitive: m is milli and M mega, b a bit and B a byte); use J, mJ or leave it empty"),
+    # Mb is megabits (1.25e5 bytes), not MB (1e6 bytes)
+    ('{"peak_memory_bytes": {"value": 3, "unit": "Mb"}}', "json",
+     "b.json: peak_memory_bytes.unit: 'Mb' is not a unit of peak_memory_bytes (unit symbols are case-sensitive: "
+     "m is milli and M mega, b a bit and B a byte); use B, bytes, kB, KB, MB, GB, KiB, MiB, GiB or leave it empty"),
+    ("metric,value,unit\nlatency_p50_ms,2,MS\n", "csv",
+     "b.csv: line 2 (latency_p50_ms).unit: 'MS' is not a unit of latency_p50_ms (unit symbols are case-sensitive: "
+     "m is milli and M mega, b a bit and B a byte); use ms, s, us, µs or leave it empty"),
     ("metric,value\nthroughput,10\n", "csv",
      "b.csv: line 2 (throughput): unknown metric 'throughput'; use one of tokens_per_s, latency_p50_ms, "
      "latency_p95_ms, peak_memory_bytes, energy_per_token_j"),
