@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 from . import __version__, metric
@@ -179,6 +180,7 @@ def measurement_from_dict(doc: dict[str, Any], shown: str, *, valid: frozenset[s
     """Validate and rebuild a measurement (a stored baseline or an uploaded report); ``valid`` as for
     :func:`validate_report` (every other check runs on every model)."""
     validate_report(doc, shown, valid)
+    _numbers_fit(doc, shown)
     models = []
     for i, x in enumerate(doc["models"]):
         for k in ("density", "size_gb", "error_rate"):
@@ -212,6 +214,24 @@ def measurement_from_dict(doc: dict[str, Any], shown: str, *, valid: frozenset[s
                        models=tuple(models), notices=tuple(doc["notices"]))
 
 
+def _numbers_fit(doc: Any, shown: str, path: str = "") -> None:
+    """JSON integers have no bound, Python floats do: a report figure beyond float range (a hand-edited
+    400-digit integer) would raise OverflowError wherever it meets float arithmetic; refuse it here, once,
+    for every field (every number idm-gate writes is a float or an int well within range)."""
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            _numbers_fit(v, shown, f"{path}.{k}" if path else str(k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            _numbers_fit(v, shown, f"{path}[{i}]")
+    elif isinstance(doc, int) and not isinstance(doc, bool) and abs(doc) > _FLOAT_MAX:
+        raise InputError(f"{shown}: {path}: a number of {len(str(abs(doc)))} digits, beyond what a report holds; "
+                         "the report was edited")
+
+
+_FLOAT_MAX = int(sys.float_info.max)
+
+
 def _check_consistent(x: dict[str, Any], where: str) -> None:
     """The figures must follow from each other: a hand-edited report cannot claim a better density."""
     tasks = x["tasks"]
@@ -222,9 +242,6 @@ def _check_consistent(x: dict[str, Any], where: str) -> None:
         d = metric.density(pe, x["size_bytes"], LogBase(x["log_base"]))
     except metric.MetricError as e:
         raise InputError(f"{where}: {e}") from None
-    except OverflowError:  # an integer too large for a float (JSON integers have no bound), e.g. as a stderr
-        raise InputError(f"{where}: a task's figure or weight is too large to be a number; the report was "
-                         "edited") from None
     if x["min_error_applied"] and not x["error_rate"] >= agg.raw_error_rate:
         raise InputError(f"{where}: error_rate is below the tasks' mean error; the report was edited")
     if not math.isclose(agg.raw_error_rate, x["raw_error_rate"], rel_tol=1e-9, abs_tol=1e-12) or \

@@ -31,10 +31,18 @@ def test_the_document_reads_back_as_written():
     assert measurement_to_dict(back) == DOC and json.loads(text) == DOC
 
 
-def test_a_figure_too_large_for_a_float_is_refused_in_one_line_not_a_crash():
+@pytest.mark.parametrize(("path", "shown"), [
+    (("tasks", 0, "stderr"), "models[0].tasks[0].stderr"),
+    (("density",), "models[0].density"),            # Hypothesis found these three in
+    (("density_stderr",), "models[0].density_stderr"),  # test_measurement_from_any_edited_report
+    (("error_stderr",), "models[0].error_stderr"),
+])
+def test_a_figure_too_large_for_a_float_is_refused_in_one_line_not_a_crash(path, shown):
     doc = copy.deepcopy(DOC)
-    doc["models"][0]["tasks"][0]["stderr"] = 10**400  # JSON integers have no bound; float() of it overflows
+    x = doc["models"][0]
+    for k in path[:-1]:
+        x = x[k]
+    x[path[-1]] = 10**400  # JSON integers have no bound; float() of it overflows
     with pytest.raises(InputError) as ei:
         measurement_from_dict(doc, "r.json")
-    assert str(ei.value) == ("r.json: models[0]: a task's figure or weight is too large to be a number; "
-                             "the report was edited")
+    assert str(ei.value) == f"r.json: {shown}: a number of 401 digits, beyond what a report holds; the report was edited"
