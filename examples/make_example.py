@@ -5,8 +5,8 @@
 
 Every file is made by the library that owns its format: GGUF by gguf's GGUFWriter, safetensors by
 safetensors.numpy.save_file, the lm-eval results with json.dumps(indent=2) as lm-evaluation-harness
-0.4 writes them, the confusion matrix by pandas (crosstab(y_true, y_pred).to_csv()). The model
-card's model-index block and the results JSON follow, field for field, files that the Open LLM
+0.4 writes them, the confusion matrix by pandas (crosstab(y_true, y_pred, rownames=['true']).to_csv()).
+The model card's model-index block and the results JSON follow, field for field, files that the Open LLM
 Leaderboard and lm-eval 0.4 produce in public repositories.
 
 The output is deterministic: weights come from numpy's legacy RandomState (its stream is frozen
@@ -71,7 +71,7 @@ models:
   - name: fraud-screen
     artifacts: ["weights/fraud-screen/model.safetensors"]
     evals:
-      - path: evals/fraud-screen.csv  # pd.crosstab(y_true, y_pred).to_csv(): rows true, columns predicted
+      - path: evals/fraud-screen.csv  # pd.crosstab(y_true, y_pred, rownames=['true']).to_csv(): rows true
         task: fraud_holdout_2026q3
         costs:  # a missed fraud costs as much as 20 false alarms (a departure from the published metric)
           fraud: {fraud: 0, legit: 20}
@@ -291,8 +291,9 @@ FRAUD_MISTAKES = (120, 450)
 
 
 def fraud_confusion_csv(missed: int, alarms: int) -> str:
-    """The confusion matrix as a team writes it: ``pd.crosstab(y_true, y_pred).to_csv()`` (rows true, columns
-    predicted, the true series' name in the corner). Also what examples/demo.py writes for the PR."""
+    """The confusion matrix as a team writes it: ``pd.crosstab(y_true, y_pred).to_csv()`` of series named
+    ``true`` and ``predicted`` (rows true, columns predicted, 'true' in the corner). Also what examples/demo.py
+    writes for the PR."""
     import pandas as pd
 
     fraud, legit = FRAUD_TEST["fraud"], FRAUD_TEST["legit"]

@@ -8,14 +8,19 @@ the reader recovers (:class:`ClassCounts`) are what ``costs:`` weighs (:func:`ap
 **Confusion matrix CSV**: rows are the true class, columns the predicted class (scikit-learn's
 ``confusion_matrix`` convention), with a header row of class labels, as pandas writes it::
 
-    pd.crosstab(y_true, y_pred).to_csv(path)          # true,bird,cat,dog / bird,3,0,0 / ...
+    pd.crosstab(y_true, y_pred, rownames=["true"], colnames=["predicted"]).to_csv(path)
+                                                        # true,bird,cat,dog / bird,3,0,0 / ...
     labels = ["cat", "dog", "bird"]
     pd.DataFrame(confusion_matrix(y_true, y_pred, labels=labels), index=labels, columns=labels).to_csv(path)
                                                         # ,cat,dog,bird / cat,3,1,1 / ...
 
-- The header's first cell is the name of the rows (crosstab writes the true series' name, ``row_0``
-  when it has none) or empty. A first cell that names predictions (``predicted``, ``y_pred``, ``pred\\true``)
-  says the rows are predictions: refused, since read the other way round every per-class figure differs.
+- The header's first cell must say which axis the rows are, since read the other way round every
+  per-class figure differs while the plain error stays plausible. Empty: scikit-learn's convention, rows
+  true. Its first axis word naming the true class (``true``, ``actual``, ``gold``, ``truth``, ``target``,
+  ``label``, ``expected``, ``reference``, ``y_true``, ``y_test``; ``true\\pred``, ``true_label``): rows true.
+  Naming predictions (``predicted``, ``pred``, ``y_pred``, ``yhat``, ``output``; ``pred\\true``): refused as
+  transposed. Anything else, pandas' ``row_0`` (crosstab of unnamed arrays, either way round) included:
+  refused, with how to name the rows.
 - Rows and columns may list different classes: crosstab leaves out a class that was never predicted
   (no column) or never true (no row). Such a cell counts 0.
 - ``margins=True`` adds an ``All`` row and column of totals; when they add up they are dropped.
@@ -61,10 +66,11 @@ REPORT = "classification-report"
 _AVERAGES = ("macro avg", "weighted avg", "micro avg", "samples avg")
 _PER_CLASS_KEYS = frozenset({"precision", "recall", "f1-score", "support"})
 # Words naming each axis in a header's first cell ("true", "Actual", "true\\pred", "y_pred").
-_TRUE_WORDS = frozenset({"true", "actual", "gold", "truth", "target", "label", "labels", "expected", "reference",
-                         "y_true", "ytrue", "y_test", "ytest"})
-_PRED_WORDS = frozenset({"pred", "predicted", "prediction", "predictions", "y_pred", "ypred", "yhat", "y_hat",
-                         "output"})
+_TRUE_WORDS = frozenset({"true", "actual", "actuals", "gold", "truth", "target", "targets", "label", "labels",
+                         "expected", "reference", "y_true", "ytrue", "y_test", "ytest"})
+_PRED_WORDS = frozenset({"pred", "preds", "predicted", "prediction", "predictions", "y_pred", "ypred", "yhat", "y_hat",
+                         "output", "outputs"})
+_NAMED_CROSSTAB = "pd.crosstab(y_true, y_pred, rownames=['true'], colnames=['predicted']).to_csv(path)"
 _ROW_PREFIX = re.compile(r"^(true|actual|gold)\s*[_:=\-]\s*(.+)$", re.IGNORECASE)
 _COL_PREFIX = re.compile(r"^(pred|predicted|prediction)\s*[_:=\-]\s*(.+)$", re.IGNORECASE)
 _MARGINS = "All"  # pandas.crosstab(margins=True)'s margins_name
@@ -134,6 +140,23 @@ def looks_like_confusion_csv(text: str) -> bool:
     return bool(set(cols) & set(names))
 
 
+def _corner_axis(corner: str) -> str | None:
+    """Which class the rows of a confusion matrix CSV hold, from the header's first cell: ``"true"`` when it
+    is empty (scikit-learn's convention, what ``DataFrame(confusion_matrix(...)).to_csv()`` writes) or when
+    its first axis word names the true class (``true``, ``Actual``, ``y_true``, ``true\\pred``, ``gold``),
+    ``"predicted"`` when that word names predictions (``predicted``, ``y_pred``, ``pred\\true``), None
+    for anything else (``row_0``, ``class``): the reader refuses to guess."""
+    if not corner:
+        return "true"
+    for token in re.split(r"[^0-9a-z_]+", corner.lower()):
+        for word in (token, *token.split("_")):
+            if word in _TRUE_WORDS:
+                return "true"
+            if word in _PRED_WORDS:
+                return "predicted"
+    return None
+
+
 def _float(cell: str) -> float | None:
     try:
         return float(cell.strip())
@@ -158,7 +181,7 @@ def _strip_prefixes(cols: list[str], rows: list[str]) -> tuple[list[str], list[s
 # ------------------------------------------------------------------------------------------------
 
 _CSV_VALID = ("a confusion matrix CSV: a header row ',<class>,<class>...' then one row per true class "
-              "'<class>,<count>,<count>...' (pandas: pd.crosstab(y_true, y_pred).to_csv(path))")
+              f"'<class>,<count>,<count>...' (pandas: {_NAMED_CROSSTAB})")
 
 
 def read_confusion_counts(data: bytes, file: str) -> tuple[ClassCounts, tuple[str, ...]]:
@@ -179,12 +202,18 @@ def read_confusion_counts(data: bytes, file: str) -> tuple[ClassCounts, tuple[st
         raise fail(file, "line 1", f"the header has {len(header)} cell{'s' if len(header) != 1 else ''}, "
                    "not a corner cell and at least two class labels", _CSV_VALID)
     corner = header[0].strip()
-    words = [w for w in re.split(r"[^0-9a-z_]+", corner.lower()) if w]
-    first = next((w for w in words if w in _TRUE_WORDS or w in _PRED_WORDS), None)
-    if first in _PRED_WORDS:
+    axis = _corner_axis(corner)
+    if axis == "predicted":
         raise fail(file, "line 1", f"the first header cell {show(corner)} says the rows are predicted classes",
                    "idm-gate reads rows as the true class and columns as the predicted class (scikit-learn's "
-                   "convention); write pd.crosstab(y_true, y_pred), or transpose the matrix")
+                   "convention); write pd.crosstab(y_true, y_pred, rownames=['true'], colnames=['predicted'])"
+                   ".to_csv(path), or transpose the matrix")
+    if axis is None:
+        raise fail(file, "line 1", f"the first header cell {show(corner)} does not say whether the rows are the true "
+                   "or the predicted class (pandas writes 'row_0' for unnamed crosstab rows), and a transposed "
+                   "matrix gives other per-class errors",
+                   "name the rows: pd.crosstab(y_true, y_pred, rownames=['true'], colnames=['predicted']).to_csv(path) "
+                   "writes 'true' there; an empty first cell means rows are the true class (scikit-learn's convention)")
     cols = [c.strip() for c in header[1:]]
     names: list[str] = []
     cells: list[list[int]] = []

@@ -127,7 +127,56 @@ def test_rows_that_are_predictions_are_refused(tmp_path):
     pd.crosstab(pd.Series(Y_PRED, name="predicted"), pd.Series(Y_TRUE, name="true")).to_csv(p)
     msg = refused(p)
     assert msg.startswith("pets.csv: line 1: the first header cell 'predicted' says the rows are predicted classes")
-    assert "pd.crosstab(y_true, y_pred)" in msg
+    assert "write pd.crosstab(y_true, y_pred, rownames=['true'], colnames=['predicted']).to_csv(path)" in msg
+
+
+def test_corners_naming_the_true_axis_are_read_rows_true(tmp_path):
+    # Each writes rows = true class; the pets' per-class errors stay bird 0, cat 2, dog 1 (error 3/12 = 0.25)
+    # and cat=3 weighs them (2 x 3 + 1) / (12 x 3) = 7/36 = 0.1944444.
+    yt, yp = np.array(Y_TRUE), np.array(Y_PRED)
+    writers = {
+        "true": lambda p: pd.crosstab(yt, yp, rownames=["true"], colnames=["predicted"]).to_csv(p),
+        "y_true": lambda p: pd.crosstab(pd.Series(yt, name="y_true"), pd.Series(yp, name="y_pred")).to_csv(p),
+        "actual": lambda p: pd.DataFrame(confusion_matrix(yt, yp, labels=LABELS), index=LABELS, columns=LABELS)
+        .rename_axis(index="actual", columns="predicted").to_csv(p),
+        "label": lambda p: pd.crosstab(pd.Series(yt, name="label"), pd.Series(yp, name="prediction")).to_csv(p),
+    }
+    for corner, write in writers.items():
+        p = tmp_path / f"{corner}.csv"
+        write(p)
+        assert p.read_text().split(",")[0] == corner
+        res = read(p, costs={"cat": 3})
+        assert res.classes is not None and dict(zip(res.classes.labels, res.classes.errors, strict=True)) == \
+            {"bird": 0, "cat": 2, "dog": 1}, corner
+        assert res.tasks[0].cost_error == pytest.approx(7 / 36, abs=1e-15), corner
+
+
+def test_pandas_default_corner_is_refused_either_way_round(tmp_path):
+    # pd.crosstab of unnamed arrays writes 'row_0' whichever way round it was called. Transposed (rows predicted),
+    # read as rows true it would give bird 1 (a cat predicted bird, read as a bird predicted cat), cat 1, dog 1,
+    # and cat=3 would weigh it (1 x 3 + 1 + 1) / 36 = 5/36 = 0.139 instead of 7/36 = 0.194: a plausible wrong
+    # number, with the plain error 3/12 unchanged. So neither way round is read.
+    yt, yp = np.array(Y_TRUE), np.array(Y_PRED)
+    for name, (rows, cols) in {"transposed": (yp, yt), "right": (yt, yp)}.items():
+        p = tmp_path / f"{name}.csv"
+        pd.crosstab(rows, cols).to_csv(p)
+        assert p.read_text().startswith("row_0,bird,cat,dog\n")
+        assert detect_format(p.read_bytes(), p.name) == "confusion-matrix"
+        msg = refused(p, costs={"cat": 3})
+        assert msg == (f"{name}.csv: line 1: the first header cell 'row_0' does not say whether the rows are the true "
+                       "or the predicted class (pandas writes 'row_0' for unnamed crosstab rows), and a transposed "
+                       "matrix gives other per-class errors; name the rows: pd.crosstab(y_true, y_pred, "
+                       "rownames=['true'], colnames=['predicted']).to_csv(path) writes 'true' there; an empty first "
+                       "cell means rows are the true class (scikit-learn's convention)")
+
+
+def test_measure_refuses_an_unnamed_corner_in_one_line(tmp_path):
+    pd.crosstab(np.array(Y_PRED), np.array(Y_TRUE)).to_csv(tmp_path / "pets.csv")
+    write_manifest(tmp_path, [{"path": "pets.csv", "costs": {"cat": 3}}])
+    res = idm(tmp_path, "measure")
+    assert res.returncode == 2 and res.stdout == ""
+    (line,) = res.stderr.strip().splitlines()
+    assert "pets.csv: line 1: the first header cell 'row_0' does not say whether the rows are" in line
 
 
 def test_a_normalised_matrix_is_refused(tmp_path):

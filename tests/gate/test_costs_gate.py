@@ -20,7 +20,7 @@ PR_COSTS = {"fraud": {"fraud": 0, "legit": 19}, "legit": {"fraud": 1, "legit": 0
 
 def matrix_csv(missed: int, alarms: int) -> str:
     """1000 frauds and 9000 legitimate transactions: ``missed`` frauds predicted legit, ``alarms`` legit ones
-    predicted fraud, as pd.crosstab(y_true, y_pred) writes it (rows true, columns predicted)."""
+    predicted fraud, as pd.crosstab of series named true and predicted writes it (rows true, columns predicted)."""
     y_true = ["fraud"] * 1000 + ["legit"] * 9000
     y_pred = ["legit"] * missed + ["fraud"] * (1000 - missed) + ["fraud"] * alarms + ["legit"] * (9000 - alarms)
     return pd.crosstab(pd.Series(y_true, name="true"), pd.Series(y_pred, name="predicted")).to_csv()
