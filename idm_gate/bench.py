@@ -6,7 +6,11 @@ Formats, detected from the content unless the manifest's ``format:`` says:
     llama.cpp's ``llama-bench -o json`` (a JSON array of test objects) or ``-o jsonl`` (one test object
     per line). Each test gives ``tokens_per_s`` = ``avg_ts`` for the test ``pp<n_prompt>``,
     ``tg<n_gen>`` or ``pp<n_prompt>+tg<n_gen>`` (with `` @ d<n_depth>`` for a prefilled context), as
-    llama-bench's own Markdown table names it. Its standard error is ``stddev_ts / sqrt(len(samples_ts))``
+    llama-bench's own Markdown table names it. Files of every llama-bench build are read: those from before
+    the ``backends`` field wrote one boolean per backend (``cuda``, ``opencl``,
+    ``vulkan``, ``kompute``, ``metal``, ``sycl``, ``gpu_blas``, ``blas``, and ``rpc`` as "0"/"1"), named
+    here as those builds named them: the first true one ("CUDA", "OpenCL", ..., "GPU BLAS", "BLAS"),
+    else "CPU", with ",RPC" when ``rpc`` is set. Its standard error is ``stddev_ts / sqrt(len(samples_ts))``
     (``stddev_ts`` is the sample standard deviation over the repetitions); files from before
     ``samples_ts`` existed give ``stddev_ts`` itself, a conservative stand-in. The setup comes from
     ``backends``, ``n_threads``, ``n_prompt``, ``n_gen``, the hardware label (the manifest's
@@ -69,9 +73,16 @@ UNITS: dict[BenchMetric, dict[str, float]] = {
 }
 _METRICS = ", ".join(m.value for m in BenchMetric)
 
-# The fields of one llama-bench test this reader needs (json/jsonl printers, llama.cpp b1000 onwards).
+# The fields of one llama-bench test this reader needs (its json/jsonl printers, from the first llama-bench;
+# the backend from ``backends``, or in older builds from the boolean fields below).
 _LB_INT = ("model_size", "model_n_params", "n_threads", "n_prompt", "n_gen")
-_LB_STR = ("model_filename", "backends", "cpu_info", "gpu_info")
+_LB_STR = ("model_filename", "cpu_info", "gpu_info")
+# Before ``backends`` (the ggml backend registry), llama-bench wrote one boolean per compiled-in backend and
+# named the backend by the first true one in this order (its test::get_backend()); ``cuda`` was also true in
+# ROCm builds, which it named ROCm (the files do not tell them apart: the hardware label does). ``rpc``
+# (written as the string "0"/"1") added "+RPC", written here as the registry's ",RPC".
+_LB_OLD_BACKENDS = (("cuda", "CUDA"), ("opencl", "OpenCL"), ("vulkan", "Vulkan"), ("kompute", "Kompute"),
+                    ("metal", "Metal"), ("sycl", "SYCL"), ("gpu_blas", "GPU BLAS"), ("blas", "BLAS"))
 _LB_NUM = ("avg_ts", "stddev_ts")
 # The fields of a llama-bench test that change its speed besides backends, threads, lengths and hardware,
 # in llama-bench's own order (its test::get_fields(); current builds and the older names use_mmap,
@@ -179,6 +190,7 @@ def _read_llama_bench(tests: Sequence[tuple[str, Any]], file: str, hardware: str
             if not isinstance(t.get(k), str):
                 raise fail(file, f"{place}.{k}", f"is {kind_of(t.get(k)) if k in t else 'missing'}",
                            "llama-bench writes a string here; is this llama-bench -o json output?")
+        backend = _llama_bench_backend(t, file, place)
         for k in _LB_NUM:
             v = number(t.get(k))
             if v is None or math.isnan(v) or v < 0:
@@ -228,12 +240,36 @@ def _read_llama_bench(tests: Sequence[tuple[str, Any]], file: str, hardware: str
         hw = hardware or (f"{t['cpu_info']} / {t['gpu_info']}" if t["gpu_info"] else t["cpu_info"])
         results.append(BenchResult(
             metric=BenchMetric.TOKENS_PER_S, test=test, value=avg, stderr=stderr, source=file, samples=n,
-            backend=t["backends"], threads=t["n_threads"], n_prompt=n_prompt, n_gen=n_gen, hardware=hw or None,
+            backend=backend, threads=t["n_threads"], n_prompt=n_prompt, n_gen=n_gen, hardware=hw or None,
             settings=tuple(settings),
         ))
     assert model is not None  # at least one test, checked by _llama_bench_tests
     return BenchRead(results=tuple(results), notices=tuple(notices), model_filename=model[0],
                      model_size=model[1], model_n_params=model[2])
+
+
+def _llama_bench_backend(t: Mapping[str, Any], file: str, place: str) -> str:
+    """``backends`` as written, or the name older builds gave from their boolean backend fields."""
+    if "backends" in t:
+        if not isinstance(t["backends"], str):
+            raise fail(file, f"{place}.backends", f"is {kind_of(t['backends'])}",
+                       "llama-bench writes a string here; is this llama-bench -o json output?")
+        return str(t["backends"])
+    old = [k for k, _ in _LB_OLD_BACKENDS if k in t]
+    if not old:
+        raise fail(file, f"{place}.backends", "is missing, and so are the older builds' backend fields "
+                   f"({', '.join(k for k, _ in _LB_OLD_BACKENDS)})",
+                   "llama-bench -o json writes one or the other; is this llama-bench -o json output?")
+    for k in old:
+        if not isinstance(t[k], bool):
+            raise fail(file, f"{place}.{k}", f"is {kind_of(t[k])}", "llama-bench writes true or false here")
+    name = next((n for k, n in _LB_OLD_BACKENDS if t.get(k) is True), "CPU")
+    rpc = t.get("rpc", False)
+    if rpc not in (True, False, "0", "1"):
+        raise fail(file, f"{place}.rpc", f"is {show(rpc)}", 'llama-bench writes "0" or "1" here')
+    if rpc in (True, "1"):
+        name = "RPC" if name == "CPU" else f"{name},RPC"
+    return name
 
 
 def _plain(metric_raw: Any, value_raw: Any, stderr_raw: Any, unit_raw: Any, file: str, place: str,

@@ -258,3 +258,55 @@ def test_llama_bench_setting_of_the_wrong_shape_is_refused(tmp_path):
     p = tmp_path / "lb.json"
     p.write_text(json.dumps(tests))
     assert refused(p) == "lb.json: [1].n_gpu_layers: is a list; llama-bench writes a number, boolean or short string here"
+
+
+# The field lists of older llama-bench JSON printers (llama.cpp's test::get_fields() at the time), in order;
+# a test of such a build is the README's test with these fields only (``rpc`` was typed as a string there).
+OLD_WITH_OPENCL = ("build_commit", "build_number", "cuda", "opencl", "metal", "gpu_blas", "blas", "cpu_info", "gpu_info",
+               "model_filename", "model_type", "model_size", "model_n_params", "n_batch", "n_threads", "type_k",
+               "type_v", "n_gpu_layers", "split_mode", "main_gpu", "no_kv_offload", "mul_mat_q", "tensor_split",
+               "n_prompt", "n_gen", "test_time", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts", "samples_ns",
+               "samples_ts")
+OLD_WITH_RPC = ("build_commit", "build_number", "cuda", "vulkan", "kompute", "metal", "sycl", "rpc", "gpu_blas", "blas",
+               "cpu_info", "gpu_info", "model_filename", "model_type", "model_size", "model_n_params", "n_batch",
+               "n_ubatch", "n_threads", "type_k", "type_v", "n_gpu_layers", "split_mode", "main_gpu", "no_kv_offload",
+               "flash_attn", "tensor_split", "use_mmap", "embeddings", "n_prompt", "n_gen", "test_time", "avg_ns",
+               "stddev_ns", "avg_ts", "stddev_ts", "samples_ns", "samples_ts")
+
+
+def old_build(tmp_path: Path, fields: tuple[str, ...], **flags: object) -> Path:
+    out = []
+    for t in json.loads((DATA / "llama-bench-readme.json").read_text()):
+        t.update({k: False for k in fields if k not in t})
+        t.update({"mul_mat_q": True, "rpc": "0", **flags})
+        out.append({k: t[k] for k in fields})
+    p = tmp_path / "old.json"
+    p.write_text(json.dumps(out, indent=4))
+    return p
+
+
+@pytest.mark.parametrize(("fields", "flags", "backend"), [
+    # a cuBLAS build set cuda and gpu_blas (ggml_cpu_has_gpublas() was true for cuBLAS): the first true, CUDA
+    (OLD_WITH_OPENCL, {"cuda": True, "gpu_blas": True}, "CUDA"),
+    # an Apple build: metal and blas (Accelerate), with an RPC server: Metal, and RPC as the registry writes it
+    (OLD_WITH_RPC, {"metal": True, "blas": True, "rpc": "1"}, "Metal,RPC"),
+    # kompute was written as a copy of vulkan (a bug of that printer): vulkan comes first, so Vulkan
+    (OLD_WITH_RPC, {"vulkan": True, "kompute": True}, "Vulkan"),
+    (OLD_WITH_RPC, {}, "CPU"),
+])
+def test_llama_bench_before_the_backends_field(tmp_path, fields, flags, backend):
+    pp, tg = read(old_build(tmp_path, fields, **flags)).results
+    assert (pp.backend, tg.backend) == (backend, backend)
+    # the figures as with a current build: 118.881588 tokens/s, 1.041811 / sqrt(5) = 0.4659120
+    assert (tg.test, tg.value, tg.threads) == ("tg128", 118.881588, 8)
+    assert tg.stderr == pytest.approx(0.4659120, rel=1e-6)
+    assert dict(tg.settings)["n_gpu_layers"] == 99
+
+
+def test_llama_bench_with_no_backend_field_of_any_build_is_refused(tmp_path):
+    p = old_build(tmp_path, tuple(k for k in OLD_WITH_OPENCL if k not in ("cuda", "opencl", "metal", "gpu_blas", "blas")))
+    assert refused(p) == ("old.json: [0].backends: is missing, and so are the older builds' backend fields (cuda, "
+                          "opencl, vulkan, kompute, metal, sycl, gpu_blas, blas); llama-bench -o json writes one or "
+                          "the other; is this llama-bench -o json output?")
+    p = old_build(tmp_path, OLD_WITH_OPENCL, cuda="yes")
+    assert refused(p) == "old.json: [0].cuda: is the text 'yes'; llama-bench writes true or false here"
