@@ -38,7 +38,12 @@ the reader recovers (:class:`ClassCounts`) are what ``costs:`` weighs (:func:`ap
   classes, scikit-learn writes ``micro avg`` (an object) instead, and the report covers only the
   samples of those classes; the error is then ``1 - micro avg recall`` over them, and a notice says so.
 - Errors per true class are ``support * (1 - recall)``; each must be a whole number of samples (a
-  report whose values were rounded is refused) and they must add up to ``1 - accuracy``.
+  report whose values were rounded is refused) and they must add up to ``1 - accuracy``. Each class's
+  predictions, ``hits / precision``, must be a whole number too.
+- ``sample_weight`` is caught only where it leaves a fraction in those counts. Whole-number weights
+  cannot be told from the file: a report weighted by ``w_s`` is, to the last bit, the report of the
+  unweighted samples with sample ``s`` repeated ``w_s`` times, so its supports are read as sample counts
+  (weights all 2 read 200 samples for 100, and the standard error is ``sqrt(2)`` times too small).
 - The confusion matrix cannot be recovered from it, so only per-class weights apply to it.
 - A multilabel report (``samples avg``) is refused: its per-label errors are not one classification's.
 """
@@ -324,6 +329,7 @@ def read_report_counts(doc: Any, file: str) -> tuple[ClassCounts, tuple[str, ...
             raise fail(file, f"{show(key)}.recall", f"{recall!r} x support {n} is {wrong:.6g}, not a whole number "
                        "of samples (rounded values?)", "write the report with output_dict=True and json.dump, "
                        "unrounded")
+        _check_predicted(entry, n - round(wrong), file, key)
         labels.append(key)
         support.append(n)
         errors.append(round(wrong))
@@ -358,6 +364,23 @@ def read_report_counts(doc: Any, file: str) -> tuple[ClassCounts, tuple[str, ...
                    "the report was edited; write it again with classification_report")
     return ClassCounts(kind="classification report", labels=tuple(labels), support=tuple(support),
                        errors=tuple(errors), matrix=None, metric=metric_name), tuple(notices)
+
+
+def _check_predicted(entry: Mapping[str, Any], hits: int, file: str, key: str) -> None:
+    """A class's precision must fit whole counts too: ``hits / precision`` is how many samples were
+    predicted as the class. A report written with fractional ``sample_weight`` can have whole supports
+    and errors and still fail this (its weighted predictions per class are sums of fractions)."""
+    precision = number(entry["precision"])
+    if precision is None or not 0.0 <= precision <= 1.0:
+        raise fail(file, f"{show(key)}.precision", f"is {kind_of(entry['precision'])}, not a precision in [0, 1]",
+                   _REPORT_VALID)
+    if hits == 0 or precision == 0.0:  # no hits: precision is 0 (or zero_division's value) whatever was predicted
+        return
+    predicted = hits / precision
+    if abs(predicted - round(predicted)) > _WHOLE * max(1.0, predicted):
+        raise fail(file, f"{show(key)}.precision", f"{precision!r} gives {hits} correct of {predicted:.6g} predicted, "
+                   "not a whole number of samples (sample_weight, or rounded values?)",
+                   "write the report without sample_weight, with output_dict=True and json.dump, unrounded")
 
 
 def _whole(value: Any, file: str, place: str, what: str) -> int:

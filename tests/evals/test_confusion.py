@@ -278,6 +278,32 @@ def test_report_refusals(tmp_path):
     assert "weighted.json: 'bird'.support: is the number 1.5, not a whole number of samples" in refused(p)  # 3 x 0.5
 
 
+def test_fractional_weights_with_whole_supports_are_caught_by_precision(tmp_path):
+    # Weight 0.5 on the cat taken for a dog and the cat taken for a bird, 1 elsewhere: supports bird 3, cat
+    # 3 + 0.5 + 0.5 = 4, dog 4 and errors bird 0, cat 4 x (1 - 0.75) = 1, dog 1 are whole, accuracy 9/11 agrees;
+    # but 3.5 samples were predicted bird (3 birds + the half-weighted cat): precision 3/3.5 = 0.857142...
+    w = [1.0] * 12
+    w[3] = w[4] = 0.5
+    p = report_json(tmp_path / "weighted.json", sample_weight=w)
+    doc = json.loads(p.read_text())
+    assert (doc["cat"]["support"], doc["accuracy"]) == (4.0, 9 / 11)
+    assert refused(p) == ("weighted.json: 'bird'.precision: 0.8571428571428571 gives 3 correct of 3.5 predicted, "
+                          "not a whole number of samples (sample_weight, or rounded values?); write the report "
+                          "without sample_weight, with output_dict=True and json.dump, unrounded")
+
+
+def test_whole_number_weights_cannot_be_told_from_repeated_samples(tmp_path):
+    # What the README states: weights all 2 write, to the last byte, the report of every sample taken twice, so
+    # the reader reads 24 samples for 12: error 6/24 = 0.25, standard error sqrt(0.1875 / 23) = 0.0902894 (the
+    # 12 samples' is 0.1305582, sqrt(2) x larger in the limit).
+    weighted = report_json(tmp_path / "weighted.json", sample_weight=[2] * 12)
+    repeated = report_json(tmp_path / "repeated.json", y_true=Y_TRUE * 2, y_pred=Y_PRED * 2)
+    assert weighted.read_bytes() == repeated.read_bytes()
+    res = read(weighted)
+    assert res.classes is not None and res.classes.total == 24
+    assert res.tasks[0].error == 0.25 and res.tasks[0].stderr == pytest.approx(0.0902894, rel=1e-6)
+
+
 # ------------------------------------------------------------------------------------------------
 # Costs
 # ------------------------------------------------------------------------------------------------
