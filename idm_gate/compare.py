@@ -99,6 +99,11 @@ def _budgets(cur: ModelMeasurement, p: Policy, unit: str) -> list[tuple[Verdict,
         if p.min_group_density is not None and g.density < p.min_group_density:
             out.append((FAIL, f"group {g.name}: density {g.density:.4g} {unit} is below min_group_density "
                               f"{p.min_group_density:g}"))
+    return out
+
+
+def _bench_budgets(cur: ModelMeasurement, p: Policy) -> list[tuple[Verdict, str]]:
+    out: list[tuple[Verdict, str]] = []
     for b in cur.bench:
         if b.metric is BenchMetric.TOKENS_PER_S and p.min_tokens_per_s is not None and b.value < p.min_tokens_per_s:
             out.append((FAIL, f"{b.key} {b.value:.4g} is below min_tokens_per_s {p.min_tokens_per_s:g}"))
@@ -250,7 +255,7 @@ def compare_groups(cur: ModelMeasurement, base: ModelMeasurement | None, common:
 def budget_breaches(cur: ModelMeasurement, policy: Policy, log_base: LogBase) -> list[str]:
     """The absolute budgets of ``policy`` (min_density in ``log_base``'s unit, max_size_gb in GB of 10^9
     bytes, max_error_rate as a fraction) that ``cur`` breaks, one message each; [] when none or unset."""
-    return [r for _, r in _budgets(cur, policy, log_base.unit)]
+    return [r for _, r in _budgets(cur, policy, log_base.unit) + _bench_budgets(cur, policy)]
 
 
 def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, policy: Policy,
@@ -266,11 +271,19 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
                                      "previous_names so the comparison follows it)",))
     results = _budgets(cur, p, unit)
     bench, bench_results = compare_bench(cur, base, p)
+    bench_results = _bench_budgets(cur, p) + bench_results
     results += bench_results
+    # which verdicts came from the benchmark figures, so the report can tell a density failure from one on
+    # throughput, latency, memory or energy alone (size advice fits only the first)
+    bench_ids = {id(x) for x in bench_results}
+
+    def density_failed() -> bool:
+        return any(x[0] is FAIL and id(x) not in bench_ids for x in results)
     if base is None:
         results.append((PASS, "new model: no baseline, held to the absolute budgets only"))
         return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=ModelStatus.NEW,
                             current=cur, baseline=None, policy=p, reasons=tuple(r for _, r in results),
+                            density_failed=density_failed(),
                             bench=bench, groups=compare_groups(cur, None, [], p, log_base)[0])
 
     fb, fc = base.fingerprint, cur.fingerprint
@@ -317,7 +330,8 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
         results += group_results
         return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
                             baseline=base, policy=p, missing_in_pr=missing, new_in_pr=added,
-                            metric_changed=changed_metric, reasons=tuple(r for _, r in results), bench=bench,
+                            metric_changed=changed_metric, reasons=tuple(r for _, r in results),
+                            density_failed=density_failed(), bench=bench,
                             groups=group_changes)
 
     cs, bs = _side(cur, common, log_base, plain), _side(base, common, log_base, plain)
@@ -329,7 +343,8 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
                         baseline=base, policy=p, cur=cs, base=bs, delta=delta, delta_rel=rel, decomposition=dec,
                         within_noise=noise, missing_in_pr=missing, new_in_pr=added, metric_changed=changed_metric,
-                        reasons=tuple(r for _, r in results), bench=bench, groups=group_changes)
+                        reasons=tuple(r for _, r in results), density_failed=density_failed(), bench=bench,
+                        groups=group_changes)
 
 
 def compare(current: Measurement, baseline: Measurement | None, policies: dict[str, Policy],

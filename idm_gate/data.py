@@ -427,6 +427,7 @@ class ModelVerdict:
     delta_rel: float | None = None     # (cur - base) / base
     decomposition: Decomposition | None = None
     within_noise: bool = False
+    density_failed: bool = False       # a FAIL from density, size, error-rate or group rules (not bench: figures)
     missing_in_pr: tuple[str, ...] = ()
     new_in_pr: tuple[str, ...] = ()
     metric_changed: tuple[str, ...] = ()

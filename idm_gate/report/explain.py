@@ -167,7 +167,9 @@ def advice(v: ModelVerdict, log_base: LogBase, space: str = " ") -> list[str]:
         if v.pr_policy_passes:
             out.append("This PR's own `gate:` would pass it, but the policy is read from the base branch so "
                        "a PR cannot loosen its own gate: change `gate:` on the base branch first.")
-        pb = pass_bounds(v, log_base, space)
+        # size and error-rate bounds answer a density failure only: a model that failed on a benchmark
+        # figure alone (throughput, latency, memory, energy) gets none
+        pb = pass_bounds(v, log_base, space) if v.density_failed else None
         said = bounds_sentence(pb, space) if pb else None
         if said and pb is not None:
             why = f" ({', '.join(pb.rules)})" if pb.rules else ""

@@ -287,3 +287,30 @@ def test_a_pr_that_drops_bench_or_one_of_its_tests_warns_naming_them(repo):
     assert ("**⚠️ edge**: tokens\\_per\\_s, latency\\_p95\\_ms are in the baseline's benchmark figures but not "
             "measured in the PR&#58; no longer gated (restore the bench&#58; file or test to keep it compared)") in md
     assert json.loads(check(repo, "--format", "json").stdout)["verdict"] == "warn"
+
+
+# ---------------------------------------------------------------- size advice only for a density failure
+
+def test_a_pr_failing_on_throughput_alone_gets_no_size_advice(repo):
+    # 40 -> 30 tokens/s: a 25 % drop over 10 %, a failure; density unchanged at -ln(0.25) / 1 GB = 1.386
+    # nats/GB. Before: "To pass (a drop of at most 5.0 %): at most 1.05 GB at this error rate" under it,
+    # advice about size for a model whose size and accuracy never moved
+    repo.write("bench.csv", csv_text(30.0))
+    repo.commit()
+    md = check(repo, "--format", "markdown").stdout
+    assert "**❌ edge**: tokens\\_per\\_s down 25.0 %, over max\\_throughput\\_drop 10.0 %" in md.replace("\u00a0", " ")
+    assert "To pass" not in md
+    assert "To pass" not in check(repo).stdout
+
+
+def test_a_density_failure_beside_a_throughput_failure_keeps_its_size_advice(repo):
+    # error rate 0.25 -> 0.5 at 1 GB: density ln 2 / 1 = 0.6931 nats/GB, down 50 % (over the default
+    # max_drop 5 %). To pass: a density of at least 1.386294 x 0.95 = 1.316979 at Pe 0.5, i.e. at most
+    # 0.693147 / 1.316979 = 0.5263 GB, shown floored to 3 significant figures: 526 MB
+    doc = manifest("", GATE)
+    doc["models"][0]["evals"] = [{"scores": {"arc": 0.5}}]
+    repo.write("idm.yaml", doc)
+    repo.write("bench.csv", csv_text(30.0))
+    repo.commit()
+    md = check(repo, "--format", "markdown").stdout.replace("\u00a0", " ")
+    assert "To pass (a drop of at most 5.0 %): at most 526 MB at this error rate" in md
