@@ -148,7 +148,13 @@ def compare_bench(cur: ModelMeasurement, base: ModelMeasurement | None,
             changes.append(BenchChange(key=b.key, current=b, baseline=None,
                                        why="no baseline figure" if base is not None else None))
             continue
-        diff = _setup_diff(b.setup, old.setup)
+        if b.settings and not old.settings:
+            # a baseline recorded before idm-gate kept the engine settings: one short reason, not one per setting
+            cur_setup = {k: v for k, v in b.setup.items() if k not in dict(b.settings)}
+            diff = ", ".join(x for x in (_setup_diff(cur_setup, old.setup), f"the baseline states none of the "
+                             f"engine settings ({', '.join(k for k, _ in b.settings)}): record it again") if x)
+        else:
+            diff = _setup_diff(b.setup, old.setup)
         if diff:
             changes.append(BenchChange(key=b.key, current=b, baseline=old, why=diff))
             results.append((WARN, f"{b.key} not comparable with the baseline: {diff}"))
