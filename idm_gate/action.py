@@ -18,14 +18,12 @@ from .errors import InputError
 from .github.runner import PR_EVENTS
 
 if TYPE_CHECKING:
-    from .compare import CheckResult
-    from .data import Policy
+    from .data import CheckResult, Measurement, Policy
     from .gate import CheckOptions
     from .github.client import GitHubClient
     from .github.commands import OutputsWriter
     from .github.runner import RunnerContext
     from .manifest import Manifest
-    from .measure import Measurement
     from .messages import Messages
 
 MODES = ("auto", "check", "record", "measure", "publish")
@@ -211,7 +209,7 @@ def run(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> 
         opts = CheckOptions(base_ref=base, branch=branch, cli_policy=policy, baseline_key=baseline_key,
                             policy_terms=terms, report=measured, report_flag="input measured-report")
         res = check(manifest, shown, opts, log.warn)
-        number, head_sha = ctx.pr_number, ctx.head_sha or ctx.sha
+        number, head_sha = ctx.pr_number, ctx.commit_sha
     else:
         published = publish_check(ctx, token, manifest, shown, report_path, log,
                                   CheckOptions(base_ref="", branch=branch, cli_policy=policy, baseline_key=baseline_key,
@@ -244,8 +242,9 @@ def _input_policy(env: Mapping[str, str]) -> tuple[Policy, dict[str, str]]:
     inference budgets and ``min-group-density`` a number in their unit (tokens/s, ms, GB of 10^9 bytes, J per
     token, the manifest's density unit) within the bounds ``gate:`` in a manifest allows, as the CLI's flags do.
     """
+    from .data import Policy
     from .github.runner import get_input
-    from .manifest import Policy, number_flag, relative_flag
+    from .manifest import number_flag, relative_flag
     from .policy import RELATIVE
 
     raw = {field: get_input(name, None, env) for field, name in POLICY_INPUTS.items()}
@@ -314,7 +313,7 @@ def _write_measure_outputs(m: Measurement, report_path: Path, outputs: OutputsWr
 
         doc = part_doc(doc, *part)
     if ctx.pr_number is not None or ctx.head_sha:
-        doc["context"] = {"pr_number": ctx.pr_number, "head_sha": ctx.head_sha or ctx.sha}
+        doc["context"] = {"pr_number": ctx.pr_number, "head_sha": ctx.commit_sha}
     _atomic_write(report_path, dumps(doc))
     outputs.set("report-path", report_output(report_path, ctx.workspace))
     worst = min(m.models, key=lambda x: x.density, default=None)

@@ -20,11 +20,9 @@ from .errors import IdmError, InputError, one_line
 from .messages import Messages
 
 if TYPE_CHECKING:
-    from .compare import CheckResult
-    from .data import LogBase
+    from .data import CheckResult, LogBase, Measurement, Policy
     from .github.runner import RunnerContext
-    from .manifest import Manifest, Policy
-    from .measure import Measurement
+    from .manifest import Manifest
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 
@@ -200,7 +198,8 @@ POLICY_FLAGS = {"max_drop": "--max-drop", "warn_drop": "--warn-drop", "min_densi
 
 
 def cli_policy(args: argparse.Namespace) -> Policy:
-    from .manifest import Policy, number_flag, relative_flag
+    from .data import Policy
+    from .manifest import number_flag, relative_flag
 
     def number(field: str) -> float | None:
         return number_flag(getattr(args, field), POLICY_FLAGS[field], field)

@@ -33,29 +33,29 @@ from dataclasses import replace
 from typing import Any
 
 from . import groups, metric
-from .data import _RANK as _RANK  # re-exported: the report orders by it
 from .data import (
+    VERDICT_RANK,
     BenchChange,
     BenchMetric,
+    CheckResult,
     GroupChange,
     LogBase,
     Measurement,
     ModelMeasurement,
     ModelStatus,
+    ModelVerdict,
     Policy,
+    Side,
     TaskScore,
     Verdict,
 )
-from .data import CheckResult as CheckResult  # re-exported: defined with the other shared values
-from .data import ModelVerdict as ModelVerdict
-from .data import Side as Side
-from .policy import DEFAULTS as DEFAULTS  # re-exported: what applies where nothing is set
+from .policy import DEFAULTS
 
 PASS, WARN, FAIL = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
-    return max(verdicts, key=_RANK.__getitem__, default=PASS)
+    return max(verdicts, key=VERDICT_RANK.__getitem__, default=PASS)
 
 
 def _plain(t: TaskScore) -> TaskScore:

@@ -26,7 +26,7 @@ class Verdict(StrEnum):
     FAIL = "fail"
 
 
-_RANK = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2}  # worse is larger
+VERDICT_RANK = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2}  # worse is larger
 
 
 class LogBase(StrEnum):
@@ -190,10 +190,6 @@ class BenchMetric(StrEnum):
     LATENCY_P95_MS = "latency_p95_ms"          # 95th-percentile request latency, milliseconds
     PEAK_MEMORY_BYTES = "peak_memory_bytes"    # peak memory while serving, bytes
     ENERGY_PER_TOKEN_J = "energy_per_token_j"  # energy per generated token, joules
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self is BenchMetric.TOKENS_PER_S
 
 
 @dataclass(frozen=True)
@@ -475,4 +471,5 @@ class CheckResult:
         """The model with the worst outcome: worst verdict, then the largest relative drop."""
         if not self.models:
             return None
-        return max(self.models, key=lambda v: (_RANK[v.verdict], -(v.delta_rel if v.delta_rel is not None else 0)))
+        return max(self.models,
+                   key=lambda v: (VERDICT_RANK[v.verdict], -(v.delta_rel if v.delta_rel is not None else 0)))

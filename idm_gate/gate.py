@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, metric
-from .compare import CheckResult, compare
-from .data import EvalSource, LogBase, ModelStatus, RecordedDensity, Verdict
+from .compare import compare
+from .data import CheckResult, EvalSource, LogBase, Measurement, ModelStatus, Policy, RecordedDensity, Verdict
 from .errors import InputError
 from .gitutil import Git
-from .manifest import Manifest, Policy, load_manifest, parse_manifest
-from .measure import Measurement, measure
+from .manifest import Manifest, load_manifest, parse_manifest
+from .measure import measure
 from .policy import at_base, follow_renames, introduced
-from .policy import tighten as tighten  # re-exported for existing callers
 
 if TYPE_CHECKING:
     from .retry import RetryPolicy

@@ -16,8 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .data import BenchSource, EvalSource, LogBase, Scale
-from .data import Policy as Policy  # re-exported: defined with the other shared values
+from .data import BenchSource, EvalSource, LogBase, Policy, Scale
 from .errors import InputError, InputErrors, one_line, truncate
 from .paths import MANIFEST_CAP, read_capped
 from .yamlsafe import load_yaml

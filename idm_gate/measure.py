@@ -10,9 +10,7 @@ import itertools
 from pathlib import Path
 
 from . import metric
-from .data import ArtifactSize, BenchResult, GroupMeasurement, TaskScore
-from .data import Measurement as Measurement  # re-exported: defined with the other shared values
-from .data import ModelMeasurement as ModelMeasurement
+from .data import ArtifactSize, BenchResult, GroupMeasurement, Measurement, ModelMeasurement, TaskScore
 from .errors import GitError, InputError
 from .manifest import Manifest, ModelSpec
 

@@ -54,11 +54,6 @@ class RetryPolicy:
         d = min(self.base_delay_s * 2.0 ** (failed_attempt - 1), self.max_delay_s)
         return uniform(d / 2, d) if self.jitter else d
 
-    def delays(self) -> tuple[float, ...]:
-        """The waits between the attempts, ``attempts - 1`` of them (with jitter: their upper bounds),
-        before the budget cuts them short."""
-        return tuple(min(self.base_delay_s * 2.0 ** (n - 1), self.max_delay_s) for n in range(1, self.attempts))
-
     def next_wait(self, failed_attempt: int, spent_s: float, asked_s: float | None = None,
                   uniform: Callable[[float, float], float] = random.uniform) -> float | None:
         """The wait before the next try, or None to give up: ``failed_attempt`` was the last one, or the

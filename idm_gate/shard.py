@@ -27,7 +27,7 @@ from .errors import InputError, truncate
 from .manifest import Manifest
 
 if TYPE_CHECKING:
-    from .measure import Measurement
+    from .data import Measurement
 
 MAX_PARTS = 1000
 _SHARD = re.compile(r"^\s*(\d{1,4})\s*/\s*(\d{1,4})\s*$")

@@ -34,8 +34,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from ..color import Painter
-    from ..compare import CheckResult
-    from ..data import LogBase, Measurement
+    from ..data import CheckResult, LogBase, Measurement
     from ..history import HistoryPoint
     from .axis import FrontierAxis
     from .leaderboard import Standing

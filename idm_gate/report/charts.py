@@ -27,8 +27,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..compare import _RANK, CheckResult, ModelVerdict
-from ..data import ModelMeasurement, ModelStatus
+from ..data import VERDICT_RANK, CheckResult, ModelMeasurement, ModelStatus, ModelVerdict
 from ..errors import InputError
 from ..history import pareto_frontier
 from .axis import SIZE, FrontierAxis, parse_axis
@@ -79,7 +78,7 @@ def history_chart(name: str, series: list[tuple[str, float]], unit: str) -> list
 def _changed(r: CheckResult) -> list[ModelVerdict]:
     moved = [v for v in r.models if v.status is ModelStatus.CHANGED and v.current is not None]
     # as the comment's table: failing, then warning, then passing; the largest change first within each
-    return sorted(moved, key=lambda v: (-_RANK[v.verdict], -abs(v.delta_rel or 0.0), v.name))
+    return sorted(moved, key=lambda v: (-VERDICT_RANK[v.verdict], -abs(v.delta_rel or 0.0), v.name))
 
 
 def history_section(r: CheckResult) -> list[str]:

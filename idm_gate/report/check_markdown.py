@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..compare import _RANK, FAIL, PASS, WARN, CheckResult, ModelVerdict
-from ..data import LogBase, ModelStatus, TaskScore
+from ..compare import FAIL, PASS, WARN
+from ..data import VERDICT_RANK, CheckResult, LogBase, ModelStatus, ModelVerdict, TaskScore
 from . import costfmt
 from .charts import frontier_section, history_section
 from .explain import ARROW, advice
@@ -242,7 +242,7 @@ def model_details(v: ModelVerdict, r: CheckResult) -> str:
 
 
 def _order(v: ModelVerdict) -> tuple[Any, ...]:
-    return (-_RANK[v.verdict], _STATUS_ORDER.get(v.status, 9), -abs(v.delta_rel or 0.0), v.name)
+    return (-VERDICT_RANK[v.verdict], _STATUS_ORDER.get(v.status, 9), -abs(v.delta_rel or 0.0), v.name)
 
 
 def _folded(v: ModelVerdict) -> bool:

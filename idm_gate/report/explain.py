@@ -16,8 +16,8 @@ import math
 from dataclasses import dataclass
 
 from .. import metric
-from ..compare import FAIL, ModelVerdict, Side
-from ..data import LogBase
+from ..compare import FAIL
+from ..data import LogBase, ModelVerdict, Side
 from .fmt import floor_sig, num, percent, ratio, size, size_pair
 
 ARROW = "→"

@@ -18,8 +18,7 @@ from .groupfmt import change_to_dict as group_change
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..compare import CheckResult, Side
-    from ..data import LogBase, Measurement
+    from ..data import CheckResult, LogBase, Measurement, Side
     from ..history import HistoryPoint
     from .leaderboard import Standing
 

@@ -25,7 +25,7 @@ from .fmt import NBSP, count, num, pm, score, size
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..compare import CheckResult
+    from ..data import CheckResult
     from ..history import HistoryPoint
     from .leaderboard import Standing
 

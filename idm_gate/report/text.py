@@ -20,7 +20,7 @@ from .groupfmt import measure_lines as group_lines
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..compare import CheckResult, ModelVerdict
+    from ..data import CheckResult, ModelVerdict
     from ..history import HistoryPoint
 
 

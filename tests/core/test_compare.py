@@ -8,10 +8,8 @@ import pytest
 
 from idm_gate import metric
 from idm_gate.compare import compare
-from idm_gate.data import LogBase, TaskScore
-from idm_gate.gate import tighten
-from idm_gate.manifest import Policy
-from idm_gate.measure import Measurement, ModelMeasurement
+from idm_gate.data import LogBase, Measurement, ModelMeasurement, Policy, TaskScore
+from idm_gate.policy import tighten
 
 
 def model(name="m", errors=(0.3, 0.4), size=10**9, stderr=None, metric_name="acc", log_base=LogBase.E):

@@ -17,10 +17,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idm_gate.data import LogBase, Scale
+from idm_gate.data import LogBase, Measurement, Scale
 from idm_gate.errors import InputError
 from idm_gate.manifest import Manifest, parse_manifest
-from idm_gate.measure import Measurement
 from idm_gate.serialize import loads_strict, measurement_from_dict, measurement_to_dict
 from idm_gate.yamlsafe import load_yaml
 from strategies import mutated
@@ -183,8 +182,7 @@ def test_loads_strict_refuses_nan_and_infinity(token):
 
 def _seed_report() -> dict:
     from idm_gate import metric
-    from idm_gate.data import TaskScore
-    from idm_gate.measure import ModelMeasurement
+    from idm_gate.data import ModelMeasurement, TaskScore
 
     tasks = (TaskScore(task="x", metric="acc", score=0.7, error=0.3, stderr=0.01, source="r.json", scale=Scale.FRACTION,
                        scale_inferred=True),

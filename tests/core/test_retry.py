@@ -44,12 +44,18 @@ def flaky(failures: int, clock: Clock, work_s: float = 0.0):
     return fn, calls
 
 
+def waits(policy: RetryPolicy) -> tuple[float, ...]:
+    """The backoff after each failed attempt but the last (the budget aside), ``attempts - 1`` of them;
+    with jitter, the top of each draw's range."""
+    return tuple(policy.delay(n, uniform=lambda lo, hi: hi) for n in range(1, policy.attempts))
+
+
 def test_the_schedule_doubles_up_to_the_cap():
     # 0.25 * 2**(n-1) for n = 1..9, capped at 4: 0.25, 0.5, 1, 2, 4, 4, 4, 4, 4 (23.75 s in all)
-    assert PUSH_RETRY.delays() == (0.25, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0)
-    assert sum(PUSH_RETRY.delays()) == 23.75
-    assert GITHUB_RETRY.delays() == (1.0, 2.0, 4.0)  # 4 tries: 3 waits
-    assert RetryPolicy(attempts=1, base_delay_s=1, max_delay_s=1).delays() == ()
+    assert waits(PUSH_RETRY) == (0.25, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0)
+    assert sum(waits(PUSH_RETRY)) == 23.75
+    assert waits(GITHUB_RETRY) == (1.0, 2.0, 4.0)  # 4 tries: 3 waits
+    assert waits(RetryPolicy(attempts=1, base_delay_s=1, max_delay_s=1)) == ()
 
 
 def test_jitter_draws_from_the_upper_half_of_each_wait():

@@ -8,9 +8,7 @@ from __future__ import annotations
 import math
 
 from idm_gate.compare import compare_model
-from idm_gate.data import LogBase, TaskScore
-from idm_gate.manifest import Policy
-from idm_gate.measure import ModelMeasurement
+from idm_gate.data import LogBase, ModelMeasurement, Policy, TaskScore
 from idm_gate.report import explain
 from idm_gate.report.fmt import floor_sig, size, size_pair
 

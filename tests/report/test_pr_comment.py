@@ -237,7 +237,7 @@ def test_the_same_pr_under_the_base_gate_alone_gets_no_such_line(tmp_path):
 
 
 def test_the_measure_summary_of_ten_thousand_models_stays_under_a_mebibyte():
-    from idm_gate.measure import Measurement
+    from idm_gate.data import Measurement
     from idm_gate.report.markdown import render_measurement
 
     res = cc.synthetic(10_000, {}, name_len=90)  # ~140-byte rows: the table alone would be 1.4 MB

@@ -21,11 +21,11 @@ import numpy as np
 import yaml
 from safetensors.numpy import save_file
 
-from idm_gate.compare import CheckResult, compare
-from idm_gate.data import LogBase
+from idm_gate.compare import compare
+from idm_gate.data import CheckResult, LogBase, Measurement
 from idm_gate.gate import model_policies
 from idm_gate.manifest import load_manifest
-from idm_gate.measure import Measurement, measure
+from idm_gate.measure import measure
 
 HEAD_SHA = "4f0c2b9e8d7a6c5b4a3928171615141312111009"
 PR_HEAD_SHA = "9a8b7c6d5e4f30211203948576a6b5c4d3e2f100"
@@ -131,9 +131,7 @@ def synthetic(n: int, kinds: dict[str, int], name_len: int = 16) -> CheckResult:
     so that a report that keeps the manifest's order and cuts would lose them. Names are padded with
     "x" to ``name_len`` characters."""
     from idm_gate import metric
-    from idm_gate.data import TaskScore
-    from idm_gate.manifest import Policy
-    from idm_gate.measure import ModelMeasurement
+    from idm_gate.data import ModelMeasurement, Policy, TaskScore
 
     def model(name: str, size_bytes: int) -> ModelMeasurement:
         t = TaskScore("arc_easy", "acc,none", 0.7, 0.3, None, "evals/all.csv")
