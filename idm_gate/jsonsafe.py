@@ -1,4 +1,7 @@
-"""The one JSON loader: every JSON document idm-gate reads goes through :func:`load_json`.
+"""The one JSON loader: every JSON document idm-gate reads from outside the package goes through
+:func:`load_json`. The one exception is the package's own bundled JSON Schemas
+(``manifest.schema``), read with :func:`json.loads`: they ship inside idm-gate, are tested, and are
+not input a user or a server can change.
 
 What it always does, whatever the options:
 
@@ -25,6 +28,11 @@ baselines file         True         "last"          False      each record in it
                                                                one bad record never hides the others
 event payload,         True         "last"          False      written by the runner / by idm-gate; read as
 export's merge target                                          Python's json reads them
+Hub tree answer,       True         "last"          True       a server's answer, read as requests' and
+GitHub API answer                                              httpx's ``.json()`` read it; only the fields
+                                                               used are checked, and a document that cannot
+                                                               be read is a ``RemoteError`` (exit 3), not
+                                                               the user's input error
 =====================  ===========  ==============  =========  =============================================
 """
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from idm_gate.errors import InputError, RemoteError, truncate
+from idm_gate.jsonsafe import JSONError, load_json
 from idm_gate.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -244,8 +245,9 @@ class GitHubClient:
     @staticmethod
     def _message(resp: httpx2.Response) -> str:
         try:
-            data = resp.json()
-        except Exception:
+            data = load_json(resp.content, "GitHub error answer", allow_nan=True, duplicate_keys="last",
+                             allow_bom=True)
+        except JSONError:
             return (resp.text or resp.reason_phrase or "").strip()[:300]
         if not isinstance(data, dict):
             return str(data)[:300]
@@ -502,8 +504,10 @@ def _json(resp: httpx2.Response, method: str, path: str) -> Any:
     if not resp.content:
         return None
     try:
-        return resp.json()
-    except ValueError:
+        # GitHub's JSON, read as httpx's resp.json() reads it (NaN, a repeated key and a BOM pass),
+        # but with bounded nesting: a hostile proxy's deep answer is this error, not a crash
+        return load_json(resp.content, f"{method} {path}", allow_nan=True, duplicate_keys="last", allow_bom=True)
+    except JSONError:
         kind = resp.headers.get("content-type", "no content type")
         raise GitHubAPIError(resp.status_code, f"the answer is not JSON ({kind}); is the API URL "
                              "right (GHES: https://HOST/api/v3)?", method=method, path=path) from None

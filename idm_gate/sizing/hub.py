@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from ..data import ArtifactSize
 from ..errors import InputError, RemoteError
+from ..jsonsafe import JSONError, load_json
 from ._glob import compile_glob
 from ._io import format_from_name
 
@@ -138,8 +139,11 @@ def size_hf(pattern: str, what: str) -> list[ArtifactSize]:
         r = _request("GET", url, what, shown, params=params)
         _check_status(r, what, shown, "check the repository id and the revision after '@'")
         try:
-            entries = r.json()
-        except ValueError:
+            # the Hub's own JSON, read as requests' r.json() reads it (NaN, a repeated key and a BOM
+            # pass; only the fields used below are checked), but with bounded nesting
+            entries = load_json(r.content, f"{what}: {shown}", allow_nan=True, duplicate_keys="last",
+                                allow_bom=True)
+        except JSONError:
             entries = None
         if not isinstance(entries, list):
             raise RemoteError(f"{what}: {shown}: the Hub tree answer is not a JSON list; retry "

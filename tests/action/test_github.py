@@ -391,6 +391,23 @@ def test_an_answer_that_is_not_json_is_a_clear_error(gh):
         client_for(gh).get_pull(OWNER, REPO, 3)
 
 
+def test_a_deeply_nested_answer_is_a_one_line_remote_error(gh):
+    # valid JSON nested 100,000 deep, as a broken proxy could send it; Python's json alone raises
+    # RecursionError near 1,000 levels
+    deep = b"[" * 100_000 + b"]" * 100_000
+    gh.inject("GET", "/pulls/3$", status=200, body=deep)
+    with pytest.raises(GitHubAPIError) as ei:
+        client_for(gh).get_pull(OWNER, REPO, 3)
+    assert str(ei.value) == (f"GitHub API GET /repos/{OWNER}/{REPO}/pulls/3: 200: the answer is not JSON "
+                             "(application/json; charset=utf-8); is the API URL right (GHES: https://HOST/api/v3)?")
+    assert ei.value.exit_code == 3  # a RemoteError: the server's fault, not the user's input
+    # the same body on an error answer: the message falls back to the body's text, cut to 300 characters
+    gh.inject("GET", "/pulls/4$", status=404, body=deep)
+    with pytest.raises(GitHubAPIError) as ei:
+        client_for(gh).get_pull(OWNER, REPO, 4)
+    assert ei.value.status == 404 and str(ei.value).endswith(": 404: " + "[" * 300)
+
+
 def test_pulls_for_commit_finds_same_repository_prs_but_not_a_forks_open_pr(gh):
     """As on GitHub: a fork's head commit is not in the base repository, so ``commits/{sha}/pulls``
     answers [] for it until the PR is merged (public reports: jwalton/gh-find-current-pr#119,

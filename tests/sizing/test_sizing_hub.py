@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +20,7 @@ from idm_gate.sizing.hub import parse_hf
 
 WHAT = "idm.yaml: models[0].artifacts"
 TOKEN = "hf_test_token"
+DEEP = 100_000
 
 PAGE1 = [
     {"type": "directory", "oid": "d1", "size": 0, "path": "weights"},
@@ -95,6 +99,16 @@ class Hub(BaseHTTPRequestHandler):
                                      "lfs": {"oid": "0" * 64, "size": "12"}}])
         if path == "/api/models/acme/notjson/tree/main":
             return self._json(200, {"error": "oops"})
+        if path == "/api/models/acme/deep/tree/main":
+            # valid JSON, as a broken or hostile endpoint could send it: a list nested 100,000 deep
+            # (Python's json gives up with RecursionError near 1,000 levels)
+            raw = b"[" * DEEP + b"]" * DEEP
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+            return
         if path == "/api/models/acme/elsewhere/tree/main":
             return self._json(200, PAGE1, {"Link": '<http://evil.invalid/api/x>; rel="next"'})
         return self._json(404, {"error": "Repository not found"})
@@ -278,10 +292,24 @@ def test_bad_timeout_setting(hub, monkeypatch):
 @pytest.mark.parametrize("repo, expect", [
     ("badsize", "gave no integer size"),
     ("notjson", "not a JSON list"),
+    ("deep", "not a JSON list"),
     ("elsewhere", "pointed the next page at another host"),
 ])
 def test_malformed_hub_answers(hub, repo, expect):
     assert expect in err([f"hf://acme/{repo}/**"], RemoteError)
+
+
+def test_a_deeply_nested_hub_answer_is_one_line_exit_3(hub, tmp_path):
+    (tmp_path / "idm.yaml").write_text("version: 1\nmodels:\n  - name: m\n    artifacts: ['hf://acme/deep/*.gguf']\n"
+                                       "    evals: [{scores: {x: 0.5}}]\n")
+    env = {**os.environ, "HF_ENDPOINT": hub, "IDM_GATE_HTTP_TIMEOUT": "5"}
+    env.pop("HF_TOKEN", None)
+    p = subprocess.run([sys.executable, "-m", "idm_gate", "measure"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 3, p.stderr  # a RemoteError: the server's fault, retrying may help
+    assert p.stderr == ("idm-gate: error: idm.yaml: models[0].artifacts[0]: hf://acme/deep@main: the Hub tree "
+                        "answer is not a JSON list; retry later or check HF_ENDPOINT\n")
+    assert p.stdout == ""
 
 
 @pytest.mark.parametrize("pattern", ["hf://acme", "hf://acme/tiny", "hf://acme/tiny@/x.gguf",
