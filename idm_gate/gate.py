@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, metric
 from .compare import compare
-from .data import CheckResult, EvalSource, LogBase, Measurement, ModelStatus, Policy, RecordedDensity, Verdict
+from .data import CheckResult, LogBase, Measurement, ModelStatus, Policy, RecordedDensity, Verdict
 from .errors import InputError
 from .gitutil import Git
 from .manifest import Manifest, load_manifest, parse_manifest
 from .measure import measure
-from .policy import at_base, follow_renames, introduced
+from .policy import at_base, costs_at_base, follow_renames, introduced
 
 if TYPE_CHECKING:
     from .retry import RetryPolicy
@@ -260,40 +260,21 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
 
 def _costs_at_base(man: Manifest, base_man: Manifest, renames: dict[str, str], repo: Repo, current: Measurement,
                    notices: list[str], warn: Warn) -> Measurement:
-    """``current`` measured again with each classification task weighed by the base commit's ``costs:``
-    where the PR changed them (costs are policy: a PR must not loosen its own gate), with a notice naming
-    the PR's costs, which take effect once merged. ``current`` as it is when no costs changed, or when the
-    base's costs do not fit the PR's file (a class it lacks): compare then counts the task's plain error."""
-    from .evals.confusion import default_task, describe_costs
-
-    def task_of(e: EvalSource) -> str | None:
-        return e.task or default_task(e.path) if e.path is not None else None
-
-    base_models = {m.name: m for m in base_man.models}
-    models, changed = [], []
-    for m in man.models:
-        bm = base_models.get(renames.get(m.name, m.name))
-        at_base = {task_of(e): e for e in bm.evals if e.path is not None} if bm is not None else {}
-        evals = []
-        for e in m.evals:
-            b = at_base.get(task_of(e))
-            if b is not None and b.costs != e.costs:
-                changed.append(f"{man.shown}: {e.field}.costs: this PR changes the costs "
-                               f"of task {task_of(e)} ({describe_costs(b.costs)} -> {describe_costs(e.costs)}); costs "
-                               "are policy, so the gate weighs the PR's counts with the base commit's costs; the new "
-                               "costs take effect once merged")
-                e = replace(e, costs=b.costs)
-            evals.append(e)
-        models.append(replace(m, evals=tuple(evals)))
-    if not changed:
+    """``current`` measured again under :func:`policy.costs_at_base` (costs are policy) when the PR changed
+    a task's costs, with its notices. ``current`` as it is when no costs changed, or when the base's costs do
+    not fit the PR's file (a class it lacks): compare then counts the task's plain error."""
+    decided = costs_at_base([(m.name, m.evals) for m in man.models], {m.name: m.evals for m in base_man.models},
+                            renames, man.shown)
+    if not decided.notices:
         return current
+    models = tuple(replace(m, evals=decided.evals[m.name]) for m in man.models)
     try:
-        again = measure(replace(man, models=tuple(models)), repo.root)
+        again = measure(replace(man, models=models), repo.root)
     except InputError as e:
         warn(f"the PR changes a classification task's costs, and its counts do not fit the base commit's costs ({e}); "
              "the task is compared on its plain error rate")
         return current
-    notices.extend(changed)
+    notices.extend(decided.notices)
     return again
 
 

@@ -11,7 +11,9 @@ The rules (README "The gate"):
 - a PR that changes a model's gate is told so (the new gate applies after merge) and ``pr_only`` keeps
   that gate, so a failure it would pass can be marked as a policy question;
 - ``min_density`` and ``min_group_density`` are converted when the PR switches ``log_base`` (nats/GB <->
-  bits/GB).
+  bits/GB);
+- costs are policy (:func:`costs_at_base`): a classification task whose ``costs:`` the PR changes is
+  weighed with the base commit's costs; the PR's costs take effect once merged.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from .data import LogBase, Policy
+from .data import EvalSource, LogBase, Policy
 
 DEFAULTS = Policy(max_drop=0.05, significance=True, z=1.96)
 RELATIVE = ("max_drop", "warn_drop", "max_throughput_drop")  # fractions, written as percentages
@@ -181,3 +183,51 @@ def introduced(models: Sequence[str], pr_policies: Mapping[str, Policy] | None, 
     if pr_policies is None:
         return {name: cli for name in models}
     return {k: tighten(v, cli) for k, v in pr_policies.items()}
+
+
+@dataclass(frozen=True)
+class CostsAtBase:
+    """The evals to measure a PR with when costs are policy.
+
+    ``evals``: model (current name) -> its ``evals:`` entries, each with the base commit's ``costs:``
+    where the PR changed them; ``notices``: one line per changed entry, for the report. No notices:
+    nothing changed, and ``evals`` holds the PR's entries as they are.
+    """
+
+    evals: dict[str, tuple[EvalSource, ...]]
+    notices: tuple[str, ...] = ()
+
+
+def costs_at_base(models: Sequence[tuple[str, Sequence[EvalSource]]],
+                  base_models: Mapping[str, Sequence[EvalSource]], renames: Mapping[str, str],
+                  shown: str) -> CostsAtBase:
+    """Costs are policy: a PR must not loosen its own gate by changing what a mistake costs.
+
+    ``models``: the PR manifest's (name, evals) in order; ``base_models``: the base commit's manifest,
+    name -> evals; ``renames``: current name -> name at the base (:func:`follow_renames`); ``shown``: how
+    messages name the PR's manifest. A results-file entry is matched to the base's entry for the same
+    task (its ``task:``, or the file's stem); when their ``costs:`` differ, the base's replace the PR's.
+    An entry without a file (inline scores), a task the base lacks and a model the base lacks keep the
+    PR's costs: there is nothing at the base they could loosen.
+    """
+    from .evals.confusion import default_task, describe_costs  # pure helpers; loaded only when needed
+
+    def task_of(e: EvalSource) -> str | None:
+        return e.task or default_task(e.path) if e.path is not None else None
+
+    out: dict[str, tuple[EvalSource, ...]] = {}
+    notices: list[str] = []
+    for name, evals in models:
+        at_base = {task_of(e): e for e in base_models.get(renames.get(name, name), ()) if e.path is not None}
+        kept = []
+        for e in evals:
+            b = at_base.get(task_of(e))
+            if b is not None and b.costs != e.costs:
+                notices.append(f"{shown}: {e.field}.costs: this PR changes the costs of task {task_of(e)} "
+                               f"({describe_costs(b.costs)} -> {describe_costs(e.costs)}); costs are policy, so "
+                               "the gate weighs the PR's counts with the base commit's costs; the new costs take "
+                               "effect once merged")
+                e = replace(e, costs=b.costs)
+            kept.append(e)
+        out[name] = tuple(kept)
+    return CostsAtBase(evals=out, notices=tuple(notices))

@@ -10,8 +10,8 @@ import math
 
 import pytest
 
-from idm_gate.data import LogBase, Policy
-from idm_gate.policy import DEFAULTS, at_base, introduced, policy_text, setting_text
+from idm_gate.data import EvalSource, LogBase, Policy
+from idm_gate.policy import DEFAULTS, at_base, costs_at_base, introduced, policy_text, setting_text
 
 UNSET = Policy()  # a layer that sets nothing
 
@@ -100,3 +100,53 @@ def test_settings_are_written_as_the_manifest_writes_them():
     assert setting_text("min_density", None) == "min_density unset"
     assert policy_text(Policy()) == "defaults"
     assert policy_text(Policy(warn_drop=0.025, significance=False)) == "warn_drop 2.5 %, significance off"
+
+
+# -- costs are policy --------------------------------------------------------------------------------
+
+BASE_COSTS = {"fraud": {"legit": 20}, "legit": {"fraud": 1}}
+PR_COSTS = {"fraud": {"legit": 19}, "legit": {"fraud": 1}}
+
+
+def ev(path: str | None = "evals/fraud.csv", costs=None, task: str | None = None, i: int = 0) -> EvalSource:
+    return EvalSource(path=path, scores=None if path else {"x": 0.5}, task=task, costs=costs,
+                      field=f"models[0].evals[{i}]")
+
+
+def test_changed_costs_are_replaced_by_the_base_commits_with_a_notice():
+    pr = [("m", (ev(costs=PR_COSTS), ev("evals/other.csv", BASE_COSTS, i=1)))]
+    got = costs_at_base(pr, {"m": (ev(costs=BASE_COSTS), ev("evals/other.csv", BASE_COSTS))}, {}, "idm.yaml")
+    assert got.evals == {"m": (ev(costs=BASE_COSTS), ev("evals/other.csv", BASE_COSTS, i=1))}
+    assert got.notices == (
+        "idm.yaml: models[0].evals[0].costs: this PR changes the costs of task fraud (matrix fraud>legit=20, "
+        "legit>fraud=1 -> matrix fraud>legit=19, legit>fraud=1); costs are policy, so the gate weighs the PR's "
+        "counts with the base commit's costs; the new costs take effect once merged",)
+
+
+def test_removing_costs_is_a_change_too():
+    got = costs_at_base([("m", (ev(costs=None),))], {"m": (ev(costs={"fraud": 10, "legit": 1}),)}, {}, "idm.yaml")
+    assert got.evals["m"][0].costs == {"fraud": 10, "legit": 1}
+    assert "(per-class fraud=10 -> no costs)" in got.notices[0]
+
+
+def test_entries_are_matched_by_task_not_by_position_or_file():
+    # the task name is the file's stem unless task: names it; the PR moved the file and reordered the list
+    pr = [("m", (ev("evals/new.csv", BASE_COSTS, i=0), ev("results/fraud_v2.csv", PR_COSTS, task="fraud", i=1)))]
+    base = {"m": (ev("evals/fraud.csv", BASE_COSTS), ev("evals/new.csv", BASE_COSTS))}
+    got = costs_at_base(pr, base, {}, "idm.yaml")
+    assert [e.costs for e in got.evals["m"]] == [BASE_COSTS, BASE_COSTS]
+    assert len(got.notices) == 1 and "models[0].evals[1].costs" in got.notices[0]
+
+
+def test_a_renamed_model_is_held_to_its_old_names_costs():
+    got = costs_at_base([("fraud-v2", (ev(costs=PR_COSTS),))], {"fraud-v1": (ev(costs=BASE_COSTS),)},
+                        {"fraud-v2": "fraud-v1"}, "idm.yaml")
+    assert got.evals["fraud-v2"][0].costs == BASE_COSTS and len(got.notices) == 1
+
+
+def test_nothing_at_the_base_to_loosen_keeps_the_prs_costs():
+    pr = [("new", (ev(costs=PR_COSTS),)), ("m", (ev("evals/added.csv", PR_COSTS), ev(None, i=1)))]
+    base = {"m": (ev(costs=BASE_COSTS), ev(None))}  # no model 'new'; no task 'added'; inline scores have no task
+    got = costs_at_base(pr, base, {}, "idm.yaml")
+    assert got.notices == ()
+    assert got.evals == {"new": pr[0][1], "m": pr[1][1]}
