@@ -349,8 +349,8 @@ def compare_model(cur: ModelMeasurement | None, base: ModelMeasurement | None, p
     return ModelVerdict(name=cur.name, verdict=worst(v for v, _ in results), status=status, current=cur,
                         baseline=base, policy=p, cur=cs, base=bs, delta=delta, delta_rel=rel, decomposition=dec,
                         within_noise=noise, missing_in_pr=missing, new_in_pr=added, metric_changed=changed_metric,
-                        reasons=tuple(r for _, r in results), density_failed=density_failed(), bench=bench,
-                        groups=group_changes)
+                        plain_compared=tuple(t for t in common if t in plain), reasons=tuple(r for _, r in results),
+                        density_failed=density_failed(), bench=bench, groups=group_changes)
 
 
 def compare(current: Measurement, baseline: Measurement | None, policies: dict[str, Policy],

@@ -427,6 +427,9 @@ class ModelVerdict:
     missing_in_pr: tuple[str, ...] = ()
     new_in_pr: tuple[str, ...] = ()
     metric_changed: tuple[str, ...] = ()
+    # tasks whose costs the PR changed and whose counts could not be weighed with the base's costs: ``cur``
+    # and ``base`` count their plain error rate (compare.py), the rest of the model as usual
+    plain_compared: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     # a failing model that the PR's own (not applied) ``gate:`` for it would pass: the policy is the issue
     pr_policy_passes: bool = False

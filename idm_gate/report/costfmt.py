@@ -53,6 +53,9 @@ def check_lines(v: ModelVerdict, unit: str) -> list[str]:
     """The ``check`` text report's lines for a model with costs on either side (none otherwise)."""
     if not (has_costs(v.current) or has_costs(v.baseline)):
         return []
+    if v.plain_compared:
+        return [f"  plain    {pair_text(v.baseline, v.current, unit)} (without costs; the density above compares "
+                f"{', '.join(v.plain_compared)} on the plain error, since the PR changed the costs; {DEPARTURE})"]
     return [f"  plain    {pair_text(v.baseline, v.current, unit)} (without costs; the density and error above are "
             f"cost-weighted, {DEPARTURE})"]
 
@@ -67,9 +70,15 @@ def markdown_note(v: ModelVerdict, unit: str) -> list[str]:
         return []
     shown = v.current or v.baseline
     assert shown is not None
-    tasks = ", ".join(esc(t) for t in costed_tasks(shown)) or "none"
-    return [f"- Error costs ({DEPARTURE}): density and error rate count the cost-weighted error of {tasks}; "
-            f"without costs, {pair_text(v.baseline, v.current, unit, ARROW, NBSP)}."]
+    tasks = ", ".join(esc(t) for t in costed_tasks(shown) if t not in v.plain_compared)
+    pair = pair_text(v.baseline, v.current, unit, ARROW, NBSP)
+    if v.plain_compared:
+        changed = ", ".join(esc(t) for t in v.plain_compared)
+        counted = f"; the cost-weighted error of {tasks} counts" if tasks else ""
+        return [f"- Error costs ({DEPARTURE}): the PR changed the costs of {changed}, compared on the plain error"
+                f"{counted}; without costs, {pair}."]
+    return [f"- Error costs ({DEPARTURE}): density and error rate count the cost-weighted error of {tasks or 'none'}; "
+            f"without costs, {pair}."]
 
 
 def markdown_section(v: ModelVerdict, r: object = None) -> list[str]:

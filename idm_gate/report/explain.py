@@ -54,7 +54,9 @@ def change_sentence(v: ModelVerdict, space: str = " ") -> str | None:
     errs = f"error rate {num(b.error_rate)} {ARROW} {num(c.error_rate)}"
     d = v.decomposition
     # with costs: the error rate is cost-weighted, and may move against accuracy (report/costfmt.py)
-    costed = any(x is not None and x.plain_error_rate is not None for x in (v.current, v.baseline))
+    # (a task compared on its plain error, its costs changed in the PR, does not count: compare.py)
+    costed = any(t.cost_error is not None and t.task not in v.plain_compared
+                 for x in (v.current, v.baseline) if x is not None for t in x.tasks)
     same, better, worse = (("the same cost-weighted error", "a lower cost-weighted error", "a higher cost-weighted "
                             "error") if costed else ("the same accuracy", "higher accuracy", "lower accuracy"))
     if b.error_rate == c.error_rate:

@@ -80,3 +80,31 @@ def test_a_report_without_counts_is_gated_on_the_plain_error(pr):
     assert "density down 17.8 %, over max_drop 5.0 %" in res.stdout
     assert ("costs changed for fraud_holdout (matrix fraud>legit=20, legit>fraud=1 -> matrix fraud>legit=19, "
             "legit>fraud=1); the PR's counts cannot be weighed with the base's costs here") in res.stdout
+
+
+def test_costs_that_do_not_fit_the_prs_classes_fall_back_to_the_plain_error(tmp_path):
+    """The PR adds a class the base's cost matrix lacks: its counts cannot be weighed with the base's costs,
+    so check warns and compares the task on its plain error rate instead of refusing or skipping it."""
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE_COSTS), "evals/fraud-screen.csv": matrix_csv(120, 450)})
+    assert r.idm("record").returncode == 0
+    r.git("checkout", "-q", "-b", "pr")
+    three = {"fraud": {"fraud": 0, "legit": 20, "review": 2}, "legit": {"fraud": 1, "legit": 0, "review": 1},
+             "review": {"fraud": 1, "legit": 1, "review": 0}}
+    r.write("idm.yaml", manifest(three))
+    y_true = ["fraud"] * 1000 + ["legit"] * 9000 + ["review"] * 1000
+    y_pred = ["legit"] * 120 + ["fraud"] * 880 + ["fraud"] * 450 + ["legit"] * 8550 + ["review"] * 1000
+    r.write("evals/fraud-screen.csv",
+            pd.crosstab(pd.Series(y_true, name="true"), pd.Series(y_pred, name="predicted")).to_csv())
+    r.commit("a third class")
+    res = r.idm("check", "--base-ref", "origin/main")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "its counts do not fit the base commit's costs" in res.stderr
+    assert "lacks class 'review'" in res.stderr
+    # plain error 570 / 10000 = 0.057 -> 570 / 11000 = 0.0518182; density -ln(0.057) / 0.05 = 57.29 ->
+    # -ln(0.0518182) / 0.05 = 59.20 nats/GB, up 3.3 %: a warning for the changed costs, not a failure
+    assert "fraud-screen: WARN" in res.stdout and "  density  57.29 -> 59.2 nats/GB  (▲ +3.3 %)" in res.stdout
+    assert "the task is compared on the plain error rate" in res.stdout
+    # the explanation speaks of accuracy, not of a cost-weighted error: the compared error is the plain one
+    assert "Same size (50.0 MB) at higher accuracy (error rate 0.057 → 0.05182)." in res.stdout
+    assert ("(without costs; the density above compares fraud_holdout on the plain error, since the PR changed the "
+            "costs;") in res.stdout

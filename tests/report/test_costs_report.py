@@ -104,9 +104,12 @@ def test_changed_costs_warn_and_the_comment_shows_both_costs(tmp_path):
     # 1000 = 0.06; density -ln(0.08) / 0.05 GB = 50.51 -> -ln(0.06) / 0.05 GB = 56.27 nats/GB, no standard error
     assert (v.base.error_rate, v.cur.error_rate) == (pytest.approx(0.08), pytest.approx(0.06))
     assert (v.base.density, v.cur.density) == (pytest.approx(50.5146, rel=1e-5), pytest.approx(56.2682, rel=1e-5))
-    assert v.cur.density_stderr is None and v.verdict is WARN
+    assert v.cur.density_stderr is None and v.verdict is WARN and v.plain_compared == ("fraud",)
     # the PR's costs, largest 5: (40 x 5 + 20 x 1) / (1000 x 5) = 220 / 5000 = 0.044
     seen = cc.Seen(cc.to_html(render_markdown(res)))
+    assert (f"Error costs (a departure from the published metric): the PR changed the costs of fraud, compared on the "
+            f"plain error; without costs, error rate 0.08{NB}→ 0.06, density 50.51{NB}→ 56.27{NB}nats/GB.") \
+        in seen.all_text
     assert ["fraud", f"matrix fraud>legit=20, legit>fraud=1{NB}→ matrix fraud>legit=5, legit>fraud=1", "0.08",
             "0.06", "0.023", "0.044"] in seen.cells
 
