@@ -42,7 +42,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal, NoReturn
 
-from .errors import InputError, one_line
+from .errors import InputError, one_line, truncate
 
 DuplicateKeys = Literal["error", "last"]
 
@@ -71,7 +71,7 @@ class JSONError(InputError):
 
 def _key(k: str) -> str:
     r = repr(k)
-    return one_line(r if len(r) <= 40 else r[:37] + "...")
+    return one_line(truncate(r, 40, "..."))
 
 
 def _no_duplicates(source: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:

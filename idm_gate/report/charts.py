@@ -28,7 +28,7 @@ import math
 import re
 
 from ..data import VERDICT_RANK, CheckResult, ModelMeasurement, ModelStatus, ModelVerdict
-from ..errors import InputError
+from ..errors import InputError, truncate
 from ..history import pareto_frontier
 from .axis import SIZE, FrontierAxis, parse_axis
 from .fmt import num
@@ -43,7 +43,7 @@ def label(text: str, limit: int = 40) -> str:
     """``text`` safe inside a Mermaid double-quoted string: quotes, backticks, backslashes, ``;#%`` (entity
     and comment syntax) and control characters become ``_``; at most ``limit`` characters."""
     text = _UNSAFE.sub("_", text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return truncate(text, limit)
 
 
 def _fence(lines: list[str]) -> list[str]:
