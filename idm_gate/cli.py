@@ -20,7 +20,7 @@ from .errors import IdmError, InputError, one_line
 from .messages import Messages
 
 if TYPE_CHECKING:
-    from .data import CheckResult, LogBase, Measurement, Policy
+    from .data import CheckResult, LogBase, Measurement, Policy, Verdict
     from .github.runner import RunnerContext
     from .manifest import Manifest
 
@@ -402,9 +402,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: LogBase) -> str:
-    """pass/warn/fail from ``--check FILE`` (the model's verdict there), else from the manifest's
-    absolute budgets (fail on a breach, pass within them, unknown when the model has none)."""
+def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: LogBase) -> Verdict | None:
+    """The verdict from ``--check FILE`` (the model's verdict there), else from the manifest's absolute
+    budgets (fail on a breach, pass within them, None (unknown) when the model has none)."""
+    from .data import Verdict
+
     if args.check:
         from .paths import EVAL_FILE_CAP, read_capped
         from .serialize import loads_strict
@@ -415,17 +417,17 @@ def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: LogB
         if not isinstance(models, list):
             raise InputError(f"{shown}: not a check report; write one with idm-gate check --format json -o FILE")
         verdict = next((v.get("verdict") for v in models if isinstance(v, dict) and v.get("name") == x.name), None)
-        if verdict not in ("pass", "warn", "fail"):
+        if verdict not in tuple(Verdict):
             raise InputError(f"{shown}: has no verdict for model {x.name!r}; check the same manifest, or drop --check")
-        return str(verdict)
+        return Verdict(verdict)
     from .compare import budget_breaches
 
     policy = next(spec.gate.over(man.gate) for spec in man.models if spec.name == x.name)
     if budget_breaches(x, policy, log_base):
-        return "fail"
+        return Verdict.FAIL
     if policy.min_density is None and policy.max_size_gb is None and policy.max_error_rate is None:
-        return "unknown"
-    return "pass"
+        return None
+    return Verdict.PASS
 
 
 def cmd_badge(args: argparse.Namespace) -> int:
@@ -442,7 +444,7 @@ def cmd_badge(args: argparse.Namespace) -> int:
     unit = m.log_base.unit
     write_output(badge_svg(args.label, f"{num(x.density, 3)} {unit}", status), args.output)
     if to_file(args.output):
-        args.messages.error(f"wrote the badge of {x.name} ({status}) to {args.output}", kind="note")
+        args.messages.error(f"wrote the badge of {x.name} ({status or 'unknown'}) to {args.output}", kind="note")
     return EXIT_OK
 
 

@@ -14,6 +14,8 @@ from typing import TextIO
 
 MODES = ("auto", "always", "never")
 
+# by word: a verdict's value (Verdict is not imported, so that ``idm-gate --version`` loads no stage) and the
+# message kinds of Messages.error
 _SGR = {"pass": "32", "warn": "33", "fail": "1;31", "error": "1;31", "internal error": "1;31", "over budget": "1;31",
         "warning": "33", "note": "36"}
 

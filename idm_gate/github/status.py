@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from idm_gate.data import Verdict
 from idm_gate.errors import truncate
 from idm_gate.github.client import STATUS_DESCRIPTION_LIMIT, GitHubClient
 
-VERDICT_STATES = {"fail": "failure", "pass": "success", "warn": "success", "error": "error",
-                  "pending": "pending"}
+# the commit status state for each verdict: a warning does not block a merge
+VERDICT_STATES: dict[Verdict, str] = {Verdict.FAIL: "failure", Verdict.PASS: "success", Verdict.WARN: "success"}
 
 
-def status_for(verdict: str, description: str) -> tuple[str, str]:
+def status_for(verdict: Verdict, description: str) -> tuple[str, str]:
     """(state, description) for a verdict: a warning passes, and its description says so."""
-    try:
-        state = VERDICT_STATES[verdict]
-    except KeyError:
-        raise ValueError(f"verdict {verdict!r}: use one of {', '.join(VERDICT_STATES)}") from None
     text = " ".join(description.split())
-    if verdict == "warn" and not text.lower().startswith("warning"):
+    if verdict is Verdict.WARN and not text.lower().startswith("warning"):
         text = f"warning: {text}"
-    return state, truncate(text, STATUS_DESCRIPTION_LIMIT)
+    return VERDICT_STATES[verdict], truncate(text, STATUS_DESCRIPTION_LIMIT)
 
 
-def set_status(client: GitHubClient, owner: str, repo: str, sha: str, verdict: str, context: str,
+def set_status(client: GitHubClient, owner: str, repo: str, sha: str, verdict: Verdict, context: str,
                description: str, target_url: str | None = None) -> dict[str, Any]:
     """Post the commit status for ``verdict`` (fail -> failure; pass, warn -> success).
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..data import Verdict
 from .axis import SIZE, FrontierAxis
 from .fmt import num
 
@@ -133,7 +134,8 @@ def history_svg(pts: Sequence[HistoryPoint], unit: str) -> str:
 
 # -- badge ------------------------------------------------------------------------------------------
 
-BADGE_COLOURS = {"pass": "#2ea44f", "warn": "#dbab09", "fail": "#cb2431", "unknown": "#6e7781"}
+BADGE_COLOURS = {Verdict.PASS: "#2ea44f", Verdict.WARN: "#dbab09", Verdict.FAIL: "#cb2431"}
+UNKNOWN_COLOUR = "#6e7781"  # no verdict: the model has no budget and no check report was given
 
 
 def _text_width(text: str) -> int:
@@ -141,10 +143,10 @@ def _text_width(text: str) -> int:
     return round(sum(7.5 if ch.isupper() or ch in "mwMW" else 6.2 for ch in text)) + 10
 
 
-def badge_svg(label: str, value: str, status: str) -> str:
-    """A flat two-part badge: grey ``label`` left, ``value`` right on the colour of ``status``
-    (``pass``, ``warn``, ``fail`` or ``unknown``), 20 px high, as README badges are."""
-    colour = BADGE_COLOURS[status]
+def badge_svg(label: str, value: str, verdict: Verdict | None) -> str:
+    """A flat two-part badge: grey ``label`` left, ``value`` right on the colour of ``verdict``
+    (grey when None: unknown), 20 px high, as README badges are."""
+    colour = BADGE_COLOURS[verdict] if verdict is not None else UNKNOWN_COLOUR
     lw, vw = _text_width(label), _text_width(value)
     w = lw + vw
     lab, val = html.escape(label), html.escape(value)

@@ -26,6 +26,7 @@ from fakegithub import (
     serve,
     server_error,
 )
+from idm_gate.data import Verdict
 from idm_gate.errors import InputError, RemoteError
 from idm_gate.github import commands
 from idm_gate.github.client import GITHUB_RETRY, ClientPolicy, GitHubAPIError, make_client, try_write
@@ -610,8 +611,9 @@ def test_keys_are_sanitised_in_the_marker():
 
 # -- status and failure isolation --------------------------------------------------------------------
 
-@pytest.mark.parametrize("verdict,state,prefix", [("fail", "failure", "density"), ("pass", "success", "density"),
-                                                  ("warn", "success", "warning: density")])
+@pytest.mark.parametrize("verdict,state,prefix", [(Verdict.FAIL, "failure", "density"),
+                                                  (Verdict.PASS, "success", "density"),
+                                                  (Verdict.WARN, "success", "warning: density")])
 def test_set_status_maps_the_verdict(gh, verdict, state, prefix):
     set_status(client_for(gh), OWNER, REPO, SHA, verdict, "idm-gate", "density " + "x" * 300)
     (status,) = gh.statuses[(OWNER, REPO, SHA)]
@@ -624,7 +626,7 @@ def test_a_fork_token_write_becomes_a_warning(fake_github):
     gh.add_user("ghs_fork", ACTIONS_BOT, app=True, read_only=True)
     client = client_for(gh, token="ghs_fork")
     warnings: list[str] = []
-    assert try_write(lambda: set_status(client, OWNER, REPO, SHA, "fail", "idm-gate", "d"),
+    assert try_write(lambda: set_status(client, OWNER, REPO, SHA, Verdict.FAIL, "idm-gate", "d"),
                      warnings.append, "commit status") is None
     assert try_write(lambda: upsert_comment(client, OWNER, REPO, PR, "idm", "b"), warnings.append,
                      "PR comment") is None

@@ -8,7 +8,7 @@ import pytest
 
 from idm_gate import metric
 from idm_gate.compare import compare
-from idm_gate.data import LogBase, Measurement, ModelMeasurement, Policy, TaskScore
+from idm_gate.data import LogBase, Measurement, ModelMeasurement, ModelStatus, Policy, TaskScore, Verdict
 from idm_gate.policy import tighten
 
 
@@ -36,23 +36,23 @@ def one(cur, base, policy=_DEFAULT_POLICY):
 
 def test_default_max_drop_is_five_percent():
     base = model()
-    assert one(model(size=int(1.04e9)), base).verdict == "pass"
+    assert one(model(size=int(1.04e9)), base).verdict is Verdict.PASS
     v = one(model(size=int(1.06e9)), base)
-    assert v.verdict == "fail" and v.delta_rel == pytest.approx(1 / 1.06 - 1)
+    assert v.verdict is Verdict.FAIL and v.delta_rel == pytest.approx(1 / 1.06 - 1)
 
 
 def test_warn_drop():
     v = one(model(size=int(1.03e9)), model(), Policy(warn_drop=0.02))
-    assert v.verdict == "warn" and "over warn_drop 2.0 %" in v.reasons[0]
+    assert v.verdict is Verdict.WARN and "over warn_drop 2.0 %" in v.reasons[0]
 
 
 def test_within_noise_warns_and_significance_off_fails():
     base, cur = model(stderr=0.05), model(size=int(1.10e9), stderr=0.05)
     v = one(cur, base)
-    assert v.verdict == "warn" and v.within_noise and "within noise" in v.reasons[0]
-    assert one(cur, base, Policy(significance=False)).verdict == "fail"
+    assert v.verdict is Verdict.WARN and v.within_noise and "within noise" in v.reasons[0]
+    assert one(cur, base, Policy(significance=False)).verdict is Verdict.FAIL
     # a drop far beyond the noise fails even with significance on
-    assert one(model(size=int(3e9), stderr=0.001), model(stderr=0.001)).verdict == "fail"
+    assert one(model(size=int(3e9), stderr=0.001), model(stderr=0.001)).verdict is Verdict.FAIL
 
 
 def test_comparability_uses_common_tasks_and_names_the_rest():
@@ -63,16 +63,16 @@ def test_comparability_uses_common_tasks_and_names_the_rest():
     assert v.base.error_rate == pytest.approx(0.3) and v.delta_rel == pytest.approx(0.0)
     other_metric = model(metric_name="acc_norm")
     v = one(other_metric, base)
-    assert v.metric_changed == ("t0", "t1") and v.verdict == "warn" and v.delta is None
+    assert v.metric_changed == ("t0", "t1") and v.verdict is Verdict.WARN and v.delta is None
 
 
 def test_absolute_budgets_apply_to_new_models():
     res = compare(meas(model("new", size=5 * 10**9)), meas(model("old")),
                   {"new": Policy(max_size_gb=4.0)})
     by = {v.name: v for v in res.models}
-    assert by["new"].status == "new" and by["new"].verdict == "fail"
+    assert by["new"].status is ModelStatus.NEW and by["new"].verdict is Verdict.FAIL
     assert "over max_size_gb 4" in by["new"].reasons[0]
-    assert by["old"].status == "removed" and res.verdict == "fail"
+    assert by["old"].status is ModelStatus.REMOVED and res.verdict is Verdict.FAIL
 
 
 def test_decomposition_and_break_even():

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idm_gate.data import EvalSource, Scale
+from idm_gate.data import EvalSource, Scale, Verdict
 from idm_gate.errors import InputError
 from idm_gate.evals import FORMATS, detect_format, read_eval
 
@@ -461,12 +461,12 @@ def test_a_partial_run_is_not_compared_with_a_full_one(tmp_path):
 
     full, part, part2 = load(LMEVAL_FULL, "full"), load(LMEVAL_LIMIT, "part"), load(LMEVAL_LIMIT, "part2")
     v = compare(part, full, {}).models[0]
-    assert v.verdict == "warn" and v.delta is None  # nothing in common: not comparable, never a pass or fail
+    assert v.verdict is Verdict.WARN and v.delta is None  # nothing in common: not comparable, never a pass or fail
     assert any(r.startswith("sample count changed for arc_challenge (full run -> 10 of 1172 examples)")
                for r in v.reasons), v.reasons
     assert any("no task in common" in r for r in v.reasons)
     same = compare(part2, part, {}).models[0]
-    assert same.verdict == "pass" and same.delta == 0 and not same.metric_changed
+    assert same.verdict is Verdict.PASS and same.delta == 0 and not same.metric_changed
 
 
 # --- globs ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import checkcases as cc
 from gitrepo import make_repo
-from idm_gate.data import RecordedDensity
+from idm_gate.data import ModelStatus, RecordedDensity
 from idm_gate.report.charts import FOLD_AFTER, frontier_section, history_section, label
 from idm_gate.report.check_markdown import COMMENT_BUDGET, Provenance, render_markdown
 from realtools import mermaid_blocks, mermaid_parse
@@ -47,7 +47,7 @@ def test_history_chart_ends_with_the_pr_and_frontier_marks_both_positions(tmp_pa
 def test_no_history_no_chart_and_no_change_no_frontier(tmp_path):
     res = cc.failing_case(tmp_path)
     assert history_section(res) == []
-    unchanged = replace(res, models=tuple(v for v in res.models if v.status.value == "unchanged"))
+    unchanged = replace(res, models=tuple(v for v in res.models if v.status is ModelStatus.UNCHANGED))
     assert frontier_section(unchanged) == []
 
 
@@ -75,7 +75,7 @@ def test_hostile_model_names_still_parse():
     texts = []
     for n in names:
         res = cc.synthetic(3, {"fail": 1})
-        models = tuple(replace(v, name=n, current=replace(v.current, name=n)) if v.status.value == "changed" else v
+        models = tuple(replace(v, name=n, current=replace(v.current, name=n)) if v.status is ModelStatus.CHANGED else v
                        for v in res.models)
         res = replace(res, models=models,
                       history=(RecordedDensity(commit="c" * 40, model=n, density=1.0),))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from idm_gate.compare import compare_model
-from idm_gate.data import LogBase, ModelMeasurement, Policy, TaskScore
+from idm_gate.data import LogBase, ModelMeasurement, Policy, TaskScore, Verdict
 from idm_gate.report import explain
 from idm_gate.report.fmt import floor_sig, size, size_pair
 
@@ -24,7 +24,7 @@ def test_a_new_model_over_min_density_and_max_size_gets_both_bounds():
     # ln 2 / 0.5 = 1.386 GB, under max_size_gb 1.5: "at most 1.38 GB"; at 2 GB the error rate for D 0.5
     # is exp(-0.5 * 2) = 0.3679 -- but 2 GB is over max_size_gb, so no error rate passes at this size.
     v = compare_model(model(0.5, 2 * 10**9), None, Policy(min_density=0.5, max_size_gb=1.5), LogBase.E)
-    assert v.verdict == "fail"
+    assert v.verdict is Verdict.FAIL
     b = explain.pass_bounds(v, LogBase.E)
     assert b is not None and b.error_rate is None and math.isclose(b.size_bytes, math.log(2) / 0.5 * 1e9)
     assert explain.advice(v, LogBase.E) == ["To pass (min_density 0.5, max_size_gb 1.5): at most 1.38 GB at this error rate."]
@@ -34,7 +34,7 @@ def test_max_error_rate_caps_the_error_bound_and_rules_out_any_size():
     # Pe 0.5 over max_error_rate 0.4: no size passes at this error rate; at 1 GB, the relative rule
     # (D_base = ln(1/0.45) / 1 = 0.7985, 95 % of it = 0.7586) allows exp(-0.7586) = 0.4683, capped at 0.4
     v = compare_model(model(0.5, 10**9), model(0.45, 10**9), Policy(max_drop=0.05, max_error_rate=0.4), LogBase.E)
-    assert v.verdict == "fail"
+    assert v.verdict is Verdict.FAIL
     b = explain.pass_bounds(v, LogBase.E)
     assert b is not None and b.size_bytes is None and b.error_rate == 0.4
     assert explain.advice(v, LogBase.E)[-1] == ("To pass (a drop of at most 5.0 %, max_error_rate 0.4): an error rate of "
@@ -47,7 +47,7 @@ def test_bits_per_gb_bounds_use_base_two():
     # floored to 0.1767 so that meeting the bound as shown does keep the density.
     base, cur = model(0.25, 10**9), model(0.25, 1_250_000_000)
     v = compare_model(cur, base, Policy(max_drop=0.5), LogBase.TWO)
-    assert v.verdict == "pass" and math.isclose(v.delta_rel, -0.2)
+    assert v.verdict is Verdict.PASS and math.isclose(v.delta_rel, -0.2)
     assert explain.advice(v, LogBase.TWO) == [
         "Size ×1.25 (1.00 GB → 1.25 GB) at the same accuracy (error rate 0.25).",
         "To keep the baseline density: at most 1.00 GB at this error rate, or an error rate of at most 0.1767 at this size."]
