@@ -1,8 +1,9 @@
 """Eval results readers: one per format, one entry point.
 
 ``read_eval(source, base_dir, root, manifest_name, metric_overrides)`` reads one ``evals:`` entry of
-a model in the manifest and returns its tasks as error fractions. Formats, and the scale used
-when the manifest does not declare one:
+a model in the manifest and returns its tasks as error fractions. Each format is one
+:class:`EvalFormat` entry of :data:`EVAL_FORMATS` (its readers, its description, its scale
+convention). Formats, and the scale used when the manifest does not declare one:
 
 - ``lm-eval``: an lm-evaluation-harness results JSON; fraction by the harness's convention.
 - ``lighteval``: a lighteval results JSON (and the Open LLM Leaderboard v1 files); fraction.
@@ -36,7 +37,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,28 +83,47 @@ def _module(name: str) -> Any:
     return importlib.import_module(f"{__name__}.{name}")
 
 
-# One reader per results format (the manifest's ``format:`` value); the JSON formats also read a
-# document already parsed, when the format was detected from it.
-READERS: dict[str, EvalReader] = {
-    "lm-eval": _reader("lmeval", "read"), "lighteval": _reader("lighteval", "read"),
-    "mteb": _reader("mteb", "read"), "opencompass": _reader("opencompass", "read"),
-    "model-index": _reader("model_index", "read"), "csv": _reader("table", "read_csv"),
-    "json": _reader("table", "read_json"),
-    "confusion-matrix": _reader("confusion", "read_csv"), "classification-report": _reader("confusion", "read_report"),
-}
-DOC_READERS: dict[str, EvalDocReader] = {
-    "lighteval": _doc_reader("lighteval", "read_doc"), "lm-eval": _doc_reader("lmeval", "read_doc"),
-    "mteb": _doc_reader("mteb", "read_doc"), "json": _doc_reader("table", "read_json_doc"),
-    "classification-report": _doc_reader("confusion", "read_report_doc"),
-}
-FORMATS = tuple(READERS)
+@dataclass(frozen=True)
+class EvalFormat:
+    """One results format idm-gate reads: the one place that says how a format is read.
+
+    ``name`` is the manifest's ``format:`` value; ``read`` reads the file's bytes; ``read_doc``, for a
+    JSON format, reads the document already parsed (when the format was detected from it), else None;
+    ``described`` is what the format is, in the words of the "it reads ..." line for a file of no known
+    format; ``scale_convention`` is the scale the format's own tool writes (None: inferred from the
+    values). A format whose convention is a fraction always holds fractions: a declared ``scale: percent``
+    on it is warned about.
+    """
+
+    name: str
+    read: EvalReader
+    described: str
+    read_doc: EvalDocReader | None = None
+    scale_convention: Scale | None = None
+
+
+# One entry per results format, in the order messages list them.
+EVAL_FORMATS: dict[str, EvalFormat] = {f.name: f for f in (
+    EvalFormat("lm-eval", _reader("lmeval", "read"), "lm-evaluation-harness results JSON",
+               _doc_reader("lmeval", "read_doc"), Scale.FRACTION),
+    EvalFormat("lighteval", _reader("lighteval", "read"), "results JSON",
+               _doc_reader("lighteval", "read_doc"), Scale.FRACTION),
+    EvalFormat("mteb", _reader("mteb", "read"), "one JSON per task", _doc_reader("mteb", "read_doc"), Scale.FRACTION),
+    EvalFormat("opencompass", _reader("opencompass", "read"), "summary CSV dataset,version,metric,mode,<model>",
+               scale_convention=Scale.PERCENT),
+    EvalFormat("model-index", _reader("model_index", "read"), "a model card's README.md"),
+    EvalFormat("csv", _reader("table", "read_csv"), "task,score[,stderr]"),
+    EvalFormat("json", _reader("table", "read_json"), "{task: score}", _doc_reader("table", "read_json_doc")),
+    EvalFormat("confusion-matrix", _reader("confusion", "read_csv"),
+               "CSV: a header of class labels, a row per true class"),
+    EvalFormat("classification-report", _reader("confusion", "read_report"),
+               "scikit-learn's classification_report(output_dict=True) JSON",
+               _doc_reader("confusion", "read_report_doc")),
+)}
+FORMATS = tuple(EVAL_FORMATS)
 
 # One line naming what idm-gate reads, for a file of no known format.
-KNOWN = ("lm-eval (lm-evaluation-harness results JSON), lighteval (results JSON), mteb (one JSON per task), "
-         "opencompass (summary CSV dataset,version,metric,mode,<model>), "
-         "model-index (a model card's README.md), csv (task,score[,stderr]), json ({task: score}), "
-         "confusion-matrix (CSV: a header of class labels, a row per true class), "
-         "classification-report (scikit-learn's classification_report(output_dict=True) JSON)")
+KNOWN = ", ".join(f"{f.name} ({f.described})" for f in EVAL_FORMATS.values())
 
 __all__ = ["FORMATS", "EvalReadResult", "detect_format", "read_eval", "skipped_tasks"]
 
@@ -246,9 +266,9 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
         if suffix == ".json" or data.lstrip()[:1] in (b"{", b"["):
             doc = load_json(data, file)  # a broken JSON file: say where, not "unknown format"
             fmt = _json_format(doc)
-            doc_reader = DOC_READERS.get(fmt or "")
-            if doc_reader is not None:
-                read = doc_reader(doc, file=file, source=rel, scale=source.scale, overrides=overrides)
+            known = EVAL_FORMATS.get(fmt or "")
+            if known is not None and known.read_doc is not None:
+                read = known.read_doc(doc, file=file, source=rel, scale=source.scale, overrides=overrides)
                 return _check_percent(_by_convention(read, fmt), fmt, source, file)
         else:
             decode_text(data, file)
@@ -260,23 +280,19 @@ def _read_file(source: EvalSource, rel: str, path: Path, what: str, overrides: M
                 raise _Unknown(rel)
             raise fail(file, None, "not a results format idm-gate reads",
                        f"it reads {KNOWN}; set format: in the manifest if the file is one of them")
-    reader = READERS[fmt]
-    read = reader(data, file=file, source=rel, scale=source.scale, overrides=overrides)
+    read = EVAL_FORMATS[fmt].read(data, file=file, source=rel, scale=source.scale, overrides=overrides)
     return _check_percent(_by_convention(read, fmt), fmt, source, file)
 
 
-# The scale each format's own tool writes; the other formats have none, and their scale is inferred.
-SCALE_CONVENTIONS = {"lm-eval": Scale.FRACTION, "lighteval": Scale.FRACTION, "mteb": Scale.FRACTION,
-                     "opencompass": Scale.PERCENT}
-
-
 def _by_convention(result: EvalReadResult, fmt: str | None) -> EvalReadResult:
-    convention = SCALE_CONVENTIONS.get(fmt or "")
+    known = EVAL_FORMATS.get(fmt or "")
+    convention = known.scale_convention if known is not None else None
     return result if convention is None else replace(result, scale_convention=convention)
 
 
-# Formats whose values are always fractions: a declared percent scale divides them by 100.
-FRACTION_FORMATS = ("lm-eval", "lighteval", "mteb")
+# Formats whose values are always fractions (their tool's convention): a declared percent scale divides
+# them by 100.
+FRACTION_FORMATS = tuple(f.name for f in EVAL_FORMATS.values() if f.scale_convention is Scale.FRACTION)
 
 
 def _check_percent(result: EvalReadResult, fmt: str | None, source: EvalSource, file: str) -> EvalReadResult:

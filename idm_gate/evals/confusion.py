@@ -504,7 +504,7 @@ def _describe(kind: str, entries: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# The readers (idm_gate.evals.READERS) and the manifest's task: and costs:
+# The readers (idm_gate.evals.EVAL_FORMATS) and the manifest's task: and costs:
 # ------------------------------------------------------------------------------------------------
 
 def read_csv(data: bytes, *, file: str, source: str, scale: Scale | None,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from idm_gate.data import EvalResult, EvalSource, Scale
 from idm_gate.errors import InputError
-from idm_gate.evals import rates, read_eval, skipped_tasks
+from idm_gate.evals import EVAL_FORMATS, FORMATS, FRACTION_FORMATS, rates, read_eval, skipped_tasks
 
 DATA = Path(__file__).parents[1] / "data" / "evals"
 LMEVAL = "lm-eval/results_2025-03-14T09-26-53.118402.json"
@@ -473,13 +473,34 @@ def test_explicit_format_wins_over_the_file_name(tmp_path):
 
 
 def test_unknown_suffix_lists_the_formats(tmp_path):
+    # the whole line, one "name (what it is)" per entry of the format registry, in its order
     msg = refused(read_bytes, tmp_path, "results.txt", "t,0.5", match="results.txt: not a results format")
-    assert all(f in msg for f in ("lm-eval", "model-index", "csv", "json"))
+    assert msg == (
+        "results.txt: not a results format idm-gate reads; it reads lm-eval (lm-evaluation-harness results JSON), "
+        "lighteval (results JSON), mteb (one JSON per task), opencompass (summary CSV dataset,version,metric,mode,"
+        "<model>), model-index (a model card's README.md), csv (task,score[,stderr]), json ({task: score}), "
+        "confusion-matrix (CSV: a header of class labels, a row per true class), classification-report "
+        "(scikit-learn's classification_report(output_dict=True) JSON); set format: in the manifest if the file "
+        "is one of them")
 
 
 def test_unknown_format_is_refused(tmp_path):
     # (an unknown scale: is refused where it is parsed, by the manifest's schema: test_manifest.py)
-    refused(read_bytes, tmp_path, "s.csv", "task,score\nt,0.5\n", match="unknown format", format="yaml")
+    msg = refused(read_bytes, tmp_path, "s.csv", "task,score\nt,0.5\n", match="unknown format", format="yaml")
+    assert msg == ("idm.yaml: models[0].evals[0].format: unknown format 'yaml'; use one of lm-eval, lighteval, "
+                   "mteb, opencompass, model-index, csv, json, confusion-matrix, classification-report, or leave "
+                   "it out to detect it")
+
+
+def test_the_format_registry_declares_each_format_once():
+    # the scale convention is each tool's own: lm-eval, lighteval and mteb write fractions, OpenCompass's
+    # summary percentages; the JSON formats (and only they) also read a document already parsed
+    assert FORMATS == tuple(EVAL_FORMATS) and all(k == f.name for k, f in EVAL_FORMATS.items())
+    assert {k: f.scale_convention for k, f in EVAL_FORMATS.items() if f.scale_convention} == {
+        "lm-eval": Scale.FRACTION, "lighteval": Scale.FRACTION, "mteb": Scale.FRACTION, "opencompass": Scale.PERCENT}
+    assert FRACTION_FORMATS == ("lm-eval", "lighteval", "mteb")
+    assert {k for k, f in EVAL_FORMATS.items() if f.read_doc} == {"lm-eval", "lighteval", "mteb", "json",
+                                                                   "classification-report"}
 
 
 def test_path_escaping_the_repository_is_refused(tmp_path):
