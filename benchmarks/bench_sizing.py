@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import io_delta, median_seconds  # noqa: E402
+from _timing import io_delta, median_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

@@ -28,13 +28,13 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import median_seconds  # noqa: E402
+from _timing import median_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from idm_gate.gitutil import Git  # noqa: E402
-from idm_gate.store import canonical_json, find_baseline  # noqa: E402
-from idm_gate.store.branch import BranchStore, record_path  # noqa: E402
+from idm_gate.gitutil import Git
+from idm_gate.store import canonical_json, find_baseline
+from idm_gate.store.branch import BranchStore, record_path
 
 KEY = "idm.yaml"  # the gate key: the manifest's path from the repository's top
 ENV = {

@@ -150,13 +150,13 @@ def detect_format(data: bytes, name: str) -> str | None:
     """
     try:
         text = decode_text(data, name)
-    except Exception:  # noqa: BLE001 - detection never raises; the reader will say what is wrong
+    except Exception:  # detection never raises; the reader will say what is wrong
         return None
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
             doc = load_json(data, name)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return None
         return _json_format(doc)
     suffix = Path(name).suffix.lower()

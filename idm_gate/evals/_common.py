@@ -67,7 +67,7 @@ def show(value: Any, limit: int = 40) -> str:
     """A short, single-line rendering of a value taken from a user's file."""
     try:
         s = repr(value)
-    except Exception:  # noqa: BLE001 - repr of a parsed value cannot really fail; be safe
+    except Exception:  # repr of a parsed value cannot really fail; be safe
         s = f"<{type(value).__name__}>"
     return one_line(truncate(s, limit, "..."))
 

@@ -297,7 +297,7 @@ class GitHubClient:
             self.request_log.append((method, path))
             try:
                 return send()
-            except Exception as exc:  # noqa: BLE001 - sorted out right below
+            except Exception as exc:  # sorted out right below
                 resp, neterr = self._error_parts(exc)
                 if resp is None and neterr is None:
                     raise

@@ -65,7 +65,7 @@ class LeaderboardRenderer(Protocol):
     """What a format module offers for ``idm-gate leaderboard``."""
 
     @property
-    def CHARTS_HISTORY(self) -> bool:  # noqa: N802 (a module's constant satisfies it)
+    def CHARTS_HISTORY(self) -> bool:  # upper case: a module's constant satisfies it
         """Whether the format draws the branch's recorded densities: only then does the CLI read the
         baseline store for ``history``."""
         ...

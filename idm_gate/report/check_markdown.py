@@ -163,7 +163,7 @@ def task_section(v: ModelVerdict, r: CheckResult) -> list[str]:
         if c and b and c.metric != b.metric:
             metric_txt, change, moved = f"{esc(b.metric)}{NBSP}{ARROW} {esc(c.metric)}", "metric changed", True
         else:
-            metric_txt = esc((c or b).metric)  # type: ignore[union-attr]
+            metric_txt = esc((c or base[name]).metric)  # a name comes from the PR's tasks or the baseline's
             if c and b:
                 d = c.error - b.error
                 change = "=" if d == 0 else ("+" if d > 0 else "-") + num(abs(d))

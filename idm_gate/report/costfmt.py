@@ -97,7 +97,7 @@ def markdown_section(v: ModelVerdict, r: object = None) -> list[str]:
            "|---|---|---:|---:|---:|---:|"]
     for n in names:
         c, b = cur.get(n), base.get(n)
-        costs = (c or b).costs  # type: ignore[union-attr]
+        costs = (c or base[n]).costs  # a name comes from the PR's tasks or the baseline's
         if c is not None and b is not None and c.costs != b.costs:
             costs = f"{b.costs or 'none'}{NBSP}→ {c.costs or 'none'}"
         out.append(f"| {esc(n)} | {esc(costs or 'none', 300)} | {num(b.error) if b else '—'} | "

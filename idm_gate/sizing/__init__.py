@@ -462,9 +462,8 @@ def aggregate(files: tuple[ArtifactSize, ...]) -> SizeResult:
     sources = {a.source for a in files}
     source = sources.pop() if len(sources) == 1 else "mixed"
     weights = [a for a in files if a.format is not None]
-    params = None
-    if weights and all(a.params is not None for a in weights):
-        params = sum(a.params for a in weights)  # type: ignore[misc]
+    counts = [a.params for a in weights if a.params is not None]
+    params = sum(counts) if weights and len(counts) == len(weights) else None
     bpp = 8 * size / params if params else None
     return SizeResult(size_bytes=size, source=source, files=files, params=params, bits_per_param=bpp)
 

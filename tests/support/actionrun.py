@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actionrunner import OWNER, REPO, TOKEN, read_outputs  # noqa: F401  (re-exported for the tests)
+from actionrunner import OWNER, REPO, TOKEN, read_outputs
 
 
 def push_payload(branch: str = "main") -> dict:
