@@ -408,18 +408,13 @@ def badge_status(args: argparse.Namespace, man: Manifest, x: Any, log_base: LogB
     from .data import Verdict
 
     if args.check:
+        from .checkdoc import verdict_of
         from .paths import EVAL_FILE_CAP, read_capped
         from .serialize import loads_strict
 
         shown = f"--check {args.check}"
-        doc = loads_strict(read_capped(Path(args.check), EVAL_FILE_CAP, shown, args.check), shown)
-        models = doc.get("models") if isinstance(doc, dict) and doc.get("kind") == "check" else None
-        if not isinstance(models, list):
-            raise InputError(f"{shown}: not a check report; write one with idm-gate check --format json -o FILE")
-        verdict = next((v.get("verdict") for v in models if isinstance(v, dict) and v.get("name") == x.name), None)
-        if verdict not in tuple(Verdict):
-            raise InputError(f"{shown}: has no verdict for model {x.name!r}; check the same manifest, or drop --check")
-        return Verdict(verdict)
+        return verdict_of(loads_strict(read_capped(Path(args.check), EVAL_FILE_CAP, shown, args.check), shown),
+                          x.name, shown)
     from .compare import budget_breaches
 
     policy = next(spec.gate.over(man.gate) for spec in man.models if spec.name == x.name)

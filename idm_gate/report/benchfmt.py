@@ -1,16 +1,13 @@
 """Inference benchmark figures (``bench:``) in the reports: beside density, never folded into it.
 
-Shared by the text report (measure and check), the JSON check report and the Markdown comment; every
-renderer shows a figure with its unit, its standard error when known, its setup, and its change against
-the baseline, or why it has none ("not comparable: threads 8 -> 16").
+Shared by the text report (measure and check) and the Markdown comment (the JSON check report's part is built
+by :mod:`idm_gate.checkdoc`); every renderer shows a figure with its unit, its standard error when known, its
+setup, and its change against the baseline, or why it has none ("not comparable: threads 8 -> 16").
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..data import BenchChange, BenchMetric, BenchResult, ModelMeasurement, ModelVerdict
-from ..serialize import bench_to_dict
 from .fmt import num, percent, size
 
 _UNIT = {BenchMetric.TOKENS_PER_S: "tokens/s", BenchMetric.LATENCY_P50_MS: "ms", BenchMetric.LATENCY_P95_MS: "ms",
@@ -64,12 +61,6 @@ def check_lines(v: ModelVerdict) -> list[str]:
         elif c.baseline is not None:
             out.append(f"  bench    {c.key}: {value_text(c.baseline)} at the baseline  ({change_text(c)})")
     return out
-
-
-def change_to_dict(c: BenchChange) -> dict[str, Any]:
-    return {"key": c.key, "current": bench_to_dict(c.current) if c.current else None,
-            "baseline": bench_to_dict(c.baseline) if c.baseline else None, "comparable": c.comparable,
-            "why_not_comparable": None if c.comparable else c.why, "delta_rel": c.delta_rel}
 
 
 def markdown_section(v: ModelVerdict, r: object = None) -> list[str]:

@@ -1,16 +1,14 @@
 """Domains (manifest ``groups:``) in the reports: each group's error rate and density, and the worst group.
 
-Shared by the text reports (measure and check), the JSON check report and the Markdown renderers; every
-renderer shows nothing for a model without groups. The worst group is the one with the lowest density
-(all of a model's groups divide by the same size, so it is also the one with the highest error rate).
+Shared by the text reports (measure and check) and the Markdown renderers (the JSON check report's part is
+built by :mod:`idm_gate.checkdoc`); every renderer shows nothing for a model without groups. The worst group
+is the one with the lowest density (all of a model's groups divide by the same size, so it is also the one
+with the highest error rate).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..data import GroupChange, ModelMeasurement, ModelVerdict, Side
-from ..serialize import group_to_dict
+from ..data import GroupChange, ModelMeasurement, ModelVerdict
 from .fmt import NBSP, num, percent, pm
 
 
@@ -61,19 +59,6 @@ def check_lines(v: ModelVerdict, unit: str) -> list[str]:
         elif c.baseline is not None:
             out.append(f"  group    {c.name}: {num(c.baseline.density)} {unit} at the baseline  ({c.why})")
     return out
-
-
-def change_to_dict(c: GroupChange) -> dict[str, Any]:
-    return {"name": c.name, "current": group_to_dict(c.current) if c.current else None,
-            "baseline": group_to_dict(c.baseline) if c.baseline else None,
-            "compared_tasks": list(c.compared_tasks),
-            "compared": {"current": _side(c.cur), "baseline": _side(c.base)},
-            "delta_rel": c.delta_rel, "why_not_compared": c.why if c.delta_rel is None else None}
-
-
-def _side(s: Side | None) -> dict[str, Any] | None:
-    return None if s is None else {"density": s.density, "density_stderr": s.density_stderr,
-                                   "error_rate": s.error_rate, "size_bytes": s.size_bytes}
 
 
 def measure_markdown(x: ModelMeasurement, unit: str) -> list[str]:

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idm_gate import groups, metric
+from idm_gate.checkdoc import check_to_dict
 from idm_gate.compare import FAIL, PASS, WARN, budget_breaches, compare
 from idm_gate.data import LogBase, Measurement, ModelMeasurement, Policy, TaskScore
 from idm_gate.policy import in_unit, tighten
 from idm_gate.report.check_markdown import render_markdown
-from idm_gate.report.json import check_to_dict
 from idm_gate.report.text import render_check as render_text
 from idm_gate.serialize import measurement_from_dict, measurement_to_dict
 

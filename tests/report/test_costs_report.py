@@ -27,9 +27,9 @@ import pandas as pd
 import pytest
 
 import checkcases as cc
+from idm_gate.checkdoc import check_to_dict
 from idm_gate.compare import FAIL, WARN
 from idm_gate.report.check_markdown import Provenance, render_markdown
-from idm_gate.report.json import check_to_dict
 from idm_gate.report.markdown import render_measurement as measure_markdown
 from idm_gate.report.text import render_check as render_text
 from idm_gate.report.text import render_measurement as measure_text

@@ -157,6 +157,13 @@ def test_badge_colour_follows_a_check_report(five, tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip() == (f"idm-gate: error: --check {check}: has no verdict for model 'b'; check the same "
                                   "manifest, or drop --check")
+    # a measurement report (what measure -f json writes) is not a check report: refused in one line
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"kind": "measurement", "version": 1, "models": [{"name": "a"}]}))
+    res = idm(five, "badge", "--model", "a", "--check", str(report))
+    assert res.returncode == 2
+    assert res.stderr.strip() == (f"idm-gate: error: --check {report}: not a check report; write one with idm-gate "
+                                  "check --format json -o FILE")
 
 
 def test_badge_unknown_model(five):
