@@ -34,6 +34,7 @@ from typing import Any
 
 from . import groups, metric
 from .data import (
+    BYTES_PER_GB,
     VERDICT_RANK,
     BenchChange,
     BenchMetric,
@@ -111,8 +112,8 @@ def _bench_budgets(cur: ModelMeasurement, p: Policy) -> list[tuple[Verdict, str]
                 and b.value > p.max_latency_ms:
             out.append((FAIL, f"{b.key} {b.value:.4g} is over max_latency_ms {p.max_latency_ms:g}"))
         elif b.metric is BenchMetric.PEAK_MEMORY_BYTES and p.max_peak_memory_gb is not None \
-                and b.value / metric.BYTES_PER_GB > p.max_peak_memory_gb:
-            out.append((FAIL, f"peak memory {b.value / metric.BYTES_PER_GB:.4g} GB is over max_peak_memory_gb "
+                and b.value / BYTES_PER_GB > p.max_peak_memory_gb:
+            out.append((FAIL, f"peak memory {b.value / BYTES_PER_GB:.4g} GB is over max_peak_memory_gb "
                               f"{p.max_peak_memory_gb:g}"))
         elif b.metric is BenchMetric.ENERGY_PER_TOKEN_J and p.max_energy_per_token_j is not None \
                 and b.value > p.max_energy_per_token_j:

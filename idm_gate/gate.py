@@ -320,14 +320,14 @@ def _commit_date(git: Git, sha: str) -> str | None:
 
 def _mark_policy_issues(res: CheckResult, pr_only: dict[str, Policy]) -> CheckResult:
     """Mark each failing model that the PR's own gate for it would pass: the fix is on the base branch."""
-    from .compare import FAIL, compare_model
+    from .compare import compare_model
 
     marked = []
     for v in res.models:
         pp = pr_only.get(v.name)
-        if v.verdict is FAIL and pp is not None and v.current is not None:
+        if v.verdict is Verdict.FAIL and pp is not None and v.current is not None:
             again = compare_model(v.current, v.baseline, pp, res.log_base)
-            if again.verdict != FAIL:
+            if again.verdict != Verdict.FAIL:
                 v = replace(v, pr_policy_passes=True)
         marked.append(v)
     return replace(res, models=tuple(marked))

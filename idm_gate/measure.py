@@ -10,7 +10,7 @@ import itertools
 from pathlib import Path
 
 from . import metric
-from .data import ArtifactSize, BenchResult, GroupMeasurement, Measurement, ModelMeasurement, TaskScore
+from .data import BYTES_PER_GB, ArtifactSize, BenchResult, GroupMeasurement, Measurement, ModelMeasurement, TaskScore
 from .errors import GitError, InputError
 from .manifest import Manifest, ModelSpec
 
@@ -42,7 +42,7 @@ def _size(spec: ModelSpec, man: Manifest, root: Path) -> tuple[
     if spec.size_bytes is not None:
         declared.append(("size_bytes", float(spec.size_bytes)))
     if spec.size_gb is not None:
-        declared.append(("size_gb", spec.size_gb * metric.BYTES_PER_GB))
+        declared.append(("size_gb", spec.size_gb * BYTES_PER_GB))
     for (_, b1), (_, b2) in itertools.pairwise(declared):
         if abs(b1 - b2) > SIZE_TOLERANCE * max(b1, b2):
             raise InputError(f"{where}: size_bytes ({_fmt_gb(b1)}) and size_gb ({_fmt_gb(b2)}) disagree by more "

@@ -21,9 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .data import BYTES_PER_GB as BYTES_PER_GB
-from .data import Decomposition as Decomposition
-from .data import LogBase
+from .data import BYTES_PER_GB, Decomposition, LogBase
 
 
 class MetricError(ValueError):

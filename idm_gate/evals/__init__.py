@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import EvalSource, Scale, TaskScore
+from ..errors import one_line
 from ..paths import EVAL_FILE_CAP, read_capped, resolve_inside
 from ..sizing._glob import has_magic
 from ._common import (
@@ -51,7 +52,6 @@ from ._common import (
     decode_text,
     fail,
     load_json,
-    one_line,
     show,
 )
 

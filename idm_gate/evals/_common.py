@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..data import EvalResult, Scale, TaskScore
-from ..errors import InputError, truncate
-from ..errors import one_line as one_line  # re-exported to the readers
+from ..errors import InputError, one_line, truncate
 from ..jsonsafe import load_json as _load_json
 from . import rates
 

@@ -63,7 +63,8 @@ from typing import Any
 
 from .. import metric
 from ..data import Scale, TaskScore
-from ._common import EvalReadResult, decode_text, fail, kind_of, load_json, number, one_line, show
+from ..errors import one_line
+from ._common import EvalReadResult, decode_text, fail, kind_of, load_json, number, show
 
 CONFUSION = "confusion-matrix"
 REPORT = "classification-report"

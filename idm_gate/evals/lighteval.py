@@ -57,6 +57,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..data import Scale, TaskScore
+from ..errors import one_line
 from . import lmeval, rates
 from ._common import (
     EvalReadResult,
@@ -64,7 +65,6 @@ from ._common import (
     kind_of,
     load_json,
     number,
-    one_line,
     require_mapping,
     show,
     skipped_notice,

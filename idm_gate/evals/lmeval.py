@@ -52,6 +52,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..data import Scale, TaskScore
+from ..errors import one_line
 from . import rates
 from ._common import (
     EvalReadResult,
@@ -59,7 +60,6 @@ from ._common import (
     kind_of,
     load_json,
     number,
-    one_line,
     require_mapping,
     show,
     skipped_notice,

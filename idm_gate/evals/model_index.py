@@ -73,6 +73,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..data import Scale, TaskScore
+from ..errors import one_line
 from ..yamlsafe import load_yaml
 from . import rates
 from ._common import (
@@ -81,7 +82,6 @@ from ._common import (
     fail,
     kind_of,
     number,
-    one_line,
     show,
     skipped_notice,
     task_score,

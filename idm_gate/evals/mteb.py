@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..data import Scale, TaskScore
+from ..errors import one_line
 from . import rates
 from ._common import (
     EvalReadResult,
@@ -49,7 +50,6 @@ from ._common import (
     kind_of,
     load_json,
     number,
-    one_line,
     require_mapping,
     show,
     task_score,

@@ -37,8 +37,9 @@ import math
 from collections.abc import Mapping
 
 from ..data import Scale, TaskScore
+from ..errors import one_line
 from . import rates
-from ._common import EvalReadResult, decode_text, fail, one_line, show, skipped_notice, task_score
+from ._common import EvalReadResult, decode_text, fail, show, skipped_notice, task_score
 
 HEADER = ("dataset", "version", "metric", "mode")
 AGGREGATES = frozenset({"naive_average", "weighted_average", "harmonic_mean", "sum", "standard_deviation"})

@@ -29,16 +29,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..compare import FAIL, PASS, WARN
-from ..data import VERDICT_RANK, CheckResult, LogBase, ModelStatus, ModelVerdict, TaskScore
+from ..data import VERDICT_RANK, CheckResult, LogBase, ModelStatus, ModelVerdict, TaskScore, Verdict
 from . import costfmt
 from .charts import frontier_section, history_section
 from .explain import ARROW, advice
 from .fmt import NBSP, count, num, percent, pm, size, size_pair
 from .markdown import esc, esc_html, files_details
 
-ICON = {PASS: "✅", WARN: "⚠️", FAIL: "❌"}
-TITLE = {PASS: "no efficiency regression", WARN: "efficiency warnings", FAIL: "efficiency regression"}
+ICON = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌"}
+TITLE = {Verdict.PASS: "no efficiency regression", Verdict.WARN: "efficiency warnings",
+         Verdict.FAIL: "efficiency regression"}
 _STATUS_ORDER = {ModelStatus.CHANGED: 0, ModelStatus.NEW: 1, ModelStatus.REMOVED: 2, ModelStatus.UNCHANGED: 3}
 _HEX = re.compile(r"[0-9a-f]{7,64}")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -246,18 +246,18 @@ def _order(v: ModelVerdict) -> tuple[Any, ...]:
 
 
 def _folded(v: ModelVerdict) -> bool:
-    return v.status is ModelStatus.UNCHANGED and v.verdict is PASS
+    return v.status is ModelStatus.UNCHANGED and v.verdict is Verdict.PASS
 
 
 def _counts(shown: list[ModelVerdict], folded: int) -> str:
-    by = {k: sum(1 for v in shown if v.verdict is k) for k in (FAIL, WARN, PASS)}
+    by = {k: sum(1 for v in shown if v.verdict is k) for k in (Verdict.FAIL, Verdict.WARN, Verdict.PASS)}
     parts = []
-    if by[FAIL]:
-        parts.append(f"**{by[FAIL]:,} failing**")
-    if by[WARN]:
-        parts.append(f"{by[WARN]:,} warning")
-    if by[PASS]:
-        parts.append(f"{by[PASS]:,} passing")
+    if by[Verdict.FAIL]:
+        parts.append(f"**{by[Verdict.FAIL]:,} failing**")
+    if by[Verdict.WARN]:
+        parts.append(f"{by[Verdict.WARN]:,} warning")
+    if by[Verdict.PASS]:
+        parts.append(f"{by[Verdict.PASS]:,} passing")
     if folded:
         parts.append(f"{folded:,} unchanged")
     return " · ".join(parts) if parts else "No models in the manifest"
@@ -342,8 +342,8 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
               "|---|---|---:|---:|---:|---:|---:|---:|"]
     if shown:
         budget.take("\n".join(header))
-    bad = [v for v in shown if v.verdict != PASS]
-    good = [v for v in shown if v.verdict is PASS]
+    bad = [v for v in shown if v.verdict != Verdict.PASS]
+    good = [v for v in shown if v.verdict is Verdict.PASS]
     rows: dict[str, str] = {}
     notes: dict[str, list[str]] = {}
     half = None if budget.left is None else budget.left // 2
@@ -384,7 +384,7 @@ def render_markdown_parts(r: CheckResult, prov: Provenance | None = None, *, lim
         more = len(unnamed) - len(names)
         head += ["", f"Also failing or warning: {', '.join(names)}"
                  + (f" and {more:,} more" if more and names else f"{more:,} models" if more else "") + "."]
-    passing_left = sum(1 for v in shown if v.name not in rows and v.verdict is PASS)
+    passing_left = sum(1 for v in shown if v.name not in rows and v.verdict is Verdict.PASS)
     if passing_left:
         head += ["", f"{passing_left:,} more changed or new model{'s' if passing_left != 1 else ''} pass."]
     if unnamed or passing_left:

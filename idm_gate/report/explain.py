@@ -15,9 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .. import metric
-from ..compare import FAIL
-from ..data import LogBase, ModelVerdict, Side
+from ..data import BYTES_PER_GB, LogBase, ModelVerdict, Side, Verdict
 from .fmt import floor_sig, num, percent, ratio, size, size_pair
 
 ARROW = "→"
@@ -76,8 +74,8 @@ def bounds(side: Side, target: float, log_base: LogBase) -> Bounds | None:
     if target <= 0 or not 0 < side.error_rate < 1:
         return None
     s_gb = _log_b(side.error_rate, log_base) / target
-    pe = math.exp(-target * log_base.factor * side.size_bytes / metric.BYTES_PER_GB)
-    return Bounds(target, s_gb * metric.BYTES_PER_GB, pe)
+    pe = math.exp(-target * log_base.factor * side.size_bytes / BYTES_PER_GB)
+    return Bounds(target, s_gb * BYTES_PER_GB, pe)
 
 
 def pass_bounds(v: ModelVerdict, log_base: LogBase, space: str = " ") -> Bounds | None:
@@ -110,7 +108,7 @@ def pass_bounds(v: ModelVerdict, log_base: LogBase, space: str = " ") -> Bounds 
     s: float | None = b.size_bytes
     e: float | None = b.error_rate
     if p.max_size_gb is not None:
-        cap = p.max_size_gb * metric.BYTES_PER_GB
+        cap = p.max_size_gb * BYTES_PER_GB
         if s is not None and cap < s or side.size_bytes > cap:
             rules.append(f"max_size_gb {p.max_size_gb:g}")
         s = min(s, cap) if s is not None else None
@@ -142,10 +140,10 @@ def group_size_bounds(v: ModelVerdict, log_base: LogBase, space: str = " ") -> l
         if c.cur is not None and c.base is not None and c.base.density > 0 and p.max_drop is not None \
                 and 0 < c.cur.error_rate < 1:
             out.append((_log_b(c.cur.error_rate, log_base) / (c.base.density * (1 - p.max_drop))
-                        * metric.BYTES_PER_GB,
+                        * BYTES_PER_GB,
                         f"group {c.name}: a drop of at most {percent(p.max_drop, sign=False, space=space)}"))
         if p.min_group_density is not None and p.min_group_density > 0:
-            out.append((_log_b(c.current.error_rate, log_base) / p.min_group_density * metric.BYTES_PER_GB,
+            out.append((_log_b(c.current.error_rate, log_base) / p.min_group_density * BYTES_PER_GB,
                         f"group {c.name}: min_group_density {p.min_group_density:g}"))
     return out
 
@@ -165,7 +163,7 @@ def advice(v: ModelVerdict, log_base: LogBase, space: str = " ") -> list[str]:
     what = change_sentence(v, space)
     if what:
         out.append(what[0].upper() + what[1:] + ".")
-    if v.verdict is FAIL:
+    if v.verdict is Verdict.FAIL:
         if v.pr_policy_passes:
             out.append("This PR's own `gate:` would pass it, but the policy is read from the base branch so "
                        "a PR cannot loosen its own gate: change `gate:` on the base branch first.")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from idm_gate import groups, metric
 from idm_gate.checkdoc import check_to_dict
-from idm_gate.compare import FAIL, PASS, WARN, budget_breaches, compare
-from idm_gate.data import LogBase, Measurement, ModelMeasurement, Policy, TaskScore
+from idm_gate.compare import budget_breaches, compare
+from idm_gate.data import LogBase, Measurement, ModelMeasurement, Policy, TaskScore, Verdict
 from idm_gate.policy import in_unit, tighten
 from idm_gate.report.check_markdown import render_markdown
 from idm_gate.report.text import render_check as render_text
@@ -121,7 +121,7 @@ def one(cur, base, policy=None):
 def test_better_on_average_but_collapsed_in_one_domain_fails_naming_it():
     v = one(model(COLLAPSE, defined=DOMAINS), model(BASE, defined=DOMAINS))
     assert v.delta_rel == pytest.approx(0.556393, rel=1e-5)
-    assert v.verdict is FAIL
+    assert v.verdict is Verdict.FAIL
     assert v.reasons == ("group code: density down 26.3 %, over max_drop 5.0 %",)
     code = next(c for c in v.groups if c.name == "code")
     assert code.delta_rel == pytest.approx(-0.263034, rel=1e-5) and code.compared_tasks == ("humaneval", "mbpp")
@@ -134,12 +134,12 @@ def test_better_on_average_but_collapsed_in_one_domain_fails_naming_it():
 def test_the_group_rule_is_the_models_max_drop_warn_drop_and_significance():
     # warn_drop 2 %, max_drop 30 %: code's 26.3 % drop only warns
     v = one(model(COLLAPSE, defined=DOMAINS), model(BASE, defined=DOMAINS), Policy(max_drop=0.30, warn_drop=0.02))
-    assert v.verdict is WARN and v.reasons == ("group code: density down 26.3 %, over warn_drop 2.0 %",)
+    assert v.verdict is Verdict.WARN and v.reasons == ("group code: density down 26.3 %, over warn_drop 2.0 %",)
     # standard error 0.1 on every task: code's sd(Pe) = sqrt(2 * (0.5 * 0.1)^2) = 0.070711 on both sides;
     # sd(D) = 0.070711 / 0.6 = 0.117851 (PR), 0.070711 / 0.5 = 0.141421 (base); combined 0.184089, and the
     # drop 0.182322 <= 1.96 x 0.184089: within noise, a warning
     v = one(model(COLLAPSE, defined=DOMAINS, stderr=0.1), model(BASE, defined=DOMAINS, stderr=0.1))
-    assert v.verdict is WARN
+    assert v.verdict is Verdict.WARN
     assert v.reasons == ("group code: density down 26.3 % (over max_drop 5.0 %) but within noise: 0.182 <= "
                          "1.96 x 0.184 combined standard error",)
 
@@ -147,17 +147,17 @@ def test_the_group_rule_is_the_models_max_drop_warn_drop_and_significance():
 def test_min_group_density_holds_every_group_new_models_included():
     # new model: code D = 0.510826 < 0.6 fails; math D = 2.302585 passes
     v = one(model(COLLAPSE, defined=DOMAINS), None, Policy(min_group_density=0.6))
-    assert v.verdict is FAIL
+    assert v.verdict is Verdict.FAIL
     assert v.reasons[0] == "group code: density 0.5108 nats/GB is below min_group_density 0.6"
     assert budget_breaches(model(COLLAPSE, defined=DOMAINS), Policy(min_group_density=0.6), LogBase.E) == \
         ["group code: density 0.5108 nats/GB is below min_group_density 0.6"]
-    assert one(model(COLLAPSE, defined=DOMAINS), None, Policy(min_group_density=0.5)).verdict is PASS
+    assert one(model(COLLAPSE, defined=DOMAINS), None, Policy(min_group_density=0.5)).verdict is Verdict.PASS
 
 
 def test_a_group_whose_tasks_changed_warns_and_is_compared_on_the_tasks_both_hold():
     # the PR moves mbpp out of code: code is compared on humaneval alone (0.5 -> 0.6: -ln .6 / -ln .5 - 1 = -26.3 %)
     v = one(model(COLLAPSE, defined={"code": ["humaneval"]}), model(BASE, defined={"code": ["humaneval", "mbpp"]}))
-    assert v.verdict is FAIL
+    assert v.verdict is Verdict.FAIL
     assert v.reasons == ("group code: its tasks changed (left: mbpp); compared on the 1 task(s) both versions hold",
                          "group code: density down 26.3 %, over max_drop 5.0 %")
     assert v.groups[0].compared_tasks == ("humaneval",)
@@ -165,7 +165,7 @@ def test_a_group_whose_tasks_changed_warns_and_is_compared_on_the_tasks_both_hol
 
 def test_a_group_the_pr_drops_warns_and_a_new_group_is_only_reported():
     v = one(model(BASE, defined={"math": ["gsm8k"]}), model(BASE, defined={"code": ["humaneval"]}))
-    assert v.verdict is WARN
+    assert v.verdict is Verdict.WARN
     assert v.reasons == ("group code is in the baseline but not in the PR's groups: that domain is no longer "
                          "compared (if it was renamed, its baseline is not followed)",)
     assert [(c.name, c.why) for c in v.groups] == [("math", "new group"), ("code", "not in the PR's groups")]
@@ -173,7 +173,7 @@ def test_a_group_the_pr_drops_warns_and_a_new_group_is_only_reported():
 
 def test_without_groups_nothing_changes():
     v = one(model(COLLAPSE), model(BASE))
-    assert v.verdict is PASS and v.groups == ()
+    assert v.verdict is Verdict.PASS and v.groups == ()
     assert "groups" not in check_to_dict(compare(Measurement("idm.yaml", "0" * 64, LogBase.E, (model(COLLAPSE),)),
                                                  None, {})).get("models")[0]
 

@@ -28,7 +28,7 @@ import pytest
 
 import checkcases as cc
 from idm_gate.checkdoc import check_to_dict
-from idm_gate.compare import FAIL, WARN
+from idm_gate.data import Verdict
 from idm_gate.report.check_markdown import Provenance, render_markdown
 from idm_gate.report.markdown import render_measurement as measure_markdown
 from idm_gate.report.text import render_check as render_text
@@ -58,7 +58,7 @@ def fraud_case(tmp: Path, pr_costs: dict | None = None) -> cc.CheckResult:
 def test_the_pr_comment_shows_both_numbers_and_fails_on_the_cost_weighted_one(tmp_path, golden):
     res = fraud_case(tmp_path)
     v = next(m for m in res.models if m.name == "fraud-screen")
-    assert v.verdict is FAIL and res.verdict is FAIL
+    assert v.verdict is Verdict.FAIL and res.verdict is Verdict.FAIL
     assert v.base.density == pytest.approx(75.4452, rel=1e-5) and v.cur.density == pytest.approx(63.8837, rel=1e-5)
     assert v.current.plain_density == pytest.approx(56.2682, rel=1e-5)
     assert v.baseline.plain_density == pytest.approx(50.5146, rel=1e-5)
@@ -104,7 +104,7 @@ def test_changed_costs_warn_and_the_comment_shows_both_costs(tmp_path):
     # 1000 = 0.06; density -ln(0.08) / 0.05 GB = 50.51 -> -ln(0.06) / 0.05 GB = 56.27 nats/GB, no standard error
     assert (v.base.error_rate, v.cur.error_rate) == (pytest.approx(0.08), pytest.approx(0.06))
     assert (v.base.density, v.cur.density) == (pytest.approx(50.5146, rel=1e-5), pytest.approx(56.2682, rel=1e-5))
-    assert v.cur.density_stderr is None and v.verdict is WARN and v.plain_compared == ("fraud",)
+    assert v.cur.density_stderr is None and v.verdict is Verdict.WARN and v.plain_compared == ("fraud",)
     # the PR's costs, largest 5: (40 x 5 + 20 x 1) / (1000 x 5) = 220 / 5000 = 0.044
     seen = cc.Seen(cc.to_html(render_markdown(res)))
     assert (f"Error costs (a departure from the published metric): the PR changed the costs of fraud, compared on the "
