@@ -30,10 +30,14 @@ from typing import Any
 
 from .. import __version__
 from ..data import VERDICT_RANK, CheckResult, LogBase, ModelStatus, ModelVerdict, TaskScore, Verdict
-from . import costfmt
+from .benchfmt import change_text as bench_change
+from .benchfmt import setup_text, value_text
 from .charts import frontier_section, history_section
+from .costfmt import DEPARTURE, costed_tasks, has_costs, pair_text
 from .explain import ARROW, advice
 from .fmt import NBSP, count, num, percent, pm, size, size_pair
+from .groupfmt import change_text as group_change
+from .groupfmt import tasks_text
 from .markdown import esc, esc_html, files_details
 
 ICON = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌"}
@@ -127,15 +131,40 @@ def row(v: ModelVerdict) -> str:
     return f"| {ICON[v.verdict]} | {esc(v.name)} | {dens} | {change_cell(v)} | {sz} | {err} | {params} | {bpp} |"
 
 
+def cost_note(v: ModelVerdict, unit: str) -> list[str]:
+    """One line under the model's row in the PR comment: both numbers."""
+    if not (has_costs(v.current) or has_costs(v.baseline)):
+        return []
+    shown = v.current or v.baseline
+    assert shown is not None
+    tasks = ", ".join(esc(t) for t in costed_tasks(shown) if t not in v.plain_compared)
+    pair = pair_text(v.baseline, v.current, unit, ARROW, NBSP)
+    if v.plain_compared:
+        changed = ", ".join(esc(t) for t in v.plain_compared)
+        counted = f"; the cost-weighted error of {tasks} counts" if tasks else ""
+        return [f"- Error costs ({DEPARTURE}): the PR changed the costs of {changed}, compared on the plain error"
+                f"{counted}; without costs, {pair}."]
+    return [f"- Error costs ({DEPARTURE}): density and error rate count the cost-weighted error of {tasks or 'none'}; "
+            f"without costs, {pair}."]
+
+
+def worst_line(v: ModelVerdict, unit: str) -> str | None:
+    """``Worst group: **code**, 0.4236 nats/GB (▼ -38.9 %).`` under a model in the PR comment's head."""
+    worst = v.current.worst_group if v.current else None
+    if worst is None:
+        return None
+    c = next((c for c in v.groups if c.current is worst), None)
+    change = f" ({group_change(c, NBSP)})" if c is not None and c.delta_rel is not None else ""
+    return f"Worst group: **{esc(worst.name)}**, {num(worst.density)}{NBSP}{unit}{change}."
+
+
 def explanation(v: ModelVerdict, log_base: LogBase) -> list[str]:
     """The model's reasons on one line, then what changed and what would pass, as a short list."""
-    from .groupfmt import worst_line
-
     reasons = "; ".join(esc(x, 400).replace(" %", NBSP + "%") for x in v.reasons)
     lines = advice(v, log_base, space=NBSP)
     worst = worst_line(v, log_base.unit)
     lines += [worst] if worst else []
-    costs = costfmt.markdown_note(v, log_base.unit)
+    costs = cost_note(v, log_base.unit)
     if not reasons and not lines and not costs:
         return []
     out = [f"**{ICON[v.verdict]} {esc(v.name)}**" + (f": {reasons}" if reasons else "")]
@@ -192,22 +221,62 @@ def files_section(v: ModelVerdict, r: CheckResult) -> list[str]:
 
 
 def bench_section(v: ModelVerdict, r: CheckResult) -> list[str]:
-    """The model's inference benchmark figures (``bench:``), beside density: see report/benchfmt.py."""
-    from .benchfmt import markdown_section
-
-    return markdown_section(v)
+    """The model's inference benchmark figures (``bench:``), beside density: a table, or nothing without them."""
+    if not v.bench:
+        return []
+    out = ["Inference benchmarks (beside density, not part of it):", "",
+           "| figure | baseline | PR | change | setup |", "|---|---:|---:|---:|---|"]
+    for c in v.bench:
+        shown = c.current or c.baseline
+        assert shown is not None
+        base = value_text(c.baseline, NBSP) if c.baseline else "—"
+        cur = value_text(c.current, NBSP) if c.current else "—"
+        setup = esc(setup_text(shown)) or "—"
+        out.append(f"| {esc(c.key)} | {base} | {cur} | {esc(bench_change(c, NBSP))} | {setup} |")
+    return out
 
 
 def group_section(v: ModelVerdict, r: CheckResult) -> list[str]:
-    """The model's domains (``groups:``), baseline → PR per group: see report/groupfmt.py."""
-    from .groupfmt import markdown_section
-
-    return markdown_section(v, r.log_base.unit)
+    """The model's domains (``groups:``), baseline -> PR per group (nothing without groups)."""
+    unit = r.log_base.unit
+    if not v.groups:
+        return []
+    worst = v.current.worst_group if v.current else None
+    head = f"Groups (worst: **{esc(worst.name)}**):" if worst is not None else "Groups:"
+    out = [head, "", f"| group | tasks | density, baseline ({unit}) | density, PR | change |",
+           "|---|---|---:|---:|---:|"]
+    for c in v.groups:
+        shown = c.current or c.baseline
+        assert shown is not None
+        base = num(c.base.density if c.base else c.baseline.density) if c.baseline else "—"
+        cur = num(c.cur.density if c.cur else c.current.density) if c.current else "—"
+        if worst is not None and c.current is worst:
+            cur = f"**{cur}**"
+        out.append(f"| {esc(c.name)} | {esc(tasks_text(shown.tasks), 400)} | {base} | {cur} | "
+                   f"{esc(group_change(c, NBSP))} |")
+    return out
 
 
 def cost_section(v: ModelVerdict, r: CheckResult) -> list[str]:
     """The model's cost-weighted tasks (``costs:``): costs, plain and cost-weighted errors, both sides."""
-    return costfmt.markdown_section(v)
+    cur = {t.task: t for t in v.current.tasks} if v.current else {}
+    base = {t.task: t for t in v.baseline.tasks} if v.baseline else {}
+    names = [n for n in list(cur) + [t for t in base if t not in cur]
+             if (n in cur and cur[n].cost_error is not None) or (n in base and base[n].cost_error is not None)]
+    if not names:
+        return []
+    out = [f"Error costs ({DEPARTURE}; the cost-weighted error counts):", "",
+           "| task | costs | plain error, baseline | plain error, PR | cost-weighted, baseline | cost-weighted, PR |",
+           "|---|---|---:|---:|---:|---:|"]
+    for n in names:
+        c, b = cur.get(n), base.get(n)
+        costs = (c or base[n]).costs  # a name comes from the PR's tasks or the baseline's
+        if c is not None and b is not None and c.costs != b.costs:
+            costs = f"{b.costs or 'none'}{NBSP}→ {c.costs or 'none'}"
+        out.append(f"| {esc(n)} | {esc(costs or 'none', 300)} | {num(b.error) if b else '—'} | "
+                   f"{num(c.error) if c else '—'} | {num(b.cost_error) if b else '—'} | "
+                   f"{num(c.cost_error) if c else '—'} |")
+    return out
 
 
 # Sections of a model's folded details, in order. Each returns Markdown lines (or none); a new kind of

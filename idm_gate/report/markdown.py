@@ -18,9 +18,10 @@ from .. import __version__
 from ..color import PLAIN, Painter
 from ..data import LogBase, Measurement, ModelMeasurement
 from ..errors import truncate
-from . import costfmt
 from .axis import SIZE, FrontierAxis
+from .costfmt import has_costs
 from .fmt import NBSP, count, num, pm, score, size
+from .groupfmt import tasks_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -61,7 +62,7 @@ def esc_html(text: str, limit: int = 200) -> str:
 
 def measurement_table(m: Measurement) -> list[str]:
     u = m.log_base.unit
-    costs = any(costfmt.has_costs(x) for x in m.models)  # then the plain figures too, in two more columns
+    costs = any(has_costs(x) for x in m.models)  # then the plain figures too, in two more columns
     out = [f"| model | size | params | bits/param | error rate | density ({u}) |"
            + (" plain error rate | plain density |" if costs else ""),
            "|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if costs else "")]
@@ -69,13 +70,13 @@ def measurement_table(m: Measurement) -> list[str]:
         out.append(f"| {esc(x.name)} | {size(x.size_bytes, space=NBSP)} | {count(x.params)} | "
                    f"{num(x.bits_per_param, 3) if x.bits_per_param is not None else 'n/a'} | "
                    f"{pm(x.error_rate, x.error_stderr)} | **{pm(x.density, x.density_stderr)}** |"
-                   + (f" {num(x.plain_error_rate)} | {num(x.plain_density)} |" if costfmt.has_costs(x)
+                   + (f" {num(x.plain_error_rate)} | {num(x.plain_density)} |" if has_costs(x)
                       else " = | = |" if costs else ""))
     return out
 
 
 def task_details(x: ModelMeasurement) -> list[str]:
-    if costfmt.has_costs(x):  # the cost-weighted error beside the plain one, and the costs
+    if has_costs(x):  # the cost-weighted error beside the plain one, and the costs
         out = ["| task | metric | score | error | cost-weighted error | stderr | costs | source |",
                "|---|---|---:|---:|---:|---:|---|---|"]
         for t in x.tasks:
@@ -106,9 +107,20 @@ def files_details(x: ModelMeasurement) -> list[str]:
     return [*out, "", "</details>", ""]
 
 
-def render_measurement(m: Measurement, limit: int | None = None) -> str:
-    from .groupfmt import measure_markdown
+def group_details(x: ModelMeasurement, unit: str) -> list[str]:
+    """A model's groups in the measure report's folded details: a table, or nothing without groups."""
+    worst = x.worst_group
+    if worst is None:
+        return []
+    out = [f"Groups (worst: **{esc(worst.name)}**):", "",
+           f"| group | tasks | error rate | density ({unit}) |", "|---|---|---:|---:|"]
+    for g in x.groups:
+        out.append(f"| {esc(g.name)} | {esc(tasks_text(g.tasks), 400)} | {pm(g.error_rate, g.error_stderr)} | "
+                   f"{'**' if g is worst else ''}{pm(g.density, g.density_stderr)}{'**' if g is worst else ''} |")
+    return out
 
+
+def render_measurement(m: Measurement, limit: int | None = None) -> str:
     """The measure report (job summary of ``mode: measure``, ``measure --format markdown``).
 
     With ``limit`` (UTF-8 bytes; the action passes the runner's 1 MiB less a margin) table rows and
@@ -129,14 +141,14 @@ def render_measurement(m: Measurement, limit: int | None = None) -> str:
         lines += [f"{len(table) - len(rows):,} more models are in the JSON report (`report-path`): left out to "
                   "stay under GitHub's 1 MiB job summary limit.", ""]
     costs = ""
-    if any(costfmt.has_costs(x) for x in m.models):
+    if any(has_costs(x) for x in m.models):
         costs = (" Where an eval has `costs:`, its cost-weighted error counts in the error rate, a departure from the "
                  "published metric; the plain figures are beside it.")
     lines += [f"<sub>D = −{log}(error rate) / size in GB (bytes / 10⁹).{costs} idm-gate {__version__}.</sub>", ""]
     cut = 0
     for x in m.models:
         sec = [f"<details><summary>{esc_html(x.name)}: {len(x.tasks)} task(s)</summary>", "", *task_details(x), ""]
-        groups = measure_markdown(x, m.log_base.unit)
+        groups = group_details(x, m.log_base.unit)
         sec += [*groups, ""] if groups else []
         sec += [f"- {esc(n, 500)}" for n in x.notices]
         sec += ["</details>", ""]

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..color import PLAIN, Painter
 from ..data import Measurement, ModelMeasurement, ModelStatus
-from . import costfmt
-from .benchfmt import check_lines, measure_lines
+from .benchfmt import change_text as bench_change
+from .benchfmt import setup_text, value_text
+from .costfmt import DEPARTURE, has_costs, pair_text
 from .fmt import count, gb, num, percent, pm, score, size, size_pair
-from .groupfmt import check_lines as group_check_lines
-from .groupfmt import measure_lines as group_lines
+from .groupfmt import change_text as group_change
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,8 +45,8 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
     log = m.log_base.symbol
     lines = [f"idm-gate {__version__}: intelligence density of {len(m.models)} model(s) in {m.manifest}",
              f"D = -{log}(error rate) / size_GB, in {u}; error rate = mean task error; size_GB = bytes / 1e9"]
-    if any(costfmt.has_costs(x) for x in m.models):
-        lines.append(f"error costs: where an eval has costs:, its cost-weighted error counts ({costfmt.DEPARTURE}); "
+    if any(has_costs(x) for x in m.models):
+        lines.append(f"error costs: where an eval has costs:, its cost-weighted error counts ({DEPARTURE}); "
                      "the plain figures are listed under the model")
     lines.append("")
     rows = [["model", "size GB", "bytes", "source", "params", "bits/param", "tasks", "error rate", f"density ({u})"]]
@@ -58,7 +58,7 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
     if details:
         for x in m.models:
             lines += ["", f"{x.name}: {len(x.tasks)} task(s), {x.tasks_with_stderr} with a standard error"]
-            if costfmt.has_costs(x):  # the stderr is the cost-weighted error's: it stands beside it
+            if has_costs(x):  # the stderr is the cost-weighted error's: it stands beside it
                 trows = [["  task", "metric", "score", "error", "cost-weighted", "stderr", "source"]]
                 for t in x.tasks:
                     trows.append([f"  {t.task}", t.metric, score(t.score, t.scale), num(t.error),
@@ -75,14 +75,52 @@ def render_measurement(m: Measurement, details: bool = True) -> str:
                 frows = [["  file", "bytes", "size from", "note"]]
                 frows += [[f"  {a.path}", f"{a.size_bytes:,}", a.source, a.note or ""] for a in x.artifacts]
                 lines += _table(frows, {1})
-            lines += measure_lines(x)
-            lines += costfmt.measure_lines(x, u)
+            lines += bench_lines(x)
+            lines += cost_lines(x, u)
             lines += group_lines(x, u)
             for n in x.notices:
                 lines.append(f"  note: {n}")
     for n in m.notices:
         lines.append(f"note: {n}")
     return "\n".join(lines) + "\n"
+
+
+def bench_lines(x: ModelMeasurement) -> list[str]:
+    """The ``measure`` text report's lines for one model's figures (none without ``bench:``)."""
+    if not x.bench:
+        return []
+    out = [f"  inference benchmarks ({len(x.bench)} figure(s), beside density, not part of it):"]
+    for b in x.bench:
+        setup = setup_text(b)
+        out.append(f"    {b.key}: {value_text(b)}" + (f"  [{setup}]" if setup else "") + f"  ({b.source})")
+    return out
+
+
+def cost_lines(x: ModelMeasurement, unit: str) -> list[str]:
+    """The ``measure`` text report's lines for one model: the plain figures and each task's costs."""
+    if not has_costs(x):
+        return []
+    out = [f"  error costs ({DEPARTURE}): error rate and density above count the cost-weighted error; plain "
+           f"error rate {num(x.plain_error_rate)}, plain density {num(x.plain_density)} {unit}"]
+    out += [f"    {t.task}: costs {t.costs}" for t in x.tasks if t.cost_error is not None]
+    return out
+
+
+def group_lines(x: ModelMeasurement, unit: str) -> list[str]:
+    """The ``measure`` text report's lines for one model's groups (none without ``groups:``)."""
+    worst = x.worst_group
+    if worst is None:
+        return []
+    rows = [["    group", "tasks", "error rate", f"density ({unit})", ""]]
+    for g in x.groups:
+        rows.append([f"    {g.name}", str(len(g.tasks)), pm(g.error_rate, g.error_stderr),
+                     pm(g.density, g.density_stderr), "worst" if g is worst else ""])
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    out = [f"  groups ({len(x.groups)}; worst: {worst.name}, density {num(worst.density)} {unit}):"]
+    for r in rows:
+        out.append("  ".join(c.rjust(w) if i in (1, 3) else c.ljust(w) for i, (c, w) in
+                             enumerate(zip(r, widths, strict=True))).rstrip())
+    return out
 
 
 # -- check ------------------------------------------------------------------------------------------
@@ -106,6 +144,49 @@ def change(v: ModelVerdict) -> str:
     return f"{arrow} {percent(v.delta_rel)}"
 
 
+def cost_check_lines(v: ModelVerdict, unit: str) -> list[str]:
+    """The ``check`` text report's lines for a model with costs on either side (none otherwise)."""
+    if not (has_costs(v.current) or has_costs(v.baseline)):
+        return []
+    if v.plain_compared:
+        return [f"  plain    {pair_text(v.baseline, v.current, unit)} (without costs; the density above compares "
+                f"{', '.join(v.plain_compared)} on the plain error, since the PR changed the costs; {DEPARTURE})"]
+    return [f"  plain    {pair_text(v.baseline, v.current, unit)} (without costs; the density and error above are "
+            f"cost-weighted, {DEPARTURE})"]
+
+
+def bench_check_lines(v: ModelVerdict) -> list[str]:
+    """The ``check`` text report's lines: each figure, baseline -> PR, with its change."""
+    out = []
+    for c in v.bench:
+        if c.current is not None and c.baseline is not None:
+            out.append(f"  bench    {c.key}: {value_text(c.baseline)} -> {value_text(c.current)}  ({bench_change(c)})")
+        elif c.current is not None:
+            out.append(f"  bench    {c.key}: {value_text(c.current)}" + (f"  ({c.why})" if c.why else ""))
+        elif c.baseline is not None:
+            out.append(f"  bench    {c.key}: {value_text(c.baseline)} at the baseline  ({bench_change(c)})")
+    return out
+
+
+def group_check_lines(v: ModelVerdict, unit: str) -> list[str]:
+    """The ``check`` text report's lines: each group's density, baseline -> PR, with its change."""
+    if not v.groups:
+        return []
+    worst = v.current.worst_group if v.current else None
+    out = []
+    for c in v.groups:
+        mark = "  (worst group)" if worst is not None and c.current is worst else ""
+        if c.cur is not None and c.base is not None:
+            out.append(f"  group    {c.name}: {num(c.base.density)} -> {num(c.cur.density)} {unit}  "
+                       f"({group_change(c)}){mark}")
+        elif c.current is not None:
+            out.append(f"  group    {c.name}: {pm(c.current.density, c.current.density_stderr)} {unit}"
+                       + (f"  ({c.why})" if c.why else "") + mark)
+        elif c.baseline is not None:
+            out.append(f"  group    {c.name}: {num(c.baseline.density)} {unit} at the baseline  ({c.why})")
+    return out
+
+
 def render_check(r: CheckResult, paint: Painter = PLAIN) -> str:
     """``check``'s report for a terminal or a CI log; ``paint`` colours the verdicts (PLAIN: no escape codes)."""
     from .explain import advice  # loads compare: only a gate run needs it, not measure
@@ -127,8 +208,8 @@ def render_check(r: CheckResult, paint: Painter = PLAIN) -> str:
             lines.append(f"  size     {size(cur.size_bytes)}, error rate {num(cur.error_rate)}")
         if cur and cur.artifacts:
             lines.append(f"  files    {files_line(cur)}")
-        lines += costfmt.check_lines(v, u)
-        lines += check_lines(v)
+        lines += cost_check_lines(v, u)
+        lines += bench_check_lines(v)
         lines += group_check_lines(v, u)
         for reason in v.reasons:
             lines.append(f"  - {reason}")
