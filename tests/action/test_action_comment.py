@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import checkcases as cc
 import webhooks
-from actionrunner import OWNER, PR, REPO, TOKEN, Runner
+from actionrunner import OWNER, PR, REPO, recorded_main
 from gitrepo import make_repo
 
 FULL = f"{OWNER}/{REPO}"
@@ -29,11 +29,7 @@ def manifest(grown: bool) -> dict:
 
 def test_a_thousand_models_pr_comment_names_the_failing_ones_and_fits(tmp_path, fake_github):
     repo = make_repo(tmp_path, {"idm.yaml": manifest(False), ".gitignore": IGNORE})
-    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
-    runner = Runner(repo, fake_github, tmp_path)
-    p = runner.run("push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, {},
-                   extra_env={"GITHUB_REF": "refs/heads/main"})
-    assert p.returncode == 0, p.stderr + p.stdout
+    runner = recorded_main(repo, fake_github, tmp_path)
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("idm.yaml", manifest(True))
     head = repo.commit("eight models bigger")

@@ -8,11 +8,9 @@ malformed one is one line, exit 2.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from actionrunner import OWNER, PR, REPO, TOKEN, Runner, pr_env, pr_payload
+from actionrunner import OWNER, PR, REPO, TOKEN, Runner, pr_check, pr_env, pr_payload, recorded_main
 from gatecase import BASE, manifest
 from gitrepo import make_repo
 
@@ -34,22 +32,11 @@ def pr(tmp_path, fake_github):
     """main recorded with 40 tokens/s; the PR's checkout at 36 tokens/s (-10 %), the other figures unchanged."""
     repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE, extra=BENCH), "bench.csv": bench_csv(40),
                                 ".gitignore": ".idm-gate/\n"})
-    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
-    runner = Runner(repo, fake_github, tmp_path)
-    p = runner.run("push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, {},
-                   extra_env={"GITHUB_REF": "refs/heads/main"})
-    assert p.returncode == 0, p.stderr + p.stdout
+    runner = recorded_main(repo, fake_github, tmp_path)
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("bench.csv", bench_csv(36))
     repo.commit()
-
-    def check(inputs: dict[str, str]) -> tuple[int, dict, str]:
-        p = runner.run("pull_request", pr_payload(repo), inputs, extra_env=pr_env(repo))
-        report = json.loads((repo.path / runner.outputs["report-path"]).read_text())
-        (model,) = report["models"]
-        return p.returncode, model, p.stdout + p.stderr
-
-    return check
+    return pr_check(runner, repo)
 
 
 def test_each_inference_input_tightens_the_base_gate(pr):
@@ -110,11 +97,7 @@ def test_frontier_axis_input_draws_the_comments_chart_by_that_figure(tmp_path, f
     # bonsai gets more accurate (arc 70 -> 80 %) and its p95 latency drops 120 -> 90 ms: a changed model
     repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE, extra=BENCH), "bench.csv": bench_csv(40),
                                 ".gitignore": ".idm-gate/\n"})
-    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
-    runner = Runner(repo, fake_github, tmp_path)
-    p = runner.run("push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, {},
-                   extra_env={"GITHUB_REF": "refs/heads/main"})
-    assert p.returncode == 0, p.stderr + p.stdout
+    runner = recorded_main(repo, fake_github, tmp_path)
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("idm.yaml", manifest(dict(BASE, arc=80.0), gate=GATE, extra=BENCH))
     repo.write("bench.csv", bench_csv(40).replace("latency_p95_ms,120", "latency_p95_ms,90"))

@@ -8,11 +8,9 @@ within the base's max_drop 10 %: it passes without the input.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from actionrunner import TOKEN, Runner, pr_env, pr_payload
+from actionrunner import TOKEN, Runner, pr_check, pr_env, pr_payload, recorded_main
 from gitrepo import make_repo
 
 
@@ -26,22 +24,11 @@ def manifest(mbpp: float) -> dict:
 @pytest.fixture
 def pr(tmp_path, fake_github):
     repo = make_repo(tmp_path, {"idm.yaml": manifest(0.5), ".gitignore": ".idm-gate/\n"})
-    fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
-    runner = Runner(repo, fake_github, tmp_path)
-    p = runner.run("push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, {},
-                   extra_env={"GITHUB_REF": "refs/heads/main"})
-    assert p.returncode == 0, p.stderr + p.stdout
+    runner = recorded_main(repo, fake_github, tmp_path)
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("idm.yaml", manifest(0.45))
     repo.commit()
-
-    def check(inputs: dict[str, str]) -> tuple[int, dict, str]:
-        p = runner.run("pull_request", pr_payload(repo), inputs, extra_env=pr_env(repo))
-        report = json.loads((repo.path / runner.outputs["report-path"]).read_text())
-        (model,) = report["models"]
-        return p.returncode, model, p.stdout + p.stderr
-
-    return check
+    return pr_check(runner, repo)
 
 
 def test_min_group_density_input_tightens_and_never_loosens(pr):

@@ -76,3 +76,25 @@ def regress(repo, factor=1.10):
 
 def pr_env(repo):
     return {"GITHUB_BASE_REF": "main", "GITHUB_REF": f"refs/pull/{PR}/merge"}
+
+
+def recorded_main(repo, gh, tmp: Path) -> Runner:
+    """The action's push run on main as the token's bot (it records the baseline); the runner for the PR."""
+    gh.add_user(TOKEN, "github-actions[bot]", app=True)
+    runner = Runner(repo, gh, tmp)
+    p = runner.run("push", {"ref": "refs/heads/main", "repository": {"default_branch": "main"}}, {},
+                   extra_env={"GITHUB_REF": "refs/heads/main"})
+    assert p.returncode == 0, p.stderr + p.stdout
+    return runner
+
+
+def pr_check(runner: Runner, repo):
+    """``check(inputs) -> (exit code, the one model of the check report, output)`` for the PR checked out."""
+
+    def check(inputs: dict[str, str]) -> tuple[int, dict, str]:
+        p = runner.run("pull_request", pr_payload(repo), inputs, extra_env=pr_env(repo))
+        report = json.loads((repo.path / runner.outputs["report-path"]).read_text())
+        (model,) = report["models"]
+        return p.returncode, model, p.stdout + p.stderr
+
+    return check
