@@ -14,25 +14,11 @@ import numpy as np
 import pytest
 import yaml
 
-from idm_gate.bench import read_bench
-from idm_gate.data import BenchMetric, BenchSource
-from idm_gate.errors import InputError
+from benchfiles import read, refused
+from idm_gate.data import BenchMetric
 from weightfiles import gguf_model, run_measure
 
 DATA = Path(__file__).parents[1] / "data" / "bench"
-
-
-def read(path: Path, **kw: str) -> object:
-    return read_bench(BenchSource(path=path.name, field="models[0].bench[0]", **kw), path.parent, path.parent,
-                      "idm.yaml")
-
-
-def refused(path: Path, **kw: str) -> str:
-    with pytest.raises(InputError) as e:
-        read(path, **kw)
-    msg = str(e.value)
-    assert "\n" not in msg
-    return msg
 
 
 @pytest.mark.parametrize("name", ["llama-bench-readme.json", "llama-bench-readme.jsonl"])

@@ -19,9 +19,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idm_gate.bench import BenchRead, read_bench
+from benchfiles import read, refused
+from idm_gate.bench import BenchRead
 from idm_gate.compare import compare_model
-from idm_gate.data import BenchMetric, BenchSource, LogBase, ModelMeasurement, Policy, TaskScore, Verdict
+from idm_gate.data import BenchMetric, LogBase, ModelMeasurement, Policy, TaskScore, Verdict
 from idm_gate.errors import InputError
 from weightfiles import run_measure
 
@@ -30,19 +31,6 @@ INFERENCE = DATA / "optimum-benchmark-llama-torchao.json"
 ENERGY_STAR = DATA / "optimum-benchmark-energy-star.json"
 
 A100 = "AMD EPYC 7742 64-Core Processor / NVIDIA A100-SXM4-80GB"
-
-
-def read(path: Path, **kw: str) -> BenchRead:
-    return read_bench(BenchSource(path=path.name, field="models[0].bench[0]", **kw), path.parent, path.parent,
-                      "idm.yaml")
-
-
-def refused(path: Path, **kw: str) -> str:
-    with pytest.raises(InputError) as e:
-        read(path, **kw)
-    msg = str(e.value)
-    assert "\n" not in msg
-    return msg
 
 
 def write(tmp_path: Path, doc: Any, name: str = "benchmark.json") -> Path:
