@@ -154,8 +154,9 @@ class _Collect:
             shown = layout.listed([a.path for a in text], 6)
             raise InputError(f"{what}: {pat[:200]!r} matches no weight file, only text files idm-gate leaves "
                              f"out ({shown}); match the weight files (e.g. '*.safetensors'), or give size_bytes")
+        left_out = {a.path for a in text}
         for a in matched:
-            if a not in text:
+            if a.path not in left_out:
                 self.remote(a, what)
         if text:
             names = [a.path.split("@", 1)[1].split("/", 1)[1] for a in text]
