@@ -18,13 +18,14 @@ from .errors import InputError
 from .github.runner import PR_EVENTS
 
 if TYPE_CHECKING:
-    from .data import CheckResult, Measurement, Policy
+    from .data import Measurement, Policy
     from .gate import CheckOptions
     from .github.client import GitHubClient
     from .github.commands import OutputsWriter
     from .github.runner import RunnerContext
     from .manifest import Manifest
     from .messages import Messages
+    from .verdicts import CheckResult
 
 MODES = ("auto", "check", "record", "measure", "publish")
 COMMENT_MODES = ("always", "on-change", "on-regression", "never")

@@ -20,7 +20,7 @@ from .errors import InputError
 from .serialize import bench_to_dict, group_to_dict, model_to_dict
 
 if TYPE_CHECKING:
-    from .data import BenchChange, CheckResult, GroupChange, Side
+    from .verdicts import BenchChange, CheckResult, GroupChange, Side
 
 
 def _side(s: Side | None) -> dict[str, Any] | None:

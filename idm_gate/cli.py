@@ -20,9 +20,10 @@ from .errors import IdmError, InputError, one_line
 from .messages import Messages
 
 if TYPE_CHECKING:
-    from .data import CheckResult, LogBase, Measurement, Policy, Verdict
+    from .data import LogBase, Measurement, Policy, Verdict
     from .github.runner import RunnerContext
     from .manifest import Manifest
+    from .verdicts import CheckResult
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_ERROR = 0, 1, 2, 3
 

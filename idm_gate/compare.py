@@ -36,21 +36,17 @@ from . import groups, metric
 from .data import (
     BYTES_PER_GB,
     VERDICT_RANK,
-    BenchChange,
     BenchMetric,
-    CheckResult,
-    GroupChange,
     LogBase,
     Measurement,
     ModelMeasurement,
     ModelStatus,
-    ModelVerdict,
     Policy,
-    Side,
     TaskScore,
     Verdict,
 )
 from .policy import DEFAULTS
+from .verdicts import BenchChange, CheckResult, GroupChange, ModelVerdict, Side
 
 PASS, WARN, FAIL = Verdict.PASS, Verdict.WARN, Verdict.FAIL
 

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, metric
 from .compare import compare
-from .data import CheckResult, LogBase, Measurement, ModelStatus, Policy, RecordedDensity, Verdict
+from .data import LogBase, Measurement, ModelStatus, Policy, Verdict
 from .errors import InputError
 from .gitutil import Git
 from .manifest import Manifest, load_manifest, parse_manifest
 from .measure import measure
 from .policy import at_base, costs_at_base, follow_renames, introduced
+from .verdicts import CheckResult, RecordedDensity
 
 if TYPE_CHECKING:
     from .retry import RetryPolicy

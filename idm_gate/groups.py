@@ -25,10 +25,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from . import metric
-from .data import GroupMeasurement, LogBase, Side, TaskScore
+from .data import GroupMeasurement, LogBase, TaskScore
 from .errors import truncate
+
+if TYPE_CHECKING:  # a check's values (side()): measure does not create their classes
+    from .verdicts import Side
 
 _GLOB = frozenset("*?[")
 
@@ -114,6 +118,8 @@ def side(g: GroupMeasurement, tasks: Sequence[TaskScore], on: Sequence[str], wei
     """``g`` on the task names ``on`` (a subset of its own, in its order), in ``log_base``'s unit: from its
     recorded error rate when ``on`` is all of it, else recomputed from ``tasks`` (the model's) with its
     clamp. Raises :class:`metric.MetricError` when the subset's mean error is 0 and nothing clamps it."""
+    from .verdicts import Side
+
     if tuple(on) == g.tasks:  # in this run's unit: a baseline may have been recorded in the other log base
         return Side(density=metric.density(g.error_rate, size_bytes, log_base),
                     density_stderr=metric.density_stderr(g.error_rate, g.error_stderr, size_bytes, log_base),

@@ -20,8 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .data import BYTES_PER_GB, Decomposition, LogBase
+from .data import BYTES_PER_GB, LogBase
+
+if TYPE_CHECKING:  # built only by a check (decompose): measure does not create the class
+    from .verdicts import Decomposition
 
 
 class MetricError(ValueError):
@@ -156,4 +160,6 @@ def decompose(pe_old: float, bytes_old: int, pe_new: float, bytes_new: int,
     size = -(math.log(bytes_new) - math.log(bytes_old))
     d_old = density(pe_old, bytes_old, log_base)
     be = (-math.log(pe_new) / log_base.factor) / d_old * BYTES_PER_GB if d_old > 0 else None
+    from .verdicts import Decomposition
+
     return Decomposition(acc + size, acc, size, be)

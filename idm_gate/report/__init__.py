@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from ..color import Painter
-    from ..data import CheckResult, LogBase, Measurement
+    from ..data import LogBase, Measurement
     from ..history import HistoryPoint
+    from ..verdicts import CheckResult
     from .axis import FrontierAxis
     from .leaderboard import Standing
 

@@ -8,8 +8,13 @@ comment's table in :mod:`.check_markdown`, the JSON in :mod:`idm_gate.checkdoc`.
 
 from __future__ import annotations
 
-from ..data import BenchChange, BenchMetric, BenchResult
+from typing import TYPE_CHECKING
+
+from ..data import BenchMetric, BenchResult
 from .fmt import num, percent, size
+
+if TYPE_CHECKING:  # a check's values: measure's report does not create their classes
+    from ..verdicts import BenchChange
 
 _UNIT = {BenchMetric.TOKENS_PER_S: "tokens/s", BenchMetric.LATENCY_P50_MS: "ms", BenchMetric.LATENCY_P95_MS: "ms",
          BenchMetric.ENERGY_PER_TOKEN_J: "J/token"}

@@ -27,9 +27,10 @@ from __future__ import annotations
 import math
 import re
 
-from ..data import VERDICT_RANK, CheckResult, ModelMeasurement, ModelStatus, ModelVerdict
+from ..data import VERDICT_RANK, ModelMeasurement, ModelStatus
 from ..errors import InputError, truncate
 from ..history import pareto_frontier
+from ..verdicts import CheckResult, ModelVerdict
 from .axis import SIZE, FrontierAxis, parse_axis
 from .fmt import num
 

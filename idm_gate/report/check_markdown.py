@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..data import VERDICT_RANK, CheckResult, LogBase, ModelStatus, ModelVerdict, TaskScore, Verdict
+from ..data import VERDICT_RANK, LogBase, ModelStatus, TaskScore, Verdict
+from ..verdicts import CheckResult, ModelVerdict
 from .benchfmt import change_text as bench_change
 from .benchfmt import setup_text, value_text
 from .charts import frontier_section, history_section

@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..data import BYTES_PER_GB, LogBase, ModelVerdict, Side, Verdict
+from ..data import BYTES_PER_GB, LogBase, Verdict
+from ..verdicts import ModelVerdict, Side
 from .fmt import floor_sig, num, percent, ratio, size, size_pair
 
 ARROW = "→"

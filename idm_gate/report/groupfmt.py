@@ -9,8 +9,12 @@ it is also the one with the highest error rate).
 
 from __future__ import annotations
 
-from ..data import GroupChange
+from typing import TYPE_CHECKING
+
 from .fmt import percent
+
+if TYPE_CHECKING:  # a check's values: measure's report does not create their classes
+    from ..verdicts import GroupChange
 
 
 def tasks_text(names: tuple[str, ...], limit: int = 4) -> str:

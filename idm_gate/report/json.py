@@ -17,8 +17,9 @@ from .axis import SIZE, FrontierAxis
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..data import CheckResult, LogBase, Measurement
+    from ..data import LogBase, Measurement
     from ..history import HistoryPoint
+    from ..verdicts import CheckResult
     from .leaderboard import Standing
 
 

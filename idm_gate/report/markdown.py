@@ -26,8 +26,8 @@ from .groupfmt import tasks_text
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..data import CheckResult
     from ..history import HistoryPoint
+    from ..verdicts import CheckResult
     from .leaderboard import Standing
 
 # Characters that can start emphasis, code, links, images, tables or strike-through anywhere in a

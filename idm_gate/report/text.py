@@ -20,8 +20,8 @@ from .groupfmt import change_text as group_change
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..data import CheckResult, ModelVerdict
     from ..history import HistoryPoint
+    from ..verdicts import CheckResult, ModelVerdict
 
 
 def _table(rows: list[list[str]], right: set[int]) -> list[str]:

@@ -1,4 +1,5 @@
-"""The pure core (``metric``, ``compare``, ``policy``, ``groups``, the shared values in ``data``) loads no I/O code.
+"""The pure core (``metric``, ``compare``, ``policy``, ``groups``, the shared values in ``data`` and ``verdicts``)
+loads no I/O code.
 
 Each probe runs in a fresh interpreter, so modules other tests imported cannot hide or fake a load.
 """
@@ -28,7 +29,7 @@ def io_in(modules: set[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("module", ["idm_gate.compare", "idm_gate.metric", "idm_gate.data", "idm_gate.policy",
-                                    "idm_gate.groups", "idm_gate.retry"])
+                                    "idm_gate.groups", "idm_gate.retry", "idm_gate.verdicts"])
 def test_the_core_imports_no_io(module):
     loaded = loaded_after(f"import {module}")
     assert module in loaded

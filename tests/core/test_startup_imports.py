@@ -31,7 +31,7 @@ SIZERS = ("idm_gate.sizing.gguf", "idm_gate.sizing.onnx", "idm_gate.sizing.pytor
           "idm_gate.sizing.hub")
 NOT_FOR_MEASURE = ("idm_gate.bench", "idm_gate.compare", "idm_gate.gate", "idm_gate.store", "idm_gate.github",
                    "idm_gate.report.markdown", "idm_gate.report.json", "idm_gate.report.check_markdown",
-                   "idm_gate.report.explain", "idm_gate.history", "idm_gate.init",
+                   "idm_gate.report.explain", "idm_gate.history", "idm_gate.init", "idm_gate.verdicts",
                    "idm_gate.scan", "requests", "urllib3", "ghapi", "numpy", "safetensors", "gguf", "onnx")
 
 

@@ -8,9 +8,10 @@ from dataclasses import replace
 
 import checkcases as cc
 from gitrepo import make_repo
-from idm_gate.data import ModelStatus, RecordedDensity
+from idm_gate.data import ModelStatus
 from idm_gate.report.charts import FOLD_AFTER, frontier_section, history_section, label
 from idm_gate.report.check_markdown import COMMENT_BUDGET, Provenance, render_markdown
+from idm_gate.verdicts import RecordedDensity
 from realtools import mermaid_blocks, mermaid_parse
 
 PROV = Provenance("https://github.com", "acme/models", cc.PR_HEAD_SHA)

@@ -22,10 +22,11 @@ import yaml
 from safetensors.numpy import save_file
 
 from idm_gate.compare import compare
-from idm_gate.data import CheckResult, LogBase, Measurement
+from idm_gate.data import LogBase, Measurement
 from idm_gate.gate import model_policies
 from idm_gate.manifest import load_manifest
 from idm_gate.measure import measure
+from idm_gate.verdicts import CheckResult
 
 HEAD_SHA = "4f0c2b9e8d7a6c5b4a3928171615141312111009"
 PR_HEAD_SHA = "9a8b7c6d5e4f30211203948576a6b5c4d3e2f100"
