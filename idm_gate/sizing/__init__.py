@@ -194,7 +194,7 @@ class _Collect:
                         and layout.sniff(resolved, self.shown(rel), what) is None):
                     text.append(resolved)  # config.json, tokenizer.json, README.md: never weight bytes
                     continue
-                self.file(rel, resolved, what)
+                self.file(rel, resolved, what, kind == "file")
             elif magic:
                 folders.append(rel)  # a glob sizes the files it matches; '**' reaches into folders
             else:
@@ -239,12 +239,12 @@ class _Collect:
                 return full
         return str(resolve_inside(rel, Path(self.base), self.root, what))  # the slow path, and its message
 
-    def file(self, rel: str, resolved: str, what: str) -> None:
+    def file(self, rel: str, resolved: str, what: str, regular: bool = False) -> None:
         shown = self.shown(rel)
         if layout.is_index(rel):
             self.indexes.setdefault(resolved, (shown, what))
         else:
-            self.add(resolved, measure_file(resolved, shown, what), what)
+            self.add(resolved, measure_file(resolved, shown, what, regular=regular), what)
 
     def folder(self, rel: str, pat: str, what: str) -> None:
         scan = layout.scan_folder(rel, self.base, self.root_r, what, MAX_SCANNED, self._on_cap(pat, what))
@@ -481,9 +481,17 @@ def _shown(base: str, rel: str, root_r: str) -> str:
     return shown.replace(os.sep, "/")
 
 
-def measure_file(path: str | Path, shown: str, what: str) -> ArtifactSize:
+def measure_file(path: str | Path, shown: str, what: str, *, regular: bool = False) -> ArtifactSize:
     """Size one local file, dispatching on LFS pointer content, then ``.dvc``, then extension
-    (and, for ``.bin`` and unknown extensions, the GGUF or safetensors magic)."""
+    (and, for ``.bin`` and unknown extensions, the GGUF or safetensors magic).
+
+    ``regular``: ``os.scandir`` listed ``path`` as a regular file, not a symlink (its entry's type,
+    no system call). A ``.safetensors`` file is then opened without a ``stat`` first: its reader's
+    ``fstat`` on the open file checks the kind again and gives the size, and the first read tells an
+    LFS pointer apart. Anything else is ``stat``-ed first, so a device or FIFO is never opened.
+    """
+    if regular and format_from_name(shown) == "safetensors":
+        return safetensors.measure(path, shown, what, pointer=True)
     st = check_regular_file(path, what, shown)
     if st.st_size < lfs.POINTER_MAX:
         head, size = read_prefix(path, len(lfs.VERSION_LINE), what, shown)

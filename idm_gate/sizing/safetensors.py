@@ -9,12 +9,15 @@ lies inside the data section and overlaps no other tensor.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from ..data import ArtifactSize
+from ..errors import InputError
 from ..jsonsafe import JSONError, load_json
 from ..paths import HEADER_CAP
+from . import lfs
 from ._io import HeaderReader
 
 # Bit width of every dtype the safetensors format defines (Rust crate ``Dtype``).
@@ -35,21 +38,35 @@ def _t(name: str) -> str:
     return f"tensor {name[:200]!r}"
 
 
-def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
-    """Size, parameter count and bits per parameter of one ``.safetensors`` file."""
+def measure(path: str | Path, shown: str, what: str, *, pointer: bool = False) -> ArtifactSize:
+    """Size, parameter count and bits per parameter of one ``.safetensors`` file.
+
+    ``pointer``: the caller has not looked at the file yet (``measure_file`` skips its ``stat`` for a
+    file ``os.scandir`` listed as regular): a file under ``lfs.POINTER_MAX`` bytes that starts like a
+    Git LFS pointer is then sized as one (:func:`idm_gate.sizing.lfs.measure`), from the same first read.
+    """
     with HeaderReader(path, what, shown, cap=HEADER_CAP + 8) as r:
-        if r.size < 8:
-            raise r.fail(f"is {r.size} bytes, too short for a safetensors file (8-byte header length "
-                         "first); re-export it with safetensors.save_file")
-        n = int.from_bytes(r.read(8, "header length"), "little")  # u64
-        if n > HEADER_CAP:
-            raise r.fail(f"safetensors header length {n:,} is over the {HEADER_CAP:,}-byte limit; "
-                         "the file is corrupt or not safetensors")
-        if n + 8 > r.size:
-            raise r.fail(f"safetensors header length {n:,} runs past the end of the file "
-                         f"({r.size:,} bytes); the file is truncated or not safetensors")
-        raw = r.read(n, "safetensors header")
         size = r.size
+        if pointer and size < lfs.POINTER_MAX:
+            k = min(size, len(lfs.VERSION_LINE))
+            buf, at = r.window(k, "prefix")
+            pointer = lfs.is_pointer(buf[at:at + k], size)
+        else:
+            pointer = False
+        if not pointer:
+            if size < 8:
+                raise r.fail(f"is {size} bytes, too short for a safetensors file (8-byte header length "
+                             "first); re-export it with safetensors.save_file")
+            n = int.from_bytes(r.read(8, "header length"), "little")  # u64
+            if n > HEADER_CAP:
+                raise r.fail(f"safetensors header length {n:,} is over the {HEADER_CAP:,}-byte limit; "
+                             "the file is corrupt or not safetensors")
+            if n + 8 > size:
+                raise r.fail(f"safetensors header length {n:,} runs past the end of the file "
+                             f"({size:,} bytes); the file is truncated or not safetensors")
+            raw = r.read(n, "safetensors header")
+    if pointer:
+        return lfs.measure(path, shown, what)
     data_len = size - 8 - n
     try:
         # As the safetensors library reads a header (no BOM; a repeated tensor name keeps its last entry),
@@ -58,73 +75,117 @@ def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
     except JSONError:
         raise r.fail("safetensors header is not valid UTF-8 JSON; the file is corrupt or not "
                      "safetensors") from None
-    if not isinstance(header, dict):
+    if type(header) is not dict:
         raise r.fail("safetensors header is not a JSON object of tensors; the file is corrupt")
 
     params, bits_total = _check(header, data_len, r)
     return ArtifactSize(
         path=shown, size_bytes=size, source="stat", format="safetensors", params=params,
-        bits_per_param=(bits_total / params) if params else None,
+        bits_per_param=bits_total / params,
     )
 
 
 def _check(header: dict[str, Any], data_len: int, r: HeaderReader) -> tuple[int, int]:
     """(parameters, bits) of the tensors in ``header``, or the first thing wrong with them, in one
-    line naming the tensor (``r.fail``)."""
-    params, bits_total = 0, 0
-    ranges: list[tuple[int, int, str]] = []
+    line naming the tensor (``r.fail``).
+
+    One pass over the tensors with plain type checks (``type(x) is int``: JSON gives exact types, and
+    a bool is no shape), then one over their byte ranges sorted by offset; a message is only formatted
+    (by :func:`_refuse`, the same checks spelled out one by one) for a header that fails.
+    """
+    params = bits_total = 0
+    ranges: list[list[int]] = []
     bits_of = DTYPE_BITS.get
-    # One pass with plain type checks (``type(x) is int``: JSON gives exact types, and a bool is no
-    # shape); messages are only formatted for the tensor that fails.
     for name, info in header.items():
         if type(info) is not dict:
             if name == "__metadata__":
                 continue
-            raise r.fail(f"{_t(name)} is not an object with dtype, shape and data_offsets")
+            raise _refuse(header, data_len, r)
         if name == "__metadata__":
             continue
-        get = info.get
-        dtype, shape, offs = get("dtype"), get("shape"), get("data_offsets")
-        bits = bits_of(dtype) if type(dtype) is str else None
-        if bits is None:
-            shown_dtype = dtype[:40] if isinstance(dtype, str) else type(dtype).__name__
-            raise r.fail(f"{_t(name)} has unknown dtype {shown_dtype!r}; valid: {', '.join(DTYPE_BITS)}")
-        if type(shape) is not list or len(shape) > _MAX_DIMS:
-            raise r.fail(f"{_t(name)} shape must be a list of at most {_MAX_DIMS} non-negative integers")
+        dtype: Any = info.get("dtype")
+        try:
+            bits = bits_of(dtype)
+        except TypeError:  # an unhashable dtype (a list, an object)
+            bits = None
+        shape = info.get("shape")
+        offs = info.get("data_offsets")
+        if bits is None or type(shape) is not list or len(shape) > _MAX_DIMS or type(offs) is not list \
+                or len(offs) != 2:
+            raise _refuse(header, data_len, r)
         count = 1
         for d in shape:
             if type(d) is not int or d < 0:
-                raise r.fail(f"{_t(name)} shape must be a list of at most {_MAX_DIMS} non-negative integers")
+                raise _refuse(header, data_len, r)
             count *= d
-        if type(offs) is not list or len(offs) != 2:
-            raise r.fail(f"{_t(name)} data_offsets must be [begin, end] with 0 <= begin <= end")
         begin, end = offs
-        if type(begin) is not int or type(end) is not int or not 0 <= begin <= end:
-            raise r.fail(f"{_t(name)} data_offsets must be [begin, end] with 0 <= begin <= end")
         nbits = count * bits
-        if nbits % 8:
-            raise r.fail(f"{_t(name)} has {count:,} {dtype} elements, which do not fill whole bytes")
-        if end - begin != nbits // 8:
-            raise r.fail(f"{_t(name)} data_offsets span {end - begin:,} bytes but {dtype} {shape} needs "
-                         f"{nbits // 8:,}; the header does not match the data")
-        if end > data_len:
-            raise r.fail(f"{_t(name)} data_offsets end at {end:,}, past the {data_len:,}-byte data "
-                         "section; the file is truncated")
-        ranges.append((begin, end, name))
+        if (type(begin) is not int or type(end) is not int or not 0 <= begin <= end or nbits & 7
+                or end - begin != nbits >> 3 or end > data_len):
+            raise _refuse(header, data_len, r)
+        if end != begin:  # empty tensors overlap nothing
+            ranges.append(offs)
         params += count
         bits_total += nbits
+    ranges.sort()
+    max_end = 0
+    for begin, end in ranges:
+        if begin < max_end:
+            raise _refuse(header, data_len, r)
+        max_end = end  # sorted, non-empty and not overlapping: the ends increase too
+    if not params:
+        raise _refuse(header, data_len, r)
+    return params, bits_total
+
+
+def _refuse(header: dict[str, Any], data_len: int, r: HeaderReader) -> InputError:
+    """The first thing wrong with the tensors of a ``header`` that :func:`_check` refused, in one line
+    naming the tensor: each check in turn, in the order of the header, then overlaps, then emptiness."""
+    params = 0
+    ranges: list[tuple[int, int, str]] = []
+    for name, info in header.items():
+        if name == "__metadata__" and type(info) is not dict:
+            continue
+        if type(info) is not dict:
+            return r.fail(f"{_t(name)} is not an object with dtype, shape and data_offsets")
+        if name == "__metadata__":
+            continue
+        dtype, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        bits = DTYPE_BITS.get(dtype) if type(dtype) is str else None
+        if bits is None:
+            shown_dtype = dtype[:40] if isinstance(dtype, str) else type(dtype).__name__
+            return r.fail(f"{_t(name)} has unknown dtype {shown_dtype!r}; valid: {', '.join(DTYPE_BITS)}")
+        if type(shape) is not list or len(shape) > _MAX_DIMS or any(type(d) is not int or d < 0 for d in shape):
+            return r.fail(f"{_t(name)} shape must be a list of at most {_MAX_DIMS} non-negative integers")
+        count = math.prod(shape)
+        if type(offs) is not list or len(offs) != 2:
+            return r.fail(f"{_t(name)} data_offsets must be [begin, end] with 0 <= begin <= end")
+        begin, end = offs
+        if type(begin) is not int or type(end) is not int or not 0 <= begin <= end:
+            return r.fail(f"{_t(name)} data_offsets must be [begin, end] with 0 <= begin <= end")
+        nbits = count * bits
+        if nbits % 8:
+            return r.fail(f"{_t(name)} has {count:,} {dtype} elements, which do not fill whole bytes")
+        if end - begin != nbits // 8:
+            return r.fail(f"{_t(name)} data_offsets span {end - begin:,} bytes but {dtype} {shape} needs "
+                          f"{nbits // 8:,}; the header does not match the data")
+        if end > data_len:
+            return r.fail(f"{_t(name)} data_offsets end at {end:,}, past the {data_len:,}-byte data "
+                          "section; the file is truncated")
+        ranges.append((begin, end, name))
+        params += count
     ranges.sort()
     max_end, max_name = 0, ""
     for begin, end, name in ranges:
         if begin < max_end and begin < end:  # empty tensors overlap nothing
-            raise r.fail(f"tensors {max_name[:200]!r} and {name[:200]!r} overlap in the data "
-                         f"section (bytes {begin:,}..{min(end, max_end):,}); the file is corrupt")
+            return r.fail(f"tensors {max_name[:200]!r} and {name[:200]!r} overlap in the data "
+                          f"section (bytes {begin:,}..{min(end, max_end):,}); the file is corrupt")
         if end > max_end:
             max_end, max_name = end, name
     if not ranges:
-        raise r.fail("holds no tensors (only __metadata__): a safetensors file without weights; name the "
-                     "weight files instead")
+        return r.fail("holds no tensors (only __metadata__): a safetensors file without weights; name the "
+                      "weight files instead")
     if params == 0:
-        raise r.fail(f"its {len(ranges)} tensor(s) hold no elements (every shape has a 0): a file without "
-                     "weights; name the weight files instead")
-    return params, bits_total
+        return r.fail(f"its {len(ranges)} tensor(s) hold no elements (every shape has a 0): a file without "
+                      "weights; name the weight files instead")
+    raise AssertionError("_refuse: _check refused a header with nothing wrong")  # pragma: no cover
