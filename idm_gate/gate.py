@@ -149,6 +149,26 @@ class CheckOptions:
     report_flag: str = "--report"  # how messages name it
 
 
+class _Remembering:
+    """A store that keeps its last ``get_many`` question and answer (``asked``): check's walk to its
+    baseline and the history charts' walk from there often ask the same commits, and
+    :func:`history.read_history` then takes the answer instead of reading every record again."""
+
+    def __init__(self, store: BaselineStore) -> None:
+        self.store = store
+        self.description = store.description
+        self.key = store.key
+        self.asked: tuple[list[str], dict[str, dict[str, Any]]] | None = None
+
+    def get_many(self, shas: list[str]) -> dict[str, dict[str, Any]]:
+        found = self.store.get_many(shas)
+        self.asked = (list(shas), found)
+        return found
+
+    def put(self, sha: str, record: dict[str, Any]) -> None:
+        self.store.put(sha, record)
+
+
 def _baseline(store: BaselineStore, repo: Repo, start: str, max_walk: int, warn: Warn,
               current: Measurement) -> tuple[str, Measurement, int] | None:
     """The nearest baseline record at or above ``start``, validated. A record's ``models`` entry identical,
@@ -239,8 +259,8 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         notices.extend(gate.notices)
         for line in gate.warnings:
             warn(line)
-        store = open_store(opts.store_spec, repo.git, key=repo.gate_key(opts.baseline_key), remote=opts.remote,
-                           branch=opts.branch, warn=warn)
+        store = _Remembering(open_store(opts.store_spec, repo.git, key=repo.gate_key(opts.baseline_key),
+                                        remote=opts.remote, branch=opts.branch, warn=warn))
         found = _baseline(store, repo, mb, opts.max_walk, warn, current)
 
     meta = {"merge_base": mb, "head_commit": head}
@@ -253,9 +273,9 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         notices.append(msg + ": first run? `idm-gate record` on the base branch creates one")
         return _unfollowed(compare(current, None, policies, renames, notices=notices, **meta), previous, renames)
     sha, baseline, distance = found
-    history = _recorded(store, repo, sha, baseline, opts.max_walk, current.log_base, warn)
+    history, date = _recorded(store, repo, sha, baseline, opts.max_walk, current.log_base, warn)
     res = compare(current, baseline, policies, renames, baseline_commit=sha, baseline_distance=distance,
-                  baseline_date=_commit_date(repo.git, sha), notices=notices, history=history, **meta)
+                  baseline_date=date, notices=notices, history=history, **meta)
     return _unfollowed(_mark_policy_issues(res, pr_only), previous, renames)
 
 
@@ -264,6 +284,8 @@ def _costs_at_base(man: Manifest, base_man: Manifest, renames: dict[str, str], r
     """``current`` measured again under :func:`policy.costs_at_base` (costs are policy) when the PR changed
     a task's costs, with its notices. ``current`` as it is when no costs changed, or when the base's costs do
     not fit the PR's file (a class it lacks): compare then counts the task's plain error."""
+    if not any(e.costs is not None for m in (*man.models, *base_man.models) for e in m.evals):
+        return current  # no costs on either side: none can have changed
     decided = costs_at_base([(m.name, m.evals) for m in man.models], {m.name: m.evals for m in base_man.models},
                             renames, man.shown)
     if not decided.notices:
@@ -282,18 +304,22 @@ def _costs_at_base(man: Manifest, base_man: Manifest, renames: dict[str, str], r
 HISTORY_POINTS = 10  # recorded commits the comment's history charts show before the PR's point
 
 
-def _recorded(store: BaselineStore, repo: Repo, baseline_sha: str, baseline: Measurement, max_walk: int,
-              log_base: LogBase, warn: Warn) -> tuple[RecordedDensity, ...]:
+def _recorded(store: _Remembering, repo: Repo, baseline_sha: str, baseline: Measurement, max_walk: int,
+              log_base: LogBase, warn: Warn) -> tuple[tuple[RecordedDensity, ...], str | None]:
     """The base branch's last ``HISTORY_POINTS`` recorded densities up to the baseline, oldest first, in
-    ``log_base``'s unit (recomputed from size and error rate, so a record kept in the other base agrees).
-    The baseline's record, already read and validated, is not validated again."""
+    ``log_base``'s unit (recomputed from size and error rate, so a record kept in the other base agrees),
+    and the baseline commit's committer date (ISO 8601; None when git cannot tell). The baseline's
+    record, already read and validated, is neither read nor validated again."""
     from .history import read_history
 
     entries = read_history(store, repo.git, baseline_sha, limit=HISTORY_POINTS, max_walk=max_walk, warn=warn,
-                           parsed={baseline_sha: baseline})
+                           parsed={baseline_sha: baseline}, read=store.asked)
+    # the walk's `git log` dated every commit it listed, the baseline's among them (its newest entry)
+    newest = entries[-1] if entries else None
+    date = newest.date if newest is not None and newest.commit == baseline_sha else _commit_date(repo.git, baseline_sha)
     return tuple(RecordedDensity(commit=e.commit, model=x.name,
                                  density=metric.density(x.error_rate, x.size_bytes, log_base))
-                 for e in entries for x in e.measurement.models)
+                 for e in entries for x in e.measurement.models), date
 
 
 def _unfollowed(res: CheckResult, previous: dict[str, tuple[str, ...]], renames: dict[str, str]) -> CheckResult:

@@ -45,16 +45,21 @@ class HistoryPoint:
 
 def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_walk: int,
                  warn: Warn, parsed: Mapping[str, Measurement] | None = None,
-                 valid: frozenset[str] = frozenset()) -> list[HistoryEntry]:
+                 valid: frozenset[str] = frozenset(),
+                 read: tuple[list[str], Mapping[str, dict[str, Any]]] | None = None) -> list[HistoryEntry]:
     """The newest ``limit`` recorded commits among ``rev``'s first ``max_walk`` first-parent commits.
 
     Oldest first. ``InputError`` when ``limit`` or ``max_walk`` is below 1 or ``rev`` is unknown.
-    Two git processes in all (``log`` for SHAs and dates, one store lookup), however many records.
+    Two git processes at most (``log`` for SHAs and dates, one store lookup), however many records.
     ``parsed`` holds records the caller already read and validated from the same store (commit ->
     measurement; ``check`` passes its baseline): those are not validated again (a 1,000-model record
     takes a large part of a second with jsonschema). Records along a branch share most models: a
     model entry identical to one of a record already validated in this call (or in ``valid``,
     ``manifest.model_entries`` of reports validated before) is not validated again.
+    ``read``: ``(shas, records)``, a ``store.get_many(shas)`` the caller already made (``check``'s walk
+    to its baseline); when this walk asks for exactly those commits, in that order, the store is not
+    asked again (a file store's answer depends on the first commit asked, so only the same question
+    reuses the answer).
     """
     from .manifest import model_entries
     from .serialize import measurement_from_dict
@@ -67,8 +72,20 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
     out = git.run("log", "--first-parent", f"--max-count={max_walk}", "--format=%H %cI", sha, "--")
     dated = [line.split(" ", 1) for line in out.splitlines() if line.strip()]
     dates = {parts[0]: (parts[1] if len(parts) == 2 else None) for parts in dated}
-    found = store.get_many([parts[0] for parts in dated])
+    asked = [parts[0] for parts in dated]
+    found = read[1] if read is not None and read[0] == asked else store.get_many(asked)
     entries: list[HistoryEntry] = []
+    # Reports validated in this walk (or by the caller) whose model entries vouch for older records;
+    # turned into canonical JSON only when an older record is actually validated.
+    vouching: list[Any] = []
+
+    def vouched() -> frozenset[str]:
+        nonlocal valid
+        for models in vouching:
+            valid = valid | {e for e in model_entries(models) if e is not None}
+        vouching.clear()
+        return valid
+
     for commit in dates:  # nearest first
         record = found.get(commit)
         if parsed and commit in parsed:
@@ -77,7 +94,7 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
                 break
             report = record.get("report") if record is not None else None
             if isinstance(report, dict):  # the record the caller validated: its entries vouch for older ones
-                valid = valid | {e for e in model_entries(report.get("models")) if e is not None}
+                vouching.append(report.get("models"))
             continue
         if record is None:
             continue
@@ -85,7 +102,7 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
         try:
             if not isinstance(report, dict):
                 raise InputError("the record has no report object")
-            m = measurement_from_dict(report, f"baseline record {commit[:12]}", valid=valid)
+            m = measurement_from_dict(report, f"baseline record {commit[:12]}", valid=vouched())
         except InputError as e:
             # the words check's own walk uses, so a run that reads both warns once
             warn(f"skipping the corrupt baseline record for {commit[:12]} ({e}); trying older commits")
@@ -93,7 +110,7 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
         entries.append(HistoryEntry(commit=commit, date=dates[commit], measurement=m))
         if len(entries) == limit:
             break
-        valid = valid | {e for e in model_entries(report["models"]) if e is not None}
+        vouching.append(report["models"])
     entries.reverse()
     return entries
 

@@ -67,6 +67,23 @@ def test_unchanged_model_passes(repo):
     assert m["status"] == "unchanged" and m["delta"]["density_rel"] == pytest.approx(0.0)
 
 
+def test_check_reads_the_baseline_records_once(repo, tmp_path):
+    # the walk to the baseline and the history charts' walk ask for the same commits: one lookup serves both,
+    # and the baseline's commit date comes from the charts' `git log` (GIT_TRACE lists every git command run)
+    repo.commit("docs only")
+    trace = tmp_path / "git-trace"
+    res = repo.idm("check", "--base-ref", "origin/main", "--format", "json", env_extra={"GIT_TRACE": str(trace)})
+    assert res.returncode == 0, res.stderr
+    ran = [line.split("trace: built-in: git ", 1)[1] for line in trace.read_text().splitlines()
+           if "trace: built-in: git " in line]
+    # one for the base commit's manifest, one for the records of the merge base and its ancestors
+    assert [c for c in ran if c.startswith("cat-file")] == ["cat-file --batch"] * 2
+    assert not [c for c in ran if c.startswith("show")]
+    doc = json.loads(res.stdout)
+    assert doc["baseline_distance"] == 0
+    assert doc["baseline_date"] == repo.git("show", "-s", "--format=%cI", doc["baseline_commit"])
+
+
 def test_small_drop_warns_large_drop_fails(repo):
     # density -ln(Pe)/2GB; make the model 3 % bigger: a 2.9 % density drop -> warn (warn 2 %, max 5 %)
     repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.03), gate=GATE))

@@ -192,3 +192,25 @@ def test_a_broken_model_in_an_older_record_is_refused_as_a_full_validation_refus
     full = refusal()
     assert "models[1].size_bytes" in full
     assert refusal(valid=valid) == full
+
+
+def test_a_lookup_the_caller_already_made_is_taken_instead_of_asking_the_store_again(repo, monkeypatch):
+    # check walks to its baseline first (one store lookup of the same commits), then the charts walk from there
+    from idm_gate.history import read_history
+
+    r, shas = repo
+    rp, store = _store(r, monkeypatch)
+    asked = r.git("rev-list", "--first-parent", "--max-count=50", "HEAD").split()
+    answer = store.get_many(asked)
+    plain = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None)
+    lookups: list[list[str]] = []
+    real = store.get_many
+    monkeypatch.setattr(store, "get_many", lambda s: (lookups.append(s), real(s))[1])
+    same = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None, read=(asked, answer))
+    assert lookups == []
+    assert [(e.commit, e.date, e.measurement) for e in same] == [(e.commit, e.date, e.measurement) for e in plain]
+    # another question (a shorter walk) is asked of the store as it always was: a file store's answer depends on
+    # the first commit asked
+    shorter = read_history(store, rp.git, "HEAD", limit=10, max_walk=3, warn=lambda m: None, read=(asked, answer))
+    assert lookups == [asked[:3]]
+    assert [e.commit for e in shorter] == [shas["c3"], shas["c4"]]
