@@ -600,8 +600,14 @@ def _help_width() -> int:
     return shutil.get_terminal_size().columns - 2  # what argparse.HelpFormatter does by default
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line. Every option's help ends with its default, as ``--help`` shows it."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line. Every option's help ends with its default, as ``--help`` shows it.
+
+    With ``command`` (a command's name), only that command's options are built: what ``main`` asks for
+    when the first argument names a command, since building all 13 commands' ~135 options costs about
+    2.5 ms of a run's start-up (benchmarks/bench_measure.py). Parsing a line of that command, and its
+    ``--help``, are the same either way; ``idm-gate --help`` and anything else build them all.
+    """
     from .report import FORMATS, HISTORY_FORMATS, LEADERBOARD_FORMATS, REPORT_FORMATS
 
     p = argparse.ArgumentParser(
@@ -616,6 +622,9 @@ def build_parser() -> argparse.ArgumentParser:
                   "always or never (default: auto)")
     p.add_argument("--color", choices=COLOR_MODES, default="auto", help=color_help)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    def wanted(name: str) -> bool:
+        return command is None or name == command
 
     def add(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=description or help[0].upper() + help[1:] + ".",
@@ -644,22 +653,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write the report to this file; the text report stays on standard output "
                              "(default: standard output only)")
 
-    sp = add("measure", "compute every model's density from the manifest")
-    common(sp)  # --format: text by default, json with --shard
-    sp.add_argument("--shard", metavar="K/N",
-                    help="measure only part K of N (each model's part is fixed by a hash of its name, so it "
-                         "stays put when models are added) and write it as JSON for idm-gate merge "
-                         "(default: every model)")
-    sp.add_argument("--enforce-budgets", action="store_true",
-                    help="exit 1 when a model breaks an absolute budget of the manifest's gate: (min_density, "
-                         "max_size_gb, max_error_rate), one line per breach on standard error; what the "
-                         "pre-commit hook runs (default: report only, exit 0)")
-    sp.set_defaults(func=cmd_measure)
+    if wanted("measure"):
+        sp = add("measure", "compute every model's density from the manifest")
+        common(sp)  # --format: text by default, json with --shard
+        sp.add_argument("--shard", metavar="K/N",
+                        help="measure only part K of N (each model's part is fixed by a hash of its name, so it "
+                             "stays put when models are added) and write it as JSON for idm-gate merge "
+                             "(default: every model)")
+        sp.add_argument("--enforce-budgets", action="store_true",
+                        help="exit 1 when a model breaks an absolute budget of the manifest's gate: (min_density, "
+                             "max_size_gb, max_error_rate), one line per breach on standard error; what the "
+                             "pre-commit hook runs (default: report only, exit 0)")
+        sp.set_defaults(func=cmd_measure)
 
-    sp = add("merge", "join the parts that measure --shard K/N wrote into one report")
-    sp.add_argument("parts", nargs="+", metavar="PART", help="every part-*.json of one measure run")
-    sp.add_argument("--output", "-o", help="write the merged report here (default: standard output)")
-    sp.set_defaults(func=cmd_merge)
+    if wanted("merge"):
+        sp = add("merge", "join the parts that measure --shard K/N wrote into one report")
+        sp.add_argument("parts", nargs="+", metavar="PART", help="every part-*.json of one measure run")
+        sp.add_argument("--output", "-o", help="write the merged report here (default: standard output)")
+        sp.set_defaults(func=cmd_merge)
 
     def store_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--store", default="branch",
@@ -686,170 +697,187 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--status-context", default="idm-gate", help="commit status context; empty for no status "
                         "(default: idm-gate)")
 
-    sp = add("check", "compare this checkout against the baseline of its base branch")
-    common(sp)
-    store_opts(sp)
-    sp.add_argument("--base-ref", help="the PR's base, e.g. origin/main (default: the branch <remote>/HEAD names, "
-                    "the remote's default branch as git clone recorded it)")
-    sp.add_argument("--max-walk", type=int, default=50,
-                    help="first-parent commits to search for a baseline from the merge base (default: 50)")
-    unset = "(default: the base commit's gate: setting"
-    sp.add_argument("--max-drop", help=f"relative density drop that fails, e.g. 5%% {unset}, else 5%%)")
-    sp.add_argument("--warn-drop", help=f"relative density drop that warns, e.g. 2%% {unset}, else none)")
-    sp.add_argument("--min-density", help=f"lowest density any model may have {unset}, else none)")
-    sp.add_argument("--max-size-gb", help=f"largest size any model may have, in GB {unset}, else none)")
-    sp.add_argument("--max-error-rate",
-                    help=f"highest mean error rate any model may have, as a fraction {unset}, else none)")
-    sp.add_argument("--significance", choices=("on", "off"),
-                    help=f"on: drops within z combined standard errors only warn {unset}, else on)")
-    sp.add_argument("--z", help=f"standard errors a drop must exceed to count {unset}, else 1.96)")
-    sp.add_argument("--min-tokens-per-s", help=f"lowest bench: tokens/s figure any model may have {unset}, else none)")
-    sp.add_argument("--max-latency-ms", help=f"highest bench: latency figure (p50, p95) in ms {unset}, else none)")
-    sp.add_argument("--max-peak-memory-gb", help=f"highest bench: peak memory in GB {unset}, else none)")
-    sp.add_argument("--max-energy-per-token-j", help=f"highest bench: energy per token in J {unset}, else none)")
-    sp.add_argument("--max-throughput-drop",
-                    help=f"relative drop of a comparable bench: tokens/s figure that fails, e.g. 10%% {unset}, "
-                    "else none)")
-    sp.add_argument("--min-group-density", help=f"lowest density any group (groups:, a domain of tasks) of any model "
-                    f"may have {unset}, else none)")
-    sp.add_argument("--require-baseline", action="store_true",
-                    help="fail when no baseline exists (default: pass with a notice)")
-    sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
-    sp.add_argument("--pr", type=int, help="also post what the action's mode check posts: the sticky comment on "
-                    "this PR of --repository and a commit status on --head-sha (token from GITHUB_TOKEN) "
-                    "(default: post nothing)")
-    sp.add_argument("--head-sha", help="the commit the status goes on (default: HEAD; give the PR's head when "
-                    "HEAD is its merge commit)")
-    github_opts(sp, repository_required=False)
-    sp.add_argument("--report", metavar="FILE", help="gate this report of the checkout (idm-gate measure "
-                         "--format json, or idm-gate merge of measure --shard parts) instead of measuring "
-                         "again; refused when it is of another commit or manifest (default: measure the checkout)")
-    sp.add_argument("--frontier-axis", default="size", metavar="AXIS",
-                    help="what the comment's efficiency frontier chart is drawn against: size, latency, memory, "
-                         "energy, or a bench: figure's key such as 'latency_p95_ms per_token' (default: size)")
-    sp.set_defaults(func=cmd_check)
+    if wanted("check"):
+        sp = add("check", "compare this checkout against the baseline of its base branch")
+        common(sp)
+        store_opts(sp)
+        sp.add_argument("--base-ref", help="the PR's base, e.g. origin/main (default: the branch <remote>/HEAD names, "
+                        "the remote's default branch as git clone recorded it)")
+        sp.add_argument("--max-walk", type=int, default=50,
+                        help="first-parent commits to search for a baseline from the merge base (default: 50)")
+        unset = "(default: the base commit's gate: setting"
+        sp.add_argument("--max-drop", help=f"relative density drop that fails, e.g. 5%% {unset}, else 5%%)")
+        sp.add_argument("--warn-drop", help=f"relative density drop that warns, e.g. 2%% {unset}, else none)")
+        sp.add_argument("--min-density", help=f"lowest density any model may have {unset}, else none)")
+        sp.add_argument("--max-size-gb", help=f"largest size any model may have, in GB {unset}, else none)")
+        sp.add_argument("--max-error-rate",
+                        help=f"highest mean error rate any model may have, as a fraction {unset}, else none)")
+        sp.add_argument("--significance", choices=("on", "off"),
+                        help=f"on: drops within z combined standard errors only warn {unset}, else on)")
+        sp.add_argument("--z", help=f"standard errors a drop must exceed to count {unset}, else 1.96)")
+        sp.add_argument("--min-tokens-per-s",
+                        help=f"lowest bench: tokens/s figure any model may have {unset}, else none)")
+        sp.add_argument("--max-latency-ms", help=f"highest bench: latency figure (p50, p95) in ms {unset}, else none)")
+        sp.add_argument("--max-peak-memory-gb", help=f"highest bench: peak memory in GB {unset}, else none)")
+        sp.add_argument("--max-energy-per-token-j", help=f"highest bench: energy per token in J {unset}, else none)")
+        sp.add_argument("--max-throughput-drop",
+                        help=f"relative drop of a comparable bench: tokens/s figure that fails, e.g. 10%% {unset}, "
+                        "else none)")
+        sp.add_argument("--min-group-density", help=f"lowest density any group (groups:, a domain of tasks) of any "
+                        f"model may have {unset}, else none)")
+        sp.add_argument("--require-baseline", action="store_true",
+                        help="fail when no baseline exists (default: pass with a notice)")
+        sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
+        sp.add_argument("--pr", type=int, help="also post what the action's mode check posts: the sticky comment on "
+                        "this PR of --repository and a commit status on --head-sha (token from GITHUB_TOKEN) "
+                        "(default: post nothing)")
+        sp.add_argument("--head-sha", help="the commit the status goes on (default: HEAD; give the PR's head when "
+                        "HEAD is its merge commit)")
+        github_opts(sp, repository_required=False)
+        sp.add_argument("--report", metavar="FILE", help="gate this report of the checkout (idm-gate measure "
+                             "--format json, or idm-gate merge of measure --shard parts) instead of measuring "
+                             "again; refused when it is of another commit or manifest (default: measure the checkout)")
+        sp.add_argument("--frontier-axis", default="size", metavar="AXIS",
+                        help="what the comment's efficiency frontier chart is drawn against: size, latency, memory, "
+                             "energy, or a bench: figure's key such as 'latency_p95_ms per_token' (default: size)")
+        sp.set_defaults(func=cmd_check)
 
-    sp = add("record", "measure HEAD and store it as the baseline for this commit")
-    manifest_opt(sp)
-    store_opts(sp)
-    sp.add_argument("--report", metavar="FILE",
-                    help="store this report of HEAD (idm-gate measure --format json, or idm-gate merge of measure "
-                         "--shard parts) instead of measuring again; refused when it is of another commit or manifest "
-                         "(default: measure HEAD)")
-    sp.set_defaults(func=cmd_record)
+    if wanted("record"):
+        sp = add("record", "measure HEAD and store it as the baseline for this commit")
+        manifest_opt(sp)
+        store_opts(sp)
+        sp.add_argument("--report", metavar="FILE",
+                        help="store this report of HEAD (idm-gate measure --format json, or idm-gate merge of "
+                             "measure --shard parts) instead of measuring again; refused when it is of another commit "
+                             "or manifest (default: measure HEAD)")
+        sp.set_defaults(func=cmd_record)
 
-    sp = add("baseline", "baseline store maintenance")
-    bsub = sp.add_subparsers(dest="baseline_command", metavar="ACTION", required=True, title="actions")
-    ep = bsub.add_parser("export", help="write the file store (file:PATH) from the branch store",
-                         formatter_class=HelpFormatter)
-    manifest_opt(ep)
-    store_opts(ep)
-    ep.add_argument("--rev", default="HEAD",
-                    help="export records of this commit's first-parent history (default: HEAD)")
-    ep.add_argument("--max-walk", type=int, default=1000, help="first-parent commits to export (default: 1000)")
-    ep.add_argument("--output", "-o", help="file to write (default: standard output)")
-    ep.set_defaults(func=cmd_baseline_export)
+    if wanted("baseline"):
+        sp = add("baseline", "baseline store maintenance")
+        bsub = sp.add_subparsers(dest="baseline_command", metavar="ACTION", required=True, title="actions")
+        ep = bsub.add_parser("export", help="write the file store (file:PATH) from the branch store",
+                             formatter_class=HelpFormatter)
+        manifest_opt(ep)
+        store_opts(ep)
+        ep.add_argument("--rev", default="HEAD",
+                        help="export records of this commit's first-parent history (default: HEAD)")
+        ep.add_argument("--max-walk", type=int, default=1000, help="first-parent commits to export (default: 1000)")
+        ep.add_argument("--output", "-o", help="file to write (default: standard output)")
+        ep.set_defaults(func=cmd_baseline_export)
 
-    sp = add("history", "list the recorded densities along a branch (first-parent order) from the baseline store")
-    manifest_opt(sp)
-    store_opts(sp)
-    sp.add_argument("--model", help="only this model (default: every model)")
-    sp.add_argument("--limit", type=int, default=20, help="the newest N recorded commits (default: 20)")
-    sp.add_argument("--rev", default="HEAD", help="walk this commit's first-parent history, e.g. origin/main "
-                    "(default: HEAD)")
-    sp.add_argument("--max-walk", type=int, default=1000,
-                    help="first-parent commits to look through for records (default: 1000)")
-    format_opt(sp, HISTORY_FORMATS, "text", "output format")
-    sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
-    sp.set_defaults(func=cmd_history)
+    if wanted("history"):
+        sp = add("history", "list the recorded densities along a branch (first-parent order) from the baseline store")
+        manifest_opt(sp)
+        store_opts(sp)
+        sp.add_argument("--model", help="only this model (default: every model)")
+        sp.add_argument("--limit", type=int, default=20, help="the newest N recorded commits (default: 20)")
+        sp.add_argument("--rev", default="HEAD", help="walk this commit's first-parent history, e.g. origin/main "
+                        "(default: HEAD)")
+        sp.add_argument("--max-walk", type=int, default=1000,
+                        help="first-parent commits to look through for records (default: 1000)")
+        format_opt(sp, HISTORY_FORMATS, "text", "output format")
+        sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
+        sp.set_defaults(func=cmd_history)
 
-    sp = add("leaderboard", "rank every model by density, with size, error rate and the efficiency frontier")
-    manifest_opt(sp)
-    store_opts(sp)
-    format_opt(sp, LEADERBOARD_FORMATS, "markdown", "markdown, json, or html: one self-contained page with "
-               "inline SVG charts of the frontier and the recorded history")
-    sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
-    sp.add_argument("--report", metavar="FILE", help="rank this report of the checkout (idm-gate measure --format "
-                    "json) instead of measuring (default: measure the checkout)")
-    sp.add_argument("--rev", default="HEAD", help="the HTML history chart follows this commit's first-parent "
-                    "history (default: HEAD)")
-    sp.add_argument("--limit", type=int, default=20,
-                    help="recorded commits in the HTML history chart, the newest (default: 20)")
-    sp.add_argument("--frontier-axis", default="size", metavar="AXIS",
-                    help="what the efficiency frontier is taken against: size, latency (latency_p50_ms), memory "
-                         "(peak_memory_bytes), energy (energy_per_token_j), or a bench: figure's key such as "
-                         "'latency_p95_ms per_token'; models without the figure are not placed (default: size)")
-    sp.set_defaults(func=cmd_leaderboard)
+    if wanted("leaderboard"):
+        sp = add("leaderboard", "rank every model by density, with size, error rate and the efficiency frontier")
+        manifest_opt(sp)
+        store_opts(sp)
+        format_opt(sp, LEADERBOARD_FORMATS, "markdown", "markdown, json, or html: one self-contained page with "
+                   "inline SVG charts of the frontier and the recorded history")
+        sp.add_argument("--output", "-o", help="write to this file (default: standard output)")
+        sp.add_argument("--report", metavar="FILE", help="rank this report of the checkout (idm-gate measure --format "
+                        "json) instead of measuring (default: measure the checkout)")
+        sp.add_argument("--rev", default="HEAD", help="the HTML history chart follows this commit's first-parent "
+                        "history (default: HEAD)")
+        sp.add_argument("--limit", type=int, default=20,
+                        help="recorded commits in the HTML history chart, the newest (default: 20)")
+        sp.add_argument("--frontier-axis", default="size", metavar="AXIS",
+                        help="what the efficiency frontier is taken against: size, latency (latency_p50_ms), memory "
+                             "(peak_memory_bytes), energy (energy_per_token_j), or a bench: figure's key such as "
+                             "'latency_p95_ms per_token'; models without the figure are not placed (default: size)")
+        sp.set_defaults(func=cmd_leaderboard)
 
-    sp = add("badge", "write an SVG badge of one model's density for a README")
-    manifest_opt(sp)
-    sp.add_argument("--model", required=True, help="the model the badge shows (required)")
-    sp.add_argument("--output", "-o", help="the SVG file to write, e.g. density.svg (default: standard output)")
-    sp.add_argument("--label", default="density", help="the badge's left-hand text (default: density)")
-    sp.add_argument("--check", metavar="FILE", help="colour by the model's verdict in this check report "
-                    "(idm-gate check --format json -o FILE) (default: by the manifest's absolute budgets: red "
-                    "over one, green within them, grey when the model has none)")
-    sp.add_argument("--report", metavar="FILE", help="take the density from this report of the checkout "
-                    "(default: measure the checkout)")
-    sp.set_defaults(func=cmd_badge)
+    if wanted("badge"):
+        sp = add("badge", "write an SVG badge of one model's density for a README")
+        manifest_opt(sp)
+        sp.add_argument("--model", required=True, help="the model the badge shows (required)")
+        sp.add_argument("--output", "-o", help="the SVG file to write, e.g. density.svg (default: standard output)")
+        sp.add_argument("--label", default="density", help="the badge's left-hand text (default: density)")
+        sp.add_argument("--check", metavar="FILE", help="colour by the model's verdict in this check report "
+                        "(idm-gate check --format json -o FILE) (default: by the manifest's absolute budgets: red "
+                        "over one, green within them, grey when the model has none)")
+        sp.add_argument("--report", metavar="FILE", help="take the density from this report of the checkout "
+                        "(default: measure the checkout)")
+        sp.set_defaults(func=cmd_badge)
 
-    sp = add("publish", "gate a report from a measure run and post it to its pull request "
-             "(the action's mode publish; token from GITHUB_TOKEN)")
-    sp.set_defaults(locate_manifest=True)
-    sp.add_argument("--manifest", "-m", help="manifest path; its version at the PR's base commit holds the "
-                    "policy (default: idm.yaml, looked up as measure does)")
-    store_opts(sp)
-    sp.add_argument("--report", required=True, help="the report `idm-gate measure --format json` (or the action's "
-                    "mode measure, or `idm-gate merge` of measure --shard parts) wrote for the pull request")
-    sp.add_argument("--head-sha", required=True, help="the commit the report measured (the PR's head)")
-    sp.add_argument("--head-repository", required=True,
-                    help="owner/name holding the PR's branch: the fork, or --repository itself")
-    sp.add_argument("--head-branch", required=True, help="the PR's branch in --head-repository")
-    sp.add_argument("--pr", type=int, help="the PR number, if known; checked against the API like everything else "
-                    "(default: found through the API from --head-sha)")
-    github_opts(sp)
-    sp.add_argument("--max-drop", help="relative density drop that fails, e.g. 5%%; only tightens "
-                    "(default: the base commit's gate: setting, else 5%%)")
-    sp.add_argument("--warn-drop", help="relative density drop that warns, e.g. 2%%; only tightens "
-                    "(default: the base commit's gate: setting, else none)")
-    sp.add_argument("--output", "-o", help="also write the gate's report (JSON) here (default: none)")
-    sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
-    sp.set_defaults(func=cmd_publish, min_density=None, max_size_gb=None, max_error_rate=None, significance=None,
-                    z=None, min_tokens_per_s=None, max_latency_ms=None, max_peak_memory_gb=None,
-                    max_energy_per_token_j=None, max_throughput_drop=None, min_group_density=None)
+    if wanted("publish"):
+        sp = add("publish", "gate a report from a measure run and post it to its pull request "
+                 "(the action's mode publish; token from GITHUB_TOKEN)")
+        sp.set_defaults(locate_manifest=True)
+        sp.add_argument("--manifest", "-m", help="manifest path; its version at the PR's base commit holds the "
+                        "policy (default: idm.yaml, looked up as measure does)")
+        store_opts(sp)
+        sp.add_argument("--report", required=True, help="the report `idm-gate measure --format json` (or the action's "
+                        "mode measure, or `idm-gate merge` of measure --shard parts) wrote for the pull request")
+        sp.add_argument("--head-sha", required=True, help="the commit the report measured (the PR's head)")
+        sp.add_argument("--head-repository", required=True,
+                        help="owner/name holding the PR's branch: the fork, or --repository itself")
+        sp.add_argument("--head-branch", required=True, help="the PR's branch in --head-repository")
+        sp.add_argument("--pr", type=int, help="the PR number, if known; checked against the API like everything else "
+                        "(default: found through the API from --head-sha)")
+        github_opts(sp)
+        sp.add_argument("--max-drop", help="relative density drop that fails, e.g. 5%%; only tightens "
+                        "(default: the base commit's gate: setting, else 5%%)")
+        sp.add_argument("--warn-drop", help="relative density drop that warns, e.g. 2%%; only tightens "
+                        "(default: the base commit's gate: setting, else none)")
+        sp.add_argument("--output", "-o", help="also write the gate's report (JSON) here (default: none)")
+        sp.add_argument("--no-fail", action="store_true", help="exit 0 even when the gate fails (default: exit 1)")
+        sp.set_defaults(func=cmd_publish, min_density=None, max_size_gb=None, max_error_rate=None, significance=None,
+                        z=None, min_tokens_per_s=None, max_latency_ms=None, max_peak_memory_gb=None,
+                        max_energy_per_token_j=None, max_throughput_drop=None, min_group_density=None)
 
-    sp = add("action", "run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
-    sp.set_defaults(func=cmd_action)
+    if wanted("action"):
+        sp = add("action", "run as the GitHub Action (reads INPUT_* and GITHUB_* from the environment)")
+        sp.set_defaults(func=cmd_action)
 
-    sp = add("init", "write idm.yaml from the weights and eval results found in a repository",
-             description="Scan PATH for weights and eval results, group them into models and write a "
-                         "commented idm.yaml that validates and measures. With --workflow, write "
-                         ".github/workflows/idm-gate.yml instead.")
-    sp.add_argument("path", nargs="?", default=".", metavar="PATH",
-                    help="folder to scan; the manifest's paths are relative to it (default: .)")
-    sp.add_argument("--manifest", "-m", help="manifest to write, or with --workflow the one the workflow "
-                                             "gates (default: PATH/idm.yaml)")
-    sp.add_argument("--workflow", action="store_true",
-                    help="write .github/workflows/idm-gate.yml at the repository's top level instead "
-                         "(default: write the manifest)")
-    sp.add_argument("--force", action="store_true", help="replace an existing file (default: refuse)")
-    sp.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing "
-                                                           "(default: write)")
-    sp.set_defaults(func=cmd_init)
+    if wanted("init"):
+        sp = add("init", "write idm.yaml from the weights and eval results found in a repository",
+                 description="Scan PATH for weights and eval results, group them into models and write a "
+                             "commented idm.yaml that validates and measures. With --workflow, write "
+                             ".github/workflows/idm-gate.yml instead.")
+        sp.add_argument("path", nargs="?", default=".", metavar="PATH",
+                        help="folder to scan; the manifest's paths are relative to it (default: .)")
+        sp.add_argument("--manifest", "-m", help="manifest to write, or with --workflow the one the workflow "
+                                                 "gates (default: PATH/idm.yaml)")
+        sp.add_argument("--workflow", action="store_true",
+                        help="write .github/workflows/idm-gate.yml at the repository's top level instead "
+                             "(default: write the manifest)")
+        sp.add_argument("--force", action="store_true", help="replace an existing file (default: refuse)")
+        sp.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing "
+                                                               "(default: write)")
+        sp.set_defaults(func=cmd_init)
 
-    sp = add("schema", "print a JSON Schema shipped with idm-gate")
-    sp.add_argument("which", nargs="?", choices=("manifest", "report", "check"), default="manifest",
-                    help="manifest (idm.yaml), report (measure --format json) or check (check --format json) "
-                         "(default: manifest)")
-    sp.add_argument("--markdown", action="store_true",
-                    help="print the manifest reference as Markdown (docs/manifest.md) instead of the JSON Schema "
-                         "(default: off)")
-    sp.set_defaults(func=cmd_schema)
+    if wanted("schema"):
+        sp = add("schema", "print a JSON Schema shipped with idm-gate")
+        sp.add_argument("which", nargs="?", choices=("manifest", "report", "check"), default="manifest",
+                        help="manifest (idm.yaml), report (measure --format json) or check (check --format json) "
+                             "(default: manifest)")
+        sp.add_argument("--markdown", action="store_true",
+                        help="print the manifest reference as Markdown (docs/manifest.md) instead of the JSON Schema "
+                             "(default: off)")
+        sp.set_defaults(func=cmd_schema)
     return p
 
 
+# every command build_parser adds, in its order (tests/cli/test_cli.py holds the two lists equal)
+COMMANDS = ("measure", "merge", "check", "record", "baseline", "history", "leaderboard", "badge", "publish",
+            "action", "init", "schema")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         # Bare `idm-gate`: the usage with the list of commands, as git and pip do; no command is a usage error.

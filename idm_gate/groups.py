@@ -22,7 +22,6 @@ error, as in the model's Pe); its density divides by the whole model's size:
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
@@ -51,6 +50,8 @@ def is_glob(entry: str) -> bool:
 
 def suggest(tasks: Sequence[str], entry: str) -> str:
     """'did you mean ...? tasks counted: ...' for an ``entry`` that matches none of ``tasks``."""
+    import difflib  # only for a "did you mean"
+
     close = difflib.get_close_matches(entry, tasks, n=1, cutoff=0.6)
     shown = ", ".join(tasks[:20]) + (f" and {len(tasks) - 20} more" if len(tasks) > 20 else "")
     return (f"did you mean {close[0]!r}? " if close else "") + f"tasks counted: {shown}"

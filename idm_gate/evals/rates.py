@@ -35,6 +35,7 @@ the flexible one forgives formatting and reads higher than what a user of the mo
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -75,38 +76,51 @@ _HIGHER_EXACT = frozenset({
     "inst_level_loose_acc", "macro_f1", "micro_f1", "f1_macro", "f1_micro", "f1_score",
     "top1_acc", "top5_acc", "top1_accuracy", "top5_accuracy", "quasi_exact_match",
 })
+# Patterns are kept as text and compiled on the first classify (_compiled): compiling them at import
+# cost about 1 ms of every start-up, and measure of inline scores never classifies a name.
 _HIGHER_PATTERNS = (
-    re.compile(r"(^|_)pass(@|_at_)\d+$"),  # pass@1, OpenCompass's humaneval_pass@1
-    re.compile(r"^maj@\d+$"),
+    r"(^|_)pass(@|_at_)\d+$",  # pass@1, OpenCompass's humaneval_pass@1
+    r"^maj@\d+$",
     # lighteval's exact-match family: em, qem (quasi), pem (prefix), pqem, and their variants
     # ("em_with_normalize_gold&normalize_pred"), and extractive_match.
-    re.compile(r"^(q|p|pq)?em(_|$)"),
-    re.compile(r"^extractive_match"),
-    re.compile(r"(^|_)acc(_|$)"),
-    re.compile(r"accuracy"),
-    re.compile(r"exact_match"),
+    r"^(q|p|pq)?em(_|$)",
+    r"^extractive_match",
+    r"(^|_)acc(_|$)",
+    r"accuracy",
+    r"exact_match",
 )
 _LOWER_EXACT = frozenset({
     "error", "error_rate", "err", "test_error", "classification_error", "misclassification_rate",
 })
-_LOWER_PATTERNS = (re.compile(r"^top_?\d+_err(or)?(_rate)?$"),)
+_LOWER_PATTERNS = (r"^top_?\d+_err(or)?(_rate)?$",)
 _DECLARED_EXACT = frozenset({"wer", "cer", "word_error_rate", "character_error_rate", "char_error_rate"})
-_DECLARED_PATTERNS = (re.compile(r"(^|_)(wer|cer)$"),)
+_DECLARED_PATTERNS = (r"(^|_)(wer|cer)$",)
 
 # (pattern, why it is not a rate); the first match wins.
-_NOT_RATE: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"perplexity|(^|_)ppl($|_)"), "a perplexity, unbounded"),
-    (re.compile(r"bits_per|(^|_)bpb($|_)|(^|_)bpc($|_)"), "bits per byte/character, unbounded"),
-    (re.compile(r"bleu|chrf|(^|_)ter($|_)|meteor"), "a translation score on its own scale"),
-    (re.compile(r"rouge|bertscore|bleurt"), "an overlap score whose complement is not an error rate"),
-    (re.compile(r"likelihood|logprob|log_prob|(^|_)nll($|_)|(^|_)loss($|_)"), "a log-likelihood or loss"),
-    (re.compile(r"(^|_)(mse|mae|rmse)($|_)|squared|absolute"), "a regression error, unbounded"),
-    (re.compile(r"(^|_)mcc($|_)|pearson|spearman|kendall|corr"), "a correlation in [-1, 1]"),
-    (re.compile(r"brier|(^|_)ece($|_)|calibration"), "a calibration score, not an error rate"),
-    (re.compile(r"(^|_)(stderr|std|stdev|var|count|len|length|time|seconds|tokens)($|_)"),
+_NOT_RATE: tuple[tuple[str, str], ...] = (
+    (r"perplexity|(^|_)ppl($|_)", "a perplexity, unbounded"),
+    (r"bits_per|(^|_)bpb($|_)|(^|_)bpc($|_)", "bits per byte/character, unbounded"),
+    (r"bleu|chrf|(^|_)ter($|_)|meteor", "a translation score on its own scale"),
+    (r"rouge|bertscore|bleurt", "an overlap score whose complement is not an error rate"),
+    (r"likelihood|logprob|log_prob|(^|_)nll($|_)|(^|_)loss($|_)", "a log-likelihood or loss"),
+    (r"(^|_)(mse|mae|rmse)($|_)|squared|absolute", "a regression error, unbounded"),
+    (r"(^|_)mcc($|_)|pearson|spearman|kendall|corr", "a correlation in [-1, 1]"),
+    (r"brier|(^|_)ece($|_)|calibration", "a calibration score, not an error rate"),
+    (r"(^|_)(stderr|std|stdev|var|count|len|length|time|seconds|tokens)($|_)",
      "a statistic, not a score"),
 )
 _HIGHER_BLOCK = _NOT_RATE[-1][0]  # "acc_stderr" must not count as "acc"
+
+_Rx = tuple[re.Pattern[str], ...]
+
+
+@functools.cache
+def _compiled() -> tuple[_Rx, _Rx, _Rx, tuple[tuple[re.Pattern[str], str], ...], re.Pattern[str]]:
+    """The patterns above, compiled: higher, lower, declared, not-a-rate (with why), the higher block."""
+    return (tuple(map(re.compile, _HIGHER_PATTERNS)), tuple(map(re.compile, _LOWER_PATTERNS)),
+            tuple(map(re.compile, _DECLARED_PATTERNS)), tuple((re.compile(p), w) for p, w in _NOT_RATE),
+            re.compile(_HIGHER_BLOCK))
+
 
 # lm-eval writes a metric's standard error under "<metric>_stderr,<filter>".
 STDERR_SUFFIX = "_stderr"
@@ -124,14 +138,15 @@ def classify(name: str) -> str:
         return UNKNOWN
     if n in _HIGHER_EXACT:
         return HIGHER
-    if n in _LOWER_EXACT or any(p.search(n) for p in _LOWER_PATTERNS):
+    higher, lower, declared, not_rate, higher_block = _compiled()
+    if n in _LOWER_EXACT or any(p.search(n) for p in lower):
         return LOWER
-    if n in _DECLARED_EXACT or any(p.search(n) for p in _DECLARED_PATTERNS):
+    if n in _DECLARED_EXACT or any(p.search(n) for p in declared):
         return DECLARED_ONLY
-    for pattern, _why in _NOT_RATE:
+    for pattern, _why in not_rate:
         if pattern.search(n):
             return NOT_RATE
-    if any(p.search(n) for p in _HIGHER_PATTERNS) and not _HIGHER_BLOCK.search(n):
+    if any(p.search(n) for p in higher) and not higher_block.search(n):
         return HIGHER
     return UNKNOWN
 
@@ -143,7 +158,7 @@ def why_not(name: str) -> str:
     if kind == DECLARED_ONLY:
         return "a word/character error rate, which can exceed 1; name it for the task to count it"
     if kind == NOT_RATE:
-        for pattern, why in _NOT_RATE:
+        for pattern, why in _compiled()[3]:
             if pattern.search(n):
                 return why
     if kind == UNKNOWN:

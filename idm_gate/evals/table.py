@@ -24,7 +24,6 @@ Scale
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Mapping
@@ -61,6 +60,8 @@ def _check_override(task: str, overrides: Mapping[str, str], file: str, place: s
 
 def read_csv(data: bytes, *, file: str, source: str, scale: Scale | None,
              overrides: Mapping[str, str]) -> EvalReadResult:
+    import csv  # here, not at import: inline scores (this module's other reader) need none of it
+
     text = decode_text(data, file)
     scale_used, inferred = _scale(scale)
     reader = csv.reader(io.StringIO(text, newline=""))

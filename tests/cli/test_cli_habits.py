@@ -20,7 +20,7 @@ import pytest
 
 from gitrepo import make_repo
 from idm_gate import __version__
-from idm_gate.cli import build_parser
+from idm_gate.cli import COMMANDS, build_parser
 
 ESC = "\x1b["
 BASE = {"arc": 70.0, "gsm8k": 60.0}   # Pe = 0.35
@@ -129,6 +129,31 @@ def test_every_option_of_every_command_has_help_that_states_its_default():
             elif "default" not in a.help:
                 problems.append(f"{where} {flag}: help does not say what applies when it is not given")
     assert problems == []
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The sub-commands of ``parser`` by name, in the order they were added."""
+    return next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def _described(parser: argparse.ArgumentParser, name: str) -> list:
+    """What parsing and help depend on, for ``parser`` and its sub-commands: every action's fields, the help."""
+    return [(where, p.format_help(), [(a.option_strings, a.dest, a.default, a.required, a.choices and list(a.choices),
+                                       a.nargs, a.type, a.const) for a in p._actions])
+            for where, p in _all_parsers(parser, name)]
+
+
+def test_a_command_built_alone_is_the_command_built_with_all_the_others():
+    # main builds only the command its first argument names; its options, defaults and help must not change
+    everything = _commands(build_parser())
+    assert tuple(everything) == COMMANDS
+    for name in COMMANDS:
+        alone = _commands(build_parser(name))
+        assert list(alone) == [name]
+        assert _described(alone[name], name) == _described(everything[name], name)
+    # and main builds the whole parser for anything that is not a command's name
+    p = idm("--help", cwd=Path.cwd())
+    assert all(name in p.stdout for name in COMMANDS)
 
 
 def test_help_shows_defaults_as_printed(tmp_path):

@@ -60,6 +60,8 @@ def test_measure_of_safetensors_and_inline_scores_loads_no_other_reader(tmp_path
     assert "idm_gate.sizing.safetensors" in mods and "idm_gate.measure" in mods  # the probe saw the run
     assert "idm_gate.evals.table" in mods  # inline scores are read by the table reader
     assert among(mods, tuple(r for r in EVAL_READERS if r != "idm_gate.evals.table")) == []
+    # the CSV reader's csv, the "did you mean" difflib: not for inline scores that are all found
+    assert among(mods, ("csv", "difflib")) == []
     assert among(mods, SIZERS) == []
     assert among(mods, NOT_FOR_MEASURE) == []
 
