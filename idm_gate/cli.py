@@ -604,7 +604,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The whole command line. Every option's help ends with its default, as ``--help`` shows it.
 
     With ``command`` (a command's name), only that command's options are built: what ``main`` asks for
-    when the first argument names a command, since building all 13 commands' ~135 options costs about
+    when the first argument names a command, since building all 12 commands' ~135 options costs about
     2.5 ms of a run's start-up (benchmarks/bench_measure.py). Parsing a line of that command, and its
     ``--help``, are the same either way; ``idm-gate --help`` and anything else build them all.
     """
@@ -616,7 +616,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         epilog="Run 'idm-gate COMMAND --help' for the options of a command. Exit codes: 0 ok, 1 the gate "
                "failed, 2 bad input or usage, 3 unexpected error.",
     )
-    p.add_argument("-V", "--version", action="version", version=f"idm-gate {__version__}",
+    p.add_argument("-V", "--version", action="version", version=VERSION_LINE,
                    help="print the version and exit")
     color_help = ("colour the output: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
                   "always or never (default: auto)")
@@ -870,6 +870,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
+VERSION_LINE = f"idm-gate {__version__}"
+
 # every command build_parser adds, in its order (tests/cli/test_cli.py holds the two lists equal)
 COMMANDS = ("measure", "merge", "check", "record", "baseline", "history", "leaderboard", "badge", "publish",
             "action", "init", "schema")
@@ -877,6 +879,9 @@ COMMANDS = ("measure", "merge", "check", "record", "baseline", "history", "leade
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-V"], ["--version"]):  # what argparse's version action does, without building the parser
+        print(VERSION_LINE)
+        return EXIT_OK
     parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:

@@ -96,10 +96,12 @@ def test_bare_command_prints_the_usage_with_every_command(tmp_path):
     assert p.stderr == ""
 
 
-@pytest.mark.parametrize("flag", ["-V", "--version"])
-def test_version_flags(tmp_path, flag):
-    p = idm(flag, cwd=tmp_path)
-    assert (p.returncode, p.stdout) == (0, f"idm-gate {__version__}\n")
+# -V/--version first are answered before the parser is built; an abbreviation (--vers) or a --color before
+# it goes through argparse's version action: the same line either way
+@pytest.mark.parametrize("flags", [["-V"], ["--version"], ["-V", "measure"], ["--vers"], ["--color", "never", "-V"]])
+def test_version_flags(tmp_path, flags):
+    p = idm(*flags, cwd=tmp_path)
+    assert (p.returncode, p.stdout, p.stderr) == (0, f"idm-gate {__version__}\n", "")
 
 
 def _all_parsers(parser: argparse.ArgumentParser, name: str = "idm-gate"):
