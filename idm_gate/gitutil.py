@@ -50,7 +50,8 @@ _NOT_FALSE = ("false", "no", "off", "0")
 def _plain_git_dir(git_dir: str) -> bool:
     """True when ``git_dir`` is a ``.git`` folder git would take as is: its ``HEAD`` a file, ``objects`` and
     ``refs`` folders, and a ``config`` that relocates nothing (no ``core.worktree``, ``core.bare`` true,
-    per-worktree config or ``[include]``, which could set either)."""
+    per-worktree config or ``[include]``, which could set either) and names no ``[extensions]`` (a git
+    that does not know one refuses the repository)."""
     try:
         if not (stat.S_ISREG(os.stat(os.path.join(git_dir, "HEAD")).st_mode)
                 and os.path.isdir(os.path.join(git_dir, "objects")) and os.path.isdir(os.path.join(git_dir, "refs"))):
@@ -61,7 +62,7 @@ def _plain_git_dir(git_dir: str) -> bool:
         return False
     for raw in config.decode("utf-8", "replace").lower().splitlines():
         line = raw.replace(" ", "").replace("\t", "")
-        if line.startswith(("worktree", "[include")) or (
+        if line.startswith(("worktree", "[include", "[extensions")) or (
                 line.startswith("bare=") and line[5:].split("#")[0].split(";")[0] not in _NOT_FALSE):
             return False
     return True
@@ -92,6 +93,8 @@ def toplevel_on_disk(start: Path, env: dict[str, str] | None = None) -> Path | N
     except (OSError, ValueError):
         return ASK_GIT
     if ".git" in here.split(os.sep) or not os.path.isdir(here):
+        return ASK_GIT
+    if not hasattr(os, "geteuid"):  # Windows: ownership works otherwise there
         return ASK_GIT
     uid = os.geteuid()
     if uid == 0 and "SUDO_UID" in os.environ:  # git then checks ownership against the sudo caller

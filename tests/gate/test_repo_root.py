@@ -82,6 +82,15 @@ def test_a_linked_work_tree_asks_git(tmp_path, env):
     assert Git(linked).toplevel() == gits_toplevel(linked, env) == linked.resolve()
 
 
+def test_a_repository_extension_asks_git(tmp_path, env):
+    # sha256 object names are an extension: a git that does not know it refuses the repository
+    top = tmp_path / "repo"
+    top.mkdir()
+    assert git(top, env, "init", "-q", "--object-format=sha256").returncode == 0
+    assert toplevel_on_disk(top) is ASK_GIT
+    assert Git(top).toplevel() == gits_toplevel(top, env) == top.resolve()
+
+
 def test_core_worktree_moves_the_top_level_and_asks_git(tmp_path, env):
     top = init(tmp_path / "repo", env)
     elsewhere = tmp_path / "elsewhere"
