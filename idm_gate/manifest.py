@@ -223,18 +223,22 @@ def _problem(where: tuple[Any, ...], message: str) -> tuple[tuple[Any, ...], str
 
 
 def _number_problems(obj: object, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """(path, message) for every non-finite number and every mapping key that is not a string."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        yield _problem(parts, f"{_field_path(parts)}: {obj} is not a finite number")
+    """(path, message) for every non-finite number and every mapping key that is not a string, in the
+    document's order. Called once per list or mapping (a 1,000-model manifest holds some 10,000 values)."""
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            yield _problem(parts, f"{_field_path(parts)}: {obj} is not a finite number")
+        return
     if isinstance(obj, dict):
         for k, v in obj.items():
             if not isinstance(k, str):
                 yield _problem(parts + (k,), f"{_field_path(parts) or '(top level)'}: key {_short(k)} must be a string")
-                continue
-            yield from _number_problems(v, parts + (k,))
+            elif isinstance(v, (dict, list)) or (isinstance(v, float) and not math.isfinite(v)):
+                yield from _number_problems(v, parts + (k,))
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
-            yield from _number_problems(v, parts + (i,))
+            if isinstance(v, (dict, list)) or (isinstance(v, float) and not math.isfinite(v)):
+                yield from _number_problems(v, parts + (i,))
 
 
 MAX_PROBLEMS = 50  # listed one per line; beyond that, a count

@@ -214,22 +214,40 @@ def measurement_from_dict(doc: dict[str, Any], shown: str, *, valid: frozenset[s
                        models=tuple(models), notices=tuple(doc["notices"]))
 
 
-def _numbers_fit(doc: Any, shown: str, path: str = "") -> None:
+def _numbers_fit(doc: Any, shown: str) -> None:
     """JSON integers have no bound, Python floats do: a report figure beyond float range (a hand-edited
     400-digit integer) would raise OverflowError wherever it meets float arithmetic; refuse it here, once,
     for every field (every number idm-gate writes is a float or an int well within range)."""
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            _numbers_fit(v, shown, f"{path}.{k}" if path else str(k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            _numbers_fit(v, shown, f"{path}[{i}]")
-    elif isinstance(doc, int) and not isinstance(doc, bool) and abs(doc) > _FLOAT_MAX:
-        raise InputError(f"{shown}: {path}: a number of {len(str(abs(doc)))} digits, beyond what a report holds; "
-                         "the report was edited")
+    at = _too_big(doc)
+    if at is None:
+        return
+    path, value = "", doc
+    for part in at:
+        path = f"{path}[{part}]" if isinstance(value, list) else (f"{path}.{part}" if path else str(part))
+        value = value[part]
+    raise InputError(f"{shown}: {path}: a number of {len(str(abs(value)))} digits, beyond what a report holds; "
+                     "the report was edited")
 
 
 _FLOAT_MAX = int(sys.float_info.max)
+
+
+def _too_big(doc: Any) -> tuple[Any, ...] | None:
+    """The keys and indices leading to the first integer in ``doc`` beyond float range, None when there is
+    none (``()`` for ``doc`` itself). Called once per list or mapping, not per value: a 1,000-model record
+    holds some 50,000 values."""
+    if isinstance(doc, dict):
+        items: Any = doc.items()
+    elif isinstance(doc, list):
+        items = enumerate(doc)
+    else:
+        return () if isinstance(doc, int) and not isinstance(doc, bool) and abs(doc) > _FLOAT_MAX else None
+    for k, v in items:
+        if isinstance(v, (dict, list)) or (isinstance(v, int) and not isinstance(v, bool) and abs(v) > _FLOAT_MAX):
+            below = _too_big(v)
+            if below is not None:
+                return (k, *below)
+    return None
 
 
 def _check_consistent(x: dict[str, Any], where: str) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .errors import InputError
+from .jsonsafe import collector_paused
 
 MAX_ALIAS_NODES = 100_000  # nodes added by expanding aliases (the document's own nodes are free)
 MAX_DEPTH = 200
@@ -194,7 +195,8 @@ def _load(cls: type[_StrictLoader], text: str, shown: str, line_offset: int) -> 
         raise InputError(f"{shown}: line {line}, column {col}: invalid YAML (control character #x{code:04x} "
                          "is not allowed); remove it") from None
     try:
-        node = loader.get_single_node()
+        with collector_paused():  # the node graph and the values built from it hold no cycles
+            node = loader.get_single_node()
         if node is None:
             return None
         try:
@@ -210,7 +212,8 @@ def _load(cls: type[_StrictLoader], text: str, shown: str, line_offset: int) -> 
                 f"{shown}: expands to over {MAX_ALIAS_NODES:,} more YAML nodes through its aliases "
                 "(an alias bomb?); write the values out instead of nesting aliases"
             )
-        return loader.construct_document(node)
+        with collector_paused():
+            return loader.construct_document(node)
     except yaml.constructor.ConstructorError as e:
         prob = e.problem or "cannot be constructed"
         if "could not determine a constructor" in prob:

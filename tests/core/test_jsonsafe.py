@@ -114,3 +114,27 @@ def test_an_integer_too_long_to_convert_is_an_error_not_a_crash():
 def test_options_are_keyword_only():
     with pytest.raises(TypeError):
         load_json(b"1", "r.json", True)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("data", [b'{"models": [{"a": 1}, {"b": [2, 3]}]}', b'{"a": 1, "a": 2}', b'{"a": NaN}',
+                                  b'{"a": [1, 2'])
+def test_the_garbage_collector_is_back_on_after_a_parse_read_or_refused(data):
+    # a large document is parsed with the cyclic collector paused (a parsed tree holds no cycles); whatever the
+    # outcome, the process gets its collector back, and a caller that had paused it keeps it paused
+    import gc
+
+    assert gc.isenabled()
+    try:
+        load_json(data, "f.json")
+    except JSONError:
+        pass
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        try:
+            load_json(data, "f.json")
+        except JSONError:
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

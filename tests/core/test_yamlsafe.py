@@ -145,3 +145,24 @@ def test_libyaml_and_pure_loaders_agree(data, aliases):
         assert same_tag_refusal(f, p) if "," in data.decode("utf-8", "replace") else f == p
     else:  # a syntax error to the pure scanner: libyaml may read it, or refuse it (maybe for a tag)
         assert f[0] == "ok" or f[1].startswith("f.yaml: ")
+
+
+@pytest.mark.parametrize("text", [b"models: [{a: 1}, {b: [2, 3]}]\n", b"a: 1\na: 2\n", b"a: [1, 2\n",
+                                  b"a: !!python/object:os.system x\n", b"a: &x [*x]\n"])
+def test_the_garbage_collector_is_back_on_after_a_document_read_or_refused(text):
+    # composing and constructing run with the cyclic collector paused; a refusal, at any stage, gives it back
+    import gc
+
+    for loader in (fast, pure):
+        assert gc.isenabled()
+        try:
+            loader(text)
+        except InputError:
+            pass
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        outcome(fast, text)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
