@@ -878,6 +878,9 @@ COMMANDS = ("measure", "merge", "check", "record", "baseline", "history", "leade
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code. ``argv`` None: the process's own command line (the
+    ``idm-gate`` script, ``python -m idm_gate``), which ends when this returns."""
+    whole_process = argv is None
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] in (["-V"], ["--version"]):  # what argparse's version action does, without building the parser
         print(VERSION_LINE)
@@ -889,6 +892,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     args.messages = Messages(args.color)
+    if whole_process:
+        # What is alive now (the modules imported, the parser) lives until the process exits: out of the
+        # cyclic collector's sight, a full collection no longer walks it (on a 1,000-model check that
+        # walk cost ~25 ms of CPU). Not when called in-process (tests): frozen objects are never freed.
+        import gc
+
+        gc.freeze()
     try:
         if getattr(args, "locate_manifest", False):
             locate_manifest(args)

@@ -137,6 +137,22 @@ def test_crash_is_exit_3_without_traceback(monkeypatch, capsys, tmp_path):
     assert err.startswith("idm-gate: internal error: RuntimeError: disk on fire") and "Traceback" not in err
 
 
+def test_the_command_line_process_freezes_its_start_up_objects_an_in_process_call_does_not(monkeypatch, capsys):
+    # `idm-gate` (argv None: the process's own command line) takes what start-up built out of the cyclic
+    # collector's sight; a program calling main(argv) keeps its collector as it was (frozen objects are never freed)
+    import gc
+
+    monkeypatch.chdir(EXAMPLE)
+    before = gc.get_freeze_count()
+    assert cli.main(["measure", "--format", "json"]) == 0
+    assert gc.get_freeze_count() == before
+    capsys.readouterr()
+    script = ("import gc, sys\nfrom idm_gate.cli import main\nsys.argv = ['idm-gate', 'measure', '--format', 'json']\n"
+              "code = main()\nprint(code, gc.get_freeze_count() > 0, file=sys.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", script], cwd=EXAMPLE, capture_output=True, text=True)
+    assert p.stderr.splitlines()[-1] == "0 True", p.stderr
+
+
 def test_the_action_shows_a_crash_as_an_error_annotation_and_exits_3(monkeypatch, capsys):
     """The runner's summary page lists ::error:: lines; a crash must not be visible only deep in the log."""
     import idm_gate.action
