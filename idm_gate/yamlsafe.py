@@ -37,6 +37,9 @@ else:
     _ConstructorBase = object
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _Strict(_ConstructorBase):
     """The constructor checks shared by the pure-Python and the libyaml loaders."""
 
@@ -55,7 +58,10 @@ class _Strict(_ConstructorBase):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: dict[Hashable, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            if type(key_node) is yaml.ScalarNode and key_node.tag == _STR_TAG:
+                key: Any = key_node.value  # what the str constructor returns for it, without its call chain
+            else:
+                key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
             except TypeError:
@@ -117,14 +123,37 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int = 0) -> int
     return n
 
 
-def alias_expansion(node: yaml.Node) -> int:
+def alias_expansion(node: yaml.Node, *, tree: bool = False) -> int:
     """How many nodes expanding every alias of the document ``node`` would add to it.
 
     0 for a document without aliases, whatever its size. ``_TooDeep`` beyond ``MAX_DEPTH`` levels,
-    ``_Recursive`` for an alias inside the node it names.
+    ``_Recursive`` for an alias inside the node it names. ``tree``: the caller knows the document has no
+    alias (its text has no ``&``, so no anchor an alias could name): only the depth is checked, in one
+    pass over its collections.
     """
+    if tree:
+        _check_depth(node)
+        return 0
     memo: dict[int, int] = {}
     return _expanded_size(node, memo) - len(memo)
+
+
+def _check_depth(root: yaml.Node) -> None:
+    """``_TooDeep`` when a node of the tree ``root`` (depth 0) lies more than ``MAX_DEPTH`` levels down:
+    exactly when :func:`_expanded_size` raises it for a document without aliases."""
+    collections = (yaml.SequenceNode, yaml.MappingNode)
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)] if isinstance(root, collections) else []
+    while stack:
+        node, depth = stack.pop()
+        if not node.value:
+            continue
+        if depth >= MAX_DEPTH:  # its children lie deeper than MAX_DEPTH
+            raise _TooDeep()
+        below = depth + 1
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((c, below) for c in node.value if isinstance(c, collections))
+        else:
+            stack.extend((c, below) for pair in node.value for c in pair if isinstance(c, collections))
 
 
 class _TooDeep(Exception):
@@ -200,7 +229,7 @@ def _load(cls: type[_StrictLoader], text: str, shown: str, line_offset: int) -> 
         if node is None:
             return None
         try:
-            extra = alias_expansion(node)
+            extra = alias_expansion(node, tree="&" not in text)
         except _TooDeep:
             raise InputError(f"{shown}: nested more than {MAX_DEPTH} levels deep; write a shallower "
                              "document") from None

@@ -166,3 +166,30 @@ def test_the_garbage_collector_is_back_on_after_a_document_read_or_refused(text)
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+DEEP = "f.yaml: nested more than 200 levels deep; write a shallower document"
+
+
+@pytest.mark.parametrize("text,refusal", [
+    ("[" * 200 + "1" + "]" * 200, None),     # the scalar lies 200 levels down: at the limit
+    ("[" * 201 + "1" + "]" * 201, DEEP),     # 201 levels down
+    ("[" * 201 + "]" * 201, None),           # the innermost list, 200 levels down, is empty
+    ("[" * 202 + "]" * 202, DEEP),
+    ("{k: " * 100 + "[" * 100 + "]" * 100 + "}" * 100, None),
+    ("{k: " * 100 + "[" * 100 + "x" + "]" * 100 + "}" * 100, None),  # "x" lies 200 down
+    ("{k: " * 100 + "[" * 101 + "x" + "]" * 101 + "}" * 100, DEEP),
+    # a key is a node too: at 200 levels down the depth is fine and the list key is refused as a key
+    ("[" * 198 + "{? [k] : v}" + "]" * 198, "f.yaml: line 1, column 202: a mapping key must be a plain value"),
+    ("[" * 199 + "{? [k] : v}" + "]" * 199, DEEP),
+])
+def test_the_depth_limit_is_the_same_with_and_without_anchors_in_the_text(text, refusal):
+    # without an '&' the text has no anchor, so no alias: only the depth is walked; with one (here in a comment)
+    # the alias walk runs. Both draw the line at the same node
+    for doc in (text + "\n", text + "\n# R&D\n"):
+        for fn in (fast, pure):
+            got = outcome(fn, doc.encode())
+            if refusal is None:
+                assert got[0] == "ok", (fn.__name__, doc[-8:], got)
+            else:
+                assert got == ("refused", refusal), (fn.__name__, doc[-8:])
