@@ -14,6 +14,7 @@ headers, with caps on bytes and time, and never print the content of a file they
 from __future__ import annotations
 
 import importlib
+import operator
 import os
 import posixpath
 from collections.abc import Callable
@@ -103,7 +104,7 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
             acc.local(pat, w)
     acc.expand_indexes()
     acc.expand_external()
-    files = tuple(sorted(acc.found.values(), key=lambda a: a.path))
+    files = tuple(sorted(acc.found.values(), key=_by_path))
     layout.check_sets(files, what)
     res = aggregate(files)
     filtered = [f"{a.path}: {a.note}" for a in files if a.source == "lfs-pointer" and a.note]
@@ -112,6 +113,9 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
                + layout.unread_onnx_data(files, acc.exists)
                + layout.plausibility(res.size_bytes, res.params, files))
     return replace(res, notices=tuple(notices))
+
+
+_by_path = operator.attrgetter("path")
 
 
 class _Collect:
@@ -129,7 +133,7 @@ class _Collect:
         self.notices: list[str] = []
         self.remote_indexes: dict[str, str] = {}  # Hub address of a shard index -> what
         self.locks: dict[str, list[dvc.LockOut]] = {}  # folder -> dvc.lock outputs above it
-        self._real_dirs: dict[str, str] = {}  # folder relative to base -> its resolved path
+        self._real_dirs: dict[str, str] = {}  # folder relative to base -> its resolved path + os.sep
         self._base_shown: str | None = None  # the base as messages show it, with a trailing '/'
         if os.sep == "/" and (self.base == self.root_r or self.base.startswith(self._root_prefix)):
             self._base_shown = "" if self.base == self.root_r else self.base[len(self._root_prefix):] + "/"
@@ -232,9 +236,10 @@ class _Collect:
         if kind is not None:
             folder, _, name = rel.rpartition("/")
             real = self._real_dirs.get(folder)
-            if real is None:
-                real = self._real_dirs[folder] = os.path.realpath(os.path.join(self.base, folder))
-            full = os.path.join(real, name)
+            if real is None:  # kept with a trailing separator: each path below is one concatenation
+                real = os.path.join(os.path.realpath(os.path.join(self.base, folder)), "")
+                self._real_dirs[folder] = real
+            full = real + name
             if full.startswith(self._root_prefix):
                 return full
         return str(resolve_inside(rel, Path(self.base), self.root, what))  # the slow path, and its message

@@ -133,7 +133,15 @@ def iter_glob_kinds(base: str, pattern: str, scan_cap: int,
             elif os.path.isdir(full):
                 yield from walk(child, i + 1)
 
-    yield from walk("", 0)
+    # a fixed leading folder ('models/m00001' of 'models/m00001/*.safetensors') is checked once, so
+    # the matches below it are not handed up through one generator per folder level
+    rel, i = "", 0
+    while i < len(parts) - 1 and not has_magic(parts[i]):
+        rel = f"{rel}/{parts[i]}" if rel else parts[i]
+        if not os.path.isdir(os.path.join(base, rel)):
+            return
+        i += 1
+    yield from walk(rel, i)
 
 
 def _kind(e: os.DirEntry[str]) -> str | None:

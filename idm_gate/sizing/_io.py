@@ -79,20 +79,22 @@ class HeaderReader:
 
     def read(self, n: int, what: str = "data") -> bytes:
         """Exactly ``n`` bytes at the current position, or an error naming what was being read."""
-        if n < 0 or n > self.remaining:
-            raise self.fail(f"truncated: {what} at byte {self.pos} needs {n:,} bytes but the file "
-                            f"ends at byte {self.size:,}; re-export or re-download the file")
-        off = self.pos - self._buf_start
-        if 0 <= off and off + n <= len(self._buf):
-            self.pos += n
+        pos = self.pos
+        off = pos - self._buf_start
+        if 0 <= off and 0 <= n and off + n <= len(self._buf):  # buffered, so inside the file too
+            self.pos = pos + n
             return self._buf[off:off + n]
+        if n < 0 or n > self.size - pos:
+            raise self.fail(f"truncated: {what} at byte {pos} needs {n:,} bytes but the file "
+                            f"ends at byte {self.size:,}; re-export or re-download the file")
         # keep what is already buffered from pos on, read only the rest (counted once)
         tail = self._buf[off:] if 0 <= off < len(self._buf) else b""
         need = n - len(tail)
         if self.bytes_read + need > self.cap:
             raise self.fail(f"header is over the {self.cap:,}-byte read limit; this reader only "
                             "parses headers")
-        self.check_time()
+        if time.monotonic() > self._deadline:
+            self.check_time()  # raises
         start = self.pos + len(tail)
         want = min(max(need, self._chunk), self.cap - self.bytes_read, self.size - start)
         self._chunk = min(self._chunk * 2, _MAX_CHUNK)
