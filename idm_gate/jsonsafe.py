@@ -21,7 +21,9 @@ reports (``--report``, False        "error"         True       idm-gate's own ou
 publish, merge)                                                untrusted PR
 safetensors header     True         "last"          False      as the format's reference reader (serde_json
                                                                into a map) reads it, but NaN parses and is
-                                                               refused by the tensor checks that follow
+                                                               refused by the tensor checks that follow;
+                                                               ``fast`` (orjson), the reader re-reads a
+                                                               refused header without it
 baseline record        False        "last"          False      idm-gate's canonical JSON; a bad record is
                                                                warned about and skipped
 baselines file         True         "last"          False      each record in it is checked on its own, so
@@ -46,6 +48,38 @@ from typing import Any, Literal, NoReturn
 from .errors import InputError, one_line, truncate
 
 DuplicateKeys = Literal["error", "last"]
+
+
+_FAST_DEPTH = 512
+
+
+def _nests_deeper(doc: Any, levels: int) -> bool:
+    """Whether ``doc`` (parsed JSON) holds objects or arrays nested more than ``levels`` deep."""
+    level = [doc]
+    for _ in range(levels):
+        inner: list[Any] = []
+        for x in level:
+            if type(x) is dict:
+                inner.extend(v for v in x.values() if type(v) is dict or type(v) is list)
+            elif type(x) is list:
+                inner.extend(v for v in x if type(v) is dict or type(v) is list)
+        if not inner:
+            return False
+        level = inner
+    return True
+
+
+_orjson: Callable[[bytes], Any] | None = None
+
+
+def _orjson_loads(data: bytes) -> Any:
+    """``orjson.loads``, imported on first use (a measure that reads no safetensors file never loads it)."""
+    global _orjson
+    if _orjson is None:
+        from orjson import loads
+
+        _orjson = loads
+    return _orjson(data)
 
 
 class JSONError(InputError):
@@ -115,7 +149,7 @@ class collector_paused:  # noqa: N801 (used as a statement, like contextlib's su
 
 
 def load_json(data: bytes, source: str, *, allow_nan: bool = False, duplicate_keys: DuplicateKeys = "error",
-              allow_bom: bool = True) -> Any:
+              allow_bom: bool = True, fast: bool = False) -> Any:
     """Parse ``data`` (UTF-8 JSON) into Python values; ``source`` names it in every message.
 
     Options (the defaults are standard JSON, RFC 8259, with a leading BOM skipped):
@@ -124,12 +158,32 @@ def load_json(data: bytes, source: str, *, allow_nan: bool = False, duplicate_ke
       otherwise one is an error naming the token;
     - ``duplicate_keys``: ``"error"`` refuses an object that names a key twice (naming the key);
       ``"last"`` keeps the last value, as Python's ``json`` and most parsers do;
-    - ``allow_bom``: skip a leading UTF-8 byte order mark; otherwise it is a syntax error at line 1.
+    - ``allow_bom``: skip a leading UTF-8 byte order mark; otherwise it is a syntax error at line 1;
+    - ``fast`` (with ``duplicate_keys="last"`` only): parse with orjson, about three times faster
+      than :mod:`json` on a safetensors header. It reads the same documents into the same values
+      (a repeated key keeps its first place and its last value, as :mod:`json` does), with one
+      exception: an integer outside the 64-bit range comes back as a float. A caller may use it only
+      where such a float is refused anyway, and must then read the document again without ``fast``
+      to word the refusal (or to accept it, when :mod:`json`'s integer passes). Whatever orjson
+      refuses (NaN and Infinity, lone surrogates, 1e400, a BOM, any error), and a document nested
+      more than 512 levels deep, is read again by :mod:`json`, so the answer and every message are
+      :mod:`json`'s.
 
     Returns what :func:`json.loads` returns (dict, list, str, int, float, bool or None).
     Raises :class:`JSONError` (an ``InputError``) for bytes that are not UTF-8, invalid or truncated
     JSON, a refused constant or duplicate key, nesting too deep to parse, or an unconvertible number.
     """
+    if fast and duplicate_keys == "last":
+        try:
+            doc = _orjson_loads(data)
+        except ValueError:  # orjson.JSONDecodeError: json reads it, or words the error
+            pass
+        else:
+            # orjson nests up to 1,024 levels, json as deep as the interpreter's recursion limit lets it
+            # (about 1,000 less the caller's depth): nesting past _FAST_DEPTH is left to json, so the
+            # answer is json's whatever the depth (it needs that many brackets, so a count rules most out)
+            if data.count(b"[") + data.count(b"{") <= _FAST_DEPTH or not _nests_deeper(doc, _FAST_DEPTH):
+                return doc
     try:
         text = data.decode("utf-8-sig" if allow_bom else "utf-8")
     except UnicodeDecodeError as e:

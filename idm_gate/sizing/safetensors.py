@@ -68,30 +68,41 @@ def measure(path: str | Path, shown: str, what: str, *, pointer: bool = False) -
     if pointer:
         return lfs.measure(path, shown, what)
     data_len = size - 8 - n
-    try:
-        # As the safetensors library reads a header (no BOM; a repeated tensor name keeps its last entry),
-        # except NaN/Infinity, which parse here and are refused by the tensor checks below.
-        header = load_json(raw, shown, allow_nan=True, duplicate_keys="last", allow_bom=False)
-    except JSONError:
-        raise r.fail("safetensors header is not valid UTF-8 JSON; the file is corrupt or not "
-                     "safetensors") from None
-    if type(header) is not dict:
-        raise r.fail("safetensors header is not a JSON object of tensors; the file is corrupt")
-
-    params, bits_total = _check(header, data_len, r)
+    header = _parse(raw, shown, r, fast=True)
+    got = _check(header, data_len)
+    if got is None:
+        # orjson reads an integer past 64 bits as a float, which _check refuses: json's reading decides
+        header = _parse(raw, shown, r, fast=False)
+        got = _check(header, data_len)
+        if got is None:
+            raise _refuse(header, data_len, r)
+    params, bits_total = got
     return ArtifactSize(
         path=shown, size_bytes=size, source="stat", format="safetensors", params=params,
         bits_per_param=bits_total / params,
     )
 
 
-def _check(header: dict[str, Any], data_len: int, r: HeaderReader) -> tuple[int, int]:
-    """(parameters, bits) of the tensors in ``header``, or the first thing wrong with them, in one
-    line naming the tensor (``r.fail``).
+def _parse(raw: bytes, shown: str, r: HeaderReader, *, fast: bool) -> dict[str, Any]:
+    """The header's JSON object (``fast``: with orjson, see :func:`idm_gate.jsonsafe.load_json`)."""
+    try:
+        # As the safetensors library reads a header (no BOM; a repeated tensor name keeps its last entry),
+        # except NaN/Infinity, which parse here and are refused by the tensor checks.
+        header = load_json(raw, shown, allow_nan=True, duplicate_keys="last", allow_bom=False, fast=fast)
+    except JSONError:
+        raise r.fail("safetensors header is not valid UTF-8 JSON; the file is corrupt or not "
+                     "safetensors") from None
+    if type(header) is not dict:
+        raise r.fail("safetensors header is not a JSON object of tensors; the file is corrupt")
+    return header
+
+
+def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
+    """(parameters, bits) of the tensors in ``header``, or None when anything is wrong with them
+    (:func:`_refuse` then says what, in one line naming the tensor).
 
     One pass over the tensors with plain type checks (``type(x) is int``: JSON gives exact types, and
-    a bool is no shape), then one over their byte ranges sorted by offset; a message is only formatted
-    (by :func:`_refuse`, the same checks spelled out one by one) for a header that fails.
+    a bool is no shape), then one over their byte ranges sorted by offset.
     """
     params = bits_total = 0
     ranges: list[list[int]] = []
@@ -100,7 +111,7 @@ def _check(header: dict[str, Any], data_len: int, r: HeaderReader) -> tuple[int,
         if type(info) is not dict:
             if name == "__metadata__":
                 continue
-            raise _refuse(header, data_len, r)
+            return None
         if name == "__metadata__":
             continue
         dtype: Any = info.get("dtype")
@@ -112,17 +123,17 @@ def _check(header: dict[str, Any], data_len: int, r: HeaderReader) -> tuple[int,
         offs = info.get("data_offsets")
         if bits is None or type(shape) is not list or len(shape) > _MAX_DIMS or type(offs) is not list \
                 or len(offs) != 2:
-            raise _refuse(header, data_len, r)
+            return None
         count = 1
         for d in shape:
             if type(d) is not int or d < 0:
-                raise _refuse(header, data_len, r)
+                return None
             count *= d
         begin, end = offs
         nbits = count * bits
         if (type(begin) is not int or type(end) is not int or not 0 <= begin <= end or nbits & 7
                 or end - begin != nbits >> 3 or end > data_len):
-            raise _refuse(header, data_len, r)
+            return None
         if end != begin:  # empty tensors overlap nothing
             ranges.append(offs)
         params += count
@@ -131,10 +142,10 @@ def _check(header: dict[str, Any], data_len: int, r: HeaderReader) -> tuple[int,
     max_end = 0
     for begin, end in ranges:
         if begin < max_end:
-            raise _refuse(header, data_len, r)
+            return None
         max_end = end  # sorted, non-empty and not overlapping: the ends increase too
     if not params:
-        raise _refuse(header, data_len, r)
+        return None
     return params, bits_total
 
 
