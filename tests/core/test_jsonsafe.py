@@ -138,3 +138,41 @@ def test_the_garbage_collector_is_back_on_after_a_parse_read_or_refused(data):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# -- fast (orjson, for the safetensors header) -------------------------------------------------------------
+
+FAST = {"allow_nan": True, "duplicate_keys": "last", "allow_bom": False}
+
+
+def test_fast_reads_what_json_reads_repeated_keys_included():
+    doc = b'{"b": {"dtype": "F16", "shape": [2, 3], "data_offsets": [0, 12]}, "a": 1, "b": 2.5, "c": ["x", null]}'
+    assert list(load_json(doc, "r.json", fast=True, **FAST).items()) == \
+        list(load_json(doc, "r.json", **FAST).items()) == [("b", 2.5), ("a", 1), ("c", ["x", None])]
+
+
+@pytest.mark.parametrize("doc", [b'{"stderr": NaN}', b'{"x": -Infinity}', b"[1e400]", b'["\\ud800"]'])
+def test_fast_leaves_to_json_what_orjson_refuses(doc):
+    # orjson refuses all four; json reads them (allow_nan): NaN, -inf, inf (1e400 overflows), a lone surrogate
+    assert repr(load_json(doc, "r.json", fast=True, **FAST)) == repr(load_json(doc, "r.json", **FAST))
+
+
+def test_fast_words_errors_as_json_does():
+    for doc in (b'\xef\xbb\xbf{"a": 1}', b'{"a": 1,}', b'{"a": "\xff"}', b"[" * 100_000 + b"]" * 100_000):
+        assert str(refused(doc, fast=True, **FAST)) == str(refused(doc, **FAST))
+
+
+def test_fast_leaves_deep_nesting_to_json():
+    # 1,020 levels: orjson reads up to 1,024, json refuses past the recursion limit (1,000 less the stack);
+    # past 512 levels json decides, so both refuse alike
+    doc = b'{"__metadata__": ' + b"[" * 1_020 + b"]" * 1_020 + b"}"
+    assert str(refused(doc, fast=True, **FAST)) == str(refused(doc, **FAST)) == \
+        "r.json: JSON nested too deeply to read; this is not a file idm-gate reads"
+    shallow = b'{"__metadata__": ' + b"[" * 600 + b"]" * 600 + b"}"
+    assert load_json(shallow, "r.json", fast=True, **FAST) == load_json(shallow, "r.json", **FAST)
+
+
+def test_fast_gives_a_float_for_an_integer_past_64_bits_as_documented():
+    # the one difference load_json(fast=True) documents: callers refuse such a float and read again without fast
+    assert load_json(b"[18446744073709551615, 18446744073709551616]", "r.json", fast=True, **FAST) == \
+        [18446744073709551615, 1.8446744073709552e19]

@@ -261,6 +261,24 @@ def test_safetensors_header_json_is_read_as_the_library_reads_it(tmp_path):
         f"{WHAT}[0]: 'bom.safetensors': safetensors header is not valid UTF-8 JSON; the file is corrupt or not safetensors")
 
 
+def test_safetensors_integers_past_64_bits_are_read_as_json_reads_them(tmp_path):
+    src = write_safetensors(tmp_path / "ok.safetensors", {"a": np.zeros(4, np.float32)})
+    h = _library_header(src)
+    end = h["a"]["data_offsets"][1]
+    # An empty tensor with a dimension of 2**70 (and one of 0): 0 elements, 0 bytes, a valid entry; and a
+    # metadata value past 64 bits, which nothing reads. Accepted: 4 parameters, from 'a' alone.
+    h["empty"] = {"dtype": "F32", "shape": [0, 2**70], "data_offsets": [end, end]}
+    h["__metadata__"] = {"format": "np", "n": 2**70}
+    _st_with_header_text(src, tmp_path / "big.safetensors", json.dumps(h))
+    assert size(["big.safetensors"], tmp_path).params == 4
+    # A dimension of 2**64 on a tensor of 16 bytes: refused for its size (2**64 F32 elements need 2**66
+    # bytes), as the integer it is, not as a shape that is not a list of integers.
+    h = _library_header(src)
+    h["a"]["shape"] = [2**64]
+    _st_with_header_text(src, tmp_path / "huge.safetensors", json.dumps(h))
+    assert f"data_offsets span 16 bytes but F32 [{2**64}] needs {2**66:,}" in raises(["huge.safetensors"], tmp_path)
+
+
 # ---------------------------------------------------------------- gguf
 
 def test_gguf_params_and_bits_match_the_library(tmp_path):
