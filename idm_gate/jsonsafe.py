@@ -73,13 +73,22 @@ _orjson: Callable[[bytes], Any] | None = None
 
 
 def _orjson_loads(data: bytes) -> Any:
-    """``orjson.loads``, imported on first use (a measure that reads no safetensors file never loads it)."""
+    """``orjson.loads``, imported on first use (a measure that reads no safetensors file never loads it).
+    ``ValueError`` when orjson is not installed (a virtualenv made before it was a dependency): the
+    caller then parses with json, slower and the same."""
     global _orjson
     if _orjson is None:
-        from orjson import loads
+        try:
+            import orjson
 
-        _orjson = loads
+            _orjson = orjson.loads
+        except ImportError:
+            _orjson = _no_orjson
     return _orjson(data)
+
+
+def _no_orjson(data: bytes) -> NoReturn:
+    raise ValueError("orjson is not installed")
 
 
 class JSONError(InputError):

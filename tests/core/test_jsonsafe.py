@@ -176,3 +176,15 @@ def test_fast_gives_a_float_for_an_integer_past_64_bits_as_documented():
     # the one difference load_json(fast=True) documents: callers refuse such a float and read again without fast
     assert load_json(b"[18446744073709551615, 18446744073709551616]", "r.json", fast=True, **FAST) == \
         [18446744073709551615, 1.8446744073709552e19]
+
+
+def test_fast_without_orjson_installed_reads_with_json(monkeypatch):
+    # a virtualenv made before orjson was a dependency: the same answers and messages, from json
+    import sys
+
+    from idm_gate import jsonsafe
+
+    monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson raises ImportError
+    monkeypatch.setattr(jsonsafe, "_orjson", None)
+    assert load_json(b'{"a": [1, 2], "a": 3}', "r.json", fast=True, **FAST) == {"a": 3}
+    assert str(refused(b'{"a": 1,}', fast=True, **FAST)) == str(refused(b'{"a": 1,}', **FAST))
