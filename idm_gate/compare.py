@@ -49,6 +49,7 @@ from .policy import DEFAULTS
 from .verdicts import BenchChange, CheckResult, GroupChange, ModelVerdict, Side
 
 PASS, WARN, FAIL = Verdict.PASS, Verdict.WARN, Verdict.FAIL
+_NO_POLICY = Policy()  # a model no policy names: nothing set (frozen, so one serves all)
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
@@ -366,7 +367,7 @@ def compare(current: Measurement, baseline: Measurement | None, policies: dict[s
     for m in current.models:
         old = renames.get(m.name) if m.name not in base_by_name else None
         b = base_by_name.get(old if old in base_by_name else m.name)
-        v = compare_model(m, b, policies.get(m.name, Policy()), current.log_base)
+        v = compare_model(m, b, policies.get(m.name, _NO_POLICY), current.log_base)
         if b is not None and old is not None:
             followed.add(old)
             v = replace(v, renamed_from=old, reasons=(f"renamed from {old} (previous_names): compared with "
@@ -376,7 +377,7 @@ def compare(current: Measurement, baseline: Measurement | None, policies: dict[s
         names = {m.name for m in current.models} | followed
         for b in baseline.models:
             if b.name not in names:
-                verdicts.append(compare_model(None, b, policies.get(b.name, Policy()), current.log_base))
+                verdicts.append(compare_model(None, b, policies.get(b.name, _NO_POLICY), current.log_base))
     notices = list(dict.fromkeys(meta.pop("notices", ())))  # each notice once, in order
     if baseline is not None and baseline.log_base != current.log_base:
         notices.append(f"baseline used log_base {baseline.log_base}, this run {current.log_base}; "

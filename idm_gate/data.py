@@ -266,8 +266,13 @@ class Policy:
     min_group_density: float | None = None  # every group (manifest groups:) at least this density, same unit
 
     def over(self, other: Policy) -> Policy:
-        """This policy's values where set, ``other``'s elsewhere."""
-        return Policy(**{k: (v if v is not None else getattr(other, k)) for k, v in self.__dict__.items()})
+        """This policy's values where set, ``other``'s elsewhere (``other`` itself when this one sets nothing,
+        as a model without its own ``gate:``: policies are frozen, so sharing one is safe)."""
+        mine = self.__dict__
+        if all(v is None for v in mine.values()):
+            return other
+        theirs = other.__dict__
+        return Policy(**{k: (v if v is not None else theirs[k]) for k, v in mine.items()})
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

@@ -196,9 +196,12 @@ def parse_relative(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+_NO_POLICY = Policy()  # a model without its own gate: (frozen, so one serves every such model)
+
+
 def _policy(d: dict[str, Any] | None) -> Policy:
     if not d:
-        return Policy()
+        return _NO_POLICY
     sig = d.get("significance")
     return Policy(
         max_drop=parse_relative(d.get("max_drop")),
