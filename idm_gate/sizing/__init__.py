@@ -105,10 +105,11 @@ def size_artifacts(patterns: list[str], base_dir: Path, root: Path, what: str) -
     acc.expand_indexes()
     acc.expand_external()
     files = tuple(sorted(acc.found.values(), key=_by_path))
-    layout.check_sets(files, what)
+    names = layout.shard_names(files)
+    layout.check_sets(files, what, names=names)
     res = aggregate(files)
     filtered = [f"{a.path}: {a.note}" for a in files if a.source == "lfs-pointer" and a.note]
-    notices = (acc.notices + filtered + acc.left_out_notices() + layout.same_format_twice(files)
+    notices = (acc.notices + filtered + acc.left_out_notices() + layout.same_format_twice(files, names=names)
                + layout.same_onnx_weights(files)
                + layout.unread_onnx_data(files, acc.exists)
                + layout.plausibility(res.size_bytes, res.params, files))
@@ -127,7 +128,7 @@ class _Collect:
         self.root_r = os.path.realpath(root)
         self._root_prefix = self.root_r.rstrip(os.sep) + os.sep
         self.found: dict[object, ArtifactSize] = {}
-        self.where: dict[object, tuple[str, str]] = {}  # key -> (resolved path, what) of local files
+        self.where: dict[object, tuple[str, str]] = {}  # key -> (resolved path, what) of files with external data
         self.indexes: dict[str, tuple[str, str]] = {}  # resolved index -> (shown, what)
         self.left_out: dict[str, list[tuple[str, str]]] = {}  # folder shown -> [(path, why)]
         self.notices: list[str] = []
@@ -172,7 +173,8 @@ class _Collect:
         had = self.found.get(key)
         if had is None or a.path < had.path:
             self.found[key] = a
-            self.where[key] = (resolved, what)
+            if a.external:  # read by expand_external only
+                self.where[key] = (resolved, what)
 
     def has(self, resolved: str) -> bool:
         key = _normcase(resolved)

@@ -214,13 +214,25 @@ def _gguf_unit(a: ArtifactSize) -> tuple[str, int, int] | None:
     return None
 
 
-def check_sets(files: Sequence[ArtifactSize], what: str) -> None:
-    """Refuse a model whose files do not form one model (see the module docstring)."""
-    sets: dict[tuple[str, str, int, str], dict[int, str]] = {}
+ShardNames = list[tuple[str, str, "re.Match[str] | None"]]
+
+
+def shard_names(files: Sequence[ArtifactSize]) -> ShardNames:
+    """``(folder, name, SHARD_RE match or None)`` of each file's shown path, in order: what
+    :func:`check_sets` and :func:`same_format_twice` look at, worked out once for both."""
     shard = SHARD_RE.fullmatch
+    out: ShardNames = []
     for a in files:
         folder, _, name = a.path.rpartition("/")  # posixpath.split, without its call
-        m = shard(name) if "-of-" in name else None
+        out.append((folder, name, shard(name) if "-of-" in name else None))
+    return out
+
+
+def check_sets(files: Sequence[ArtifactSize], what: str, *, names: ShardNames | None = None) -> None:
+    """Refuse a model whose files do not form one model (see the module docstring). ``names``:
+    :func:`shard_names` of ``files``, when the caller has it."""
+    sets: dict[tuple[str, str, int, str], dict[int, str]] = {}
+    for a, (folder, _, m) in zip(files, names if names is not None else shard_names(files), strict=True):
         if a.format == "gguf" and a.split is not None and a.split[1] > 1:
             no, count = a.split[0] + 1, a.split[1]
             if no > count:
@@ -293,7 +305,7 @@ def check_sets(files: Sequence[ArtifactSize], what: str) -> None:
                          "'*.safetensors'), or give each format its own entry under models:")
 
 
-def same_format_twice(files: Sequence[ArtifactSize]) -> list[str]:
+def same_format_twice(files: Sequence[ArtifactSize], *, names: ShardNames | None = None) -> list[str]:
     """Warnings for a folder holding a shard set and, beside it, a single file of the same format.
 
     Checkpoints published both ways (``consolidated.safetensors`` beside
@@ -301,13 +313,14 @@ def same_format_twice(files: Sequence[ArtifactSize]) -> list[str]:
     with the bytes, so plausibility cannot see it.
     """
     by_dir: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
-    shard = SHARD_RE.fullmatch
-    for a in files:
-        if a.format != "safetensors" and a.format != "pytorch":
+    for a, (folder, name, m) in zip(files, names if names is not None else shard_names(files), strict=True):
+        fmt = a.format
+        if fmt != "safetensors" and fmt != "pytorch":
             continue
-        folder, _, name = a.path.rpartition("/")  # posixpath.split, without its call
-        sets, singles = by_dir.setdefault((folder, a.format), ([], []))
-        (sets if "-of-" in name and shard(name) else singles).append(name)
+        got = by_dir.get((folder, fmt))
+        if got is None:
+            got = by_dir[(folder, fmt)] = ([], [])
+        got[0 if m else 1].append(name)
     out = []
     for (folder, fmt), (sets, singles) in sorted(by_dir.items()):
         if sets and singles:

@@ -31,7 +31,7 @@ DTYPE_BITS = {
     "I32": 32, "U32": 32, "F32": 32,
     "C64": 64, "F64": 64, "I64": 64, "U64": 64,
 }
-_MAX_DIMS = 64
+_MAX_DIMS = 64  # _check spells it out
 
 
 def _t(name: str) -> str:
@@ -106,38 +106,36 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
     """
     params = bits_total = 0
     ranges: list[list[int]] = []
-    bits_of = DTYPE_BITS.get
-    for name, info in header.items():
-        if type(info) is not dict:
+    bits_of = DTYPE_BITS
+    try:
+        for name, info in header.items():
+            if type(info) is not dict:
+                if name == "__metadata__":
+                    continue
+                return None
             if name == "__metadata__":
                 continue
-            return None
-        if name == "__metadata__":
-            continue
-        dtype: Any = info.get("dtype")
-        try:
-            bits = bits_of(dtype)
-        except TypeError:  # an unhashable dtype (a list, an object)
-            bits = None
-        shape = info.get("shape")
-        offs = info.get("data_offsets")
-        if bits is None or type(shape) is not list or len(shape) > _MAX_DIMS or type(offs) is not list \
-                or len(offs) != 2:
-            return None
-        count = 1
-        for d in shape:
-            if type(d) is not int or d < 0:
+            bits = bits_of[info["dtype"]]  # KeyError: no dtype or an unknown one; TypeError: a list or object
+            shape = info["shape"]
+            offs = info["data_offsets"]
+            if type(shape) is not list or len(shape) > 64 or type(offs) is not list or len(offs) != 2:
                 return None
-            count *= d
-        begin, end = offs
-        nbits = count * bits
-        if (type(begin) is not int or type(end) is not int or not 0 <= begin <= end or nbits & 7
-                or end - begin != nbits >> 3 or end > data_len):
-            return None
-        if end != begin:  # empty tensors overlap nothing
-            ranges.append(offs)
-        params += count
-        bits_total += nbits
+            count = 1
+            for d in shape:
+                if type(d) is not int or d < 0:
+                    return None
+                count *= d
+            begin, end = offs
+            nbits = count * bits
+            if (type(begin) is not int or type(end) is not int or not 0 <= begin <= end or nbits & 7
+                    or end - begin != nbits >> 3 or end > data_len):
+                return None
+            if end != begin:  # empty tensors overlap nothing
+                ranges.append(offs)
+            params += count
+            bits_total += nbits
+    except (KeyError, TypeError):
+        return None
     ranges.sort()
     max_end = 0
     for begin, end in ranges:
