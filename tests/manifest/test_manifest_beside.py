@@ -87,3 +87,22 @@ def test_a_pr_manifest_that_failed_vouches_for_nothing(validated):
                           beside=parse_manifest(doc([model(5)]), PATH, "idm.yaml"))
     assert [m.name for m in base.models] == ["m0", "m1"]
     assert validated[-1] == 2
+
+
+@pytest.mark.parametrize("pr_entry,base_entry", [
+    # equal in Python (True == 1), different in JSON: the base's `true` is no integer
+    ({"name": "m1", "size_bytes": 1, "evals": [{"scores": {"mmlu": 0.5}}]},
+     "{name: m1, size_bytes: true, evals: [{scores: {mmlu: 0.5}}]}"),
+    # the PR quotes the name, the base does not: YAML reads a date, which orjson would write as the same text
+    ({"name": "2024-01-01", "size_bytes": 1, "evals": [{"scores": {"mmlu": 0.5}}]},
+     "{name: 2024-01-01, size_bytes: 1, evals: [{scores: {mmlu: 0.5}}]}"),
+])
+def test_an_entry_that_only_looks_like_the_prs_is_validated_and_refused(pr_entry, base_entry, validated):
+    # models[0] is the same on both sides, so it is not validated again; models[1] must be
+    pr = parse_manifest(doc([model(0), pr_entry]), PATH, "idm.yaml")
+    base_text = ("version: 1\nmodels:\n  - {name: m0, size_bytes: 1000000, evals: [{scores: {mmlu: 0.5}}]}\n"
+                 f"  - {base_entry}\n").encode()
+    full = problems(base_text)
+    assert len(full) == 1 and full[0].startswith("idm.yaml@base: models[1].")
+    assert problems(base_text, beside=pr) == full
+    assert validated[-1] == 1  # models[1] validated again, not taken for the PR's
