@@ -184,7 +184,7 @@ def load_json(data: bytes, source: str, *, allow_nan: bool = False, duplicate_ke
     """
     if fast and duplicate_keys == "last":
         try:
-            doc = _orjson_loads(data)
+            doc = (_orjson or _orjson_loads)(data)
         except ValueError:  # orjson.JSONDecodeError: json reads it, or words the error
             pass
         else:

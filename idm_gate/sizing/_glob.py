@@ -145,9 +145,7 @@ def iter_glob_kinds(base: str, pattern: str, scan_cap: int,
 
 
 def _kind(e: os.DirEntry[str]) -> str | None:
-    try:
-        if e.is_symlink():
-            return None
+    try:  # not following links: a symlink is neither (is_symlink() would be one more call per entry)
         if e.is_file(follow_symlinks=False):
             return "file"
         if e.is_dir(follow_symlinks=False):

@@ -57,14 +57,19 @@ def measure(path: str | Path, shown: str, what: str, *, pointer: bool = False) -
             if size < 8:
                 raise r.fail(f"is {size} bytes, too short for a safetensors file (8-byte header length "
                              "first); re-export it with safetensors.save_file")
-            n = int.from_bytes(r.read(8, "header length"), "little")  # u64
+            buf, at = r.window(8, "header length")  # the first read: 4 KiB, often the whole header
+            n = int.from_bytes(buf[at:at + 8], "little")  # u64
             if n > HEADER_CAP:
                 raise r.fail(f"safetensors header length {n:,} is over the {HEADER_CAP:,}-byte limit; "
                              "the file is corrupt or not safetensors")
             if n + 8 > size:
                 raise r.fail(f"safetensors header length {n:,} runs past the end of the file "
                              f"({size:,} bytes); the file is truncated or not safetensors")
-            raw = r.read(n, "safetensors header")
+            if at + 8 + n <= len(buf):
+                raw = buf[at + 8:at + 8 + n]
+            else:
+                r.advance(8)
+                raw = r.read(n, "safetensors header")
     if pointer:
         return lfs.measure(path, shown, what)
     data_len = size - 8 - n
@@ -102,9 +107,11 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
     (:func:`_refuse` then says what, in one line naming the tensor).
 
     One pass over the tensors with plain type checks (``type(x) is int``: JSON gives exact types, and
-    a bool is no shape), then one over their byte ranges sorted by offset.
+    a bool is no shape); then, unless the header lists them in the order of their data (as the
+    safetensors library writes it), one pass over their byte ranges sorted by offset.
     """
-    params = bits_total = 0
+    params = bits_total = last_end = 0
+    in_order = True  # the non-empty tensors' ranges in the header's order, as the library writes them
     ranges: list[list[int]] = []
     bits_of = DTYPE_BITS
     try:
@@ -132,16 +139,20 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
                 return None
             if end != begin:  # empty tensors overlap nothing
                 ranges.append(offs)
+                if begin < last_end:
+                    in_order = False
+                last_end = end
             params += count
             bits_total += nbits
     except (KeyError, TypeError):
         return None
-    ranges.sort()
-    max_end = 0
-    for begin, end in ranges:
-        if begin < max_end:
-            return None
-        max_end = end  # sorted, non-empty and not overlapping: the ends increase too
+    if not in_order:  # else each tensor starts at or after the end of the one before: no overlap
+        ranges.sort()
+        max_end = 0
+        for begin, end in ranges:
+            if begin < max_end:
+                return None
+            max_end = end  # sorted, non-empty and not overlapping: the ends increase too
     if not params:
         return None
     return params, bits_total
