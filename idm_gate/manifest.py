@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from .data import BenchSource, EvalSource, LogBase, Policy, Scale
 from .errors import InputError, InputErrors, one_line, truncate
+from .jsonsafe import collector_paused
 from .paths import MANIFEST_CAP, read_capped
 from .yamlsafe import load_yaml
 
@@ -381,7 +382,9 @@ def model_entries(models: object) -> list[str | None]:
 
     try:
         texts = [orjson.dumps(m, option=orjson.OPT_SORT_KEYS) for m in models]
-        if orjson.loads(b"[" + b",".join(texts) + b"]") == models:  # every entry reads back as itself
+        with collector_paused():  # a copy to compare with, freed right after: no cycles to look for
+            same = orjson.loads(b"[" + b",".join(texts) + b"]") == models  # every entry reads back as itself
+        if same:
             return [t.decode("utf-8") for t in texts]
     except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
         pass

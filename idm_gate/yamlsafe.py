@@ -192,13 +192,16 @@ def load_yaml(data: bytes, shown: str, *, line_offset: int = 0, aliases: bool = 
     # and the pure loader below gives the "no aliases here" message. A bare '!' (the non-specific
     # tag) on an empty value reads as None in the pure loader and '' in libyaml: such rare texts
     # take the pure loader, so a value never depends on which loader is installed.
-    if (_FastStrictLoader is not None and (aliases or "&" not in text)
-            and not _BARE_TAG.search(text)):
-        try:
-            return _load(_FastStrictLoader, text, shown, line_offset)
-        except _PARSE_ERRORS:
-            pass  # libyaml refused it: the pure-Python loader decides, and words the message
-    return _load(_StrictLoader if aliases else _NoAliasLoader, text, shown, line_offset)
+    # The cyclic collector stays paused until the node graph is gone (freed as _load returns): the graph
+    # and the values built from it hold no cycles, and it would otherwise walk every node as it grows.
+    with collector_paused():
+        if (_FastStrictLoader is not None and (aliases or "&" not in text)
+                and not _BARE_TAG.search(text)):
+            try:
+                return _load(_FastStrictLoader, text, shown, line_offset)
+            except _PARSE_ERRORS:
+                pass  # libyaml refused it: the pure-Python loader decides, and words the message
+        return _load(_StrictLoader if aliases else _NoAliasLoader, text, shown, line_offset)
 
 
 def _load(cls: type[_StrictLoader], text: str, shown: str, line_offset: int) -> Any:
@@ -224,8 +227,7 @@ def _load(cls: type[_StrictLoader], text: str, shown: str, line_offset: int) -> 
         raise InputError(f"{shown}: line {line}, column {col}: invalid YAML (control character #x{code:04x} "
                          "is not allowed); remove it") from None
     try:
-        with collector_paused():  # the node graph and the values built from it hold no cycles
-            node = loader.get_single_node()
+        node = loader.get_single_node()
         if node is None:
             return None
         try:
@@ -241,8 +243,7 @@ def _load(cls: type[_StrictLoader], text: str, shown: str, line_offset: int) -> 
                 f"{shown}: expands to over {MAX_ALIAS_NODES:,} more YAML nodes through its aliases "
                 "(an alias bomb?); write the values out instead of nesting aliases"
             )
-        with collector_paused():
-            return loader.construct_document(node)
+        return loader.construct_document(node)
     except yaml.constructor.ConstructorError as e:
         prob = e.problem or "cannot be constructed"
         if "could not determine a constructor" in prob:
