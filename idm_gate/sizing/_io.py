@@ -18,9 +18,10 @@ from ..errors import InputError
 
 DEFAULT_READ_CAP = 256 * 1024 * 1024
 DEFAULT_DEADLINE_S = 30.0
-# The first read is one 4 KiB page: a safetensors shard's header usually fits, and a shard is sized
-# from that one page. Each further read doubles, up to 256 KiB, so a GGUF vocabulary of megabytes
-# takes a few dozen reads rather than thousands, and reads past the metadata stay under 256 KiB.
+# The first read (when the file is opened) is one 4 KiB page: a safetensors shard's header usually
+# fits, and a shard is sized from that one page. Each further read doubles, up to 256 KiB, so a GGUF
+# vocabulary of megabytes takes a few dozen reads rather than thousands, and reads past the metadata
+# stay under 256 KiB.
 _FIRST_CHUNK = 4 * 1024
 _MAX_CHUNK = 256 * 1024
 _FADVISE = getattr(os, "posix_fadvise", None)
@@ -52,11 +53,26 @@ class HeaderReader:
                 _FADVISE(self._fd, 0, 0, os.POSIX_FADV_RANDOM)
             except OSError:
                 pass
-        self._chunk = _FIRST_CHUNK
-        self._buf = b""
         self._buf_start = 0  # file offset of _buf[0]
         self.pos = 0
-        self.bytes_read = 0
+        # The first read, here: every header starts at byte 0, so a small one is parsed from this
+        # buffer with no further system call (a slice per read() call).
+        want = min(_FIRST_CHUNK, cap, self.size)
+        try:
+            if time.monotonic() > self._deadline:
+                self.check_time()  # raises
+            b = os.pread(self._fd, want, 0) if want else b""
+            while len(b) < want:  # a short read (a file being written, a network file system): read on
+                more = os.pread(self._fd, want - len(b), len(b))
+                if not more:
+                    break  # the file shrank: read() finds it out when it needs the bytes
+                b += more
+        except BaseException:
+            os.close(self._fd)
+            raise
+        self._buf = b
+        self.bytes_read = len(b)
+        self._chunk = min(_FIRST_CHUNK * 2, _MAX_CHUNK)
 
     def __enter__(self) -> HeaderReader:
         return self
