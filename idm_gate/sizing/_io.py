@@ -31,7 +31,9 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 class HeaderReader:
     """Sequential little-endian reader over one regular file, with caps.
 
-    Use as a context manager. ``size`` is the file size from ``fstat``; ``pos`` the current offset.
+    Use as a context manager. ``size`` is the file size from ``fstat``; ``pos`` the current offset;
+    ``head`` the bytes of the first read, made on opening: the first ``min(4 KiB, cap, size)`` bytes,
+    fewer only when the file shrank meanwhile.
     """
 
     def __init__(self, path: str | Path, what: str, shown: str, *, cap: int = DEFAULT_READ_CAP,
@@ -70,7 +72,7 @@ class HeaderReader:
         except BaseException:
             os.close(self._fd)
             raise
-        self._buf = b
+        self._buf = self.head = b  # head: the first read, for a caller that parses in place
         self.bytes_read = len(b)
         self._chunk = min(_FIRST_CHUNK * 2, _MAX_CHUNK)
 

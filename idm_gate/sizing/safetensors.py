@@ -47,28 +47,23 @@ def measure(path: str | Path, shown: str, what: str, *, pointer: bool = False) -
     """
     with HeaderReader(path, what, shown, cap=HEADER_CAP + 8) as r:
         size = r.size
-        if pointer and size < lfs.POINTER_MAX:
-            k = min(size, len(lfs.VERSION_LINE))
-            buf, at = r.window(k, "prefix")
-            pointer = lfs.is_pointer(buf[at:at + k], size)
-        else:
-            pointer = False
+        head = r.head  # the first 4 KiB (the whole file when smaller): often the whole header
+        pointer = pointer and size < lfs.POINTER_MAX and lfs.is_pointer(head, size)
         if not pointer:
             if size < 8:
                 raise r.fail(f"is {size} bytes, too short for a safetensors file (8-byte header length "
                              "first); re-export it with safetensors.save_file")
-            buf, at = r.window(8, "header length")  # the first read: 4 KiB, often the whole header
-            n = int.from_bytes(buf[at:at + 8], "little")  # u64
+            n = int.from_bytes(r.read(8, "header length") if len(head) < 8 else head[:8], "little")  # u64
             if n > HEADER_CAP:
                 raise r.fail(f"safetensors header length {n:,} is over the {HEADER_CAP:,}-byte limit; "
                              "the file is corrupt or not safetensors")
             if n + 8 > size:
                 raise r.fail(f"safetensors header length {n:,} runs past the end of the file "
                              f"({size:,} bytes); the file is truncated or not safetensors")
-            if at + 8 + n <= len(buf):
-                raw = buf[at + 8:at + 8 + n]
+            if 8 + n <= len(head):
+                raw = head[8:8 + n]
             else:
-                r.advance(8)
+                r.skip(8, "header length")
                 raw = r.read(n, "safetensors header")
     if pointer:
         return lfs.measure(path, shown, what)
