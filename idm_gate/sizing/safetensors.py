@@ -107,7 +107,6 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
     """
     params = bits_total = last_end = 0
     in_order = True  # the non-empty tensors' ranges in the header's order, as the library writes them
-    ranges: list[list[int]] = []
     bits_of = DTYPE_BITS
     try:
         for name, info in header.items():
@@ -129,11 +128,11 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
                 count *= d
             begin, end = offs
             nbits = count * bits
-            if (type(begin) is not int or type(end) is not int or not 0 <= begin <= end or nbits & 7
-                    or end - begin != nbits >> 3 or end > data_len):
+            # (end - begin) * 8 == nbits: whole bytes, and the span the shape needs (so begin <= end)
+            if (type(begin) is not int or type(end) is not int or begin < 0 or (end - begin) * 8 != nbits
+                    or end > data_len):
                 return None
             if end != begin:  # empty tensors overlap nothing
-                ranges.append(offs)
                 if begin < last_end:
                     in_order = False
                 last_end = end
@@ -142,9 +141,9 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
     except (KeyError, TypeError):
         return None
     if not in_order:  # else each tensor starts at or after the end of the one before: no overlap
-        ranges.sort()
-        max_end = 0
-        for begin, end in ranges:
+        max_end = 0  # every entry is a tensor with int offsets, checked above
+        for begin, end in sorted(o for k, v in header.items() if k != "__metadata__"
+                                 and (o := v["data_offsets"])[0] != o[1]):
             if begin < max_end:
                 return None
             max_end = end  # sorted, non-empty and not overlapping: the ends increase too

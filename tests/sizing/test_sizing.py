@@ -261,6 +261,23 @@ def test_safetensors_header_json_is_read_as_the_library_reads_it(tmp_path):
         f"{WHAT}[0]: 'bom.safetensors': safetensors header is not valid UTF-8 JSON; the file is corrupt or not safetensors")
 
 
+def test_safetensors_tensors_listed_out_of_data_order(tmp_path):
+    # The library lists tensors in the order of their data; another writer may not. Reversed, the same
+    # ranges still tile the data (12*4 + 5*2 + 3 + 4*8 + 6 bytes): accepted, 30 parameters as the library
+    # counts them. Then 'norm' moved onto the middle of 'embed' (the first entry after reversing): refused.
+    src = write_safetensors(tmp_path / "ok.safetensors", metadata={"format": "np"})
+    h = _library_header(src)
+    rev = dict(reversed(list(h.items())))
+    assert [k for k in rev if k != "__metadata__"] != [k for k in h if k != "__metadata__"]
+    _st_with_header_text(src, tmp_path / "rev.safetensors", json.dumps(rev))
+    assert size(["rev.safetensors"], tmp_path).params == 12 + 5 + 3 + 4 + 6
+    b = rev["embed"]["data_offsets"][0]
+    rev["norm"]["data_offsets"] = [b + 4, b + 14]
+    _st_with_header_text(src, tmp_path / "bad.safetensors", json.dumps(rev))
+    msg = raises(["bad.safetensors"], tmp_path)
+    assert f"tensors 'embed' and 'norm' overlap in the data section (bytes {b + 4:,}..{b + 14:,})" in msg
+
+
 def test_safetensors_integers_past_64_bits_are_read_as_json_reads_them(tmp_path):
     src = write_safetensors(tmp_path / "ok.safetensors", {"a": np.zeros(4, np.float32)})
     h = _library_header(src)
