@@ -170,7 +170,7 @@ class _Remembering:
 
 
 def _baseline(store: BaselineStore, repo: Repo, start: str, max_walk: int, warn: Warn,
-              current: Measurement) -> tuple[str, Measurement, int] | None:
+              current: Measurement, candidates: list[str]) -> tuple[str, Measurement, int] | None:
     """The nearest baseline record at or above ``start``, validated. A record's ``models`` entry identical,
     as canonical JSON, to the serialized form of one of ``current``'s models (what measure or a validated
     report gave: the report schema accepts it, tests/gate/test_measure.py checks measure's side) is not
@@ -192,7 +192,7 @@ def _baseline(store: BaselineStore, repo: Repo, start: str, max_walk: int, warn:
             warn(f"skipping the corrupt baseline record for {sha[:12]} ({e}); trying older commits")
             return None
 
-    return find_baseline(store, repo.git, start, max_walk, parse)
+    return find_baseline(store, repo.git, start, max_walk, parse, candidates=candidates)
 
 
 def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
@@ -261,7 +261,9 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
             warn(line)
         store = _Remembering(open_store(opts.store_spec, repo.git, key=repo.gate_key(opts.baseline_key),
                                         remote=opts.remote, branch=opts.branch, warn=warn))
-        found = _baseline(store, repo, mb, opts.max_walk, warn, current)
+        # one `git log` lists the merge base's first-parent line with dates, for the baseline and the charts
+        walk = repo.git.first_parent_log(mb, opts.max_walk)
+        found = _baseline(store, repo, mb, opts.max_walk, warn, current, [commit for commit, _ in walk])
 
     meta = {"merge_base": mb, "head_commit": head}
     if found is None:
@@ -273,7 +275,8 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
         notices.append(msg + ": first run? `idm-gate record` on the base branch creates one")
         return _unfollowed(compare(current, None, policies, renames, notices=notices, **meta), previous, renames)
     sha, baseline, distance = found
-    history, date = _recorded(store, repo, sha, baseline, opts.max_walk, current.log_base, warn)
+    history, date = _recorded(store, repo, sha, baseline, opts.max_walk, current.log_base, warn,
+                              walk if distance == 0 else None)
     res = compare(current, baseline, policies, renames, baseline_commit=sha, baseline_distance=distance,
                   baseline_date=date, notices=notices, history=history, **meta)
     return _unfollowed(_mark_policy_issues(res, pr_only), previous, renames)
@@ -305,15 +308,20 @@ HISTORY_POINTS = 10  # recorded commits the comment's history charts show before
 
 
 def _recorded(store: _Remembering, repo: Repo, baseline_sha: str, baseline: Measurement, max_walk: int,
-              log_base: LogBase, warn: Warn) -> tuple[tuple[RecordedDensity, ...], str | None]:
+              log_base: LogBase, warn: Warn,
+              walk: list[tuple[str, str | None]] | None) -> tuple[tuple[RecordedDensity, ...], str | None]:
     """The base branch's last ``HISTORY_POINTS`` recorded densities up to the baseline, oldest first, in
     ``log_base``'s unit (recomputed from size and error rate, so a record kept in the other base agrees),
     and the baseline commit's committer date (ISO 8601; None when git cannot tell). The baseline's
-    record, already read and validated, is neither read nor validated again."""
+    record, already read and validated, is neither read nor validated again. ``walk``: the dated walk
+    from the baseline when check's own walk started there (the baseline is the merge base): the charts
+    take it, and the records the store gave for it, instead of asking git and the store again."""
     from .history import read_history
 
+    asked = store.asked
+    walked = (walk, asked[1]) if walk is not None and asked is not None and asked[0] == [c for c, _ in walk] else None
     entries = read_history(store, repo.git, baseline_sha, limit=HISTORY_POINTS, max_walk=max_walk, warn=warn,
-                           parsed={baseline_sha: baseline}, read=store.asked)
+                           parsed={baseline_sha: baseline}, walked=walked)
     # the walk's `git log` dated every commit it listed, the baseline's among them (its newest entry)
     newest = entries[-1] if entries else None
     date = newest.date if newest is not None and newest.commit == baseline_sha else _commit_date(repo.git, baseline_sha)

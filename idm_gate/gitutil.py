@@ -239,6 +239,15 @@ class Git:
         out = self.run("rev-list", "--first-parent", f"--max-count={limit}", sha, "--")
         return out.split()
 
+    def first_parent_log(self, sha: str, limit: int) -> list[tuple[str, str | None]]:
+        """:meth:`first_parent_ancestors` with each commit's committer date (ISO 8601, ``%cI``; None
+        when git prints none): ``(sha, date)`` pairs, nearest first, from one ``git log``."""
+        if limit <= 0:
+            return []
+        out = self.run("log", "--first-parent", f"--max-count={limit}", "--format=%H %cI", sha, "--")
+        pairs = [line.split(" ", 1) for line in out.splitlines() if line.strip()]
+        return [(p[0], p[1] if len(p) == 2 else None) for p in pairs]
+
     def show_file(self, rev: str, path: str) -> bytes | None:
         """The bytes of ``path`` as committed in ``rev`` (``git show rev:path``); None when absent.
 

@@ -10,7 +10,7 @@ A record whose report does not parse is warned about and left out, as ``check`` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .store import BaselineStore
 
 Warn = Callable[[str], None]
+# a first-parent walk (commit, committer date) and the store's records for its commits
+Walked = tuple[Sequence[tuple[str, "str | None"]], Mapping[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,20 +48,20 @@ class HistoryPoint:
 def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_walk: int,
                  warn: Warn, parsed: Mapping[str, Measurement] | None = None,
                  valid: frozenset[str] = frozenset(),
-                 read: tuple[list[str], Mapping[str, dict[str, Any]]] | None = None) -> list[HistoryEntry]:
+                 walked: Walked | None = None) -> list[HistoryEntry]:
     """The newest ``limit`` recorded commits among ``rev``'s first ``max_walk`` first-parent commits.
 
     Oldest first. ``InputError`` when ``limit`` or ``max_walk`` is below 1 or ``rev`` is unknown.
-    Two git processes at most (``log`` for SHAs and dates, one store lookup), however many records.
-    ``parsed`` holds records the caller already read and validated from the same store (commit ->
-    measurement; ``check`` passes its baseline): those are not validated again (a 1,000-model record
-    takes a large part of a second with jsonschema). Records along a branch share most models: a
+    Three git processes at most (``rev-parse``, ``log`` for SHAs and dates, one store lookup), however
+    many records. ``parsed`` holds records the caller already read and validated from the same store
+    (commit -> measurement; ``check`` passes its baseline): those are not validated again (a 1,000-model
+    record takes a large part of a second with jsonschema). Records along a branch share most models: a
     model entry identical to one of a record already validated in this call (or in ``valid``,
     ``manifest.model_entries`` of reports validated before) is not validated again.
-    ``read``: ``(shas, records)``, a ``store.get_many(shas)`` the caller already made (``check``'s walk
-    to its baseline); when this walk asks for exactly those commits, in that order, the store is not
-    asked again (a file store's answer depends on the first commit asked, so only the same question
-    reuses the answer).
+    ``walked``: ``(walk, records)``, this very walk as the caller already made it (``check``, whose
+    baseline is its merge base): ``walk`` is ``git.first_parent_log(rev, max_walk)`` and ``records``
+    ``store.get_many`` of its commits; then git and the store are not asked again. Taken only when
+    ``rev`` is the walk's first commit.
     """
     from .manifest import model_entries
     from .serialize import measurement_from_dict
@@ -68,12 +70,12 @@ def read_history(store: BaselineStore, git: Git, rev: str, *, limit: int, max_wa
         raise InputError(f"--limit {limit}: must be at least 1")
     if max_walk < 1:
         raise InputError(f"--max-walk {max_walk}: must be at least 1")
-    sha = git.rev_parse(rev)
-    out = git.run("log", "--first-parent", f"--max-count={max_walk}", "--format=%H %cI", sha, "--")
-    dated = [line.split(" ", 1) for line in out.splitlines() if line.strip()]
-    dates = {parts[0]: (parts[1] if len(parts) == 2 else None) for parts in dated}
-    asked = [parts[0] for parts in dated]
-    found = read[1] if read is not None and read[0] == asked else store.get_many(asked)
+    if walked is not None and walked[0] and walked[0][0][0] == rev:
+        dated, found = walked
+    else:
+        dated = git.first_parent_log(git.rev_parse(rev), max_walk)
+        found = store.get_many([commit for commit, _ in dated])
+    dates = dict(dated)
     entries: list[HistoryEntry] = []
     # Reports validated in this walk (or by the caller) whose model entries vouch for older records;
     # turned into canonical JSON only when an older record is actually validated.

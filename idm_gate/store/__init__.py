@@ -52,6 +52,9 @@ class BaselineStore(Protocol):
         ...
 
 
+DEFAULT_BRANCH = "idm-baselines"  # the branch store's branch unless named
+
+
 def _warn_stderr(message: str) -> None:
     from ..messages import Messages
 
@@ -64,7 +67,7 @@ def open_store(
     *,
     key: str,
     remote: str = "origin",
-    branch: str = "idm-baselines",
+    branch: str = DEFAULT_BRANCH,
     warn: Callable[[str], None] = _warn_stderr,
     retry: RetryPolicy | None = None,
 ) -> BaselineStore:
@@ -77,7 +80,8 @@ def open_store(
         from .branch import BranchStore
 
         name = arg if sep else branch
-        if not name or git.exec("check-ref-format", f"refs/heads/{name}").returncode != 0:
+        # git's ref rules decide a name; the default one is valid, so it costs no git process
+        if not name or (name != DEFAULT_BRANCH and git.exec("check-ref-format", f"refs/heads/{name}").returncode != 0):
             raise InputError(f"--store {spec!r}: {name!r} is not a valid branch name; e.g. branch:idm-baselines")
         return BranchStore(git, key=key, remote=remote, branch=name, warn=warn, retry=retry)
     if kind == "file" and sep:
@@ -95,22 +99,27 @@ _T = TypeVar("_T")
 
 @overload
 def find_baseline(store: BaselineStore, git: Git, start_sha: str, max_walk: int = 50,
-                  parse: None = None) -> tuple[str, dict[str, Any], int] | None: ...
+                  parse: None = None, *,
+                  candidates: list[str] | None = None) -> tuple[str, dict[str, Any], int] | None: ...
 @overload
 def find_baseline(store: BaselineStore, git: Git, start_sha: str, max_walk: int,
-                  parse: Callable[[str, dict[str, Any]], _T | None]) -> tuple[str, _T, int] | None: ...
+                  parse: Callable[[str, dict[str, Any]], _T | None], *,
+                  candidates: list[str] | None = None) -> tuple[str, _T, int] | None: ...
 def find_baseline(
     store: BaselineStore, git: Git, start_sha: str, max_walk: int = 50,
-    parse: Callable[[str, dict[str, Any]], object | None] | None = None,
+    parse: Callable[[str, dict[str, Any]], object | None] | None = None, *,
+    candidates: list[str] | None = None,
 ) -> tuple[str, object, int] | None:
     """The nearest first-parent ancestor of ``start_sha`` (itself first) that has a usable record.
 
     Returns ``(sha, record, distance)`` with distance 0 for ``start_sha`` itself, or None when none of
     the first ``max_walk`` commits has one. ``parse(sha, record)`` may turn a record into a value, or
     return None to skip it (a record that does not validate) and keep walking. One ``rev-list`` and
-    one store lookup, however many records the store holds.
+    one store lookup, however many records the store holds. ``candidates``: that walk, when the caller
+    has already made it (``git.first_parent_ancestors(start_sha, max_walk)``); then only the store is asked.
     """
-    candidates = git.first_parent_ancestors(start_sha, max_walk)
+    if candidates is None:
+        candidates = git.first_parent_ancestors(start_sha, max_walk)
     found = store.get_many(candidates)
     for distance, sha in enumerate(candidates):
         if sha not in found:
@@ -177,7 +186,7 @@ def ensure_history(
             return local
         return git.rev_parse(base_ref)  # raises the "unknown ref" InputError
     refspec = f"+{src}:{dst}"
-    fetch = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"]
+    fetch = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-auto-maintenance"]
     proc = git.exec(*fetch, *([f"--deepen={depth}"] if shallow else []), remote, refspec)
     if proc.returncode != 0:
         msg = git.fail_message(("fetch",), proc)

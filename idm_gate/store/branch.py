@@ -105,7 +105,8 @@ class BranchStore:
             return
         if self._shallow is None:
             self._shallow = self.git.is_shallow()
-        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"]
+        # --no-auto-maintenance: no `git maintenance run --auto` (one more process) after a fetch of our own
+        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-auto-maintenance"]
         if self._shallow:
             args.append("--depth=1")
         proc = self.git.exec(*args, self.remote, f"+refs/heads/{self.branch}:{self.ref}")

@@ -68,8 +68,8 @@ def test_unchanged_model_passes(repo):
 
 
 def test_check_reads_the_baseline_records_once(repo, tmp_path):
-    # the walk to the baseline and the history charts' walk ask for the same commits: one lookup serves both,
-    # and the baseline's commit date comes from the charts' `git log` (GIT_TRACE lists every git command run)
+    # the walk to the baseline and the history charts' walk are the same walk: one `git log` and one lookup
+    # serve both, and the baseline's commit date comes from that log (GIT_TRACE lists every git command run)
     repo.commit("docs only")
     trace = tmp_path / "git-trace"
     res = repo.idm("check", "--base-ref", "origin/main", "--format", "json", env_extra={"GIT_TRACE": str(trace)})
@@ -79,6 +79,12 @@ def test_check_reads_the_baseline_records_once(repo, tmp_path):
     # one for the base commit's manifest, one for the records of the merge base and its ancestors
     assert [c for c in ran if c.startswith("cat-file")] == ["cat-file --batch"] * 2
     assert not [c for c in ran if c.startswith("show")]
+    # one `git log` walks the merge base's first-parent line for the baseline and the charts alike
+    # (the fetch's own connectivity check is a rev-list too: `rev-list --objects`)
+    assert [c.split()[0] for c in ran if c.startswith(("log", "rev-list --first-parent"))] == ["log"], ran
+    # the baselines fetch leaves the repository's upkeep (gc, maintenance) to the user's own git commands
+    assert not [c for c in ran if c.startswith(("maintenance", "gc"))], ran
+    assert not [c for c in ran if c.startswith("check-ref-format")]  # the default branch name is valid
     doc = json.loads(res.stdout)
     assert doc["baseline_distance"] == 0
     assert doc["baseline_date"] == repo.git("show", "-s", "--format=%cI", doc["baseline_commit"])

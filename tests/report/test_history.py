@@ -194,23 +194,28 @@ def test_a_broken_model_in_an_older_record_is_refused_as_a_full_validation_refus
     assert refusal(valid=valid) == full
 
 
-def test_a_lookup_the_caller_already_made_is_taken_instead_of_asking_the_store_again(repo, monkeypatch):
-    # check walks to its baseline first (one store lookup of the same commits), then the charts walk from there
+def test_a_walk_the_caller_already_made_is_taken_instead_of_asking_git_and_the_store_again(repo, monkeypatch):
+    # check walks its merge base's first-parent line (with dates) and asks the store about it; when its
+    # baseline is that merge base, the charts' walk from there is the same walk
     from idm_gate.history import read_history
 
     r, shas = repo
     rp, store = _store(r, monkeypatch)
-    asked = r.git("rev-list", "--first-parent", "--max-count=50", "HEAD").split()
-    answer = store.get_many(asked)
-    plain = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None)
-    lookups: list[list[str]] = []
-    real = store.get_many
-    monkeypatch.setattr(store, "get_many", lambda s: (lookups.append(s), real(s))[1])
-    same = read_history(store, rp.git, "HEAD", limit=10, max_walk=50, warn=lambda m: None, read=(asked, answer))
-    assert lookups == []
+    head = r.git("rev-parse", "HEAD")
+    walk = rp.git.first_parent_log(head, 50)
+    assert [c for c, _ in walk] == r.git("rev-list", "--first-parent", "HEAD").split()
+    assert walk[0] == (head, r.git("show", "-s", "--format=%cI", head))
+    answer = store.get_many([c for c, _ in walk])
+    plain = read_history(store, rp.git, head, limit=10, max_walk=50, warn=lambda m: None)
+    ran: list[tuple[str, ...]] = []
+    real_exec, real_get = rp.git.exec, store.get_many
+    monkeypatch.setattr(rp.git, "exec", lambda *a, **k: (ran.append(a), real_exec(*a, **k))[1])
+    monkeypatch.setattr(store, "get_many", lambda s: (ran.append(("get_many",)), real_get(s))[1])
+    same = read_history(store, rp.git, head, limit=10, max_walk=50, warn=lambda m: None, walked=(walk, answer))
+    assert ran == []
     assert [(e.commit, e.date, e.measurement) for e in same] == [(e.commit, e.date, e.measurement) for e in plain]
-    # another question (a shorter walk) is asked of the store as it always was: a file store's answer depends on
-    # the first commit asked
-    shorter = read_history(store, rp.git, "HEAD", limit=10, max_walk=3, warn=lambda m: None, read=(asked, answer))
-    assert lookups == [asked[:3]]
-    assert [e.commit for e in shorter] == [shas["c3"], shas["c4"]]
+    assert [e.commit for e in same] == [shas["c1"], shas["c3"], shas["c4"]]
+    # a walk that does not start at this commit is not taken for it: git and the store are asked as always
+    again = read_history(store, rp.git, shas["c3"], limit=10, max_walk=50, warn=lambda m: None, walked=(walk, answer))
+    assert [a[0] for a in ran] == ["rev-parse", "log", "get_many", "cat-file"]
+    assert [e.commit for e in again] == [shas["c1"], shas["c3"]]

@@ -519,3 +519,13 @@ def test_branch_protection_refusal_is_not_retried(repo, monkeypatch):
     with pytest.raises(StoreError, match="branch protection rule.*retrying cannot help"):
         store.put(sha, rec(sha))
     assert len(pushes) == 1
+
+
+@pytest.mark.parametrize("spec,branch", [("branch:bad..name", "idm-baselines"), ("branch", "with space"),
+                                         ("branch", "ends.lock"), ("branch:", "idm-baselines")])
+def test_a_branch_name_git_refuses_is_an_input_error(repo, spec, branch):
+    # git's own ref rules (check-ref-format) decide; the default name needs no asking
+    with pytest.raises(InputError, match=r"is not a valid branch name; e\.g\. branch:idm-baselines"):
+        open_store(spec, Git(repo), key=KEY, branch=branch, warn=print)
+    assert open_store("branch", Git(repo), key=KEY, warn=print).branch == "idm-baselines"
+    assert open_store("branch:results/idm", Git(repo), key=KEY, warn=print).branch == "results/idm"
