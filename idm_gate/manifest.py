@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -62,6 +62,9 @@ class Manifest:
     # each models: entry as canonical JSON (sorted keys), all of which the schema accepted: another
     # version of the manifest (check's base commit) need not validate the same entries again
     valid_entries: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    # the same entries -> the ModelSpec each became, which another version's identical entry at the same
+    # index becomes too (a spec is frozen: the base commit's manifest shares it)
+    entry_specs: Mapping[str, ModelSpec] = field(default_factory=dict, compare=False, repr=False)
     groups: dict[str, tuple[str, ...]] | None = None  # top-level domains, for models without their own
 
     def groups_of(self, spec: ModelSpec) -> tuple[dict[str, tuple[str, ...]], bool]:
@@ -313,6 +316,7 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
     log_base = LogBase.E if doc.get("log_base", "e") == "e" else LogBase.TWO
     models: list[ModelSpec] = []
     seen: dict[str, int] = {}
+    known = beside.entry_specs if beside else {}
     for i, m in enumerate(doc["models"]):
         name = m.get("name") if isinstance(m, dict) else None
         if not isinstance(name, str) or not name:
@@ -328,6 +332,11 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
         seen[name] = i
         if i in bad_models:
             continue  # the rest needs a model the schema accepts
+        entry = entries[i]
+        same = known.get(entry) if entry is not None else None
+        if same is not None and same.index == i:
+            models.append(same)  # what this entry, at this index, becomes (the checks below found nothing there)
+            continue
         evals = tuple(
             EvalSource(path=e.get("path"), scores=e.get("scores"),
                        scale=Scale(e["scale"]) if "scale" in e else None,
@@ -361,6 +370,7 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
         path=path, shown=shown, digest=hashlib.sha256(data).hexdigest(), log_base=log_base,
         min_error=doc.get("min_error"), gate=_policy(doc.get("gate")), models=tuple(models),
         valid_entries=frozenset(e for e in entries if e is not None) if not errors else frozenset(),
+        entry_specs={e: m for m in models if (e := entries[m.index]) is not None} if not errors else {},
         groups=_groups(doc.get("groups")),
     )
 

@@ -106,3 +106,17 @@ def test_an_entry_that_only_looks_like_the_prs_is_validated_and_refused(pr_entry
     assert len(full) == 1 and full[0].startswith("idm.yaml@base: models[1].")
     assert problems(base_text, beside=pr) == full
     assert validated[-1] == 1  # models[1] validated again, not taken for the PR's
+
+
+def test_an_entry_the_pr_has_at_the_same_index_becomes_the_same_model_spec():
+    # the PR's specs are frozen: the base's manifest shares them where the entry and its index are the same;
+    # a changed entry, and an identical one at another index (its fields name models[i]), are built anew
+    pr = parse_manifest(doc([model(i) for i in range(4)]), PATH, "idm.yaml")
+    base_bytes = doc([model(0), model(1, size_bytes=9), model(3), model(2)], gate={"max_drop": "3%"})
+    base = parse_manifest(base_bytes, PATH, "idm.yaml@base", beside=pr)
+    assert base.models[0] is pr.models[0]
+    assert base.models[1] is not pr.models[1] and base.models[1].size_bytes == 9
+    assert base.models[2].name == "m3" and base.models[2].index == 2 and base.models[2] is not pr.models[3]
+    assert base.models[3].evals[0].field == "models[3].evals[0]"
+    assert base == parse_manifest(base_bytes, PATH, "idm.yaml@base")  # the same manifest as a full parse
+    assert [m.name for m in base.models] == ["m0", "m1", "m3", "m2"]
