@@ -12,6 +12,7 @@ from pathlib import Path
 from . import metric
 from .data import BYTES_PER_GB, ArtifactSize, BenchResult, GroupMeasurement, Measurement, ModelMeasurement, TaskScore
 from .errors import GitError, InputError
+from .jsonsafe import collector_paused
 from .manifest import Manifest, ModelSpec
 
 SIZE_TOLERANCE = 0.005  # declared sizes and artifacts must agree within 0.5 %
@@ -241,7 +242,12 @@ def measure(man: Manifest, root: Path | None = None, *, every_model: bool = True
     """Measure every model of ``man``. ``every_model`` False: ``man`` holds one shard's models only
     (``measure --shard``), so a check over all models (top-level groups) is left out."""
     root = root or repo_root(man.base_dir)
-    models = tuple(measure_model(spec, man, root) for spec in man.models)
+    # Tens of thousands of shards leave as many small objects (their sizes, the models), and no
+    # reference cycles: with the cyclic collector running, each few hundred of them set off a
+    # collection, and every full one walks all that is built so far again (at 100,000 shards about
+    # 4 us per shard, an eighth of measuring). Paused, it meets them once, on its next pass.
+    with collector_paused():
+        models = tuple(measure_model(spec, man, root) for spec in man.models)
     if every_model:
         _top_level_groups_apply(man, models)
     return Measurement(manifest=man.shown, manifest_digest=man.digest, log_base=man.log_base, models=models)

@@ -37,6 +37,29 @@ def test_artifacts_size_and_params(tmp_path, weights):
     assert m.density == pytest.approx(-math.log(0.4) / (m.size_bytes / 1e9))
 
 
+def test_the_garbage_collector_is_back_on_after_measuring_or_refusing(tmp_path, weights):
+    # measure runs with the cyclic collector paused (what it builds holds no cycles); the process gets
+    # it back whatever the outcome, and a caller that had paused it keeps it paused
+    import gc
+
+    good = "version: 1\nmodels:\n - name: a\n   artifacts: [w/*.safetensors]\n   evals: [{scores: {x: 0.7}}]\n"
+    bad = good.replace("w/*.safetensors", "w/*.gguf")  # matches no file: refused
+    for text in (good, bad, good, bad):
+        assert gc.isenabled()
+        try:
+            run(tmp_path, text)
+        except InputError:
+            assert text == bad
+    gc.disable()
+    try:
+        run(tmp_path, good)
+        with pytest.raises(InputError):
+            run(tmp_path, bad)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_declared_size_must_agree_with_artifacts(tmp_path, weights):
     with pytest.raises(InputError) as e:
         run(tmp_path, "version: 1\nmodels:\n - name: a\n   artifacts: [w/*.safetensors]\n   size_gb: 0.001\n"
