@@ -266,12 +266,15 @@ class Policy:
     min_group_density: float | None = None  # every group (manifest groups:) at least this density, same unit
 
     def over(self, other: Policy) -> Policy:
-        """This policy's values where set, ``other``'s elsewhere (``other`` itself when this one sets nothing,
-        as a model without its own ``gate:``: policies are frozen, so sharing one is safe)."""
+        """This policy's values where set, ``other``'s elsewhere: ``other`` itself when this one sets nothing
+        (a model without its own ``gate:``), this one when it sets all ``other`` sets (a policy that already
+        has the defaults); policies are frozen, so sharing one is safe."""
         mine = self.__dict__
         if all(v is None for v in mine.values()):
             return other
         theirs = other.__dict__
+        if all(mine[k] is not None for k, v in theirs.items() if v is not None):
+            return self  # sets everything ``other`` sets
         return Policy(**{k: (v if v is not None else theirs[k]) for k, v in mine.items()})
 
     def as_dict(self) -> dict[str, Any]:

@@ -101,6 +101,8 @@ def group_to_dict(g: GroupMeasurement) -> dict[str, Any]:
 
 def _groups_from(x: dict[str, Any], tasks: tuple[TaskScore, ...], where: str) -> tuple[GroupMeasurement, ...]:
     """A report's groups, recomputed from its tasks: an edited group density or error rate is refused."""
+    if not x.get("groups"):
+        return ()
     from .groups import measure_group
 
     by = {t.task: t for t in tasks}
@@ -218,6 +220,13 @@ def _numbers_fit(doc: Any, shown: str) -> None:
     """JSON integers have no bound, Python floats do: a report figure beyond float range (a hand-edited
     400-digit integer) would raise OverflowError wherever it meets float arithmetic; refuse it here, once,
     for every field (every number idm-gate writes is a float or an int well within range)."""
+    import orjson
+
+    try:
+        orjson.dumps(doc)  # writes every integer within 64 bits, far inside float range, and refuses larger ones
+        return
+    except TypeError:  # orjson.JSONEncodeError: a larger integer, or something else orjson refuses; look
+        pass
     at = _too_big(doc)
     if at is None:
         return

@@ -31,6 +31,16 @@ def test_the_document_reads_back_as_written():
     assert measurement_to_dict(back) == DOC and json.loads(text) == DOC
 
 
+def test_an_integer_past_64_bits_but_within_float_range_is_read_as_json_wrote_it():
+    # the range check asks orjson first, which refuses integers past 64 bits: such a one must still be
+    # accepted (10**20 < 1.8e308), exactly, as before
+    doc = copy.deepcopy(DOC)
+    x = doc["models"][0]
+    x["params"], x["bits_per_param"] = 10**20, 8 * x["size_bytes"] / 10**20  # 8e9 bits over 1e20 params: 8e-11
+    back = measurement_from_dict(doc, "r.json")
+    assert back.models[0].params == 10**20 and type(back.models[0].params) is int
+
+
 @pytest.mark.parametrize(("path", "shown"), [
     (("tasks", 0, "stderr"), "models[0].tasks[0].stderr"),
     (("density",), "models[0].density"),            # Hypothesis found these three in
