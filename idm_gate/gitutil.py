@@ -44,26 +44,52 @@ ASK_GIT = object()  # toplevel_on_disk: only git itself can answer
 _RELOCATING = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
                "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_OBJECT_DIRECTORY", "GIT_CONFIG_PARAMETERS",
                "GIT_CONFIG_COUNT")
-_NOT_FALSE = ("false", "no", "off", "0")
+_FALSE = ("false", "no", "off", "0")
+# the only config lines the file-system answer reads; any other line (a key on its section's line, a
+# key without a value, a value continued on the next line, ...) hands the question to git
+_SECTION = r'\[([A-Za-z0-9.-]+)([ \t]+"(?:[^"\\\n]|\\.)*")?\]'
+_ENTRY = r"([A-Za-z][A-Za-z0-9-]*)[ \t]*=[ \t]*(.*)"
+# HEAD as git's validate_headref takes it: a symbolic ref into refs/, or a detached SHA-1 or SHA-256
+_HEAD = rb"ref:[ \t]*refs/[^\n]+\n?|[0-9a-f]{40}\n?|[0-9a-f]{64}\n?"
 
 
 def _plain_git_dir(git_dir: str) -> bool:
-    """True when ``git_dir`` is a ``.git`` folder git would take as is: its ``HEAD`` a file, ``objects`` and
-    ``refs`` folders, and a ``config`` that relocates nothing (no ``core.worktree``, ``core.bare`` true,
-    per-worktree config or ``[include]``, which could set either) and names no ``[extensions]`` (a git
-    that does not know one refuses the repository)."""
+    """True when ``git_dir`` is a ``.git`` folder git takes as it is and that keeps the work tree beside it.
+
+    That is: ``objects`` and ``refs`` folders; a ``HEAD`` file (not a link) naming a branch under
+    ``refs/`` or a commit; a ``config`` of section lines, comments and ``key = value`` lines only, with
+    ``core.repositoryformatversion`` 0 or 1, ``core.bare`` (if set) false, no ``core.worktree`` and no
+    ``[include]``, ``[includeIf]`` or ``[extensions]`` section (a git that does not know an extension
+    refuses the repository). False for anything else, however harmless: git then decides.
+    """
     try:
-        if not (stat.S_ISREG(os.stat(os.path.join(git_dir, "HEAD")).st_mode)
-                and os.path.isdir(os.path.join(git_dir, "objects")) and os.path.isdir(os.path.join(git_dir, "refs"))):
+        head = os.lstat(os.path.join(git_dir, "HEAD"))
+        if not (stat.S_ISREG(head.st_mode) and head.st_size <= 4096 and os.path.isdir(os.path.join(git_dir, "objects"))
+                and os.path.isdir(os.path.join(git_dir, "refs"))):
             return False
+        with open(os.path.join(git_dir, "HEAD"), "rb") as f:
+            if not re.fullmatch(_HEAD, f.read(4096)):
+                return False
         with open(os.path.join(git_dir, "config"), "rb") as f:
             config = f.read(1 << 20)
     except OSError:
         return False
-    for raw in config.decode("utf-8", "replace").lower().splitlines():
-        line = raw.replace(" ", "").replace("\t", "")
-        if line.startswith(("worktree", "[include", "[extensions")) or (
-                line.startswith("bare=") and line[5:].split("#")[0].split(";")[0] not in _NOT_FALSE):
+    section = ""
+    for raw in config.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if m := re.fullmatch(_SECTION, line):
+            section = m.group(1).lower() + ("" if m.group(2) is None else " sub")
+            if section in ("include", "includeif", "extensions") or section.startswith(("core ", "include")):
+                return False
+            continue
+        m = re.fullmatch(_ENTRY, line)
+        if m is None or m.group(2).endswith("\\"):
+            return False
+        key, value = m.group(1).lower(), m.group(2).strip()
+        if section == "core" and (key == "worktree" or (key == "bare" and value.lower() not in _FALSE)
+                                  or (key == "repositoryformatversion" and value not in ("0", "1"))):
             return False
     return True
 

@@ -91,6 +91,42 @@ def test_a_repository_extension_asks_git(tmp_path, env):
     assert Git(top).toplevel() == gits_toplevel(top, env) == top.resolve()
 
 
+# config git reads but a line reader could misread: a boolean without '=' is true, a key may follow its
+# section on the same line, a form feed is whitespace, a format version git does not know is refused;
+# every one must be left to git, whose answer Git.toplevel then gives
+@pytest.mark.parametrize("config", ["[core]\n\tbare\n", "[core] bare = true\n", "[core] worktree = {elsewhere}\n",
+                                    "[core]\n\trepositoryformatversion = 5\n", "[core]\n\f bare = true\n",
+                                    "[core]\n\tbare = \\\n true\n", '[core "x"]\n\tbare = false\n'])
+def test_hand_written_config_asks_git(tmp_path, env, config):
+    top = init(tmp_path / "repo", env)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with open(top / ".git" / "config", "a") as f:
+        f.write(config.format(elsewhere=elsewhere))
+    assert toplevel_on_disk(top) is ASK_GIT
+    assert Git(top).toplevel() == gits_toplevel(top, env)
+
+
+def test_a_git_folder_with_an_invalid_head_asks_git_which_looks_further_up(tmp_path, env):
+    outer = init(tmp_path / "outer", env)
+    inner = init(outer / "vendored", env)
+    (inner / ".git" / "HEAD").write_text("garbage\n")
+    assert toplevel_on_disk(inner) is ASK_GIT
+    assert Git(inner).toplevel() == gits_toplevel(inner, env) == outer.resolve()
+
+
+def test_heads_git_writes_are_answered_on_disk(tmp_path, env):
+    # a branch (symbolic ref) and a detached HEAD (a full SHA) are both what git takes
+    top = init(tmp_path / "repo", env)
+    assert toplevel_on_disk(top) == top.resolve()
+    (top / "f").write_text("x")
+    assert git(top, env, "add", "f").returncode == 0
+    assert git(top, env, "commit", "-qm", "one").returncode == 0
+    assert git(top, env, "checkout", "-q", "--detach").returncode == 0
+    assert len((top / ".git" / "HEAD").read_text().strip()) == 40
+    assert toplevel_on_disk(top) == gits_toplevel(top, env) == top.resolve()
+
+
 def test_core_worktree_moves_the_top_level_and_asks_git(tmp_path, env):
     top = init(tmp_path / "repo", env)
     elsewhere = tmp_path / "elsewhere"
