@@ -348,7 +348,7 @@ def _unfollowed(res: CheckResult, previous: dict[str, tuple[str, ...]], renames:
 
 def _commit_date(git: Git, sha: str) -> str | None:
     """The committer date of ``sha`` (ISO 8601), or None when git cannot tell."""
-    proc = git.exec("show", "-s", "--format=%cI", sha, "--")
+    proc = git.exec("show", "--no-show-signature", "-s", "--format=%cI", sha, "--")
     out = proc.stdout.decode("utf-8", "replace").strip()
     return (out or None) if proc.returncode == 0 else None
 

@@ -267,10 +267,15 @@ class Git:
 
     def first_parent_log(self, sha: str, limit: int) -> list[tuple[str, str | None]]:
         """:meth:`first_parent_ancestors` with each commit's committer date (ISO 8601, ``%cI``; None
-        when git prints none): ``(sha, date)`` pairs, nearest first, from one ``git log``."""
+        when git prints none): ``(sha, date)`` pairs, nearest first, from one ``git log``.
+
+        ``--no-show-signature``: with ``log.showSignature`` set, git prints each commit's signature check
+        ("gpg: ...", "No signature") on standard output beside the format; such lines would read as commits.
+        """
         if limit <= 0:
             return []
-        out = self.run("log", "--first-parent", f"--max-count={limit}", "--format=%H %cI", sha, "--")
+        out = self.run("log", "--no-show-signature", "--first-parent", f"--max-count={limit}", "--format=%H %cI",
+                       sha, "--")
         pairs = [line.split(" ", 1) for line in out.splitlines() if line.strip()]
         return [(p[0], p[1] if len(p) == 2 else None) for p in pairs]
 

@@ -140,6 +140,44 @@ def test_falls_back_to_an_ancestor_and_says_which(repo):
     assert "2 commits before the merge base" in res.stdout
 
 
+# A stand-in for gpg (git's gpg.program): signs with a fixed armour and, asked to verify, prints what gpg
+# prints for a bad signature. git then shows those lines on standard output, beside --format's, wherever
+# log.showSignature is set: GitHub's web merges are signed, and developers set it in their own config.
+FAKE_GPG = """import sys
+if "--verify" in sys.argv:
+    sys.stderr.write('gpg: Signature made by a test key\\ngpg: BAD signature from "test"\\n')
+    sys.stdout.write("[GNUPG:] BADSIG 0000000000000000 test\\n")
+    sys.exit(1)
+sys.stdin.read()
+sys.stdout.write("-----BEGIN PGP SIGNATURE-----\\n\\nZmFrZQ==\\n-----END PGP SIGNATURE-----\\n")
+sys.stderr.write("[GNUPG:] SIG_CREATED D 1 8 00 0 0000\\n")
+"""
+
+
+def test_signed_commits_and_log_show_signature_leave_the_walk_alone(tmp_path):
+    gpg = tmp_path / "gpg"
+    gpg.write_text(f"#!{sys.executable}\n{FAKE_GPG}")
+    gpg.chmod(0o755)
+    r = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE)})
+    for key, value in (("gpg.program", str(gpg)), ("commit.gpgsign", "true"), ("log.showSignature", "true")):
+        r.git("config", key, value)
+    r.write("NOTES.md", "signed\n")
+    signed = r.commit("signed")
+    assert "gpg: BAD signature" in r.git("log", "-1", "--format=%H", signed)  # git shows it, as described
+    r.git("push", "-q", "origin", "main")
+    assert r.idm("record").returncode == 0
+    r.write("NOTES.md", "signed, no record\n")
+    r.commit("signed 2")
+    r.git("push", "-q", "origin", "main")
+    r.git("checkout", "-q", "-b", "pr")
+    r.commit("pr")
+    res = check(r, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert (doc["baseline_commit"], doc["baseline_distance"]) == (signed, 1)
+    assert doc["baseline_date"].startswith("20")  # the committer date, not a line of gpg's
+
+
 def test_pr_cannot_loosen_its_own_gate(repo):
     loose = {"max_drop": "90%", "warn_drop": "80%"}
     repo.write("idm.yaml", manifest(BASE, size_bytes=int(2 * 10**9 * 1.5), gate=loose))
