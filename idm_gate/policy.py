@@ -142,26 +142,30 @@ def at_base(models: Sequence[str], renames: Mapping[str, str], base_policies: Ma
     notices: list[str] = []
     ignored: dict[str, list[str]] = {}  # policy field the user loosened -> models it was ignored for
     cli_set = cli.as_dict()
-    # Most models share their gate (the manifest's own, frozen and shared): each distinct one is worked out once.
-    floors: dict[Policy, Policy] = {}
-    applied: dict[tuple[Policy, Policy], tuple[Policy, list[str]]] = {}  # (floor, extra) -> policy, cli fields lost
+    # Most models share their gate (the manifest's own, frozen and shared): each one is worked out once.
+    # Keyed by identity, not equality: gates that are equal but not the same (1 and 1.0) keep their own
+    # values in the result. Each value holds its key objects, so no id is reused while the dicts live.
+    floors: dict[int, tuple[Policy, Policy]] = {}  # id(base policy) -> (floor, base policy)
+    # (id(floor), id(extra)) -> (policy, cli fields lost, extra)
+    applied: dict[tuple[int, int], tuple[Policy, list[str], Policy]] = {}
     for name in models:
         was = renames.get(name, name)  # a renamed model is held to its old name's gate
         bp = base_policies.get(was, base_gate)
         # What applies when the base sets nothing (max_drop 5 %, z 1.96) is the base's gate too.
-        floor = floors.get(bp)
-        if floor is None:
-            floor = floors[bp] = in_unit(bp, base_log_base, log_base).over(DEFAULTS)
+        known = floors.get(id(bp))
+        if known is None:
+            known = floors[id(bp)] = (in_unit(bp, base_log_base, log_base).over(DEFAULTS), bp)
+        floor = known[0]
         new_model = was not in base_policies
         extra = cli
         if new_model and pr_policies and name in pr_policies:
             # A model the PR adds has no policy at the base: the PR's own budget for it counts too,
             # but only where it is stricter than the base's global gate.
             extra = tighten(pr_policies[name], cli)
-        done = applied.get((floor, extra))
+        done = applied.get((id(floor), id(extra)))
         if done is None:
-            done = applied[(floor, extra)] = (tighten(floor, extra), [
-                k for k, v in cli_set.items() if getattr(tighten(floor, Policy(**{k: v})), k) != v])
+            done = applied[(id(floor), id(extra))] = (tighten(floor, extra), [
+                k for k, v in cli_set.items() if getattr(tighten(floor, Policy(**{k: v})), k) != v], extra)
         policies[name] = done[0]
         for k in done[1]:
             ignored.setdefault(k, []).append(name)

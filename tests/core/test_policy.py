@@ -44,6 +44,20 @@ def test_the_defaults_count_as_set_at_the_base():
     assert all("for every model:" in w for w in g.warnings)
 
 
+def test_equal_gates_of_different_number_types_each_keep_their_own_values():
+    # 1 == 1.0, but the second model's gate is written 1.0: its policy (and the check JSON) must say 1.0
+    g = gate(["a", "b"], {"a": Policy(min_density=1), "b": Policy(min_density=1.0)})
+    assert [type(g.policies[m].min_density) for m in ("a", "b")] == [int, float]
+
+
+def test_models_sharing_one_gate_object_get_the_same_policy():
+    shared = Policy(max_drop=0.02)
+    g = gate(["a", "b", "c"], {"a": shared, "b": shared, "c": shared}, cli=Policy(max_drop=0.5))
+    # min(0.02, 0.5) for each, and the ignored flag is named once for every model
+    assert [g.policies[m] for m in "abc"] == [Policy(max_drop=0.02, significance=True, z=1.96)] * 3
+    assert len(g.warnings) == 1 and "for every model:" in g.warnings[0]
+
+
 def test_a_flag_may_tighten_and_is_not_warned_about():
     g = gate(["m"], {"m": Policy(max_drop=0.05, min_density=1.0)}, cli=Policy(max_drop=0.02, min_density=1.5))
     assert g.policies["m"] == Policy(max_drop=0.02, min_density=1.5, significance=True, z=1.96)
