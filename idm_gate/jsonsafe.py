@@ -51,6 +51,7 @@ DuplicateKeys = Literal["error", "last"]
 
 
 _FAST_DEPTH = 512
+_SHALLOW_BELOW = 2 * (_FAST_DEPTH + 1)  # bytes: a shorter document cannot nest past _FAST_DEPTH
 
 
 def _nests_deeper(doc: Any, levels: int) -> bool:
@@ -190,8 +191,11 @@ def load_json(data: bytes, source: str, *, allow_nan: bool = False, duplicate_ke
         else:
             # orjson nests up to 1,024 levels, json as deep as the interpreter's recursion limit lets it
             # (about 1,000 less the caller's depth): nesting past _FAST_DEPTH is left to json, so the
-            # answer is json's whatever the depth (it needs that many brackets, so a count rules most out)
-            if data.count(b"[") + data.count(b"{") <= _FAST_DEPTH or not _nests_deeper(doc, _FAST_DEPTH):
+            # answer is json's whatever the depth. Nesting that deep needs that many opening brackets,
+            # and as many closing ones (orjson read a whole document): a shorter document cannot, and
+            # in a longer one a count (a pass over the bytes each) rules most out
+            if (len(data) < _SHALLOW_BELOW or data.count(b"[") + data.count(b"{") <= _FAST_DEPTH
+                    or not _nests_deeper(doc, _FAST_DEPTH)):
                 return doc
     try:
         text = data.decode("utf-8-sig" if allow_bom else "utf-8")

@@ -24,7 +24,12 @@ DEFAULT_DEADLINE_S = 30.0
 # stay under 256 KiB.
 _FIRST_CHUNK = 4 * 1024
 _MAX_CHUNK = 256 * 1024
+_SECOND_CHUNK = min(_FIRST_CHUNK * 2, _MAX_CHUNK)
 _FADVISE = getattr(os, "posix_fadvise", None)
+_FADV_RANDOM = getattr(os, "POSIX_FADV_RANDOM", 0)
+_S_IFMT, _S_IFREG = stat.S_IFMT(0o177777), stat.S_IFREG
+# bound once (reads stay os.pread, looked up per call, so a test can count the bytes read)
+_open, _fstat, _close, _monotonic = os.open, os.fstat, os.close, time.monotonic
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
 
 
@@ -38,49 +43,54 @@ class HeaderReader:
 
     def __init__(self, path: str | Path, what: str, shown: str, *, cap: int = DEFAULT_READ_CAP,
                  deadline_s: float | None = None) -> None:
+        # Run once per file (100,000 times for as many shards): module-level names bound once, no
+        # helper calls where an expression does.
         self.what, self.shown, self.cap = what, shown, cap
-        limit = DEFAULT_DEADLINE_S if deadline_s is None else deadline_s
-        self._deadline = time.monotonic() + limit
+        self._deadline = deadline = _monotonic() + (DEFAULT_DEADLINE_S if deadline_s is None else deadline_s)
         try:
-            self._fd = os.open(path, _OPEN_FLAGS)
+            self._fd = fd = _open(path, _OPEN_FLAGS)
         except OSError as e:
             raise InputError(f"{what}: {shown!r} cannot be opened ({e.strerror})") from None
-        st = os.fstat(self._fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(self._fd)
+        st = _fstat(fd)
+        if st.st_mode & _S_IFMT != _S_IFREG:  # stat.S_ISREG
+            _close(fd)
             raise InputError(f"{what}: {shown!r} is not a regular file (device, FIFO or socket); name a file")
-        self.size = st.st_size
+        self.size = size = st.st_size
         if _FADVISE is not None:
             try:  # no read-ahead: the kernel would otherwise cache 128-256 KiB of tensor data per file
-                _FADVISE(self._fd, 0, 0, os.POSIX_FADV_RANDOM)
+                _FADVISE(fd, 0, 0, _FADV_RANDOM)
             except OSError:
                 pass
         self._buf_start = 0  # file offset of _buf[0]
         self.pos = 0
         # The first read, here: every header starts at byte 0, so a small one is parsed from this
         # buffer with no further system call (a slice per read() call).
-        want = min(_FIRST_CHUNK, cap, self.size)
+        want = _FIRST_CHUNK if _FIRST_CHUNK <= cap else cap
+        if size < want:
+            want = size
         try:
-            if time.monotonic() > self._deadline:
+            if _monotonic() > deadline:
                 self.check_time()  # raises
-            b = os.pread(self._fd, want, 0) if want else b""
-            while len(b) < want:  # a short read (a file being written, a network file system): read on
-                more = os.pread(self._fd, want - len(b), len(b))
+            b = os.pread(fd, want, 0) if want else b""
+            got = len(b)
+            while got < want:  # a short read (a file being written, a network file system): read on
+                more = os.pread(fd, want - got, got)
                 if not more:
                     break  # the file shrank: read() finds it out when it needs the bytes
                 b += more
+                got = len(b)
         except BaseException:
-            os.close(self._fd)
+            _close(fd)
             raise
         self._buf = self.head = b  # head: the first read, for a caller that parses in place
-        self.bytes_read = len(b)
-        self._chunk = min(_FIRST_CHUNK * 2, _MAX_CHUNK)
+        self.bytes_read = got
+        self._chunk = _SECOND_CHUNK
 
     def __enter__(self) -> HeaderReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        os.close(self._fd)
+        _close(self._fd)
 
     def fail(self, msg: str) -> InputError:
         """An ``InputError`` for this file: ``<what>: '<file>': <msg>``."""

@@ -101,8 +101,9 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
     """(parameters, bits) of the tensors in ``header``, or None when anything is wrong with them
     (:func:`_refuse` then says what, in one line naming the tensor).
 
-    One pass over the tensors with plain type checks (``type(x) is int``: JSON gives exact types, and
-    a bool is no shape); then, unless the header lists them in the order of their data (as the
+    Run for every shard, so with as few operations per tensor as the checks allow: one pass over the
+    tensors with plain type checks (``type(x) is int``: JSON gives exact types, and a bool is no
+    shape); then, unless the header lists them in the order of their data (as the
     safetensors library writes it), one pass over their byte ranges sorted by offset.
     """
     params = bits_total = last_end = 0
@@ -118,15 +119,16 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
                 continue
             bits = bits_of[info["dtype"]]  # KeyError: no dtype or an unknown one; TypeError: a list or object
             shape = info["shape"]
-            offs = info["data_offsets"]
-            if type(shape) is not list or len(shape) > 64 or type(offs) is not list or len(offs) != 2:
+            if type(shape) is not list or len(shape) > 64:
                 return None
             count = 1
             for d in shape:
                 if type(d) is not int or d < 0:
                     return None
                 count *= d
-            begin, end = offs
+            # ValueError: not two items; TypeError: a number, null or bool; two items of an object or
+            # a string are strings, refused below as a list's non-integers are
+            begin, end = info["data_offsets"]
             nbits = count * bits
             # (end - begin) * 8 == nbits: whole bytes, and the span the shape needs (so begin <= end)
             if (type(begin) is not int or type(end) is not int or begin < 0 or (end - begin) * 8 != nbits
@@ -138,7 +140,7 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
                 last_end = end
             params += count
             bits_total += nbits
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return None
     if not in_order:  # else each tensor starts at or after the end of the one before: no overlap
         max_end = 0  # every entry is a tensor with int offsets, checked above

@@ -172,6 +172,15 @@ def test_fast_leaves_deep_nesting_to_json():
     assert load_json(shallow, "r.json", fast=True, **FAST) == load_json(shallow, "r.json", **FAST)
 
 
+def test_fast_reads_nesting_at_the_limit_as_json_does():
+    # 512 levels fit in 1,024 bytes, read by orjson without counting brackets; 513 levels need 1,026 bytes
+    # (513 opening brackets and 513 closing), counted and handed on to json: the same value either way
+    for levels in (511, 512, 513, 514):
+        doc = b"[" * levels + b"]" * levels
+        assert len(doc) == 2 * levels
+        assert load_json(doc, "r.json", fast=True, **FAST) == load_json(doc, "r.json", **FAST)
+
+
 def test_fast_gives_a_float_for_an_integer_past_64_bits_as_documented():
     # the one difference load_json(fast=True) documents: callers refuse such a float and read again without fast
     assert load_json(b"[18446744073709551615, 18446744073709551616]", "r.json", fast=True, **FAST) == \
