@@ -20,12 +20,12 @@ from .errors import GitError, InputError
 if TYPE_CHECKING:  # imported when git first runs: measure in a plain repository starts no git (toplevel)
     import subprocess
 
-_FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_FULL_SHA = r"[0-9a-f]{40}([0-9a-f]{24})?"  # compiled by re on first use: measure never asks
 
 
 def is_full_sha(s: str) -> bool:
     """True for a full lower-case SHA-1 (40 hex) or SHA-256 (64 hex) object name."""
-    return bool(_FULL_SHA.match(s))
+    return re.fullmatch(_FULL_SHA, s) is not None
 
 
 def first_error_line(stderr: str) -> str:
@@ -45,12 +45,35 @@ _RELOCATING = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECT
                "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_OBJECT_DIRECTORY", "GIT_CONFIG_PARAMETERS",
                "GIT_CONFIG_COUNT")
 _FALSE = ("false", "no", "off", "0")
-# the only config lines the file-system answer reads; any other line (a key on its section's line, a
-# key without a value, a value continued on the next line, ...) hands the question to git
-_SECTION = r'\[([A-Za-z0-9.-]+)([ \t]+"(?:[^"\\\n]|\\.)*")?\]'
-_ENTRY = r"([A-Za-z][A-Za-z0-9-]*)[ \t]*=[ \t]*(.*)"
-# HEAD as git's validate_headref takes it: a symbolic ref into refs/, or a detached SHA-1 or SHA-256
-_HEAD = rb"ref:[ \t]*refs/[^\n]+\n?|[0-9a-f]{40}\n?|[0-9a-f]{64}\n?"
+_HEX = frozenset(b"0123456789abcdef")
+_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def _head_ok(head: bytes) -> bool:
+    """``HEAD`` as git's validate_headref takes it: a symbolic ref into ``refs/``, or a full SHA-1 or
+    SHA-256, each on one line."""
+    line = head[:-1] if head.endswith(b"\n") else head
+    if b"\n" in line or not line:
+        return False
+    if line.startswith(b"ref:"):
+        return line[4:].lstrip(b" \t").startswith(b"refs/")
+    return len(line) in (40, 64) and set(line) <= _HEX
+
+
+def _section(line: str) -> str | None:
+    """``core`` for ``[core]``, ``remote sub`` for ``[remote "origin"]``; None for any other form
+    (a key after the bracket, escapes in the subsection name, ...)."""
+    if not (line.startswith("[") and line.endswith("]")):
+        return None
+    name, _, sub = line[1:-1].replace("\t", " ").partition(" ")
+    sub = sub.strip()
+    if not name or not set(name) <= _NAME | {"."}:
+        return None
+    if not sub:
+        return name.lower()
+    if len(sub) >= 2 and sub[0] == sub[-1] == '"' and '"' not in sub[1:-1] and "\\" not in sub:
+        return name.lower() + " sub"
+    return None
 
 
 def _plain_git_dir(git_dir: str) -> bool:
@@ -68,7 +91,7 @@ def _plain_git_dir(git_dir: str) -> bool:
                 and os.path.isdir(os.path.join(git_dir, "refs"))):
             return False
         with open(os.path.join(git_dir, "HEAD"), "rb") as f:
-            if not re.fullmatch(_HEAD, f.read(4096)):
+            if not _head_ok(f.read(4096)):
                 return False
         with open(os.path.join(git_dir, "config"), "rb") as f:
             config = f.read(1 << 20)
@@ -79,15 +102,18 @@ def _plain_git_dir(git_dir: str) -> bool:
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
             continue
-        if m := re.fullmatch(_SECTION, line):
-            section = m.group(1).lower() + ("" if m.group(2) is None else " sub")
-            if section in ("include", "includeif", "extensions") or section.startswith(("core ", "include")):
+        if line.startswith("["):
+            named = _section(line)
+            if named is None or named in ("include", "includeif", "extensions") or named.startswith(
+                    ("core ", "include")):
                 return False
+            section = named
             continue
-        m = re.fullmatch(_ENTRY, line)
-        if m is None or m.group(2).endswith("\\"):
+        key, eq, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or not key or not key[0].isalpha() or not set(key) <= _NAME or value.endswith("\\"):
             return False
-        key, value = m.group(1).lower(), m.group(2).strip()
+        key = key.lower()
         if section == "core" and (key == "worktree" or (key == "bare" and value.lower() not in _FALSE)
                                   or (key == "repositoryformatversion" and value not in ("0", "1"))):
             return False

