@@ -193,12 +193,25 @@ class _Collect:
         text: list[str] = []
         magic = has_magic(pat)
         text_by_name = layout.TEXT_BY_NAME.fullmatch
+        real_dirs, root_prefix, shown_of, add = self._real_dirs, self._root_prefix, self.shown, self.add
         for rel, kind in matches:
-            resolved = self.resolve(rel, what, kind)
+            folder, _, name = rel.rpartition("/")
+            resolved = None
+            if kind == "file":  # resolve()'s first step, inline: this loop runs once per shard
+                real = real_dirs.get(folder)
+                if real is not None and (full := real + name).startswith(root_prefix):
+                    resolved = full
+            if resolved is None:
+                resolved = self.resolve(rel, what, kind)
             if kind == "file" or (kind is None and not os.path.isdir(resolved)):
-                if (magic and text_by_name(rel.rpartition("/")[2]) and not layout.is_index(rel)
-                        and layout.sniff(resolved, self.shown(rel), what) is None):
+                if (magic and text_by_name(name) and not layout.is_index(rel)
+                        and layout.sniff(resolved, shown_of(rel), what) is None):
                     text.append(resolved)  # config.json, tokenizer.json, README.md: never weight bytes
+                    continue
+                if kind == "file" and name[-12:].lower() == ".safetensors":
+                    # self.file(..., regular=True) for a shard (no index: it ends in .json), inline
+                    shown = shown_of(rel)
+                    add(resolved, safetensors.measure(resolved, shown, what, pointer=True), what)
                     continue
                 self.file(rel, resolved, what, kind == "file")
             elif magic:

@@ -58,6 +58,40 @@ class _Scanner:
                     raise self.on_cap(self.scan_cap)
                 yield e
 
+    def matches(self, rel: str, prefix: str, part: str, match: Callable[[str], object], dot_ok: bool,
+                ) -> Iterator[tuple[str, str | None]]:
+        """``(prefix + name, kind)`` of the entries of folder ``rel`` whose name matches ``part``, the
+        pattern's last component (``match``: its :func:`matcher`; a hidden name only when ``dot_ok``).
+
+        :meth:`entries` and :func:`_kind` in one loop, run once per file a glob such as
+        ``weights/*.safetensors`` matches: the count against ``scan_cap`` kept in a local, and a
+        component ``*<text>`` (no other wildcard) tested with ``str.endswith``, as ``fnmatchcase`` decides
+        it (``*`` matches any run of characters, within a name)."""
+        suffix = part[1:] if part.startswith("*") and not has_magic(part[1:]) else None
+        try:
+            it = os.scandir(os.path.join(self.base, rel) if rel else self.base)
+        except OSError:
+            return
+        seen, cap = self.seen, self.scan_cap
+        try:
+            with it:
+                for e in it:
+                    seen += 1
+                    if seen > cap:
+                        raise self.on_cap(cap)
+                    name = e.name
+                    if (not name.endswith(suffix) if suffix is not None else match(name) is None) or (
+                            not dot_ok and name.startswith(".")):  # a hidden name: '.*' only
+                        continue
+                    try:  # _kind(e), inline
+                        kind = ("file" if e.is_file(follow_symlinks=False)
+                                else "dir" if e.is_dir(follow_symlinks=False) else None)
+                    except OSError:
+                        kind = None
+                    yield prefix + name, kind
+        finally:
+            self.seen = seen
+
     def tree(self, rel: str, dirs: bool) -> Iterator[tuple[str, str | None]]:
         """Everything below ``rel`` (not following symlinked folders, skipping hidden names):
         the folders when ``dirs``, else the non-folders; each with its kind (see
@@ -111,19 +145,18 @@ def iter_glob_kinds(base: str, pattern: str, scan_cap: int,
             match = matcher(part)
             dot_ok = part.startswith(".")
             prefix = f"{rel}/" if rel else ""
+            if last:
+                yield from sc.matches(rel, prefix, part, match, dot_ok)
+                return
             for e in sc.entries(rel):
                 name = e.name
                 if match(name) is None or (not dot_ok and name.startswith(".")):  # a hidden name: '.*' only
                     continue
-                child = prefix + name
-                if last:
-                    yield child, _kind(e)
-                else:
-                    try:
-                        if e.is_dir():
-                            yield from walk(child, i + 1)
-                    except OSError:
-                        continue
+                try:
+                    if e.is_dir():
+                        yield from walk(prefix + name, i + 1)
+                except OSError:
+                    continue
         else:
             child = f"{rel}/{part}" if rel else part
             full = os.path.join(base, child)
