@@ -10,7 +10,6 @@ The policy and the baseline come from the base side, never from the PR's tree:
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from .compare import compare
 from .data import LogBase, Measurement, ModelStatus, Policy, Verdict
 from .errors import InputError
 from .gitutil import Git
-from .manifest import Manifest, load_manifest, parse_manifest
+from .manifest import Manifest, digest_of, load_manifest, parse_manifest
 from .measure import measure
 from .policy import at_base, costs_at_base, follow_renames, introduced
 from .verdicts import CheckResult, RecordedDensity
@@ -244,7 +243,7 @@ def check(manifest_path: Path, shown: str, opts: CheckOptions, warn: Warn, *,
                            "gate, so only its own absolute budgets apply")
     else:
         base_shown = f"{repo.manifest_rel}@{mb[:7]}"
-        if man is not None and hashlib.sha256(base_bytes).hexdigest() == man.digest:
+        if man is not None and digest_of(base_bytes) == man.digest:
             # the PR leaves the manifest as it is: the same bytes parse to the same manifest
             base_man = replace(man, shown=base_shown)
         else:

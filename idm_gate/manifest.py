@@ -5,7 +5,6 @@ Returns frozen dataclasses; every problem is one ``InputError`` line naming the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -26,6 +25,26 @@ from .yamlsafe import load_yaml
 # this module reports (additionalProperties, type, ...) only ever sit in a mapping.
 ValidationError = Any
 
+
+
+def digest_of(data: bytes) -> str:
+    """SHA-256 of a manifest's bytes, hex (``Manifest.digest``, a report's ``manifest_digest``).
+
+    From CPython's own SHA-256 module where there is one (``_sha2`` from 3.12, ``_sha256`` before): the
+    same digest as ``hashlib.sha256``, without hashlib's start-up, which loads OpenSSL and tries every
+    algorithm it offers (about 3 ms of every run, benchmarks/bench_measure.py). hashlib otherwise.
+    """
+    import importlib
+
+    for name in ("_sha2", "_sha256"):
+        try:
+            own = importlib.import_module(name)
+        except ImportError:
+            continue
+        return str(own.sha256(data).hexdigest())
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -367,7 +386,7 @@ def parse_manifest(data: bytes, path: Path, shown: str, *, beside: Manifest | No
     if problems:
         _raise(problems, data, doc, shown)
     return Manifest(
-        path=path, shown=shown, digest=hashlib.sha256(data).hexdigest(), log_base=log_base,
+        path=path, shown=shown, digest=digest_of(data), log_base=log_base,
         min_error=doc.get("min_error"), gate=_policy(doc.get("gate")), models=tuple(models),
         valid_entries=frozenset(e for e in entries if e is not None) if not errors else frozenset(),
         entry_specs={e: m for m in models if (e := entries[m.index]) is not None} if not errors else {},

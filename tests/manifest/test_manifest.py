@@ -122,3 +122,22 @@ def test_an_overlong_path_is_shortened_in_the_message(tmp_path):
     with pytest.raises(InputError) as e:
         resolve_inside(long, tmp_path, tmp_path, "idm.yaml: models[0].evals[0].path")
     assert len(str(e.value)) < 400 and "..." in str(e.value) and "resolves outside the repository" in str(e.value)
+
+
+def test_the_manifest_digest_is_the_sha256_of_its_bytes_in_the_json_report(tmp_path):
+    # digest_of takes CPython's own SHA-256 module rather than hashlib's OpenSSL one: the same digest
+    import hashlib
+    import json
+    import subprocess
+    import sys
+
+    from idm_gate.manifest import digest_of
+
+    for data in (b"", b"abc", bytes(range(256)) * 1000):
+        assert digest_of(data) == hashlib.sha256(data).hexdigest()
+    text = "version: 1\nmodels:\n  - name: one\n    size_bytes: 2000000000\n    evals: [{scores: {mmlu: 0.61}}]\n"
+    (tmp_path / "idm.yaml").write_text(text)
+    p = subprocess.run([sys.executable, "-m", "idm_gate", "measure", "-f", "json"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["manifest_digest"] == hashlib.sha256(text.encode()).hexdigest()
