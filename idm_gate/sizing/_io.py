@@ -41,6 +41,10 @@ class HeaderReader:
     fewer only when the file shrank meanwhile.
     """
 
+    # one reader per weight file (100,000 for as many shards): slots, not a __dict__ per reader
+    __slots__ = ("what", "shown", "cap", "_deadline", "_fd", "size", "_buf_start", "pos", "_buf", "head",
+                 "bytes_read", "_chunk")
+
     def __init__(self, path: str | Path, what: str, shown: str, *, cap: int = DEFAULT_READ_CAP,
                  deadline_s: float | None = None) -> None:
         # Run once per file (100,000 times for as many shards): module-level names bound once, no

@@ -104,19 +104,19 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
     tensors with plain type checks (``type(x) is int``: JSON gives exact types, and a bool is no
     shape); then, unless the header lists them in the order of their data (as the
     safetensors library writes it), one pass over their byte ranges sorted by offset.
+
+    Removes ``__metadata__`` from ``header`` first (whatever it holds, it is no tensor and is not
+    checked, here or by :func:`_refuse`), so the loop looks at tensors only.
     """
+    header.pop("__metadata__", None)
     params = bits_total = last_end = 0
     in_order = True  # the non-empty tensors' ranges in the header's order, as the library writes them
     bits_of = DTYPE_BITS
     try:
-        for name, info in header.items():
-            if type(info) is not dict:
-                if name == "__metadata__":
-                    continue
-                return None
-            if name == "__metadata__":
-                continue
-            bits = bits_of[info["dtype"]]  # KeyError: no dtype or an unknown one; TypeError: a list or object
+        for info in header.values():
+            # KeyError: no dtype or an unknown one; TypeError: a dtype that is a list or object, or an
+            # entry that is no object (a string, array, number or null has no ["dtype"])
+            bits = bits_of[info["dtype"]]
             shape = info["shape"]
             if type(shape) is not list or len(shape) > 64:
                 return None
@@ -143,8 +143,7 @@ def _check(header: dict[str, Any], data_len: int) -> tuple[int, int] | None:
         return None
     if not in_order:  # else each tensor starts at or after the end of the one before: no overlap
         max_end = 0  # every entry is a tensor with int offsets, checked above
-        for begin, end in sorted(o for k, v in header.items() if k != "__metadata__"
-                                 and (o := v["data_offsets"])[0] != o[1]):
+        for begin, end in sorted(o for v in header.values() if (o := v["data_offsets"])[0] != o[1]):
             if begin < max_end:
                 return None
             max_end = end  # sorted, non-empty and not overlapping: the ends increase too

@@ -203,10 +203,18 @@ def test_safetensors_header_not_json_and_content_not_echoed(tmp_path):
     (lambda h: h["embed"].update(dtype="Q4"), "unknown dtype 'Q4'"),
     (lambda h: h["embed"].update(shape=[3, -4]), "non-negative integers"),
     (lambda h: h["embed"].update(data_offsets=[5]), "data_offsets must be"),
+    # two items that are not a list's: an object's keys, a string's characters; three items; a number
+    (lambda h: h["embed"].update(data_offsets=dict(zip("ab", h["embed"]["data_offsets"], strict=True))),
+     "data_offsets must be"),
+    (lambda h: h["embed"].update(data_offsets="01"), "data_offsets must be"),
+    (lambda h: h["embed"].update(data_offsets=[*h["embed"]["data_offsets"], 0]), "data_offsets must be"),
+    (lambda h: h["embed"].update(data_offsets=7), "data_offsets must be"),
     (lambda h: h["norm"].update(data_offsets=h["embed"]["data_offsets"][:1]
                                 + [h["embed"]["data_offsets"][0] + 10]), "overlap"),
     (lambda h: h["ids"].update(data_offsets=[10**6, 10**6 + 32]), "past the"),
     (lambda h: h.update(x=[1, 2]), "not an object"),
+    (lambda h: h.update(x="F32"), "not an object"),
+    (lambda h: h.update(x=None), "not an object"),
 ])
 def test_safetensors_header_inconsistent_with_data(tmp_path, edit, expect):
     src = write_safetensors(tmp_path / "ok.safetensors")
