@@ -58,16 +58,16 @@ class _Scanner:
                     raise self.on_cap(self.scan_cap)
                 yield e
 
-    def matches(self, rel: str, prefix: str, part: str, match: Callable[[str], object], dot_ok: bool,
-                ) -> Iterator[tuple[str, str | None]]:
+    def matches(self, rel: str, prefix: str, part: str, dot_ok: bool) -> Iterator[tuple[str, str | None]]:
         """``(prefix + name, kind)`` of the entries of folder ``rel`` whose name matches ``part``, the
-        pattern's last component (``match``: its :func:`matcher`; a hidden name only when ``dot_ok``).
+        pattern's last component (a hidden name only when ``dot_ok``).
 
         :meth:`entries` and :func:`_kind` in one loop, run once per file a glob such as
         ``weights/*.safetensors`` matches: the count against ``scan_cap`` kept in a local, and a
         component ``*<text>`` (no other wildcard) tested with ``str.endswith``, as ``fnmatchcase`` decides
         it (``*`` matches any run of characters, within a name)."""
-        suffix = part[1:] if part.startswith("*") and not has_magic(part[1:]) else None
+        suffix = part[1:]  # tested alone when part is '*' and text; the matcher (a translate) only if not
+        match = None if part.startswith("*") and not has_magic(suffix) else matcher(part)
         try:
             it = os.scandir(os.path.join(self.base, rel) if rel else self.base)
         except OSError:
@@ -80,7 +80,7 @@ class _Scanner:
                     if seen > cap:
                         raise self.on_cap(cap)
                     name = e.name
-                    if (not name.endswith(suffix) if suffix is not None else match(name) is None) or (
+                    if (not name.endswith(suffix) if match is None else match(name) is None) or (
                             not dot_ok and name.startswith(".")):  # a hidden name: '.*' only
                         continue
                     try:  # _kind(e), inline
@@ -142,12 +142,12 @@ def iter_glob_kinds(base: str, pattern: str, scan_cap: int,
             for d, _ in sc.tree(rel, dirs=True):
                 yield from walk(d, i + 1)
         elif has_magic(part):
-            match = matcher(part)
             dot_ok = part.startswith(".")
             prefix = f"{rel}/" if rel else ""
             if last:
-                yield from sc.matches(rel, prefix, part, match, dot_ok)
+                yield from sc.matches(rel, prefix, part, dot_ok)
                 return
+            match = matcher(part)
             for e in sc.entries(rel):
                 name = e.name
                 if match(name) is None or (not dot_ok and name.startswith(".")):  # a hidden name: '.*' only
