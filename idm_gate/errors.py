@@ -55,8 +55,8 @@ class RemoteError(IdmError):
 
 # Every line break ``str.splitlines`` knows, escaped: a message quoting a name from a user's file
 # (a task, a model, a mapping key) must still be one line.
-_BREAKS = str.maketrans({c: c.encode("unicode_escape").decode("ascii")
-                         for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+# (repr's escape of each is the unicode_escape codec's, without importing that codec at start-up)
+_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
 
 
 def one_line(text: str) -> str:

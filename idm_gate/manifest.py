@@ -35,16 +35,15 @@ def digest_of(data: bytes) -> str:
     algorithm it offers (about 3 ms of every run, benchmarks/bench_measure.py). hashlib otherwise.
     """
     import importlib
+    import sys
 
-    for name in ("_sha2", "_sha256"):
-        try:
-            own = importlib.import_module(name)
-        except ImportError:
-            continue
-        return str(own.sha256(data).hexdigest())
-    import hashlib
+    try:  # by the version that has it: a failed import would search every sys.path entry first
+        own = importlib.import_module("_sha2" if sys.version_info >= (3, 12) else "_sha256")
+    except ImportError:  # a Python built without it
+        import hashlib
 
-    return hashlib.sha256(data).hexdigest()
+        return hashlib.sha256(data).hexdigest()
+    return str(own.sha256(data).hexdigest())
 
 @dataclass(frozen=True)
 class ModelSpec:

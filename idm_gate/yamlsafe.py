@@ -175,6 +175,13 @@ _PARSE_ERRORS = (yaml.reader.ReaderError, yaml.scanner.ScannerError, yaml.parser
 _BARE_TAG = re.compile(r"!(?=[\s,\]}]|$)")
 
 
+def _decode(data: bytes) -> str:
+    """``data.decode("utf-8-sig")``: one leading byte-order mark dropped, the rest UTF-8, error offsets
+    counted after the mark, as that codec counts them; without looking the codec up (an import, on the
+    start-up of every run that reads a manifest)."""
+    return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data).decode("utf-8")
+
+
 def load_yaml(data: bytes, shown: str, *, line_offset: int = 0, aliases: bool = True) -> Any:
     """Parse one YAML document strictly. ``shown`` names the file in messages.
 
@@ -183,7 +190,7 @@ def load_yaml(data: bytes, shown: str, *, line_offset: int = 0, aliases: bool = 
     list, str, int, float, bool, None, date); any problem is one ``InputError`` line.
     """
     try:
-        text = data.decode("utf-8-sig")
+        text = _decode(data)
     except UnicodeDecodeError as e:
         raise InputError(f"{shown}: not UTF-8 text (bad byte at offset {e.start}); save it as UTF-8 YAML") from None
     if "\x00" in text:
@@ -273,7 +280,7 @@ class Locator:
 
     def __init__(self, data: bytes) -> None:
         try:
-            self.root = yaml.compose(data.decode("utf-8-sig"), Loader=_CSafeLoader or yaml.SafeLoader)
+            self.root = yaml.compose(_decode(data), Loader=_CSafeLoader or yaml.SafeLoader)
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError):
             self.root = None
 

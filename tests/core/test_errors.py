@@ -14,3 +14,9 @@ def test_truncate_keeps_short_text_and_ends_a_cut_one_with_the_ellipsis():
 
 def test_one_line_escapes_every_line_break():
     assert one_line("a\nb\r\nc\u2028d") == "a\\nb\\r\\nc\\u2028d"
+
+
+def test_one_line_escapes_each_break_as_the_unicode_escape_codec_spells_it():
+    breaks = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+    assert len(f"a{breaks}b".splitlines()) == len(breaks) + 1  # every one of them is a line break
+    assert one_line(f"a{breaks}b") == "a" + "".join(c.encode("unicode_escape").decode("ascii") for c in breaks) + "b"

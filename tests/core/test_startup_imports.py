@@ -64,6 +64,8 @@ def test_measure_of_safetensors_and_inline_scores_loads_no_other_reader(tmp_path
     assert among(mods, ("csv", "difflib")) == []
     # the manifest digest comes from CPython's own SHA-256, not hashlib, which loads OpenSSL
     assert among(mods, ("hashlib", "_hashlib")) == []
+    # codecs looked up by name import a module: the manifest's text and the messages' escapes use none
+    assert among(mods, ("encodings.utf_8_sig", "encodings.unicode_escape")) == []
     assert among(mods, SIZERS) == []
     assert among(mods, NOT_FOR_MEASURE) == []
 

@@ -193,3 +193,18 @@ def test_the_depth_limit_is_the_same_with_and_without_anchors_in_the_text(text, 
                 assert got[0] == "ok", (fn.__name__, doc[-8:], got)
             else:
                 assert got == ("refused", refusal), (fn.__name__, doc[-8:])
+
+
+@pytest.mark.parametrize("data", [b"", b"a: 1", b"\xef\xbb\xbfa: 1", b"\xef\xbb\xbf\xef\xbb\xbfa: 1", b"a: \xff",
+                                  b"\xef\xbb\xbfa: \xff", b"\xef\xbb"])
+def test_text_is_decoded_as_the_utf_8_sig_codec_decodes_it(data):
+    # one leading byte-order mark dropped, and a bad byte's offset counted after it, as utf-8-sig counts
+    from idm_gate.yamlsafe import _decode
+
+    def outcome(decode):
+        try:
+            return decode(data), None
+        except UnicodeDecodeError as e:
+            return None, (e.start, e.end, e.reason)
+
+    assert outcome(_decode) == outcome(lambda d: d.decode("utf-8-sig"))
