@@ -65,8 +65,11 @@ def _section(line: str) -> str | None:
     (a key after the bracket, escapes in the subsection name, ...)."""
     if not (line.startswith("[") and line.endswith("]")):
         return None
-    name, _, sub = line[1:-1].replace("\t", " ").partition(" ")
-    sub = sub.strip()
+    inner = line[1:-1]
+    if inner != inner.strip(" \t"):  # '[core ]', '[ core]': git refuses the line
+        return None
+    name, _, sub = inner.replace("\t", " ").partition(" ")
+    sub = sub.lstrip(" ")
     if not name or not set(name) <= _NAME | {"."}:
         return None
     if not sub:
@@ -99,9 +102,11 @@ def _plain_git_dir(git_dir: str) -> bool:
         return False
     section = ""
     for raw in config.decode("utf-8", "replace").splitlines():
-        line = raw.strip()
+        line = raw.strip(" \t\r")
         if not line or line.startswith(("#", ";")):
             continue
+        if any(c.isspace() and c not in " \t" for c in line):  # git's and Python's whitespace differ
+            return False
         if line.startswith("["):
             named = _section(line)
             if named is None or named in ("include", "includeif", "extensions") or named.startswith(
@@ -110,7 +115,7 @@ def _plain_git_dir(git_dir: str) -> bool:
             section = named
             continue
         key, eq, value = line.partition("=")
-        key, value = key.strip(), value.strip()
+        key, value = key.rstrip(" \t"), value.strip(" \t")
         if not eq or not key or not key[0].isalpha() or not set(key) <= _NAME or value.endswith("\\"):
             return False
         key = key.lower()

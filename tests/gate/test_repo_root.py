@@ -96,12 +96,15 @@ def test_a_repository_extension_asks_git(tmp_path, env):
 # every one must be left to git, whose answer Git.toplevel then gives
 @pytest.mark.parametrize("config", ["[core]\n\tbare\n", "[core] bare = true\n", "[core] worktree = {elsewhere}\n",
                                     "[core]\n\trepositoryformatversion = 5\n", "[core]\n\f bare = true\n",
-                                    "[core]\n\tbare = \\\n true\n", '[core "x"]\n\tbare = false\n'])
+                                    "[core]\n\tbare = \\\n true\n", '[core "x"]\n\tbare = false\n',
+                                    # lines git refuses as bad config ("fatal: bad config line"): whitespace
+                                    # before ']', and whitespace that is Python's but not git's before '='
+                                    "[core ]\n", '[remote "origin" ]\n\turl = x\n', "[core]\n\tfilemode\u00a0= true\n"])
 def test_hand_written_config_asks_git(tmp_path, env, config):
     top = init(tmp_path / "repo", env)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    with open(top / ".git" / "config", "a") as f:
+    with open(top / ".git" / "config", "a", encoding="utf-8") as f:
         f.write(config.format(elsewhere=elsewhere))
     assert toplevel_on_disk(top) is ASK_GIT
     assert Git(top).toplevel() == gits_toplevel(top, env)
