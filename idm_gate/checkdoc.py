@@ -68,6 +68,8 @@ def check_to_dict(r: CheckResult) -> dict[str, Any]:
                 "log_ratio": d.total, "accuracy": d.accuracy, "size": d.size,
                 "break_even_size_bytes": d.break_even_bytes},
             "within_noise": v.within_noise,
+            "density_failed": v.density_failed,
+            "plain_compared": list(v.plain_compared),
             "comparability": {"missing_in_pr": list(v.missing_in_pr), "new_in_pr": list(v.new_in_pr),
                               "metric_changed": list(v.metric_changed)},
             "policy": v.policy.as_dict(),

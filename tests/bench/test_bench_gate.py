@@ -302,6 +302,9 @@ def test_a_pr_failing_on_throughput_alone_gets_no_size_advice(repo):
     assert "**❌ edge**: tokens\\_per\\_s down 25.0 %, over max\\_throughput\\_drop 10.0 %" in md.replace("\u00a0", " ")
     assert "To pass" not in md
     assert "To pass" not in check(repo).stdout
+    # the JSON tells a failure on bench: figures alone from a density failure
+    m = json.loads(check(repo, "--format", "json").stdout)["models"][0]
+    assert (m["verdict"], m["density_failed"], m["plain_compared"]) == ("fail", False, [])
 
 
 def test_a_density_failure_beside_a_throughput_failure_keeps_its_size_advice(repo):
@@ -315,6 +318,8 @@ def test_a_density_failure_beside_a_throughput_failure_keeps_its_size_advice(rep
     repo.commit()
     md = check(repo, "--format", "markdown").stdout.replace("\u00a0", " ")
     assert "To pass (a drop of at most 5.0 %): at most 526 MB at this error rate" in md
+    m = json.loads(check(repo, "--format", "json").stdout)["models"][0]
+    assert (m["verdict"], m["density_failed"]) == ("fail", True)
 
 
 def test_a_baseline_recorded_without_engine_settings_is_named_once_not_per_setting():

@@ -105,6 +105,8 @@ def test_changed_costs_warn_and_the_comment_shows_both_costs(tmp_path):
     assert (v.base.error_rate, v.cur.error_rate) == (pytest.approx(0.08), pytest.approx(0.06))
     assert (v.base.density, v.cur.density) == (pytest.approx(50.5146, rel=1e-5), pytest.approx(56.2682, rel=1e-5))
     assert v.cur.density_stderr is None and v.verdict is Verdict.WARN and v.plain_compared == ("fraud",)
+    m = next(x for x in check_to_dict(res)["models"] if x["name"] == "fraud-screen")
+    assert (m["plain_compared"], m["density_failed"]) == (["fraud"], False)  # a warning, not a failure
     # the PR's costs, largest 5: (40 x 5 + 20 x 1) / (1000 x 5) = 220 / 5000 = 0.044
     seen = cc.Seen(cc.to_html(render_markdown(res)))
     assert (f"Error costs (a departure from the published metric): the PR changed the costs of fraud, compared on the "
