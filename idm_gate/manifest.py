@@ -247,6 +247,16 @@ def _problem(where: tuple[Any, ...], message: str) -> tuple[tuple[Any, ...], str
     return where, message
 
 
+def _quote_hint(key: object) -> str:
+    """What to do about a mapping key YAML read as something other than a string (``costs: {1: 20}``)."""
+    if isinstance(key, bool):
+        return "YAML reads an unquoted true/false (or yes/no, on/off) as a boolean: quote the key"
+    if key is None:
+        return "YAML reads an unquoted null or ~ (or an empty key) as null: quote the key"
+    kind = "number" if isinstance(key, (int, float)) else type(key).__name__
+    return f"YAML reads an unquoted {truncate(str(key), 40)} as a {kind}: quote it ('{truncate(str(key), 40)}')"
+
+
 def _number_problems(obj: object, parts: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
     """(path, message) for every non-finite number and every mapping key that is not a string, in the
     document's order. Called once per list or mapping (a 1,000-model manifest holds some 10,000 values)."""
@@ -257,7 +267,8 @@ def _number_problems(obj: object, parts: tuple[Any, ...] = ()) -> Iterator[tuple
     if isinstance(obj, dict):
         for k, v in obj.items():
             if not isinstance(k, str):
-                yield _problem(parts + (k,), f"{_field_path(parts) or '(top level)'}: key {_short(k)} must be a string")
+                yield _problem(parts + (k,), f"{_field_path(parts) or '(top level)'}: key {_short(k)} must be a "
+                                             f"string; {_quote_hint(k)}")
             elif isinstance(v, (dict, list)) or (isinstance(v, float) and not math.isfinite(v)):
                 yield from _number_problems(v, parts + (k,))
     elif isinstance(obj, list):

@@ -247,7 +247,8 @@ add("yaml-python-tag-in-value", "yaml", raw(
 add("yaml-python-name-tag", "yaml", raw("version: !!python/name:os.system\nmodels: []\n"), f"{M}: ", "is not allowed")
 add("yaml-unknown-local-tag", "yaml", raw("version: !include /etc/passwd\nmodels: []\n"), f"{M}: ", "is not allowed")
 add("yaml-unhashable-key", "yaml", raw("version: 1\n? [a, b]\n: 1\nmodels: []\n"), f"{M}: ", "plain value")
-add("yaml-non-string-key", "yaml", raw("version: 1\n1: 2\nmodels: []\n"), f"{M}: (top level): key 1 must be a string")
+add("yaml-non-string-key", "yaml", raw("version: 1\n1: 2\nmodels: []\n"),
+    f"{M}: (top level): key 1 must be a string; YAML reads an unquoted 1 as a number: quote it ('1')")
 add("yaml-100MB-manifest", "yaml", lambda repo, out: sparse(100 * 1024 * 1024, b"version: 1\n# ")(repo / M, out),
     f"{M}: ", "over the 10,485,760-byte limit")
 add("yaml-binary-garbage", "yaml", raw(bytes(range(256)) * 4), f"{M}: ", "not UTF-8")

@@ -141,3 +141,21 @@ def test_the_manifest_digest_is_the_sha256_of_its_bytes_in_the_json_report(tmp_p
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["manifest_digest"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("key", "hint"), [
+    ("1", "key 1 must be a string; YAML reads an unquoted 1 as a number: quote it ('1')"),
+    ("2.5", "key 2.5 must be a string; YAML reads an unquoted 2.5 as a number: quote it ('2.5')"),
+    ("yes", "key true must be a string; YAML reads an unquoted true/false (or yes/no, on/off) as a boolean: "
+            "quote the key"),
+    ("~", "key null must be a string; YAML reads an unquoted null or ~ (or an empty key) as null: quote the key"),
+    ("2024-01-01", "key \"2024-01-01\" must be a string; YAML reads an unquoted 2024-01-01 as a date: quote it "
+                   "('2024-01-01')"),
+])
+def test_a_key_yaml_reads_as_another_type_is_refused_with_how_to_quote_it(key, hint):
+    # costs: {1: 20} names class "1" to a reader of the file, but YAML hands over the number 1
+    text = ("version: 1\nmodels:\n  - name: m\n    size_bytes: 1000000\n"
+            f"    evals: [{{path: cm.csv, format: confusion-matrix, costs: {{{key}: 20}}}}]\n")
+    with pytest.raises(InputError) as e:
+        parse_manifest(text.encode(), Path("/r/idm.yaml"), "idm.yaml")
+    assert str(e.value) == f"idm.yaml: models[0].evals[0].costs: {hint} (line 5, model 'm')"
