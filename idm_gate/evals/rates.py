@@ -158,7 +158,8 @@ def why_not(name: str) -> str:
     if kind == DECLARED_ONLY:
         return "a word/character error rate, which can exceed 1; name it for the task to count it"
     if kind == NOT_RATE:
-        for pattern, why in _compiled()[3]:
+        _, _, _, not_rate, _ = _compiled()
+        for pattern, why in not_rate:
             if pattern.search(n):
                 return why
     if kind == UNKNOWN:
