@@ -11,7 +11,9 @@ Two tables, each against a floor measured in the same run (median of ``--repeat`
   least): ``idm-gate --help`` and ``--version`` against the floor ``python -c pass`` (the cost of starting this
   interpreter at all); ``idm-gate measure`` of the bundled example and of a one-model repository (a
   safetensors file, inline scores) against ``python -c 'import jsonschema, yaml'``, the libraries
-  every measure needs (the manifest is YAML checked against a JSON Schema). Bytecode is written and
+  every measure needs (the manifest is YAML checked against a JSON Schema), and against the same
+  Python ending in ``os._exit`` as ``idm-gate`` ends (``cli.entry``: no interpreter teardown), so
+  the share of the ratio the fast exit earns is on show. Bytecode is written and
   reused as in an installed package (``PYTHONDONTWRITEBYTECODE`` dropped), under a temp
   ``PYTHONPYCACHEPREFIX`` so the source tree is left alone; each command runs once untimed first.
 
@@ -45,6 +47,9 @@ from idm_gate.measure import measure, repo_root  # noqa: E402
 EXAMPLE = ROOT / "examples" / "model-repo" / "idm.yaml"
 HEAVY = ("jsonschema", "yaml", "requests", "urllib3", "ghapi", "fasttransport", "httpx2", "numpy",
          "safetensors", "gguf")
+# the imports floor, ending as cli.entry ends: flushed, then os._exit (no teardown of the interpreter)
+FAST_EXIT_FLOOR = "import jsonschema, yaml, os, sys; sys.stdout.flush(); os._exit(0)"
+FAST_EXIT_NAME = "python -c 'import jsonschema, yaml; ...; os._exit(0)'"
 TITLE = "measure: idm-gate measure on examples/model-repo and CLI start-up, against floors from the same run"
 HEADER = ("what", "median", "x floor", "+ over floor", "CPU x floor")
 WIDTHS = (64, 10, 8, 12, 11)
@@ -146,12 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     base = cli()
     pycmd = [sys.executable, "-c", "pass"]
     importcmd = [sys.executable, "-c", "import jsonschema, yaml"]
+    fastexitcmd = [sys.executable, "-c", FAST_EXIT_FLOOR]
     with tempfile.TemporaryDirectory(prefix="idm-bench-pycache-") as pycache, \
             tempfile.TemporaryDirectory(prefix="idm-bench-one-") as one:
         one_manifest = write_one_model(Path(one))
         cmds = {
             "python -c pass": pycmd,
             "python -c 'import jsonschema, yaml'": importcmd,
+            FAST_EXIT_NAME: fastexitcmd,
             "idm-gate --help": base + ["--help"],
             "idm-gate --version": base + ["--version"],
             "idm-gate measure -m examples/model-repo/idm.yaml": base + ["measure", "-m", str(EXAMPLE)],
@@ -172,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu = {name: statistics.median(v) for name, v in cpus.items()}
     t_py = t.pop("python -c pass")
     t_imports = t.pop("python -c 'import jsonschema, yaml'")
+    t_fast_exit = t.pop(FAST_EXIT_NAME)
     t_cli = t
     probes = {"--help": ["--help"], "measure": ["measure", "-m", str(EXAMPLE)]}
     imported = {name: heavy_imports(a) for name, a in probes.items()}
@@ -190,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     print_table("fresh process each run, against the libraries every measure needs",
                 ("python -c 'import jsonschema, yaml'", t_imports),
                 [(k, v) for k, v in t_cli.items() if "measure" in k], cpu)
+    print()
+    print_table("the same, against those imports ending without teardown, as idm-gate ends",
+                (FAST_EXIT_NAME, t_fast_exit), [(k, v) for k, v in t_cli.items() if "measure" in k], cpu)
     print()
     for name, mods in imported.items():
         print(f"heavy modules imported by idm-gate {name}: {', '.join(mods) or 'none'} "

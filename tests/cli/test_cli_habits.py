@@ -353,3 +353,64 @@ def test_a_policy_number_flag_must_be_what_gate_in_a_manifest_could_hold(failing
     key = flag[2:].replace("-", "_")
     assert p.stderr == (f"idm-gate: error: {flag}: {value!r} is out of range; write a number {valid} "
                         f"(the bounds of gate: {key} in a manifest)\n")
+
+
+# -- how the process ends -----------------------------------------------------------------------------
+
+# A probe run as the process's main script: an atexit handler, and an object whose finalizer runs only
+# when the interpreter tears its modules down.
+_ENDING = """
+import atexit, os, sys
+atexit.register(lambda: os.write(1, b"atexit ran\\n"))
+class Teardown:
+    def __del__(self):
+        os.write(1, b"torn down\\n")
+kept = Teardown()
+from idm_gate.cli import entry, main
+sys.argv = ["idm-gate", "--version"]
+{call}
+"""
+
+
+def test_the_script_exits_without_tearing_the_interpreter_down_but_runs_atexit_handlers(tmp_path):
+    run = subprocess.run([sys.executable, "-c", _ENDING.format(call="entry()")], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout, run.stderr) == (0, f"idm-gate {__version__}\natexit ran\n", "")
+    # the probe itself: a plain exit does tear down, so the line above would show it
+    plain = subprocess.run([sys.executable, "-c", _ENDING.format(call="sys.exit(main())")], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)
+    assert plain.stdout == f"idm-gate {__version__}\natexit ran\ntorn down\n"
+
+
+def test_the_exit_code_and_everything_written_survive_the_fast_exit(failing_pr, tmp_path):
+    # 1, the gate failed; the JSON on stdout (block-buffered into a pipe) and the file are complete
+    run = failing_pr.idm("check", "--base-ref", "origin/main", "-f", "json", "-o", str(tmp_path / "c.json"))
+    assert run.returncode == 1, run.stderr
+    assert json.loads((tmp_path / "c.json").read_text())["verdict"] == "fail"
+    run = failing_pr.idm("check", "--base-ref", "origin/main", "-f", "json")
+    assert (run.returncode, json.loads(run.stdout)["verdict"]) == (1, "fail")
+
+
+def _with_reader_gone(*args: str, cwd: Path, buffered: bool) -> subprocess.CompletedProcess:
+    """Run the CLI with standard output a pipe whose reading end is already closed, as in
+    ``idm-gate ... | head -0`` once head has exited; ``buffered``: as Python buffers a pipe by default
+    (the write fails only at the exit's flush), else under PYTHONUNBUFFERED (each print fails)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "idm_gate", *args], cwd=cwd, stdout=write,
+                              stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("args", [["--version"], ["measure", "-f", "json"]], ids=["version", "measure"])
+def test_a_reader_that_went_away_ends_the_run_quietly_with_gits_code(tmp_path, args, buffered):
+    # the version line is printed before any command runs, measure's JSON by the command
+    (tmp_path / "idm.yaml").write_text(json.dumps(manifest()))
+    run = _with_reader_gone(*args, cwd=tmp_path, buffered=buffered)
+    assert (run.returncode, run.stderr) == (141, "")
