@@ -47,6 +47,12 @@ def digest_of(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """One ``models:`` entry of ``idm.yaml`` as validated: what to size (``artifacts`` globs, or a declared
+    ``size_gb``/``size_bytes``), where its eval results are (``evals``), which tasks count and how
+    (``tasks``, ``metrics``, ``weights``, ``min_error``), its own ``gate:`` (the fields it sets; the
+    manifest's ``gate:`` fills the rest where the policy is applied), its earlier names, its inference benchmarks and its task groups. ``index`` is its place in
+    ``models:`` (0-based), which messages name as ``field``."""
+
     name: str
     index: int
     artifacts: tuple[str, ...] = ()
@@ -70,6 +76,11 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class Manifest:
+    """A whole ``idm.yaml``, read, validated against ``schemas/manifest.schema.json`` and checked beyond
+    the schema (names unique and printable, weights only of counted tasks, costs, groups, previous
+    names): its file, its sha256, the density unit, the top-level defaults and one :class:`ModelSpec`
+    per model in file order."""
+
     path: Path          # absolute path of the file
     shown: str          # how messages name it
     digest: str         # sha256 of the bytes

@@ -313,14 +313,15 @@ def _check_percent(result: EvalReadResult, fmt: str | None, source: EvalSource, 
 
 GLOB_MAX_FILES = 1000
 _GLOB_MAX_SCANNED = 200_000
-# lm-eval and lighteval name a run's file results_<ISO time with '-' for ':'>.json.
-_STAMP = re.compile(r"results_(\d{4}-\d{2}-\d{2}T\d{2}[-:]\d{2}[-:]\d{2}(?:\.\d+)?)")
+# lm-eval and lighteval name a run's file results_<ISO time with '-' for ':'>.json (compiled by re on
+# first use: only runs reading such files pay for it).
+_STAMP = r"results_(\d{4}-\d{2}-\d{2}T\d{2}[-:]\d{2}[-:]\d{2}(?:\.\d+)?)"
 
 
 def run_timestamp(name: str) -> str | None:
     """The run time in an lm-eval/lighteval file name (``results_2025-03-14T09-26-53.118402.json``)
     as a sortable ``YYYY-MM-DDTHH-MM-SS.ffffff`` string; None when the name has none."""
-    m = _STAMP.search(Path(name).name)
+    m = re.search(_STAMP, Path(name).name)
     if m is None:
         return None
     stamp = m.group(1).replace(":", "-")

@@ -26,9 +26,11 @@ from ._io import format_from_name, read_prefix
 
 POINTER_MAX = 1024
 VERSION_LINE = b"version https://git-lfs.github.com/spec/v1"
-_OID = re.compile(r"sha256:[0-9a-f]{64}")
-_SIZE = re.compile(r"[0-9]{1,19}")
-_EXT = re.compile(r"ext-([0-9]+)-([a-z0-9.-]+)")
+# Patterns as strings, compiled by re on the first pointer read (a run without LFS pointers never
+# pays for them) and taken from re's cache after.
+_OID = r"sha256:[0-9a-f]{64}"
+_SIZE = r"[0-9]{1,19}"
+_EXT = r"ext-([0-9]+)-([a-z0-9.-]+)"
 
 
 def is_pointer(head: bytes, size: int) -> bool:
@@ -52,13 +54,13 @@ def measure(path: str | Path, shown: str, what: str) -> ArtifactSize:
         if key:
             fields.setdefault(key, value)
     oid, lsize = fields.get("oid"), fields.get("size")
-    if oid is None or not _OID.fullmatch(oid):
+    if oid is None or not re.fullmatch(_OID, oid):
         raise _err(what, shown, "is a Git LFS pointer without a valid 'oid sha256:<64 hex digits>' "
                    "line; run 'git lfs pull' or fix the pointer")
-    if lsize is None or not _SIZE.fullmatch(lsize):
+    if lsize is None or not re.fullmatch(_SIZE, lsize):
         raise _err(what, shown, "is a Git LFS pointer whose 'size' line is missing or not a "
                    "non-negative integer; run 'git lfs pull' or fix the pointer")
-    exts = [m.group(2) for k in fields if (m := _EXT.fullmatch(k))]
+    exts = [m.group(2) for k in fields if (m := re.fullmatch(_EXT, k))]
     note = None
     if exts:
         note = (f"Git LFS pointer with extension{'s' if len(exts) > 1 else ''} {', '.join(exts)}: its size is "
