@@ -50,8 +50,9 @@ class ModelSpec:
     """One ``models:`` entry of ``idm.yaml`` as validated: what to size (``artifacts`` globs, or a declared
     ``size_gb``/``size_bytes``), where its eval results are (``evals``), which tasks count and how
     (``tasks``, ``metrics``, ``weights``, ``min_error``), its own ``gate:`` (the fields it sets; the
-    manifest's ``gate:`` fills the rest where the policy is applied), its earlier names, its inference benchmarks and its task groups. ``index`` is its place in
-    ``models:`` (0-based), which messages name as ``field``."""
+    manifest's ``gate:`` fills the rest where the policy is applied), its earlier names, its inference
+    benchmarks and its task groups. ``index`` is its place in ``models:`` (0-based), which messages name
+    as ``field``."""
 
     name: str
     index: int
