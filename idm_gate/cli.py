@@ -952,6 +952,10 @@ def entry() -> NoReturn:
         code = main()
     except BrokenPipeError:  # a write outside a command's run (the version line, usage)
         code = _reader_gone()
+    except SystemExit as e:  # argparse: --help (0), a usage error (2, its message already printed)
+        if not isinstance(e.code, int | None):
+            raise  # a message as the code: Python's own exit prints it
+        code = e.code or 0
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()

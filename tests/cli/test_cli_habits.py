@@ -367,19 +367,32 @@ class Teardown:
         os.write(1, b"torn down\\n")
 kept = Teardown()
 from idm_gate.cli import entry, main
-sys.argv = ["idm-gate", "--version"]
+sys.argv = ["idm-gate", *{argv!r}]
 {call}
 """
 
 
+def _ending(call: str, argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _ENDING.format(call=call, argv=argv)], cwd=cwd,
+                          capture_output=True, text=True, timeout=60)
+
+
 def test_the_script_exits_without_tearing_the_interpreter_down_but_runs_atexit_handlers(tmp_path):
-    run = subprocess.run([sys.executable, "-c", _ENDING.format(call="entry()")], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60)
+    run = _ending("entry()", ["--version"], tmp_path)
     assert (run.returncode, run.stdout, run.stderr) == (0, f"idm-gate {__version__}\natexit ran\n", "")
     # the probe itself: a plain exit does tear down, so the line above would show it
-    plain = subprocess.run([sys.executable, "-c", _ENDING.format(call="sys.exit(main())")], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60)
+    plain = _ending("sys.exit(main())", ["--version"], tmp_path)
     assert plain.stdout == f"idm-gate {__version__}\natexit ran\ntorn down\n"
+
+
+def test_argparses_own_exits_end_the_same_way(tmp_path):
+    # --help and a usage error leave main() through SystemExit; their code and message are kept
+    run = _ending("entry()", ["measure", "--no-such-flag"], tmp_path)
+    assert (run.returncode, run.stdout) == (2, "atexit ran\n")
+    assert run.stderr.endswith("idm-gate: error: unrecognized arguments: --no-such-flag\n")
+    run = _ending("entry()", ["--help"], tmp_path)
+    assert run.returncode == 0 and run.stdout.startswith("usage: idm-gate ") and run.stdout.endswith("atexit ran\n")
+    assert "torn down" not in run.stdout
 
 
 def test_the_exit_code_and_everything_written_survive_the_fast_exit(failing_pr, tmp_path):
