@@ -20,7 +20,7 @@ import pytest
 
 from gitrepo import make_repo
 from idm_gate import __version__
-from idm_gate.cli import COMMANDS, build_parser
+from idm_gate.cli import COMMANDS, GC_YOUNG_THRESHOLD, build_parser
 
 ESC = "\x1b["
 BASE = {"arc": 70.0, "gsm8k": 60.0}   # Pe = 0.35
@@ -383,6 +383,19 @@ def test_the_script_exits_without_tearing_the_interpreter_down_but_runs_atexit_h
     # the probe itself: a plain exit does tear down, so the line above would show it
     plain = _ending("sys.exit(main())", ["--version"], tmp_path)
     assert plain.stdout == f"idm-gate {__version__}\natexit ran\ntorn down\n"
+
+
+def test_the_script_runs_with_a_higher_young_collection_threshold(tmp_path):
+    # start-up's long-lived objects no longer trigger a young collection every 700 allocations
+    probe = ("import atexit, gc, os, sys\n"
+             "atexit.register(lambda: os.write(1, b'%d %d' % gc.get_threshold()[:2]))\n"
+             "sys.argv = ['idm-gate', '--version']\n"
+             "from idm_gate.cli import entry\n"
+             "entry()\n")
+    run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    default_middle = subprocess.run([sys.executable, "-c", "import gc; print(gc.get_threshold()[1])"],
+                                    capture_output=True, text=True, timeout=60).stdout.strip()
+    assert run.stdout == f"idm-gate {__version__}\n{GC_YOUNG_THRESHOLD} {default_middle}"
 
 
 def test_argparses_own_exits_end_the_same_way(tmp_path):
