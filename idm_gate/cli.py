@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok (pass or warn); 1 the gate failed; 2 bad input or usage; 3 unexpected error, or a
 store write that ran out of retries (nothing lost; run again); 141 the reader of standard output went
-away (``idm-gate history | head``), as git exits on SIGPIPE.
+away (``idm-gate history | head``), as git exits on SIGPIPE; 120 (from :func:`entry`) a successful run
+whose buffered output could not be written at the end (a full disk), as Python's own exit.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
 from .color import MODES as COLOR_MODES
@@ -940,6 +941,19 @@ def _reader_gone() -> int:
 GC_YOUNG_THRESHOLD = 100_000
 
 
+def _open_stream(stream: TextIO | None) -> bool:
+    return stream is not None and not stream.closed
+
+
+def _tell(line: str) -> None:
+    """One line on standard error if there is one to write it to (the exit's last words)."""
+    if _open_stream(sys.stderr):
+        try:
+            print(line, file=sys.stderr, flush=True)
+        except OSError:
+            pass
+
+
 def entry() -> NoReturn:
     """The ``idm-gate`` console script and ``python -m idm_gate``: :func:`main` on the process's own
     command line, then the process exits with its code.
@@ -967,16 +981,21 @@ def entry() -> NoReturn:
             raise  # a message as the code: Python's own exit prints it
         code = e.code or 0
     atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:  # the output was still buffered when its reader exited
-        code = _reader_gone()
-    except OSError:  # e.g. a full disk under `> file`: Python's own exit reports this as status 120
-        code = code or 120
-    try:
-        sys.stderr.flush()
-    except OSError:
-        pass
+    # What Python's own exit flushes: each standard stream that exists and is open. A stream the
+    # process was started without (`>&-`, `2>&-`) is None, and must cost nothing but its output.
+    if _open_stream(sys.stdout):
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:  # the output was still buffered when its reader exited
+            code = _reader_gone()
+        except OSError as e:  # e.g. a full disk under `> file`: Python's own exit reports this as status 120
+            _tell(f"idm-gate: error: could not write standard output: {e.strerror or e}")
+            code = code or 120
+    if _open_stream(sys.stderr):
+        try:
+            sys.stderr.flush()
+        except OSError:
+            pass
     os._exit(code)
 
 

@@ -440,3 +440,44 @@ def test_a_reader_that_went_away_ends_the_run_quietly_with_gits_code(tmp_path, a
     (tmp_path / "idm.yaml").write_text(json.dumps(manifest()))
     run = _with_reader_gone(*args, cwd=tmp_path, buffered=buffered)
     assert (run.returncode, run.stderr) == (141, "")
+
+
+def _run_with(shell_redirect: str, *args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The CLI started by a shell with ``shell_redirect`` applied (``>&-``: no standard output at all,
+    as after ``idm-gate ... >&-`` or from a service manager that starts it without one)."""
+    return subprocess.run(["sh", "-c", f'exec "$0" -m idm_gate "$@" {shell_redirect}', sys.executable, *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["--help"], 0), (["measure"], 0),
+                                            (["measure", "--manifest", "none.yaml"], 2),
+                                            (["measure", "--no-such-flag"], 2)])
+def test_a_closed_standard_error_costs_its_output_only_never_the_exit_code(tmp_path, args, code):
+    # Python starts with sys.stderr None; its own exit skips a missing stream, so must ours (it
+    # exited 1, "the gate failed", after every command)
+    (tmp_path / "idm.yaml").write_text(json.dumps(manifest()))
+    run = _run_with("2>&-", *args, cwd=tmp_path)
+    assert run.returncode == code, run.stdout
+    if args == ["measure"]:
+        assert "bonsai" in run.stdout
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_a_closed_standard_output_costs_its_output_only(tmp_path, args):
+    # sys.stdout is None: print() writes nothing (argparse puts --help on stderr), the run succeeds
+    run = _run_with(">&-", *args, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    if args == ["--version"]:
+        assert run.stderr == ""
+    else:
+        assert run.stderr.startswith("usage: idm-gate ") and run.stderr.endswith("3 unexpected error.\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_output_lost_at_the_exits_flush_is_said_on_stderr(tmp_path):
+    # block-buffered (no PYTHONUNBUFFERED), the version line is written only by the final flush, into a
+    # device that is always full: Python's own exit printed the error and exited 120; one line and 120
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    run = _run_with(">/dev/full", "--version", cwd=tmp_path, env=env)
+    assert (run.returncode, run.stderr) == (120, "idm-gate: error: could not write standard output: "
+                                                 "No space left on device\n")
