@@ -414,7 +414,8 @@ def test_the_default_shallow_checkout_of_the_merge_commit_is_accepted(setup, tmp
 def test_idm_gate_check_with_pr_posts_what_the_actions_mode_check_posts(setup):
     repo, runner, gh = setup
     repo.git("checkout", "-q", "-b", "pr")
-    head = grow(repo, 1.10)
+    grow(repo, 1.10)
+    head = repo.push_pull_request(PR)   # the PR exists: GitHub has its head (a status on it needs that)
     args = ["check", "--base-ref", "origin/main", "--pr", str(PR), "--repository", FULL, "--api-url", gh.url]
     p = repo.idm(*args)   # no token: refused before anything is measured
     assert p.returncode == 2 and "set GITHUB_TOKEN (or GH_TOKEN)" in p.stderr and p.stdout == ""

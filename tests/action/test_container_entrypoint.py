@@ -326,6 +326,7 @@ class ContainerRunner:
 def test_entrypoint_records_on_push_then_fails_a_regressing_pull_request(image, tmp_path, fake_github):
     repo = make_repo(tmp_path, {"idm.yaml": manifest(BASE, gate=GATE)})
     fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    fake_github.add_repository(OWNER, REPO, repo.origin)
     runner = ContainerRunner(image, repo, fake_github, tmp_path)
     main_sha = repo.git("rev-parse", "HEAD")
 
@@ -346,7 +347,8 @@ def test_entrypoint_records_on_push_then_fails_a_regressing_pull_request(image, 
 
     # a pull request that makes the model 10 % bigger for the same scores
     repo.git("checkout", "-q", "-b", "pr")
-    head = regress(repo)
+    regress(repo)
+    head = repo.push_pull_request(PR)
     p = runner.run("pull_request", pr_payload(repo), f"refs/pull/{PR}/merge",
                    GITHUB_BASE_REF="main", GITHUB_HEAD_REF="pr")
     assert p.returncode == 1, p.stderr + p.stdout

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import replace
@@ -26,6 +27,7 @@ from fakegithub import (
     serve,
     server_error,
 )
+from gitrepo import make_repo
 from idm_gate.data import Verdict
 from idm_gate.errors import InputError, RemoteError
 from idm_gate.github import commands
@@ -615,6 +617,7 @@ def test_keys_are_sanitised_in_the_marker():
                                                   (Verdict.PASS, "success", "density"),
                                                   (Verdict.WARN, "success", "warning: density")])
 def test_set_status_maps_the_verdict(gh, verdict, state, prefix):
+    gh.add_commit(OWNER, REPO, SHA)
     set_status(client_for(gh), OWNER, REPO, SHA, verdict, "idm-gate", "density " + "x" * 300)
     (status,) = gh.statuses[(OWNER, REPO, SHA)]
     assert status["state"] == state and status["context"] == "idm-gate"
@@ -647,3 +650,63 @@ def test_the_fake_refuses_a_body_github_would_refuse(gh):
                    sha=SHA, state="great")
     assert err.value.status == 422 and len(gh.failures) == 1 and "state" in gh.failures[0]
     gh.failures.clear()
+
+
+# -- the fake's commit statuses: only on commits the repository has, as on GitHub ----------------------
+
+def post_status(gh: FakeGitHub, sha: str, owner: str = OWNER, repo: str = REPO) -> tuple[int, dict]:
+    """``POST /repos/{owner}/{repo}/statuses/{sha}`` over plain HTTP: (status code, decoded JSON body)."""
+    req = urllib.request.Request(f"{gh.url}/repos/{owner}/{repo}/statuses/{sha}", method="POST",
+                                 data=json.dumps({"state": "success", "context": "idm-gate"}).encode(),
+                                 headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_fake_answers_a_status_on_a_commit_the_repository_lacks_as_github_does(gh, tmp_path):
+    """GitHub's 422 for a commit it does not have (rust-lang/homu#141, electron/build-tools#373) and its
+    validation error for a SHA that is not 40 hex digits (activebridge/projectr#53, renovate#7180)."""
+    repo = make_repo(tmp_path, {"idm.yaml": "version: 1\n"})
+    gh.add_repository(OWNER, REPO, repo.origin)
+    pushed = repo.git("rev-parse", "HEAD")
+    assert post_status(gh, pushed)[0] == 201
+    assert post_status(gh, pushed, owner="Octo", repo="Models")[0] == 201   # names compare as on GitHub
+
+    local = repo.commit("never pushed")
+    blob = repo.git("rev-parse", "HEAD:idm.yaml")   # in origin, but a file, not a commit
+    for sha in (local, blob, "0" * 40):
+        assert post_status(gh, sha) == (422, {
+            "message": f"No commit found for SHA: {sha}",
+            "documentation_url": "https://docs.github.com/rest/commits/statuses#create-a-commit-status"})
+    assert post_status(gh, pushed, repo="other")[0] == 422   # another repository has none of these
+    assert len(gh.failures) == 4 and all("No commit found for SHA" in f for f in gh.failures)
+    gh.failures.clear()
+
+    # GitHub does not expand an abbreviated SHA for a status: it is a validation error, not a lookup
+    code, body = post_status(gh, pushed[:7])
+    assert code == 422 and body["message"] == "Validation Failed"
+    assert body["errors"] == [{"resource": "Status", "code": "custom", "field": "sha",
+                               "message": "sha must be a 40 character SHA1"}]
+
+    repo.git("push", "-q", "origin", "HEAD:refs/heads/topic")
+    assert post_status(gh, local)[0] == 201   # pushed now
+    assert [s["state"] for s in gh.statuses[(OWNER, REPO, local)]] == ["success"]
+
+
+def test_the_fake_has_the_commits_of_its_pull_requests_a_forks_head_included(gh):
+    """Without a git repository: a PR's head (kept as refs/pull/N/head, from a fork too), its base, its test
+    merge commit (refs/pull/N/merge), a later push to it, the merge, and what add_commit names."""
+    gh.add_pull(OWNER, REPO, 3, head_sha="1" * 40, base_sha="2" * 40, merge_sha="3" * 40,
+                head_repo="alice/models", head_ref="patch-1")
+    gh.push_to_pull(OWNER, REPO, 3, "4" * 40)
+    gh.close_pull(OWNER, REPO, 3, merge_sha="5" * 40)
+    gh.add_commit(OWNER, REPO, "6" * 40)
+    for digit in "123456":
+        assert post_status(gh, digit * 40)[0] == 201, digit
+    assert post_status(gh, "7" * 40)[0] == 422
+    gh.failures.clear()
+    with pytest.raises(ValueError, match="not a full lowercase 40-hex SHA"):
+        gh.add_commit(OWNER, REPO, "abc1234")

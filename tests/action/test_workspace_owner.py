@@ -152,6 +152,7 @@ def workspace():
 def test_every_mode_leaves_the_workspace_to_its_owner_and_the_index_as_it_was(workspace, fake_github):
     w = workspace
     fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    fake_github.add_repository(OWNER, REPO, w.origin)
     assert w.git("rev-parse", "--is-shallow-repository") == "true"
 
     # record, on a push to main, with the index's stat data stale (as after a checkout and a touch)
@@ -172,6 +173,7 @@ def test_every_mode_leaves_the_workspace_to_its_owner_and_the_index_as_it_was(wo
     w.git("add", "-A")
     w.git("-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "bigger")
     head, base = w.git("rev-parse", "HEAD"), w.git("rev-parse", "origin/main")
+    w.git("push", "-q", "origin", "HEAD:refs/pull/7/head")  # the PR opened: GitHub has its head
 
     # check, on a pull request: deepens the shallow clone, fetches the baselines, writes the report
     w.stale_stat()

@@ -37,6 +37,7 @@ B_REGRESSED = text_manifest("lens", 4 * 10**9 // 3, {"mmmu": 80.0})
 def test_two_gates_keep_two_baselines_on_one_commit_and_a_pr_regressing_the_second_fails(tmp_path, fake_github):
     repo = make_repo(tmp_path, {"idm.yaml": A, "vision/idm.yaml": B, ".gitignore": "*.report.json\n"})
     fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    fake_github.add_repository(OWNER, REPO, repo.origin)
     main = repo.git("rev-parse", "HEAD")
 
     def run(event, payload, manifest, key):
@@ -65,7 +66,8 @@ def test_two_gates_keep_two_baselines_on_one_commit_and_a_pr_regressing_the_seco
 
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("vision/idm.yaml", B_REGRESSED)
-    head = repo.commit("lens grows by a third")
+    repo.commit("lens grows by a third")
+    head = repo.push_pull_request(PR)
     payload = pr_payload(head, main, PR)
     first = run("pull_request", payload, "idm.yaml", "models")
     assert first.proc.returncode == 0, first.proc.stderr + first.proc.stdout
@@ -90,6 +92,7 @@ def test_two_gates_need_two_status_contexts_or_the_later_success_replaces_the_fa
     action warns; with a context per gate both statuses stand."""
     repo = make_repo(tmp_path, {"idm.yaml": A, "vision/idm.yaml": B, ".gitignore": "*.report.json\n"})
     fake_github.add_user(TOKEN, "github-actions[bot]", app=True)
+    fake_github.add_repository(OWNER, REPO, repo.origin)
     main = repo.git("rev-parse", "HEAD")
 
     def run(event, payload, manifest, key, tag, **inputs):
@@ -102,7 +105,8 @@ def test_two_gates_need_two_status_contexts_or_the_later_success_replaces_the_fa
         assert run("push", push_payload(), manifest, key, "rec").proc.returncode == 0
     repo.git("checkout", "-q", "-b", "pr")
     repo.write("vision/idm.yaml", B_REGRESSED)   # lens: -25.00 %, over max_drop 5 %
-    head = repo.commit("lens grows by a third")
+    repo.commit("lens grows by a third")
+    head = repo.push_pull_request(PR)
     payload = pr_payload(head, main, PR)
     # the failing gate first, then the passing one, both with the action's default context
     first = run("pull_request", payload, "vision/idm.yaml", "vision", "one", **{"status-context": "idm-gate"})

@@ -67,6 +67,8 @@ def action_env(workspace: Path, base_env: dict, files: Path, event_name: str, pa
 
 
 def run_action(env: dict, cwd: Path, timeout: float = 120, python: str = sys.executable) -> ActionRun:
+    """Run the action. The test pushes what GitHub would hold for the event itself (a pull request's head:
+    ``Repo.push_pull_request``) and gives a fake GitHub its ``origin`` (``FakeGitHub.add_repository``)."""
     files = Path(env["GITHUB_OUTPUT"]).parent
     p = subprocess.run([python, "-m", "idm_gate", "action"], cwd=cwd, env=env, capture_output=True,
                        text=True, timeout=timeout)

@@ -28,11 +28,42 @@ def read_outputs(path: Path) -> dict:
     return out
 
 
+def push_event_commits(cwd: Path, env: dict, event_name: str, payload: dict) -> None:
+    """Push to ``origin`` from ``cwd`` what GitHub holds before it sends ``event_name``.
+
+    A ``pull_request``/``pull_request_target`` event is about a head GitHub has at the base repository's
+    ``refs/pull/<N>/head`` (a fork's PR too); a ``merge_group`` event about the group's commit on its
+    ``gh-readonly-queue/...`` branch. A commit ``cwd`` does not have (a SHA the test made up) is left
+    out, so GitHub does not know it either. Nothing else is pushed: a test pushes its branches itself.
+    """
+    if event_name.startswith("pull_request"):
+        pr = payload.get("pull_request") or {}
+        sha, ref = (pr.get("head") or {}).get("sha"), f"refs/pull/{payload.get('number', pr.get('number'))}/head"
+    elif event_name == "merge_group":
+        group = payload.get("merge_group") or {}
+        sha, ref = group.get("head_sha"), group.get("head_ref")
+    else:
+        return
+    if not sha or not ref:
+        return
+    git = lambda *args: subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)  # noqa: E731
+    if git("cat-file", "-e", f"{sha}^{{commit}}").returncode == 0:
+        p = git("push", "-q", "origin", f"+{sha}:{ref}")
+        assert p.returncode == 0, f"git push origin {sha}:{ref}: {p.stderr}"
+
+
 class Runner:
-    """The environment the Actions runner gives a container action."""
+    """The environment the Actions runner gives a container action.
+
+    The fake GitHub's ``OWNER/REPO`` is ``repo.origin``: it has the commits pushed there, no others (a
+    status on an unpushed commit is GitHub's 422 "No commit found for SHA"). Each run first pushes what
+    GitHub has before it sends the event (``push_event_commits``: a pull request's head, a merge group's
+    commit); branches a test works on it pushes itself.
+    """
 
     def __init__(self, repo, gh, tmp: Path):
         self.repo, self.gh, self.tmp = repo, gh, tmp
+        gh.add_repository(OWNER, REPO, repo.origin)
 
     def run(self, event_name: str, payload: dict, inputs: dict, token: str | None = TOKEN, extra_env=None):
         event = self.tmp / f"event-{event_name}.json"
@@ -47,6 +78,7 @@ class Runner:
                    GITHUB_OUTPUT=str(self.output), GITHUB_STEP_SUMMARY=str(self.summary),
                    IDM_GATE_GH_BACKOFF="0.01", IDM_GATE_GH_MAX_WAIT="0.2")
         env.update(extra_env or {})  # a test's own knobs win over the fast defaults above
+        push_event_commits(self.repo.path, self.repo.env, event_name, payload)
         if token is not None:
             env["INPUT_GITHUB-TOKEN"] = token
         for k, v in inputs.items():

@@ -13,6 +13,17 @@
   "Resource not accessible by integration" for installation tokens (``GITHUB_TOKEN``, Apps), while
   GraphQL ``query { viewer { login } }`` (``POST /graphql``, GHES: ``/api/graphql``) answers every
   token with its login (``<app-slug>[bot]`` for an installation token).
+* ``POST statuses/{sha}`` needs a commit the repository has, as on GitHub: a SHA not 40 hex digits
+  is 422 "Validation Failed" ("sha must be a 40 character SHA1", activebridge/projectr#53,
+  renovatebot/renovate#7180: GitHub does not expand an abbreviated SHA here, zendesk/samson#667), and
+  a commit GitHub does not have is 422 "No commit found for SHA: <sha>" (rust-lang/homu#141,
+  electron/build-tools#373). The repository has what was pushed to it (``add_repository``: the
+  test's bare ``origin``, asked with ``git cat-file``), the head and base of every pull request
+  (``add_pull``: GitHub keeps a PR's head as ``refs/pull/N/head`` even from a fork) and its merge
+  commit (``refs/pull/N/merge``), and what ``add_commit`` names. Such a 422 is also recorded in
+  ``failures`` (a test reporting on a commit it never pushed passes here and warns in production);
+  clear it in a test that provokes one. There is no switch to accept any SHA: give the fake the
+  commit instead.
 * ``Authorization: Bearer <token>`` (or ``token <token>``) must name a token from ``add_user``;
   no header is an anonymous reader, who may not write.
 * Lists page like GitHub: ``?page=&per_page=`` (default 30, max 100) with a ``Link`` header
@@ -32,6 +43,7 @@ Usage::
         gh.add_user("tok-actions", "github-actions[bot]", app=True)   # /user -> 403, like GITHUB_TOKEN
         gh.add_user("tok-fork", "github-actions[bot]", app=True, read_only=True)  # writes -> 403
         gh.add_comment("octo", "models", 7, "hello", "someone")
+        gh.add_repository("octo", "models", repo.origin)          # statuses only on pushed commits
         gh.add_pull("octo", "models", 7, head_sha="a" * 40)
         gh.add_pull("octo", "models", 8, head_sha="c" * 40, head_repo="alice/models", head_ref="patch-1")
         gh.inject("GET", r"/issues/7/comments", **server_error(502))
@@ -46,9 +58,11 @@ your own, e.g. ``serve(FakeGitHub(prefix="/api/v3"))``. Import both fixtures int
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +79,7 @@ import pytest
 SPEC_PATH = Path(__file__).parents[1] / "data" / "github-openapi-subset.json"
 COMMENT_LIMIT = 65536
 STATUS_DESCRIPTION_LIMIT = 140
+STATUS_DOCS = "https://docs.github.com/rest/commits/statuses#create-a-commit-status"
 
 
 # -- fault builders --------------------------------------------------------------------------------
@@ -221,6 +236,10 @@ class FakeGitHub:
         self.statuses: dict[tuple[str, str, str], list[dict]] = {}
         self.pulls: dict[tuple[str, str, int], dict] = {}
         self.commit_pulls: dict[tuple[str, str, str], list[int]] = {}
+        # what each repository (owner, repo lowercased, as GitHub compares them) has: its bare git
+        # directory (what was pushed) and commits named by add_pull/push_to_pull/close_pull/add_commit
+        self.repositories: dict[tuple[str, str], Path] = {}
+        self.commits: dict[tuple[str, str], set[str]] = {}
         self.graphql_path = "/api/graphql" if self.prefix else "/graphql"   # GHES: not under /api/v3
         self.requests: list[Recorded] = []
         self.failures: list[str] = []
@@ -237,6 +256,33 @@ class FakeGitHub:
         ``read_only``: writes answer 403 "Resource not accessible by integration" (a fork PR)."""
         with self.lock:
             self.tokens[token] = {"login": login, "app": app, "read_only": read_only}
+
+    def add_repository(self, owner: str, repo: str, git_dir: Path) -> None:
+        """``owner/repo`` holds the commits of the git repository ``git_dir`` (a test's bare ``origin``):
+        what was pushed is what GitHub has, looked up when a request names a commit."""
+        with self.lock:
+            self.repositories[(owner.lower(), repo.lower())] = Path(git_dir)
+
+    def add_commit(self, owner: str, repo: str, sha: str) -> None:
+        """A commit ``owner/repo`` has without a git repository to show it (a full 40-hex SHA)."""
+        if not re.fullmatch(r"[0-9a-f]{40}", sha):
+            raise ValueError(f"add_commit: {sha!r} is not a full lowercase 40-hex SHA")
+        with self.lock:
+            self.commits.setdefault((owner.lower(), repo.lower()), set()).add(sha)
+
+    def has_commit(self, owner: str, repo: str, sha: str) -> bool:
+        """Whether GitHub would find commit ``sha`` (40 hex digits) in ``owner/repo``."""
+        key = (owner.lower(), repo.lower())
+        with self.lock:
+            if sha in self.commits.get(key, set()):
+                return True
+            git_dir = self.repositories.get(key)
+        if git_dir is None:
+            return False
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        p = subprocess.run(["git", "--git-dir", str(git_dir), "cat-file", "-t", sha], env=env,
+                           capture_output=True, text=True)
+        return p.returncode == 0 and p.stdout.strip() == "commit"
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -264,11 +310,14 @@ class FakeGitHub:
 
     def add_pull(self, owner: str, repo: str, number: int, *, head_sha: str, base_sha: str = "b" * 40,
                  head_repo: str | None = None, base_ref: str = "main", head_ref: str = "feature",
-                 state: str = "open") -> dict:
+                 state: str = "open", merge_sha: str | None = None) -> dict:
         """A pull request from ``head_repo`` (default: this repository) branch ``head_ref``.
 
         As on GitHub, ``commits/{sha}/pulls`` finds it by its head commit only when that commit is in
-        this repository: a same-repository PR, not a fork's (see ``merge_pull`` for after a merge).
+        one of this repository's branches: a same-repository PR, not a fork's (see ``close_pull`` for
+        after a merge). Statuses may still be posted on a fork's head: GitHub keeps it in this
+        repository as ``refs/pull/N/head``, as it keeps ``merge_sha``, the test merge commit of an
+        open PR (``refs/pull/N/merge``, the PR's ``merge_commit_sha``), and the base commit.
         """
         with self.lock:
             full = f"{owner}/{repo}"
@@ -278,13 +327,16 @@ class FakeGitHub:
                 "html_url": f"https://github.com/{full}/pull/{number}",
                 "url": f"{self.url}/repos/{full}/pulls/{number}",
                 "user": {"login": head_full.split("/")[0], "type": "User"},
-                "merged_at": None, "merge_commit_sha": None,
+                "merged_at": None, "merge_commit_sha": merge_sha,
                 "head": {"label": f"{head_full.split('/')[0]}:{head_ref}", "sha": head_sha, "ref": head_ref,
                          "repo": {"full_name": head_full, "owner": {"login": head_full.split("/")[0]}}},
                 "base": {"label": f"{owner}:{base_ref}", "sha": base_sha, "ref": base_ref,
                          "repo": {"full_name": full, "owner": {"login": owner}}},
             }
             self.pulls[(owner, repo, number)] = pr
+            for sha in (head_sha, base_sha, merge_sha):
+                if sha:
+                    self.add_commit(owner, repo, sha)
             if head_full.lower() == full.lower():
                 self.commit_pulls.setdefault((owner, repo, head_sha), []).append(number)
             return pr
@@ -294,6 +346,7 @@ class FakeGitHub:
         with self.lock:
             pr = self.pulls[(owner, repo, number)]
             pr["head"]["sha"] = head_sha
+            self.add_commit(owner, repo, head_sha)
             if pr["head"]["repo"]["full_name"].lower() == f"{owner}/{repo}".lower():
                 self.commit_pulls.setdefault((owner, repo, head_sha), []).append(number)
 
@@ -305,6 +358,7 @@ class FakeGitHub:
             if merge_sha:
                 pr["merged_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 pr["merge_commit_sha"] = merge_sha
+                self.add_commit(owner, repo, merge_sha)
                 for sha in (pr["head"]["sha"], merge_sha):
                     numbers = self.commit_pulls.setdefault((owner, repo, sha), [])
                     if number not in numbers:
@@ -405,9 +459,21 @@ class FakeGitHub:
                 comment["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 return 200, comment, {}
 
-        if mm := re.fullmatch(r"statuses/([0-9a-f]{4,64})", rest):
+        if mm := re.fullmatch(r"statuses/([^/]+)", rest):
             if denied := need_write():
                 return denied
+            sha = mm.group(1)
+            if not re.fullmatch(r"[0-9a-f]{40}", sha):
+                return 422, {"message": "Validation Failed",
+                             "errors": [{"resource": "Status", "code": "custom", "field": "sha",
+                                         "message": "sha must be a 40 character SHA1"}],
+                             "documentation_url": STATUS_DOCS}, {}
+            if not self.has_commit(owner, repo, sha):
+                # GitHub's answer, and a failure of the test unless provoked on purpose: a test that
+                # reports on a commit it never pushed would pass here and warn in production
+                self.fail(f"POST {path}: 422 No commit found for SHA: {sha} (push it to the origin given to "
+                          "add_repository, or name it in add_pull/add_commit)")
+                return 422, {"message": f"No commit found for SHA: {sha}", "documentation_url": STATUS_DOCS}, {}
             if len(body.get("description") or "") > STATUS_DESCRIPTION_LIMIT:
                 return 422, _too_long_body("Status", "description", STATUS_DESCRIPTION_LIMIT), {}
             status = {"id": self._new_id(), "state": body["state"],
@@ -415,7 +481,7 @@ class FakeGitHub:
                       "description": body.get("description"), "target_url": body.get("target_url"),
                       "creator": {"login": who["login"]}}
             with self.lock:
-                self.statuses.setdefault((owner, repo, mm.group(1)), []).append(status)
+                self.statuses.setdefault((owner, repo, sha), []).append(status)
             return 201, status, {}
 
         if mm := re.fullmatch(r"commits/([0-9a-f]{4,64})/pulls", rest):

@@ -47,6 +47,15 @@ class Repo:
         self.git("commit", "-q", "-m", msg, "--allow-empty")
         return self.git("rev-parse", "HEAD")
 
+    def push_pull_request(self, number: int) -> str:
+        """HEAD as pull request ``number``'s head, where GitHub keeps it: origin's ``refs/pull/<number>/head``
+        (for a PR from a fork too), moved along on each push. Returns the head SHA.
+
+        A fake GitHub that knows ``origin`` (``FakeGitHub.add_repository``) then has the commit, as
+        GitHub has a PR's head once the PR exists; a commit never pushed is a 422 there."""
+        self.git("push", "-q", "origin", f"+HEAD:refs/pull/{number}/head")
+        return self.git("rev-parse", "HEAD")
+
     def idm(self, *args, env_extra: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         env = dict(self.env, **(env_extra or {}))
         return subprocess.run([sys.executable, "-m", "idm_gate", *args], cwd=self.path, env=env,
