@@ -1,8 +1,8 @@
 """Command line: argparse, dispatch, and the one place errors become exit codes.
 
 Exit codes: 0 ok (pass or warn); 1 the gate failed; 2 bad input or usage; 3 unexpected error, or a
-store write that ran out of retries (nothing lost; run again); 141 the reader of standard output went
-away (``idm-gate history | head``), as git exits on SIGPIPE; 120 (from :func:`entry`) a successful run
+store write that ran out of retries (nothing lost; run again); 141 the reader of standard output (or
+error) went away (``idm-gate history | head``), as git exits on SIGPIPE; 120 (from :func:`entry`) a successful run
 whose buffered output could not be written at the end (a full disk), as Python's own exit.
 """
 
@@ -914,9 +914,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("idm-gate: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return _reader_gone()
     except Exception as e:  # a crash: short message, traceback only on request
+        if isinstance(e, BrokenPipeError) and _mute_gone_readers():
+            return EXIT_BROKEN_PIPE
         if os.environ.get("IDM_GATE_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
             import traceback
 
@@ -931,10 +931,37 @@ def _reader_gone() -> int:
     """Standard output's reader has exited (``idm-gate history | head -1``): nothing more can reach it,
     which is no fault of the run. Later writes and the final flush go to the null device instead (the
     handling Python's documentation gives for SIGPIPE), and the code is git's in the same case."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    _mute(sys.stdout.fileno())
     return EXIT_BROKEN_PIPE
+
+
+def _mute(fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _mute_gone_readers() -> bool:
+    """After a BrokenPipeError: point each standard stream whose reader has exited (a pipe or socket
+    polled as broken) at the null device; True if there was one. Only those: with
+    ``> report.txt 2> >(grep -m1 warning)`` it is standard error's reader that left, and the report
+    still belongs in its file. False when neither is broken: the error came from elsewhere, an
+    unexpected error rather than a reader gone. Without ``select.poll`` (Windows) standard output is
+    taken as the one."""
+    try:
+        import select
+
+        poll = select.poll()
+    except (ImportError, AttributeError):
+        _mute(1)
+        return True
+    for fd in (1, 2):
+        poll.register(fd, select.POLLOUT)
+    gone = [fd for fd, events in poll.poll(0) if events & (select.POLLERR | select.POLLHUP)
+            and not events & select.POLLNVAL]
+    for fd in gone:
+        _mute(fd)
+    return bool(gone)
 
 
 # allocations between two young collections of the cyclic collector in the idm-gate process (Python's: 700)
@@ -975,7 +1002,9 @@ def entry() -> NoReturn:
     try:
         code = main()
     except BrokenPipeError:  # a write outside a command's run (the version line, usage)
-        code = _reader_gone()
+        if not _mute_gone_readers():
+            raise
+        code = EXIT_BROKEN_PIPE
     except SystemExit as e:  # argparse: --help (0), a usage error (2, its message already printed)
         if not isinstance(e.code, int | None):
             raise  # a message as the code: Python's own exit prints it

@@ -481,3 +481,43 @@ def test_output_lost_at_the_exits_flush_is_said_on_stderr(tmp_path):
     run = _run_with(">/dev/full", "--version", cwd=tmp_path, env=env)
     assert (run.returncode, run.stderr) == (120, "idm-gate: error: could not write standard output: "
                                                  "No space left on device\n")
+
+
+def test_when_standard_errors_reader_goes_standard_output_still_gets_everything(tmp_path):
+    # `idm-gate measure --enforce-budgets > table.txt 2> >(grep -m1 ...)` once grep has exited: the
+    # warning (no budget set) is what meets the broken pipe, after the table was written into stdout's
+    # buffer. The table still reaches its file (it was sent to the null device with stderr's pipe);
+    # the code is 141, as for git killed by SIGPIPE on either stream.
+    (tmp_path / "idm.yaml").write_text(json.dumps(manifest()))
+    whole = idm("measure", cwd=tmp_path)
+    assert whole.returncode == 0 and "bonsai" in whole.stdout
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        with open(tmp_path / "table.txt", "w") as out:
+            run = subprocess.run([sys.executable, "-m", "idm_gate", "measure", "--enforce-budgets"], cwd=tmp_path,
+                                 stdout=out, stderr=write, env=env, timeout=60)
+    finally:
+        os.close(write)
+    assert run.returncode == 141
+    assert (tmp_path / "table.txt").read_text() == whole.stdout
+
+
+def test_a_broken_pipe_not_on_a_standard_stream_is_an_unexpected_error(tmp_path):
+    # only a reader of stdout or stderr going away is the quiet 141; EPIPE from anything else (a
+    # child's stdin, a socket) is a fault to report, exit 3, with stdout left alone
+    probe = """
+import sys
+import idm_gate.cli as cli
+def cmd_schema(args):
+    print("before")
+    raise BrokenPipeError(32, "Broken pipe")
+cli.cmd_schema = cmd_schema
+sys.argv = ["idm-gate", "schema"]
+cli.entry()
+"""
+    run = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout) == (3, "before\n")
+    assert run.stderr == ("idm-gate: internal error: BrokenPipeError: [Errno 32] Broken pipe (set IDM_GATE_DEBUG=1 "
+                          "for a traceback and please report it)\n")
