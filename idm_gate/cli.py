@@ -457,6 +457,15 @@ def _github_target(args: argparse.Namespace, event_name: str,
     owner, _, name = (args.repository or "").partition("/")
     if not owner or not name or "/" in name:
         raise InputError(f"--repository: {args.repository!r} is not 'owner/name'")
+    head_sha = fields.get("head_sha")
+    if head_sha is not None:
+        import re
+
+        # GitHub sets a status only on a full SHA (an abbreviated one is 422 "sha must be a 40 character SHA1")
+        if not re.fullmatch(r"[0-9a-fA-F]{40}", head_sha):
+            raise InputError(f"--head-sha: {head_sha!r} is not a full commit SHA (40 hex digits), which GitHub needs "
+                             f"for a status; `git rev-parse {head_sha}` prints it")
+        fields["head_sha"] = head_sha.lower()
     api_url = (args.api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
     if not api_url.startswith(("https://", "http://")):
         raise InputError(f"--api-url: {api_url!r} is not an http(s) URL")

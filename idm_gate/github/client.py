@@ -518,7 +518,10 @@ def try_write(fn: Callable[[], T], warn: Callable[[str], None], what: str = "Git
 
     Comments and statuses are reports of the verdict, not part of it: the verdict and the exit
     code never depend on whether they could be written. A pull request from a fork runs with a
-    read-only token, so its 403 is expected and the hint says so.
+    read-only token, so its 403 is expected and the hint says so. A status on a commit GitHub does
+    not have (422 "No commit found for SHA: <sha>") warns too, with the likely causes: failing the
+    job would not make the status appear, and a required status that never arrives already blocks
+    the merge.
     """
     try:
         return fn()
@@ -530,5 +533,11 @@ def try_write(fn: Callable[[], T], warn: Callable[[str], None], what: str = "Git
                     "post from a workflow_run workflow)")
         elif exc.status == 401:
             hint = " (the token was refused: check the github-token input)"
+        elif exc.status == 422 and exc.message.startswith("No commit found for SHA"):
+            repo = re.match(r"/repos/([^/]+/[^/]+)/", exc.path)
+            where = repo.group(1) if repo else "the repository"
+            hint = (f" (GitHub has no such commit in {where}: push it first if it is only local, and check "
+                    "that the repository and API URL are the ones it was pushed to; a head that was "
+                    "force-pushed away gets no status, the run for the new head sets one)")
         warn(f"{what} skipped: {exc}{hint}")
         return None

@@ -371,6 +371,22 @@ def test_idm_gate_publish_does_from_a_terminal_what_mode_publish_does(setup):
         "requests and write comments and statuses")
 
 
+def test_an_abbreviated_head_sha_is_refused_before_anything_is_measured_or_posted(setup):
+    """GitHub answers a status on an abbreviated SHA with 422 "sha must be a 40 character SHA1": the
+    command says so at once, exit 2, instead of a warning after the measurement."""
+    repo, runner, gh = setup
+    short = repo.git("rev-parse", "--short=7", "HEAD")
+    common = ["--repository", FULL, "--api-url", gh.url, "--head-sha", short]
+    before = len(gh.requests)
+    for args in (["check", "--base-ref", "origin/main", "--pr", str(PR), *common],
+                 ["publish", "--report", "report.json", "--head-repository", FULL, "--head-branch", "main", *common]):
+        p = repo.idm(*args, env_extra={"GITHUB_TOKEN": TOKEN})
+        assert p.returncode == 2 and p.stdout == "", p.stderr + p.stdout
+        assert p.stderr.strip() == (f"idm-gate: error: --head-sha: '{short}' is not a full commit SHA (40 hex "
+                                    f"digits), which GitHub needs for a status; `git rev-parse {short}` prints it")
+    assert len(gh.requests) == before
+
+
 def test_a_report_path_in_a_missing_folder_is_exit_2_and_an_error_annotation(setup):
     repo, runner, gh = setup
     repo.git("checkout", "-q", "-b", "pr")
@@ -436,6 +452,38 @@ def test_idm_gate_check_with_pr_posts_what_the_actions_mode_check_posts(setup):
     p = runner.run("pull_request", pr_event(repo), {}, extra_env={**PR_ENV, "GITHUB_SERVER_URL": gh.url})
     assert p.returncode == 1 and "PR comment unchanged" in p.stdout, p.stderr + p.stdout
     assert gh.issue_comments(OWNER, REPO, PR) == [comment]
+
+
+def test_check_with_pr_on_a_commit_never_pushed_posts_the_comment_and_says_why_the_status_is_missing(setup):
+    """GitHub refuses a status on a commit it does not have (422 "No commit found for SHA: <sha>"): a local
+    commit not pushed yet. One warning line names the SHA and the likely causes; the verdict, its exit code
+    and the PR comment stand."""
+    repo, runner, gh = setup
+    repo.git("checkout", "-q", "-b", "pr")
+    grow(repo, 1.10)
+    pushed = repo.push_pull_request(PR)
+    local = grow(repo, 1.20, "bigger still, not pushed")
+    p = repo.idm("check", "--base-ref", "origin/main", "--pr", str(PR), "--repository", FULL, "--api-url", gh.url,
+                 env_extra={"GH_TOKEN": TOKEN})
+    assert p.returncode == 1, p.stderr + p.stdout   # the gate's verdict (fail), not the status's fate
+    assert "Traceback" not in p.stderr
+    assert [ln for ln in p.stderr.splitlines() if "warning" in ln] == [
+        f"idm-gate: warning: commit status skipped: GitHub API POST /repos/{FULL}/statuses/{local}: 422: No commit "
+        f"found for SHA: {local} (GitHub has no such commit in {FULL}: push it first if it is only local, and "
+        "check that the repository and API URL are the ones it was pushed to; a head that was force-pushed "
+        "away gets no status, the run for the new head sets one)"]
+    assert gh.statuses == {} and gh.count("POST", r"/statuses/") == 1   # a 422 is not retried
+    (comment,) = gh.issue_comments(OWNER, REPO, PR)
+    assert "idm-gate: **fail**" in comment["body"]
+    assert gh.failures == [f"POST /repos/{FULL}/statuses/{local}: 422 No commit found for SHA: {local} (push it "
+                           "to the origin given to add_repository, or name it in add_pull/add_commit)"]
+    gh.failures.clear()   # provoked on purpose
+    # pushed, the same command sets the status
+    assert repo.push_pull_request(PR) == local != pushed
+    p = repo.idm("check", "--base-ref", "origin/main", "--pr", str(PR), "--repository", FULL, "--api-url", gh.url,
+                 env_extra={"GH_TOKEN": TOKEN})
+    assert p.returncode == 1 and "warning" not in p.stderr, p.stderr
+    assert [s["state"] for s in gh.statuses[(OWNER, REPO, local)]] == ["failure"]
 
 
 def test_two_open_prs_with_the_runs_head_are_told_apart_only_by_the_reports_claim(setup):

@@ -643,6 +643,25 @@ def test_try_write_lets_programming_errors_through():
         try_write(lambda: 1 / 0, print)
 
 
+def test_a_status_on_a_commit_github_lacks_is_one_warning_naming_the_sha_and_the_likely_causes(gh):
+    sha = "c" * 40
+    warnings: list[str] = []
+    client = client_for(gh)
+    assert try_write(lambda: set_status(client, OWNER, REPO, sha, Verdict.FAIL, "idm-gate", "d"),
+                     warnings.append, "commit status") is None
+    assert warnings == [
+        f"commit status skipped: GitHub API POST /repos/{OWNER}/{REPO}/statuses/{sha}: 422: No commit found for "
+        f"SHA: {sha} (GitHub has no such commit in {OWNER}/{REPO}: push it first if it is only local, and check "
+        "that the repository and API URL are the ones it was pushed to; a head that was force-pushed away gets "
+        "no status, the run for the new head sets one)"]
+    assert client.requests == 1   # a 422 is GitHub's last word: not retried
+    gh.failures.clear()   # provoked on purpose
+    gh.add_commit(OWNER, REPO, sha)
+    assert try_write(lambda: set_status(client, OWNER, REPO, sha, Verdict.FAIL, "idm-gate", "d"),
+                     warnings.append, "commit status")["state"] == "failure"
+    assert len(warnings) == 1
+
+
 def test_the_fake_refuses_a_body_github_would_refuse(gh):
     client = client_for(gh)
     with pytest.raises(GitHubAPIError) as err:
