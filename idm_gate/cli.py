@@ -990,6 +990,17 @@ def _tell(line: str) -> None:
             pass
 
 
+def _fill_missing_streams() -> None:
+    """Give a standard stream the process was started without (``>&-``, ``2>&-``: Python makes it None)
+    the null device. Otherwise ``sys.stdout.write`` fails (exit 3 for a run that went well) and
+    ``print(file=sys.stderr)`` falls back to standard output, so warnings would land inside a JSON
+    report. The device takes the lowest free descriptor, the missing stream's own, so no file opened
+    later (a report, a child's pipe) can take its place by accident."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # lives as long as the process
+
+
 def entry() -> NoReturn:
     """The ``idm-gate`` console script and ``python -m idm_gate``: :func:`main` on the process's own
     command line, then the process exits with its code.
@@ -1008,6 +1019,7 @@ def entry() -> NoReturn:
     that freed nothing; at this threshold it makes none. Cyclic garbage is still collected, later
     (mypy raises the threshold for the same reason). Never returns."""
     gc.set_threshold(GC_YOUNG_THRESHOLD)
+    _fill_missing_streams()
     try:
         code = main()
     except BrokenPipeError:  # a write outside a command's run (the version line, usage)
@@ -1019,8 +1031,8 @@ def entry() -> NoReturn:
             raise  # a message as the code: Python's own exit prints it
         code = e.code or 0
     atexit._run_exitfuncs()
-    # What Python's own exit flushes: each standard stream that exists and is open. A stream the
-    # process was started without (`>&-`, `2>&-`) is None, and must cost nothing but its output.
+    # What Python's own exit flushes: each standard stream that exists and is open (a command may
+    # have put something else in sys.stdout, even None or a closed file).
     if _open_stream(sys.stdout):
         try:
             sys.stdout.flush()
