@@ -18,7 +18,9 @@ that itself runs as root). It also stays root, with a warning, when the step's c
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Mapping
@@ -58,7 +60,7 @@ def become_workspace_owner(workspace: Path, environ: Mapping[str, str], warn: Ca
     Sets the groups to the owner's group alone, then the gid, then the uid (that order: after the uid
     the process may no longer change the others). When ``HOME`` is not usable by that user (``/root``
     in a container started by hand) it points ``HOME`` at a fresh private folder, so git can read its
-    config. Returns what happened; a refusal is a warning, never an error.
+    config; the folder is removed when the process exits. Returns what happened; a refusal is a warning, never an error.
     """
     euid = os.geteuid()
     if euid != 0:
@@ -86,5 +88,7 @@ def become_workspace_owner(workspace: Path, environ: Mapping[str, str], warn: Ca
         return Switch(False, 0, 0, f"setuid refused: {e.strerror}")
     home = os.environ.get("HOME")
     if not home or not os.access(home, os.R_OK | os.X_OK):
-        os.environ["HOME"] = tempfile.mkdtemp(prefix="idm-gate-home-")
+        home = tempfile.mkdtemp(prefix="idm-gate-home-")
+        atexit.register(shutil.rmtree, home, ignore_errors=True)  # cli.entry runs it before the exit
+        os.environ["HOME"] = home
     return Switch(True, uid, gid)

@@ -304,6 +304,29 @@ def test_switch_order_is_groups_gid_uid_and_home_moves_when_unreadable(tmp_path,
     assert os.environ["HOME"] != "/root" and Path(os.environ["HOME"]).is_dir()
 
 
+_HOME_PROBE = """
+import os, sys
+from pathlib import Path
+os.geteuid = os.getegid = lambda: 0  # root, as a container action starts
+for name in ("setgroups", "setgid", "setuid"):
+    setattr(os, name, lambda value: None)
+os.access = lambda path, mode: False  # HOME=/root is not the runner user's
+os.environ["HOME"] = "/root"
+from idm_gate.github.container import become_workspace_owner
+become_workspace_owner(Path(sys.argv[1]), {}, print)
+print(os.environ["HOME"], os.path.isdir(os.environ["HOME"]))
+"""
+
+
+def test_the_private_home_is_removed_when_the_process_exits(tmp_path):
+    (tmp_path / "ws").mkdir()
+    ws = owned(tmp_path / "ws", RUNNER_UID, RUNNER_GID, 0o755)
+    run = subprocess.run([sys.executable, "-c", _HOME_PROBE, str(ws)], capture_output=True, text=True, timeout=60)
+    home, existed = run.stdout.split()
+    assert (run.returncode, existed, run.stderr) == (0, "True", "")
+    assert Path(home).name.startswith("idm-gate-home-") and not Path(home).exists()
+
+
 def test_root_stays_root_with_a_warning_when_the_switch_is_refused(tmp_path, monkeypatch):
     from idm_gate.github.container import become_workspace_owner
 
