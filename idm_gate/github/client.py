@@ -252,7 +252,11 @@ class GitHubClient:
         if not isinstance(data, dict):
             return str(data)[:300]
         parts = [str(data.get("message") or "")]
-        for err in data.get("errors") or []:
+        errors = data.get("errors") or []
+        if not isinstance(errors, list):
+            # lately one string on a statuses 422 (r-lib/gh#229): one detail, not a list of letters
+            errors = [errors]
+        for err in errors:
             if isinstance(err, dict):
                 detail = err.get("message") or " ".join(str(err.get(k)) for k in ("field", "code") if err.get(k))
                 if detail:

@@ -662,6 +662,24 @@ def test_a_status_on_a_commit_github_lacks_is_one_warning_naming_the_sha_and_the
     assert len(warnings) == 1
 
 
+def test_a_422_whose_errors_is_one_string_reads_as_that_string(gh):
+    """GitHub now answers some statuses 422s with ``errors`` as one string, not a list (r-lib/gh#229, 2026:
+    the 1000-statuses limit; the same shape reported for a bad state or sha). The warning quotes it whole,
+    not one letter at a time."""
+    limit = "Validation failed: This SHA and context has reached the maximum number of statuses."
+    gh.add_commit(OWNER, REPO, SHA)
+    gh.inject("POST", r"/statuses/", status=422, body={
+        "message": "Validation Failed", "errors": limit,
+        "documentation_url": "https://docs.github.com/rest/commits/statuses#create-a-commit-status", "status": "422"})
+    warnings: list[str] = []
+    client = client_for(gh)
+    assert try_write(lambda: set_status(client, OWNER, REPO, SHA, Verdict.FAIL, "idm-gate", "d"),
+                     warnings.append, "commit status") is None
+    assert warnings == [f"commit status skipped: GitHub API POST /repos/{OWNER}/{REPO}/statuses/{SHA}: 422: "
+                        f"Validation Failed; {limit}"]
+    assert client.requests == 1
+
+
 def test_the_fake_refuses_a_body_github_would_refuse(gh):
     client = client_for(gh)
     with pytest.raises(GitHubAPIError) as err:
