@@ -704,8 +704,10 @@ def post_status(gh: FakeGitHub, sha: str, owner: str = OWNER, repo: str = REPO) 
 
 
 def test_the_fake_answers_a_status_on_a_commit_the_repository_lacks_as_github_does(gh, tmp_path):
-    """GitHub's 422 for a commit it does not have (rust-lang/homu#141, electron/build-tools#373) and its
-    validation error for a SHA that is not 40 hex digits (activebridge/projectr#53, renovate#7180)."""
+    """GitHub's 422 for a commit it does not have (rust-lang/homu#141, kubernetes/test-infra#21987) and its
+    validation error for a SHA that is not 40 hex digits (FundingCircle/shipment_tracker#29 for a 7-digit
+    one, alphagov/govuk-content-schemas#970 for the whole body); both carry ``"status": "422"`` as GitHub's
+    error bodies now do (r-lib/gh#229, this endpoint, 2026). Both are test failures unless provoked."""
     repo = make_repo(tmp_path, {"idm.yaml": "version: 1\n"})
     gh.add_repository(OWNER, REPO, repo.origin)
     pushed = repo.git("rev-parse", "HEAD")
@@ -717,16 +719,26 @@ def test_the_fake_answers_a_status_on_a_commit_the_repository_lacks_as_github_do
     for sha in (local, blob, "0" * 40):
         assert post_status(gh, sha) == (422, {
             "message": f"No commit found for SHA: {sha}",
-            "documentation_url": "https://docs.github.com/rest/commits/statuses#create-a-commit-status"})
+            "documentation_url": "https://docs.github.com/rest/commits/statuses#create-a-commit-status",
+            "status": "422"})
     assert post_status(gh, pushed, repo="other")[0] == 422   # another repository has none of these
     assert len(gh.failures) == 4 and all("No commit found for SHA" in f for f in gh.failures)
     gh.failures.clear()
 
     # GitHub does not expand an abbreviated SHA for a status: it is a validation error, not a lookup
-    code, body = post_status(gh, pushed[:7])
-    assert code == 422 and body["message"] == "Validation Failed"
-    assert body["errors"] == [{"resource": "Status", "code": "custom", "field": "sha",
-                               "message": "sha must be a 40 character SHA1"}]
+    # (uppercase too: whether GitHub takes it is not on record; the fake refuses, so the product lowercases)
+    for sha in (pushed[:7], pushed.upper(), "HEAD"):
+        assert post_status(gh, sha) == (422, {
+            "message": "Validation Failed",
+            "errors": [{"resource": "Status", "code": "custom", "field": "sha",
+                        "message": "sha must be a 40 character SHA1"}],
+            "documentation_url": "https://docs.github.com/rest/commits/statuses#create-a-commit-status",
+            "status": "422"}), sha
+    # a short SHA reaching GitHub is a bug of the product or the test, as an unpushed commit is
+    assert gh.failures == [f"POST /repos/{OWNER}/{REPO}/statuses/{sha}: 422 sha must be a 40 character SHA1 "
+                           "(a full lowercase SHA: git rev-parse prints one)" for sha in (pushed[:7], pushed.upper(),
+                                                                                          "HEAD")]
+    gh.failures.clear()
 
     repo.git("push", "-q", "origin", "HEAD:refs/heads/topic")
     assert post_status(gh, local)[0] == 201   # pushed now

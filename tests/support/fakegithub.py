@@ -14,16 +14,24 @@
   GraphQL ``query { viewer { login } }`` (``POST /graphql``, GHES: ``/api/graphql``) answers every
   token with its login (``<app-slug>[bot]`` for an installation token).
 * ``POST statuses/{sha}`` needs a commit the repository has, as on GitHub: a SHA not 40 hex digits
-  is 422 "Validation Failed" ("sha must be a 40 character SHA1", activebridge/projectr#53,
-  renovatebot/renovate#7180: GitHub does not expand an abbreviated SHA here, zendesk/samson#667), and
-  a commit GitHub does not have is 422 "No commit found for SHA: <sha>" (rust-lang/homu#141,
-  electron/build-tools#373). The repository has what was pushed to it (``add_repository``: the
-  test's bare ``origin``, asked with ``git cat-file``), the head and base of every pull request
-  (``add_pull``: GitHub keeps a PR's head as ``refs/pull/N/head`` even from a fork) and its merge
-  commit (``refs/pull/N/merge``), and what ``add_commit`` names. Such a 422 is also recorded in
-  ``failures`` (a test reporting on a commit it never pushed passes here and warns in production);
-  clear it in a test that provokes one. There is no switch to accept any SHA: give the fake the
-  commit instead.
+  is 422 "Validation Failed" ("sha must be a 40 character SHA1", activebridge/projectr#53 for
+  ``HEAD``, FundingCircle/shipment_tracker#29 for a 7-digit SHA, alphagov/govuk-content-schemas#970
+  for the body: GitHub does not expand an abbreviated SHA here, zendesk/samson#667), and a commit
+  GitHub does not have is 422 "No commit found for SHA: <sha>" (rust-lang/homu#141,
+  kubernetes/test-infra#21987); both bodies carry ``"status": "422"``, as GitHub's now do
+  (r-lib/gh#229). A 40-digit SHA in capitals is refused like a short one: no public report says
+  what GitHub does with it, and the product sends lowercase. The repository has what was pushed to
+  it (``add_repository``: the test's bare ``origin``, asked with ``git cat-file``), the head and
+  base of every pull request (``add_pull``: GitHub keeps a PR's head as ``refs/pull/N/head`` even
+  from a fork, and CI posts a fork PR's status on the base repository,
+  jenkinsci/pipeline-github-plugin#42) and its merge commit (``refs/pull/N/merge``), and what
+  ``add_commit`` names. Kinder or stricter than GitHub, knowingly: a head force-pushed away stays
+  found here (GitHub answers 422 once it is gone, readthedocs/readthedocs.org#9347), and a commit
+  pushed only to a fork, with no PR, is not found here, while GitHub's API resolves commits across
+  a fork network (octokit/octokit.net#1643; not shown for statuses). Either 422 is also recorded in
+  ``failures`` (a test reporting on a short SHA or a commit it never pushed passes here and warns in
+  production); clear it in a test that provokes one. There is no switch to accept any SHA: give the
+  fake the commit instead.
 * ``Authorization: Bearer <token>`` (or ``token <token>``) must name a token from ``add_user``;
   no header is an anonymous reader, who may not write.
 * Lists page like GitHub: ``?page=&per_page=`` (default 30, max 100) with a ``Link`` header
@@ -463,17 +471,20 @@ class FakeGitHub:
             if denied := need_write():
                 return denied
             sha = mm.group(1)
+            # GitHub's answers, and failures of the test unless provoked on purpose: a test that reports on
+            # a short SHA or a commit it never pushed would pass here and warn in production
             if not re.fullmatch(r"[0-9a-f]{40}", sha):
+                self.fail(f"POST {path}: 422 sha must be a 40 character SHA1 (a full lowercase SHA: git rev-parse "
+                          "prints one)")
                 return 422, {"message": "Validation Failed",
                              "errors": [{"resource": "Status", "code": "custom", "field": "sha",
                                          "message": "sha must be a 40 character SHA1"}],
-                             "documentation_url": STATUS_DOCS}, {}
+                             "documentation_url": STATUS_DOCS, "status": "422"}, {}
             if not self.has_commit(owner, repo, sha):
-                # GitHub's answer, and a failure of the test unless provoked on purpose: a test that
-                # reports on a commit it never pushed would pass here and warn in production
                 self.fail(f"POST {path}: 422 No commit found for SHA: {sha} (push it to the origin given to "
                           "add_repository, or name it in add_pull/add_commit)")
-                return 422, {"message": f"No commit found for SHA: {sha}", "documentation_url": STATUS_DOCS}, {}
+                return 422, {"message": f"No commit found for SHA: {sha}", "documentation_url": STATUS_DOCS,
+                             "status": "422"}, {}
             if len(body.get("description") or "") > STATUS_DESCRIPTION_LIMIT:
                 return 422, _too_long_body("Status", "description", STATUS_DESCRIPTION_LIMIT), {}
             status = {"id": self._new_id(), "state": body["state"],
