@@ -464,7 +464,7 @@ def _github_target(args: argparse.Namespace, event_name: str,
         # GitHub sets a status only on a full SHA (an abbreviated one is 422 "sha must be a 40 character SHA1")
         if not re.fullmatch(r"[0-9a-fA-F]{40}", head_sha):
             raise InputError(f"--head-sha: {head_sha!r} is not a full commit SHA (40 hex digits), which GitHub needs "
-                             f"for a status; `git rev-parse {head_sha}` prints it")
+                             f"for a status; `git rev-parse {head_sha.strip() or '<commit>'}` prints it")
         fields["head_sha"] = head_sha.lower()
     api_url = (args.api_url or os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
     if not api_url.startswith(("https://", "http://")):
@@ -503,7 +503,9 @@ def _check_target(args: argparse.Namespace) -> tuple[RunnerContext, str] | None:
         return None
     if args.repository is None:
         raise InputError("--pr: also give --repository owner/name")
-    head_sha = args.head_sha or Git(_manifest_path(args).resolve().parent).rev_parse("HEAD")
+    head_sha = args.head_sha   # an empty one (an unset variable) is refused below, not taken for HEAD
+    if head_sha is None:
+        head_sha = Git(_manifest_path(args).resolve().parent).rev_parse("HEAD")
     return _github_target(args, "pull_request", pr_number=args.pr, head_sha=head_sha)
 
 

@@ -387,6 +387,22 @@ def test_an_abbreviated_head_sha_is_refused_before_anything_is_measured_or_poste
     assert len(gh.requests) == before
 
 
+def test_an_empty_head_sha_is_refused_not_taken_for_head(setup):
+    """``--head-sha "$SHA"`` with the variable unset (a workflow expression that is empty on this event) is a
+    mistake: the status would go on the local HEAD, which need not be the commit meant (a merge commit, or
+    one never pushed). It is refused as any other malformed SHA, exit 2, before anything is measured."""
+    repo, runner, gh = setup
+    before = len(gh.requests)
+    for args in (["check", "--base-ref", "origin/main", "--pr", str(PR)],
+                 ["publish", "--report", "report.json", "--head-repository", FULL, "--head-branch", "main"]):
+        p = repo.idm(*args, "--repository", FULL, "--api-url", gh.url, "--head-sha", "",
+                     env_extra={"GITHUB_TOKEN": TOKEN})
+        assert p.returncode == 2 and p.stdout == "", p.stderr + p.stdout
+        assert p.stderr.strip() == ("idm-gate: error: --head-sha: '' is not a full commit SHA (40 hex digits), which "
+                                    "GitHub needs for a status; `git rev-parse <commit>` prints it")
+    assert len(gh.requests) == before
+
+
 def test_a_report_path_in_a_missing_folder_is_exit_2_and_an_error_annotation(setup):
     repo, runner, gh = setup
     repo.git("checkout", "-q", "-b", "pr")
