@@ -459,10 +459,10 @@ def _github_target(args: argparse.Namespace, event_name: str,
         raise InputError(f"--repository: {args.repository!r} is not 'owner/name'")
     head_sha = fields.get("head_sha")
     if head_sha is not None:
-        import re
+        from .gitutil import is_full_sha
 
-        # GitHub sets a status only on a full SHA (an abbreviated one is 422 "sha must be a 40 character SHA1")
-        if not re.fullmatch(r"[0-9a-fA-F]{40}", head_sha):
+        # GitHub sets a status only on a full SHA-1 (an abbreviated one is 422 "sha must be a 40 character SHA1")
+        if len(head_sha) != 40 or not is_full_sha(head_sha.lower()):
             raise InputError(f"--head-sha: {head_sha!r} is not a full commit SHA (40 hex digits), which GitHub needs "
                              f"for a status; `git rev-parse {head_sha.strip() or '<commit>'}` prints it")
         fields["head_sha"] = head_sha.lower()
